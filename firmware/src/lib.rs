@@ -1,0 +1,13 @@
+//! Protocol and domain logic of the CCCD kiosk.
+//!
+//! Everything here is sans-IO (DESIGN.md §2): state machines take inputs and
+//! `now`, and are drained for outputs. Only `kiosk-board`'s runtime touches
+//! devices and clocks.
+//!
+//! - [`time`]: the monotonic timestamp every machine is driven with.
+//! - [`session`]: the citizen journey.
+//! - [`store`]: the kiosk's SQLite database (migrations, audit log).
+
+pub mod session;
+pub mod store;
+pub mod time;

@@ -10,7 +10,10 @@ use core::ops::{Add, Sub};
 use core::time::Duration;
 
 /// A point on the runtime's monotonic clock, in milliseconds since start.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Timestamp(u64);
 
 impl Timestamp {

@@ -1,0 +1,1080 @@
+//! The citizen journey as a sans-IO state machine (DESIGN.md §2).
+//!
+//! ```text
+//! Attract ─card─► ExpectAccessKey ─key─► Reading ─ok─► ExpectConfirmation ─yes─►
+//!   ExpectFaceConsent ─yes─► FaceCheck ─match─► Menu ─┬─► IssuingTicket ─► ShowingTicket ─┐
+//!        (no photo: guardian path straight to Menu)   └─► ExpectForm ─► ExpectRequestConsent
+//!                                                          ─► SubmittingRequest ─► ShowingReceipt ─┤
+//!   ExpectRating ◄─────────────────────────────────────────────────────────────────────────────────┘
+//!     ─► Goodbye ─► Attract          (any fault ─► Notice ─► Attract; face fails ×N ─► StaffAssist)
+//! Attract ─walk-in─► Menu (take a number only)
+//! ```
+//!
+//! The machine is driven like quinn-proto's connection: the runtime feeds
+//! [`Input`]s with [`Session::handle_input`], calls
+//! [`Session::handle_timeout`] when [`Session::poll_timeout`] is due, and
+//! drains [`Output`]s with [`Session::poll_output`]: [`Action`]s for the
+//! runtime to carry out (read the card, start the camera, print, wipe) and
+//! [`Event`]s for the UI and metrics. It never reads a clock or touches a
+//! device: `now` is always a parameter, so tests run in virtual time.
+//!
+//! States are named for what they wait for. Inactivity on an interactive
+//! screen first raises [`Event::TimeoutWarning`], and the citizen can
+//! [`Input::Extend`]; when time runs out the session ends with a privacy
+//! wipe. Every path back to [`StepKind::Attract`] emits
+//! [`Action::WipePersonalData`] and drops (zeroizes) what the session held.
+
+mod config;
+
+pub use config::{ConfigError, SessionConfig, Timeouts};
+
+use crate::time::Timestamp;
+use core::time::Duration;
+use serde::Serialize;
+use std::collections::VecDeque;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// What the citizen gives the kiosk to open the chip (ICAO 9303-11 §4: the
+/// BAC/PACE password). Personal data: zeroized on drop, never printed.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub enum AccessKey {
+    /// The text of the QR code printed on the card (unsigned; used only to
+    /// derive keys and to pre-fill): the reader derives PACE-CAN and BAC
+    /// candidates from it.
+    CardQr(String),
+    /// The 12-digit personal ID number and the date of birth (`YYMMDD`),
+    /// typed by the citizen; the expiry is derived from the renewal ages.
+    IdAndBirthDate {
+        /// 12-digit personal ID number.
+        id_number: String,
+        /// Date of birth, `YYMMDD`.
+        date_of_birth: String,
+    },
+    /// A 6-digit card access number (PACE-CAN).
+    Can(String),
+    /// The machine-readable zone as read by staff or an MRZ scanner.
+    Mrz(String),
+}
+
+impl core::fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            AccessKey::CardQr(_) => "AccessKey::CardQr(..)",
+            AccessKey::IdAndBirthDate { .. } => "AccessKey::IdAndBirthDate(..)",
+            AccessKey::Can(_) => "AccessKey::Can(..)",
+            AccessKey::Mrz(_) => "AccessKey::Mrz(..)",
+        })
+    }
+}
+
+/// What the session keeps of the card holder after a verified read: only
+/// what the screens need. The full record (and the photo) stays with the
+/// runtime's reader and is wiped on [`Action::WipePersonalData`].
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct Holder {
+    /// Full name with diacritics, as on the chip.
+    pub full_name: String,
+    /// 12-digit personal ID number.
+    pub id_number: String,
+    /// Date of birth as on the chip (`dd/mm/yyyy`).
+    pub date_of_birth: String,
+    /// Whether the chip holds a face photo (cards of children under 6 do
+    /// not: no face check is possible, a guardian must be present).
+    pub has_face_photo: bool,
+}
+
+impl Holder {
+    /// The ID number with all but the last 4 digits hidden, for screens and
+    /// receipts.
+    pub fn masked_id(&self) -> String {
+        let n = self.id_number.chars().count();
+        self.id_number
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if i + 4 < n { '•' } else { c })
+            .collect()
+    }
+}
+
+impl core::fmt::Debug for Holder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Holder")
+            .field("has_face_photo", &self.has_face_photo)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The small, stable set of problems the UI shows a screen for. The UI
+/// translates them; no library's `Display` text ever reaches a citizen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Fault {
+    /// The card left the reader during the journey. "Place your card again."
+    CardRemoved,
+    /// The access key did not open the chip (too many times). "Ask staff."
+    WrongAccessKey,
+    /// The card is not a Vietnamese citizen ID card (no eMRTD application).
+    NotAnIdCard,
+    /// The chip does not answer properly (damaged card). "Ask staff."
+    UnreadableCard,
+    /// A security check of the chip failed (data altered, cloned chip).
+    DocumentNotGenuine,
+    /// The card has expired, or is an old CMND no longer valid.
+    DocumentExpired,
+    /// The card reader does not work. The kiosk needs staff.
+    ReaderUnavailable,
+    /// The camera does not work. The kiosk needs staff.
+    CameraUnavailable,
+    /// The printer cannot print (paper, cover, offline).
+    PrinterUnavailable,
+    /// Something took too long.
+    TimedOut,
+    /// The request could not be queued (storage failure).
+    RequestNotQueued,
+    /// An unexpected internal error; the details are in the log.
+    Internal,
+}
+
+/// Why a chip read ended without a verified holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadFailure {
+    /// The chip refused the access key (`6300` / `6982` during BAC/PACE).
+    /// The citizen may try another key.
+    WrongAccessKey,
+    /// Any other problem, ending the read.
+    Fault(Fault),
+}
+
+/// How a face-check attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaceOutcome {
+    /// The live face matches the chip photo and passed liveness.
+    Match,
+    /// A face was seen but does not match the chip photo.
+    NoMatch,
+    /// The face did not pass the liveness checks.
+    LivenessFailed,
+    /// No usable face was seen before the attempt ended.
+    NoFace,
+    /// The camera failed.
+    CameraFault,
+}
+
+/// How the holder's identity was confirmed, carried with the ticket or
+/// request so staff do not check papers again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verification {
+    /// Nobody identified: a walk-in taking a number.
+    Anonymous,
+    /// The chip was read and verified, the face matched it.
+    FaceMatched,
+    /// The chip was read; staff confirmed the person (face check failed,
+    /// declined, or impossible).
+    StaffConfirmed,
+    /// The chip has no photo (child under 6); a guardian accompanies.
+    Guardian,
+}
+
+/// Priority a citizen declares (or the firmware derives from the verified
+/// date of birth) when taking a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// 60 years or older (from the verified date of birth).
+    Elderly,
+    /// A person with a disability (declared).
+    Disabled,
+    /// A pregnant woman (declared).
+    Pregnant,
+    /// A person with a small child (declared).
+    SmallChild,
+}
+
+/// What the citizen picks on the service menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MenuChoice {
+    /// Take a queue number for a service.
+    TakeNumber {
+        /// The service code from the catalogue.
+        service: String,
+        /// A declared priority, if any.
+        priority: Option<Priority>,
+    },
+    /// File an online request for a procedure (needs an identified holder).
+    SubmitRequest {
+        /// The procedure code (mã TTHC) from the catalogue.
+        procedure: String,
+    },
+    /// Look up a request's status by its receipt.
+    CheckStatus,
+    /// Done: go to the rating and goodbye.
+    Finish,
+}
+
+/// A ticket the kiosk issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TicketInfo {
+    /// The number shown and printed, e.g. `A012`.
+    pub number: String,
+    /// Whether it came out of the printer. When not, the number is shown on
+    /// screen and stays re-printable.
+    pub printed: bool,
+}
+
+/// A request the kiosk queued for the portal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestReceipt {
+    /// The receipt code the citizen can look up.
+    pub code: String,
+    /// Whether the portal has already confirmed it (otherwise it waits in
+    /// the outbox and the receipt says "queued, will be sent").
+    pub delivered: bool,
+}
+
+/// What the citizen is rating.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatingSubject {
+    /// A ticket number.
+    Ticket(String),
+    /// A request receipt code.
+    Request(String),
+    /// The kiosk visit as such.
+    Visit,
+}
+
+/// An input to the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A card arrived on the reader.
+    CardPresented,
+    /// The card left the reader.
+    CardRemoved,
+    /// The citizen wants a number without identifying ("take a number").
+    WalkIn,
+    /// The citizen gave an access key (card QR scanned, or typed).
+    AccessKey(AccessKey),
+    /// Reading progress from the document reader.
+    ReadProgress {
+        /// Bytes read so far.
+        done: usize,
+        /// Bytes to read in all (as far as known).
+        total: usize,
+    },
+    /// The chip read ended.
+    ReadFinished(Result<Holder, ReadFailure>),
+    /// The citizen confirmed (`true`) or rejected (`false`) the data shown.
+    Confirm(bool),
+    /// The citizen agreed (`true`) or declined (`false`) to the step's
+    /// consent question (face check or sending the request).
+    Consent(bool),
+    /// A face-check attempt ended.
+    FaceFinished(FaceOutcome),
+    /// Staff confirmed the person's identity (`true`) or refused (`false`).
+    StaffDecision(bool),
+    /// The citizen picked a menu entry.
+    Choose(MenuChoice),
+    /// The ticket was drawn (and printed, or not).
+    TicketFinished(Result<TicketInfo, Fault>),
+    /// The citizen reviewed the form and wants to continue.
+    FormConfirmed,
+    /// The request was queued (or failed to be).
+    RequestFinished(Result<RequestReceipt, Fault>),
+    /// A satisfaction rating from 1 (bad) to 5 (very good), or `None` to skip.
+    Rated(Option<u8>),
+    /// The citizen touched "Continue" on an information screen.
+    Continue,
+    /// The citizen touched "Back" (one step back where that makes sense).
+    Back,
+    /// The citizen touched "Cancel" / "Start over".
+    Cancel,
+    /// Any touch on the screen: resets the inactivity timer.
+    Activity,
+    /// "I need more time" on the timeout warning.
+    Extend,
+}
+
+/// Something the runtime must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Read and verify the chip with this key.
+    ReadDocument(AccessKey),
+    /// Abandon a read in progress.
+    AbortRead,
+    /// Run one face-check attempt (camera, liveness, match against DG2).
+    StartFaceCheck {
+        /// 1-based attempt number.
+        attempt: u8,
+    },
+    /// Stop the camera (attempt abandoned).
+    StopFaceCheck,
+    /// Call staff to the kiosk (light, alert).
+    CallStaff(StaffReason),
+    /// Draw a number and print the ticket.
+    IssueTicket {
+        /// Service code.
+        service: String,
+        /// Priority, if any.
+        priority: Option<Priority>,
+        /// How the holder was identified.
+        verification: Verification,
+    },
+    /// Prepare the form of a procedure, pre-filled from the chip.
+    PrepareForm {
+        /// Procedure code.
+        procedure: String,
+    },
+    /// Queue the reviewed, consented request in the outbox.
+    SubmitRequest {
+        /// Procedure code.
+        procedure: String,
+        /// How the holder was identified.
+        verification: Verification,
+    },
+    /// Store a satisfaction rating (1–5) for the subject.
+    RecordRating {
+        /// What was rated.
+        subject: RatingSubject,
+        /// 1 (bad) to 5 (very good).
+        score: u8,
+    },
+    /// Forget everything personal: the chip data, photo, face data, form.
+    WipePersonalData,
+}
+
+/// Why staff are called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffReason {
+    /// Face check failed the allowed number of times.
+    FaceNotMatched,
+    /// The citizen declined the face check.
+    FaceCheckDeclined,
+    /// The camera does not work.
+    CameraFault,
+}
+
+/// How a journey ended, for metrics (no personal data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The citizen finished (goodbye screen).
+    Completed,
+    /// The citizen cancelled.
+    Cancelled,
+    /// Nobody touched the screen in time.
+    TimedOut,
+    /// The card left the reader.
+    CardRemoved,
+    /// A fault ended it.
+    Fault(Fault),
+}
+
+/// Something that happened, for the UI, audio guidance and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The session moved to another step.
+    StepChanged {
+        /// The step left.
+        from: StepKind,
+        /// The step entered.
+        to: StepKind,
+    },
+    /// Inactivity: the session will end at `deadline` unless extended.
+    TimeoutWarning {
+        /// When it ends.
+        deadline: Timestamp,
+    },
+    /// Reading progress, for the progress bar.
+    ReadProgress {
+        /// Bytes read.
+        done: usize,
+        /// Bytes in all.
+        total: usize,
+    },
+    /// The access key was wrong; `attempts_left` more may be tried.
+    AccessKeyRejected {
+        /// Tries left before the kiosk gives up on this card.
+        attempts_left: u8,
+    },
+    /// A face attempt failed; another follows.
+    FaceRetry {
+        /// The outcome of the failed attempt.
+        outcome: FaceOutcome,
+        /// Attempts left.
+        attempts_left: u8,
+    },
+    /// A journey ended (back at the attract screen).
+    Ended(EndReason),
+}
+
+/// An output of the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// For the runtime to carry out.
+    Action(Action),
+    /// For the UI, audio and metrics.
+    Event(Event),
+}
+
+/// The steps of the journey, named for what they wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// Attract screen: waits for a card or a walk-in.
+    Attract,
+    /// Waits for the access key (card QR or typed).
+    ExpectAccessKey,
+    /// Waits for the chip read to finish.
+    Reading,
+    /// Waits for the citizen to confirm the data read.
+    ExpectConfirmation,
+    /// Waits for consent to the face check.
+    ExpectFaceConsent,
+    /// Waits for a face-check attempt to finish.
+    FaceCheck,
+    /// Waits for staff.
+    StaffAssist,
+    /// Waits for a menu choice.
+    Menu,
+    /// Waits for the ticket to be drawn and printed.
+    IssuingTicket,
+    /// Shows the ticket number; waits for "Continue".
+    ShowingTicket,
+    /// Waits for the citizen to review the form.
+    ExpectForm,
+    /// Waits for consent to send the request.
+    ExpectRequestConsent,
+    /// Waits for the request to be queued.
+    SubmittingRequest,
+    /// Shows the request receipt; waits for "Continue".
+    ShowingReceipt,
+    /// Waits for a satisfaction rating.
+    ExpectRating,
+    /// Says goodbye; returns to the attract screen.
+    Goodbye,
+    /// Shows a fault and what to do; returns to the attract screen.
+    Notice,
+}
+
+impl StepKind {
+    /// Whether the step waits for the citizen (inactivity timeout with a
+    /// warning), rather than for an operation or a display time.
+    pub fn is_interactive(self) -> bool {
+        matches!(
+            self,
+            StepKind::ExpectAccessKey
+                | StepKind::ExpectConfirmation
+                | StepKind::ExpectFaceConsent
+                | StepKind::Menu
+                | StepKind::ExpectForm
+                | StepKind::ExpectRequestConsent
+                | StepKind::ExpectRating
+        )
+    }
+}
+
+/// A step and the data only it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Attract,
+    ExpectAccessKey,
+    Reading,
+    ExpectConfirmation,
+    ExpectFaceConsent,
+    FaceCheck { attempt: u8 },
+    StaffAssist { reason: StaffReason },
+    Menu,
+    IssuingTicket,
+    ShowingTicket { ticket: TicketInfo },
+    ExpectForm { procedure: String },
+    ExpectRequestConsent { procedure: String },
+    SubmittingRequest { procedure: String },
+    ShowingReceipt { receipt: RequestReceipt },
+    ExpectRating { subject: RatingSubject },
+    Goodbye,
+    Notice { fault: Fault },
+}
+
+impl Step {
+    fn kind(&self) -> StepKind {
+        match self {
+            Step::Attract => StepKind::Attract,
+            Step::ExpectAccessKey => StepKind::ExpectAccessKey,
+            Step::Reading => StepKind::Reading,
+            Step::ExpectConfirmation => StepKind::ExpectConfirmation,
+            Step::ExpectFaceConsent => StepKind::ExpectFaceConsent,
+            Step::FaceCheck { .. } => StepKind::FaceCheck,
+            Step::StaffAssist { .. } => StepKind::StaffAssist,
+            Step::Menu => StepKind::Menu,
+            Step::IssuingTicket => StepKind::IssuingTicket,
+            Step::ShowingTicket { .. } => StepKind::ShowingTicket,
+            Step::ExpectForm { .. } => StepKind::ExpectForm,
+            Step::ExpectRequestConsent { .. } => StepKind::ExpectRequestConsent,
+            Step::SubmittingRequest { .. } => StepKind::SubmittingRequest,
+            Step::ShowingReceipt { .. } => StepKind::ShowingReceipt,
+            Step::ExpectRating { .. } => StepKind::ExpectRating,
+            Step::Goodbye => StepKind::Goodbye,
+            Step::Notice { .. } => StepKind::Notice,
+        }
+    }
+}
+
+/// What the UI may show of the session right now. Carries no personal
+/// data but the holder's name and masked ID while identified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionView {
+    /// The current step.
+    pub step: StepKind,
+    /// When the step ends unless something happens (inactivity, watchdog or
+    /// display time).
+    pub deadline: Option<Timestamp>,
+    /// Whether the timeout warning is showing.
+    pub warning: bool,
+    /// The fault on a notice screen.
+    pub fault: Option<Fault>,
+    /// Whether the last access key was rejected (shown on the key screen).
+    pub access_key_rejected: bool,
+    /// Read progress in percent, while reading.
+    pub read_percent: Option<u8>,
+    /// The face attempt under way (1-based), while checking.
+    pub face_attempt: Option<u8>,
+    /// Holder's full name, while identified.
+    pub holder_name: Option<String>,
+    /// Holder's masked ID number, while identified.
+    pub holder_masked_id: Option<String>,
+    /// How the holder was verified, once decided.
+    pub verification: Option<Verification>,
+    /// The ticket, while shown.
+    pub ticket: Option<TicketInfo>,
+    /// The request receipt, while shown.
+    pub receipt: Option<RequestReceipt>,
+    /// The staff call reason, while waiting for staff.
+    pub staff_reason: Option<StaffReason>,
+}
+
+/// The citizen journey. See the module documentation.
+#[derive(Debug)]
+pub struct Session {
+    config: SessionConfig,
+    step: Step,
+    /// When the current step was entered.
+    entered_at: Timestamp,
+    /// Last touch (or step entry), for inactivity limits.
+    last_activity: Timestamp,
+    extensions: u8,
+    warned: bool,
+    wrong_keys: u8,
+    key_rejected: bool,
+    progress: Option<(usize, usize)>,
+    holder: Option<Holder>,
+    verification: Option<Verification>,
+    card_present: bool,
+    outputs: VecDeque<Output>,
+}
+
+impl Session {
+    /// A session at the attract screen. `config` should have passed
+    /// [`SessionConfig::validate`].
+    pub fn new(config: SessionConfig, now: Timestamp) -> Self {
+        Session {
+            config,
+            step: Step::Attract,
+            entered_at: now,
+            last_activity: now,
+            extensions: 0,
+            warned: false,
+            wrong_keys: 0,
+            key_rejected: false,
+            progress: None,
+            holder: None,
+            verification: None,
+            card_present: false,
+            outputs: VecDeque::new(),
+        }
+    }
+
+    /// The current step.
+    pub fn step(&self) -> StepKind {
+        self.step.kind()
+    }
+
+    /// Whether the session holds personal data (a holder, or a key in use).
+    pub fn holds_personal_data(&self) -> bool {
+        self.holder.is_some()
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] should next be called, if ever.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        let deadline = self.deadline()?;
+        if self.step.kind().is_interactive() && !self.warned {
+            Some(deadline - self.config.timeouts.warning)
+        } else {
+            Some(deadline)
+        }
+    }
+
+    /// What the UI shows now.
+    pub fn view(&self) -> SessionView {
+        let read_percent = match (&self.step, self.progress) {
+            (Step::Reading, Some((done, total))) if total > 0 => {
+                Some(u8::try_from((done.min(total) * 100) / total).unwrap_or(100))
+            }
+            (Step::Reading, _) => Some(0),
+            _ => None,
+        };
+        SessionView {
+            step: self.step.kind(),
+            deadline: self.deadline(),
+            warning: self.warned,
+            fault: match &self.step {
+                Step::Notice { fault } => Some(*fault),
+                _ => None,
+            },
+            access_key_rejected: self.key_rejected,
+            read_percent,
+            face_attempt: match &self.step {
+                Step::FaceCheck { attempt } => Some(*attempt),
+                _ => None,
+            },
+            holder_name: self.holder.as_ref().map(|h| h.full_name.clone()),
+            holder_masked_id: self.holder.as_ref().map(Holder::masked_id),
+            verification: self.verification,
+            ticket: match &self.step {
+                Step::ShowingTicket { ticket } => Some(ticket.clone()),
+                _ => None,
+            },
+            receipt: match &self.step {
+                Step::ShowingReceipt { receipt } => Some(receipt.clone()),
+                _ => None,
+            },
+            staff_reason: match &self.step {
+                Step::StaffAssist { reason } => Some(*reason),
+                _ => None,
+            },
+        }
+    }
+
+    /// Advances time: raises the inactivity warning, or ends the step whose
+    /// deadline has passed. Harmless to call early or often.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        let Some(deadline) = self.deadline() else {
+            return;
+        };
+        let kind = self.step.kind();
+        if kind.is_interactive() {
+            if now >= deadline {
+                self.end(EndReason::TimedOut, now);
+            } else if !self.warned && now >= deadline - self.config.timeouts.warning {
+                self.warned = true;
+                self.emit(Event::TimeoutWarning { deadline });
+            }
+            return;
+        }
+        if now < deadline {
+            return;
+        }
+        match kind {
+            StepKind::Reading => {
+                self.action(Action::AbortRead);
+                self.notice(Fault::TimedOut, now);
+            }
+            StepKind::FaceCheck => {
+                self.action(Action::StopFaceCheck);
+                self.face_failed(FaceOutcome::NoFace, now);
+            }
+            StepKind::IssuingTicket | StepKind::SubmittingRequest => {
+                self.notice(Fault::TimedOut, now);
+            }
+            StepKind::StaffAssist => self.end(EndReason::TimedOut, now),
+            StepKind::ShowingTicket | StepKind::ShowingReceipt => self.rating_step(now),
+            StepKind::Goodbye => self.end(EndReason::Completed, now),
+            StepKind::Notice => {
+                let fault = match &self.step {
+                    Step::Notice { fault } => *fault,
+                    _ => Fault::Internal,
+                };
+                self.end(EndReason::Fault(fault), now);
+            }
+            _ => {}
+        }
+    }
+
+    /// Feeds one input.
+    pub fn handle_input(&mut self, input: Input, now: Timestamp) {
+        if self.step.kind().is_interactive() && is_touch(&input) {
+            self.touch(now);
+        }
+        if let Input::Extend = input {
+            self.extend(now);
+            return;
+        }
+        match input {
+            Input::CardPresented => self.card_presented(now),
+            Input::CardRemoved => self.card_removed(now),
+            Input::Activity | Input::Extend => {}
+            Input::Cancel => {
+                if self.step != Step::Attract {
+                    if self.step == Step::Reading {
+                        self.action(Action::AbortRead);
+                    }
+                    if matches!(self.step, Step::FaceCheck { .. }) {
+                        self.action(Action::StopFaceCheck);
+                    }
+                    self.end(EndReason::Cancelled, now);
+                }
+            }
+            other => self.step_input(other, now),
+        }
+    }
+
+    fn step_input(&mut self, input: Input, now: Timestamp) {
+        match (self.step.clone(), input) {
+            (Step::Attract, Input::WalkIn) => {
+                self.verification = Some(Verification::Anonymous);
+                self.go(Step::Menu, now);
+            }
+            (Step::ExpectAccessKey, Input::AccessKey(key)) => {
+                self.progress = None;
+                self.go(Step::Reading, now);
+                self.action(Action::ReadDocument(key));
+            }
+            (Step::Reading, Input::ReadProgress { done, total }) => {
+                self.progress = Some((done, total));
+                self.emit(Event::ReadProgress { done, total });
+            }
+            (Step::Reading, Input::ReadFinished(Ok(holder))) => {
+                self.holder = Some(holder);
+                self.key_rejected = false;
+                self.go(Step::ExpectConfirmation, now);
+            }
+            (Step::Reading, Input::ReadFinished(Err(ReadFailure::WrongAccessKey))) => {
+                self.wrong_keys = self.wrong_keys.saturating_add(1);
+                let allowed = self.config.access_key_attempts;
+                if self.wrong_keys >= allowed {
+                    self.notice(Fault::WrongAccessKey, now);
+                } else {
+                    self.key_rejected = true;
+                    self.emit(Event::AccessKeyRejected {
+                        attempts_left: allowed - self.wrong_keys,
+                    });
+                    self.go(Step::ExpectAccessKey, now);
+                }
+            }
+            (Step::Reading, Input::ReadFinished(Err(ReadFailure::Fault(fault)))) => {
+                self.notice(fault, now);
+            }
+            (Step::ExpectConfirmation, Input::Confirm(true)) => {
+                let has_photo = self.holder.as_ref().is_some_and(|h| h.has_face_photo);
+                if has_photo {
+                    self.go(Step::ExpectFaceConsent, now);
+                } else {
+                    self.verification = Some(Verification::Guardian);
+                    self.go(Step::Menu, now);
+                }
+            }
+            (Step::ExpectConfirmation, Input::Confirm(false)) => {
+                // Not their card, or wrong data: nothing more to do with it.
+                self.end(EndReason::Cancelled, now);
+            }
+            (Step::ExpectFaceConsent, Input::Consent(true)) => {
+                self.go(Step::FaceCheck { attempt: 1 }, now);
+                self.action(Action::StartFaceCheck { attempt: 1 });
+            }
+            (Step::ExpectFaceConsent, Input::Consent(false)) => {
+                self.call_staff(StaffReason::FaceCheckDeclined, now);
+            }
+            (Step::FaceCheck { .. }, Input::FaceFinished(FaceOutcome::Match)) => {
+                self.verification = Some(Verification::FaceMatched);
+                self.go(Step::Menu, now);
+            }
+            (Step::FaceCheck { .. }, Input::FaceFinished(outcome)) => {
+                self.face_failed(outcome, now);
+            }
+            (Step::StaffAssist { .. }, Input::StaffDecision(true)) => {
+                self.verification = Some(Verification::StaffConfirmed);
+                self.go(Step::Menu, now);
+            }
+            (Step::StaffAssist { .. }, Input::StaffDecision(false)) => {
+                self.end(EndReason::Cancelled, now);
+            }
+            (Step::Menu, Input::Choose(choice)) => self.choose(choice, now),
+            (Step::IssuingTicket, Input::TicketFinished(Ok(ticket))) => {
+                self.go(Step::ShowingTicket { ticket }, now);
+            }
+            (Step::IssuingTicket, Input::TicketFinished(Err(fault))) => self.notice(fault, now),
+            (Step::ShowingTicket { .. }, Input::Continue)
+            | (Step::ShowingReceipt { .. }, Input::Continue) => self.rating_step(now),
+            (Step::ExpectForm { procedure }, Input::FormConfirmed) => {
+                self.go(Step::ExpectRequestConsent { procedure }, now);
+            }
+            (Step::ExpectForm { .. }, Input::Back) => self.go(Step::Menu, now),
+            (Step::ExpectRequestConsent { procedure }, Input::Consent(true)) => {
+                let verification = self.verification.unwrap_or(Verification::Anonymous);
+                self.action(Action::SubmitRequest {
+                    procedure: procedure.clone(),
+                    verification,
+                });
+                self.go(Step::SubmittingRequest { procedure }, now);
+            }
+            (Step::ExpectRequestConsent { procedure }, Input::Back) => {
+                self.go(Step::ExpectForm { procedure }, now);
+            }
+            (Step::ExpectRequestConsent { .. }, Input::Consent(false)) => {
+                // Nothing leaves the kiosk without consent; back to the menu.
+                self.go(Step::Menu, now);
+            }
+            (Step::SubmittingRequest { .. }, Input::RequestFinished(Ok(receipt))) => {
+                self.go(Step::ShowingReceipt { receipt }, now);
+            }
+            (Step::SubmittingRequest { .. }, Input::RequestFinished(Err(fault))) => {
+                self.notice(fault, now);
+            }
+            (Step::ExpectRating { subject }, Input::Rated(score)) => {
+                if let Some(score) = score.filter(|s| (1..=5).contains(s)) {
+                    self.action(Action::RecordRating { subject, score });
+                }
+                self.go(Step::Goodbye, now);
+            }
+            (Step::Goodbye, Input::Continue) => self.end(EndReason::Completed, now),
+            (Step::Notice { fault }, Input::Continue) => self.end(EndReason::Fault(fault), now),
+            // Anything else is out of place for the step (a late progress
+            // report, a double tap): ignored.
+            _ => {}
+        }
+    }
+
+    fn choose(&mut self, choice: MenuChoice, now: Timestamp) {
+        let identified = self.holder.is_some();
+        match choice {
+            MenuChoice::TakeNumber { service, priority } => {
+                let verification = self.verification.unwrap_or(Verification::Anonymous);
+                self.go(Step::IssuingTicket, now);
+                self.action(Action::IssueTicket {
+                    service,
+                    priority,
+                    verification,
+                });
+            }
+            MenuChoice::SubmitRequest { procedure } if identified => {
+                self.action(Action::PrepareForm {
+                    procedure: procedure.clone(),
+                });
+                self.go(Step::ExpectForm { procedure }, now);
+            }
+            // A request needs an identified holder; the menu does not offer
+            // it to walk-ins, so this is a stale touch.
+            MenuChoice::SubmitRequest { .. } => {}
+            // Status lookup is its own screen flow (issue: requests); until
+            // then the menu stays.
+            MenuChoice::CheckStatus => {}
+            MenuChoice::Finish => self.rating_step(now),
+        }
+    }
+
+    fn card_presented(&mut self, now: Timestamp) {
+        self.card_present = true;
+        if self.step == Step::Attract {
+            self.wrong_keys = 0;
+            self.key_rejected = false;
+            self.go(Step::ExpectAccessKey, now);
+        }
+    }
+
+    fn card_removed(&mut self, now: Timestamp) {
+        self.card_present = false;
+        match self.step.kind() {
+            // Before and while the chip is read, and until the citizen has
+            // been identified and chosen, the card leaving ends the journey.
+            StepKind::ExpectAccessKey
+            | StepKind::Reading
+            | StepKind::ExpectConfirmation
+            | StepKind::ExpectFaceConsent
+            | StepKind::FaceCheck
+            | StepKind::StaffAssist
+            | StepKind::Menu
+            | StepKind::ExpectForm
+            | StepKind::ExpectRequestConsent
+                if self.verification != Some(Verification::Anonymous) =>
+            {
+                if self.step == Step::Reading {
+                    self.action(Action::AbortRead);
+                }
+                if matches!(self.step, Step::FaceCheck { .. }) {
+                    self.action(Action::StopFaceCheck);
+                }
+                self.notice(Fault::CardRemoved, now);
+            }
+            // While a ticket prints or a request is queued, or on the
+            // closing screens, taking the card is expected: forget the
+            // holder at once but let the citizen see the number/receipt.
+            StepKind::IssuingTicket
+            | StepKind::ShowingTicket
+            | StepKind::SubmittingRequest
+            | StepKind::ShowingReceipt
+            | StepKind::ExpectRating
+            | StepKind::Goodbye
+                if self.holder.is_some() =>
+            {
+                self.wipe();
+            }
+            _ => {}
+        }
+    }
+
+    fn extend(&mut self, now: Timestamp) {
+        if self.step.kind().is_interactive() && self.extensions < self.config.max_extensions {
+            self.extensions += 1;
+            self.warned = false;
+            self.last_activity = now;
+        }
+    }
+
+    fn touch(&mut self, now: Timestamp) {
+        // Once the warning shows, a touch is the "simple action" that asks
+        // for more time (WCAG 2.2.1) and counts as an extension.
+        if self.warned {
+            self.extend(now);
+        } else {
+            self.last_activity = now;
+        }
+    }
+
+    fn face_failed(&mut self, outcome: FaceOutcome, now: Timestamp) {
+        let attempt = match self.step {
+            Step::FaceCheck { attempt } => attempt,
+            _ => return,
+        };
+        if outcome == FaceOutcome::CameraFault {
+            self.call_staff(StaffReason::CameraFault, now);
+            return;
+        }
+        if attempt >= self.config.face_attempts {
+            self.call_staff(StaffReason::FaceNotMatched, now);
+            return;
+        }
+        let next = attempt + 1;
+        self.emit(Event::FaceRetry {
+            outcome,
+            attempts_left: self.config.face_attempts - attempt,
+        });
+        self.go(Step::FaceCheck { attempt: next }, now);
+        self.action(Action::StartFaceCheck { attempt: next });
+    }
+
+    fn call_staff(&mut self, reason: StaffReason, now: Timestamp) {
+        self.action(Action::CallStaff(reason));
+        self.go(Step::StaffAssist { reason }, now);
+    }
+
+    fn rating_step(&mut self, now: Timestamp) {
+        let subject = match &self.step {
+            Step::ShowingTicket { ticket } => RatingSubject::Ticket(ticket.number.clone()),
+            Step::ShowingReceipt { receipt } => RatingSubject::Request(receipt.code.clone()),
+            _ => RatingSubject::Visit,
+        };
+        self.go(Step::ExpectRating { subject }, now);
+    }
+
+    fn notice(&mut self, fault: Fault, now: Timestamp) {
+        // A fault screen shows no personal data: forget it now.
+        self.wipe();
+        self.go(Step::Notice { fault }, now);
+    }
+
+    /// Ends the journey: wipe, back to the attract screen.
+    fn end(&mut self, reason: EndReason, now: Timestamp) {
+        self.wipe();
+        self.verification = None;
+        self.wrong_keys = 0;
+        self.key_rejected = false;
+        self.progress = None;
+        self.go(Step::Attract, now);
+        self.emit(Event::Ended(reason));
+        // A card still on the reader starts a fresh journey only when it is
+        // presented again (taken off and put back): a citizen who cancelled
+        // should not be pulled back in.
+    }
+
+    fn wipe(&mut self) {
+        // `Holder` zeroizes on drop.
+        self.holder = None;
+        self.action(Action::WipePersonalData);
+    }
+
+    fn go(&mut self, next: Step, now: Timestamp) {
+        let from = self.step.kind();
+        let to = next.kind();
+        self.step = next;
+        self.entered_at = now;
+        self.last_activity = now;
+        self.extensions = 0;
+        self.warned = false;
+        if from != to {
+            self.emit(Event::StepChanged { from, to });
+        }
+    }
+
+    fn deadline(&self) -> Option<Timestamp> {
+        let t = &self.config.timeouts;
+        let (base, limit) = match self.step {
+            Step::Attract => return None,
+            Step::ExpectAccessKey => (self.last_activity, t.access_key),
+            Step::Reading => (self.entered_at, t.reading),
+            Step::ExpectConfirmation => (self.last_activity, t.confirm),
+            Step::ExpectFaceConsent => (self.last_activity, t.face_consent),
+            Step::FaceCheck { .. } => (self.entered_at, t.face_check),
+            Step::StaffAssist { .. } => (self.entered_at, t.staff_assist),
+            Step::Menu => (self.last_activity, t.menu),
+            Step::IssuingTicket => (self.entered_at, t.ticket),
+            Step::ShowingTicket { .. } => (self.entered_at, t.show_ticket),
+            Step::ExpectForm { .. } => (self.last_activity, t.form),
+            Step::ExpectRequestConsent { .. } => (self.last_activity, t.request_consent),
+            Step::SubmittingRequest { .. } => (self.entered_at, t.submit),
+            Step::ShowingReceipt { .. } => (self.entered_at, t.show_receipt),
+            Step::ExpectRating { .. } => (self.last_activity, t.rating),
+            Step::Goodbye => (self.entered_at, t.goodbye),
+            Step::Notice { .. } => (self.entered_at, t.notice),
+        };
+        Some(base + limit)
+    }
+
+    fn action(&mut self, action: Action) {
+        self.outputs.push_back(Output::Action(action));
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.outputs.push_back(Output::Event(event));
+    }
+}
+
+/// Inputs that are the citizen touching the screen.
+fn is_touch(input: &Input) -> bool {
+    matches!(
+        input,
+        Input::Activity
+            | Input::AccessKey(_)
+            | Input::Confirm(_)
+            | Input::Consent(_)
+            | Input::Choose(_)
+            | Input::FormConfirmed
+            | Input::Rated(_)
+            | Input::Continue
+            | Input::Back
+    )
+}
+
+/// How long until `deadline`, zero if passed; for countdowns.
+pub fn remaining(deadline: Timestamp, now: Timestamp) -> Duration {
+    deadline.saturating_since(now)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,20 @@
-//! Boards of the kiosk.
+//! Boards of the CCCD kiosk and the runtime that drives them.
+//!
+//! - [`config`]: the board configuration file, validated.
+//! - [`devices`]: the devices of any board behind one error type.
+//! - [`sim`]: the simulator board (feature `sim`, default).
+//! - [`runtime`]: the run loop, the only code that reads the clock.
+//! - [`doctor`]: the self-test behind `kioskctl doctor`.
+//! - [`app`]: the composition root shared by the binaries.
+//!
+//! Binaries: `kiosk` (the firmware application) and `kioskctl` (the staff
+//! and tester command line).
+
+pub mod app;
+pub mod config;
+pub mod console;
+pub mod devices;
+pub mod doctor;
+pub mod runtime;
+#[cfg(feature = "sim")]
+pub mod sim;

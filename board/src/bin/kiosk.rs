@@ -1,0 +1,40 @@
+//! `kiosk`: the kiosk firmware application.
+//!
+//! Builds the configured board and runs the citizen journey on it. Until the
+//! Slint screens land, the journey is shown on the console: each screen
+//! change prints a line, and the tester types commands (`help` lists them)
+//! that stand for the citizen's touches and, on the simulator, for putting a
+//! card on the reader.
+
+use anyhow::Context as _;
+use clap::Parser;
+use kiosk_board::config::BoardKind;
+use kiosk_board::console::Console;
+use kiosk_board::runtime::Runtime;
+use kiosk_firmware::time::Timestamp;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+#[derive(Parser, Debug)]
+#[command(name = "kiosk", version, about = "The CCCD kiosk firmware")]
+struct Cli {
+    /// The board to run on.
+    #[arg(long, value_enum, default_value_t = BoardKind::Sim)]
+    board: BoardKind,
+    /// The board configuration file (default: $KIOSK_CONFIG or board/config/<board>.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    kiosk_board::app::init_logging("info");
+    let cli = Cli::parse();
+    let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+    let board = kiosk_board::app::build_board(&config).context("cannot start the board")?;
+    tracing::info!(kiosk = %config.kiosk.id, board = %board.devices.board, "kiosk starting");
+    let mut console = Console::stdin(board.sim.clone());
+    let mut runtime = Runtime::new(board.devices, config.session, Timestamp::ZERO);
+    runtime.run(&mut console, &AtomicBool::new(false));
+    tracing::info!("kiosk stopped");
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! `kioskctl`: the staff and tester command line (DESIGN.md §8).
+//!
+//! Every command takes `--json` for output that scripts can rely on; without
+//! it the output is for people. Exit codes: 0 success, 1 the command ran and
+//! found a problem (a failed check), 2 it could not run (bad arguments or
+//! configuration).
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use kiosk_board::config::BoardKind;
+use kiosk_board::doctor::{self, Check, Report};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kioskctl",
+    version,
+    about = "Staff and tester commands of the CCCD kiosk"
+)]
+struct Cli {
+    /// The board to use.
+    #[arg(long, global = true, value_enum, default_value_t = BoardKind::Sim)]
+    board: BoardKind,
+    /// The board configuration file (default: $KIOSK_CONFIG or board/config/<board>.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Self-test every device of the board; exit 0 only when all pass.
+    Doctor,
+}
+
+fn main() -> ExitCode {
+    kiosk_board::app::init_logging("warn");
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if cli.json {
+                let out = serde_json::json!({ "ok": false, "error": format!("{e:#}") });
+                println!("{out}");
+            } else {
+                eprintln!("kioskctl: {e:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Doctor => doctor(cli),
+    }
+}
+
+fn doctor(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+    let mut board = kiosk_board::app::build_board(&config)?;
+    let mut checks = doctor::check_devices(&mut board.devices);
+    checks.insert("store".into(), kiosk_board::app::check_store(&config));
+    let report = Report::new(board.devices.board.clone(), checks);
+    if cli.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("cannot encode the report")?
+        );
+    } else {
+        print_report(&report);
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_report(report: &Report) {
+    println!(
+        "board {}: {}",
+        report.board,
+        if report.ok {
+            "all devices OK"
+        } else {
+            "PROBLEMS FOUND"
+        }
+    );
+    for (name, check) in &report.devices {
+        print_check(name, check);
+    }
+}
+
+fn print_check(name: &str, check: &Check) {
+    let mark = if check.ok { "ok  " } else { "FAIL" };
+    println!("  [{mark}] {name:<12} {}", check.detail);
+    if let Some(fix) = &check.fix {
+        println!("         {:<12} → {fix}", "");
+    }
+}

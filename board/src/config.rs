@@ -1,0 +1,475 @@
+//! The kiosk configuration file (`board/config/*.toml`).
+//!
+//! A board is described by data, not code (DESIGN.md §5): which board kind,
+//! the kiosk's identity and data directory, the session timeouts, and each
+//! device's settings. Relative paths are relative to the file's directory.
+//! Loading validates everything it can before any device is opened, and
+//! every error names the file and the field.
+
+use kiosk_firmware::session::SessionConfig;
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Which board a configuration describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BoardKind {
+    /// The desktop simulator: virtual reader, camera from files, printer sink.
+    Sim,
+}
+
+impl fmt::Display for BoardKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BoardKind::Sim => "sim",
+        })
+    }
+}
+
+/// A whole configuration file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The board kind.
+    pub board: BoardKind,
+    /// Identity and storage of this kiosk.
+    pub kiosk: KioskSection,
+    /// Journey timeouts and limits.
+    pub session: SessionConfig,
+    /// The simulator's devices (with `board = "sim"`).
+    pub sim: Option<SimConfig>,
+}
+
+/// `[kiosk]`: identity and storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskSection {
+    /// The kiosk's identifier (for receipts, telemetry and the portal).
+    pub id: String,
+    /// The service centre's name, printed on tickets.
+    pub center_name: String,
+    /// Where the database and logs live.
+    pub data_dir: PathBuf,
+}
+
+impl KioskSection {
+    /// The database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("kiosk.db")
+    }
+}
+
+/// `[sim]`: the simulator's devices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimConfig {
+    /// The virtual reader.
+    pub card_reader: SimReaderConfig,
+    /// The virtual camera.
+    pub camera: SimCameraConfig,
+    /// The virtual printer.
+    pub printer: SimPrinterConfig,
+}
+
+/// `[sim.card_reader]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimReaderConfig {
+    /// The reader's name, as a PC/SC reader would report it.
+    pub name: String,
+    /// Whether the reader passes extended-length APDUs.
+    pub extended_length: bool,
+}
+
+/// Where the simulated camera's frames come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameSource {
+    /// A generated test pattern (an empty scene): no files needed.
+    Pattern {
+        /// Frame width.
+        width: u32,
+        /// Frame height.
+        height: u32,
+    },
+    /// The image files (PNG, JPEG) of a directory, played in name order and
+    /// looped.
+    Directory(PathBuf),
+}
+
+/// `[sim.camera]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimCameraConfig {
+    /// The frames.
+    pub source: FrameSource,
+}
+
+/// `[sim.printer]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimPrinterConfig {
+    /// Paper width in millimetres: 80 (576 dots) or 58 (384 dots).
+    pub paper_width_mm: u32,
+    /// Where each print job's ESC/POS bytes are written (`job-NNNNNN.escpos`);
+    /// none keeps them in memory only.
+    pub output_dir: Option<PathBuf>,
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read. Remedy: check the path and permissions.
+    #[error("cannot read the configuration {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped fields. Remedy:
+    /// fix the field named in the message.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's description, with the line and the field.
+        message: String,
+    },
+    /// A field has a value the kiosk cannot use. Remedy: as the reason says.
+    #[error("{path}: `{field}` {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The dotted field name, e.g. `sim.printer.paper_width_mm`.
+        field: String,
+        /// What is wrong and what would be right.
+        reason: String,
+    },
+}
+
+// The file as written: only parsing and field names here.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    board: BoardKind,
+    kiosk: RawKiosk,
+    #[serde(default)]
+    session: SessionConfig,
+    sim: Option<RawSim>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKiosk {
+    id: String,
+    center_name: String,
+    data_dir: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSim {
+    card_reader: RawSimReader,
+    camera: RawSimCamera,
+    printer: RawSimPrinter,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSimReader {
+    name: String,
+    #[serde(default = "yes")]
+    extended_length: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSimCamera {
+    /// `"pattern"` or a directory.
+    frames: String,
+    #[serde(default = "default_width")]
+    width: u32,
+    #[serde(default = "default_height")]
+    height: u32,
+}
+
+fn default_width() -> u32 {
+    640
+}
+
+fn default_height() -> u32 {
+    480
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSimPrinter {
+    paper_width_mm: u32,
+    output_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates `text` as if read from `path` (relative paths
+    /// resolve against `path`'s directory).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let invalid = |field: &str, reason: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            field: field.to_owned(),
+            reason,
+        };
+
+        let id = raw.kiosk.id.trim();
+        if id.is_empty()
+            || id.len() > 64
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(invalid(
+                "kiosk.id",
+                format!(
+                    "must be 1–64 ASCII letters, digits, '-' or '_', not {:?}",
+                    raw.kiosk.id
+                ),
+            ));
+        }
+        if raw.kiosk.center_name.trim().is_empty() {
+            return Err(invalid("kiosk.center_name", "must not be empty".into()));
+        }
+        raw.session
+            .validate()
+            .map_err(|e| invalid("session", e.to_string()))?;
+
+        let sim = match (raw.board, raw.sim) {
+            (BoardKind::Sim, None) => {
+                return Err(invalid("sim", "is required when board = \"sim\"".into()));
+            }
+            (BoardKind::Sim, Some(sim)) => Some(validate_sim(sim, base, &invalid)?),
+        };
+
+        Ok(Config {
+            path: path.to_path_buf(),
+            board: raw.board,
+            kiosk: KioskSection {
+                id: id.to_owned(),
+                center_name: raw.kiosk.center_name,
+                data_dir: base.join(raw.kiosk.data_dir),
+            },
+            session: raw.session,
+            sim,
+        })
+    }
+}
+
+fn validate_sim(
+    raw: RawSim,
+    base: &Path,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<SimConfig, ConfigError> {
+    if raw.card_reader.name.trim().is_empty() {
+        return Err(invalid("sim.card_reader.name", "must not be empty".into()));
+    }
+    let camera = &raw.camera;
+    if !(16..=4096).contains(&camera.width) || !(16..=4096).contains(&camera.height) {
+        return Err(invalid(
+            "sim.camera.width/height",
+            format!(
+                "must be 16–4096 pixels, not {}×{}",
+                camera.width, camera.height
+            ),
+        ));
+    }
+    let source = if camera.frames == "pattern" {
+        FrameSource::Pattern {
+            width: camera.width,
+            height: camera.height,
+        }
+    } else {
+        let dir = base.join(&camera.frames);
+        if !dir.is_dir() {
+            return Err(invalid(
+                "sim.camera.frames",
+                format!(
+                    "must be \"pattern\" or an existing directory of images; {} is not a directory",
+                    dir.display()
+                ),
+            ));
+        }
+        FrameSource::Directory(dir)
+    };
+    if ![58, 80].contains(&raw.printer.paper_width_mm) {
+        return Err(invalid(
+            "sim.printer.paper_width_mm",
+            format!("must be 80 or 58, not {}", raw.printer.paper_width_mm),
+        ));
+    }
+    Ok(SimConfig {
+        card_reader: SimReaderConfig {
+            name: raw.card_reader.name,
+            extended_length: raw.card_reader.extended_length,
+        },
+        camera: SimCameraConfig { source },
+        printer: SimPrinterConfig {
+            paper_width_mm: raw.printer.paper_width_mm,
+            output_dir: raw.printer.output_dir.map(|d| base.join(d)),
+        },
+    })
+}
+
+/// Where to look for a board's configuration when none is given:
+/// `$KIOSK_CONFIG`, then `board/config/<board>.toml` under the current
+/// directory, then the copy next to this crate's sources.
+pub fn default_config_path(board: BoardKind) -> PathBuf {
+    if let Some(p) = std::env::var_os("KIOSK_CONFIG") {
+        return PathBuf::from(p);
+    }
+    let name = format!("{board}.toml");
+    let local = Path::new("board").join("config").join(&name);
+    if local.is_file() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("config")
+        .join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+board = "sim"
+[kiosk]
+id = "KIOSK-SIM-001"
+center_name = "Trung tâm mô phỏng"
+data_dir = "var"
+[sim.card_reader]
+name = "Sim Reader 0"
+[sim.camera]
+frames = "pattern"
+[sim.printer]
+paper_width_mm = 80
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/kiosk/kiosk.toml"))
+    }
+
+    fn field_error(text: &str) -> (String, String) {
+        match parse(text) {
+            Err(ConfigError::Invalid { field, reason, .. }) => (field, reason),
+            other => panic!("expected an invalid field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_shipped_sim_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.board, BoardKind::Sim);
+        assert!(config.sim.is_some());
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_directory() {
+        let config = parse(GOOD).unwrap();
+        assert_eq!(config.kiosk.data_dir, Path::new("/etc/kiosk/var"));
+        assert_eq!(
+            config.kiosk.database_path(),
+            Path::new("/etc/kiosk/var/kiosk.db")
+        );
+        assert_eq!(config.session, SessionConfig::default());
+    }
+
+    #[test]
+    fn an_unknown_field_is_named_in_the_error() {
+        let text = GOOD.replace(
+            "paper_width_mm = 80",
+            "paper_width_mm = 80\npaper_colour = \"pink\"",
+        );
+        match parse(&text) {
+            Err(ConfigError::Parse { message, .. }) => {
+                assert!(message.contains("paper_colour"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unknown_board_is_rejected() {
+        match parse(&GOOD.replace("board = \"sim\"", "board = \"toaster\"")) {
+            Err(ConfigError::Parse { message, .. }) => {
+                assert!(message.contains("toaster"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bad_paper_width_is_rejected_with_the_allowed_values() {
+        let (field, reason) =
+            field_error(&GOOD.replace("paper_width_mm = 80", "paper_width_mm = 72"));
+        assert_eq!(field, "sim.printer.paper_width_mm");
+        assert!(reason.contains("80 or 58"), "{reason}");
+    }
+
+    #[test]
+    fn a_missing_frames_directory_is_rejected() {
+        let (field, _) =
+            field_error(&GOOD.replace("frames = \"pattern\"", "frames = \"no/such/dir\""));
+        assert_eq!(field, "sim.camera.frames");
+    }
+
+    #[test]
+    fn a_bad_kiosk_id_is_rejected() {
+        let (field, _) = field_error(&GOOD.replace("KIOSK-SIM-001", "kiosk 1/2"));
+        assert_eq!(field, "kiosk.id");
+    }
+
+    #[test]
+    fn unusable_session_timeouts_are_rejected() {
+        let text = format!("{GOOD}\n[session.timeouts]\nrating = 5\n");
+        let (field, reason) = field_error(&text);
+        assert_eq!(field, "session");
+        assert!(reason.contains("rating"), "{reason}");
+    }
+
+    #[test]
+    fn session_timeouts_can_be_overridden_in_seconds() {
+        let text = format!("{GOOD}\n[session]\nface_attempts = 2\n[session.timeouts]\nmenu = 60\n");
+        let config = parse(&text).unwrap();
+        assert_eq!(config.session.face_attempts, 2);
+        assert_eq!(
+            config.session.timeouts.menu,
+            std::time::Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn a_sim_board_without_its_devices_is_rejected() {
+        let text = GOOD.split("[sim.card_reader]").next().unwrap_or_default();
+        let (field, _) = field_error(text);
+        assert_eq!(field, "sim");
+    }
+
+    #[test]
+    fn an_unreadable_file_says_which_file() {
+        let err = Config::load(Path::new("/no/such/kiosk.toml")).unwrap_err();
+        assert!(err.to_string().contains("/no/such/kiosk.toml"), "{err}");
+    }
+}

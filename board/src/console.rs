@@ -1,0 +1,291 @@
+//! A console frontend: the journey as text lines, commands as touches.
+//!
+//! For developers and testers at a terminal until (and beside) the Slint UI.
+//! Commands are read on a separate thread and handed over through a channel,
+//! so the runtime's wait for input is also its wait for the next deadline.
+
+use crate::runtime::{Frontend, FrontendInput};
+use kiosk_firmware::session::{
+    AccessKey, Event, Input, MenuChoice, Priority, SessionView, StepKind,
+};
+use std::io::BufRead;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The console frontend.
+pub struct Console {
+    lines: mpsc::Receiver<String>,
+    step: StepKind,
+    #[cfg(feature = "sim")]
+    sim: Option<crate::sim::SimControls>,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console").finish_non_exhaustive()
+    }
+}
+
+/// What a command line means.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// A citizen input.
+    Input(Input),
+    /// Put a card on the simulated reader.
+    InsertForeignCard,
+    /// Take the card off the simulated reader.
+    RemoveCard,
+    /// Show the help text.
+    Help,
+    /// Stop the kiosk.
+    Quit,
+}
+
+/// The help text.
+pub const HELP: &str = "\
+commands:
+  card foreign        put a non-ID contactless card on the simulated reader
+  card remove         take the card off the simulated reader
+  walkin              take a number without a card
+  qr TEXT             the card-front QR code was scanned
+  can DIGITS          type the 6-digit card access number
+  id ID YYMMDD        type the ID number and date of birth
+  yes | no            confirm / reject, agree / decline (staff: approve / refuse)
+  form ok             the form is reviewed
+  ticket SERVICE [elderly|disabled|pregnant|child]
+  request PROCEDURE   file a request
+  finish              done, go to rating
+  rate N | skip       rate 1-5 or skip
+  continue | back | cancel | more (more time)
+  quit";
+
+/// Parses one command line typed while `step` is shown ("yes" confirms,
+/// consents or, on the staff screen, is the staff's decision).
+pub fn parse(line: &str, step: StepKind) -> Result<Command, String> {
+    let mut words = line.split_whitespace();
+    let word = words.next().unwrap_or_default();
+    let rest: Vec<&str> = words.collect();
+    let input = |i| Ok(Command::Input(i));
+    match (word, rest.as_slice()) {
+        ("card", ["foreign"]) => Ok(Command::InsertForeignCard),
+        ("card", ["remove"]) => Ok(Command::RemoveCard),
+        ("walkin", []) => input(Input::WalkIn),
+        ("qr", [_, ..]) => {
+            let text = line.trim_start().trim_start_matches("qr").trim().to_owned();
+            input(Input::AccessKey(AccessKey::CardQr(text)))
+        }
+        ("can", [can]) => input(Input::AccessKey(AccessKey::Can((*can).to_owned()))),
+        ("id", [id, dob]) => input(Input::AccessKey(AccessKey::IdAndBirthDate {
+            id_number: (*id).to_owned(),
+            date_of_birth: (*dob).to_owned(),
+        })),
+        ("yes" | "no", []) => {
+            let yes = word == "yes";
+            input(match step {
+                StepKind::ExpectFaceConsent | StepKind::ExpectRequestConsent => Input::Consent(yes),
+                StepKind::StaffAssist => Input::StaffDecision(yes),
+                _ => Input::Confirm(yes),
+            })
+        }
+        ("form", ["ok"]) => input(Input::FormConfirmed),
+        ("ticket", [service, priority @ ..]) => {
+            let priority = match priority {
+                [] => None,
+                ["elderly"] => Some(Priority::Elderly),
+                ["disabled"] => Some(Priority::Disabled),
+                ["pregnant"] => Some(Priority::Pregnant),
+                ["child"] => Some(Priority::SmallChild),
+                _ => return Err("priority is one of elderly, disabled, pregnant, child".into()),
+            };
+            input(Input::Choose(MenuChoice::TakeNumber {
+                service: (*service).to_owned(),
+                priority,
+            }))
+        }
+        ("request", [procedure]) => input(Input::Choose(MenuChoice::SubmitRequest {
+            procedure: (*procedure).to_owned(),
+        })),
+        ("finish", []) => input(Input::Choose(MenuChoice::Finish)),
+        ("rate", [n]) => n
+            .parse::<u8>()
+            .ok()
+            .filter(|n| (1..=5).contains(n))
+            .map(|n| Command::Input(Input::Rated(Some(n))))
+            .ok_or_else(|| "rate takes 1 to 5".to_owned()),
+        ("skip", []) => input(Input::Rated(None)),
+        ("continue", []) => input(Input::Continue),
+        ("back", []) => input(Input::Back),
+        ("cancel", []) => input(Input::Cancel),
+        ("more", []) => input(Input::Extend),
+        ("help", _) => Ok(Command::Help),
+        ("quit" | "exit", []) => Ok(Command::Quit),
+        _ => Err(format!("unknown command {line:?}; type help")),
+    }
+}
+
+impl Console {
+    /// A console reading commands from standard input.
+    pub fn stdin(#[cfg(feature = "sim")] sim: Option<crate::sim::SimControls>) -> Self {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        println!("{HELP}");
+        Console {
+            lines: rx,
+            step: StepKind::Attract,
+            #[cfg(feature = "sim")]
+            sim,
+        }
+    }
+}
+
+impl Frontend for Console {
+    fn show(&mut self, view: &SessionView, events: &[Event]) {
+        self.step = view.step;
+        for event in events {
+            if let Event::TimeoutWarning { .. } = event {
+                println!("  ! are you still there? type `more` for more time");
+            }
+        }
+        let mut line = format!("[{:?}]", view.step);
+        if let Some(fault) = view.fault {
+            line.push_str(&format!(" fault={fault:?}"));
+        }
+        if let Some(p) = view.read_percent {
+            line.push_str(&format!(" reading {p}%"));
+        }
+        if let Some(name) = &view.holder_name {
+            line.push_str(&format!(
+                " holder={name} id={}",
+                view.holder_masked_id.as_deref().unwrap_or("")
+            ));
+        }
+        if let Some(t) = &view.ticket {
+            line.push_str(&format!(" ticket={} printed={}", t.number, t.printed));
+        }
+        println!("{line}");
+    }
+
+    fn wait_input(&mut self, timeout: Duration) -> FrontendInput {
+        let line = match self.lines.recv_timeout(timeout) {
+            Ok(line) => line,
+            Err(mpsc::RecvTimeoutError::Timeout) => return FrontendInput::Nothing,
+            // Standard input closed: keep running until stopped (a service
+            // has no terminal), waiting out the timeout.
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let (_tx, rx) = mpsc::channel::<String>();
+                self.lines = rx;
+                return FrontendInput::Nothing;
+            }
+        };
+        if line.trim().is_empty() {
+            return FrontendInput::Nothing;
+        }
+        match parse(&line, self.step) {
+            Ok(Command::Input(input)) => FrontendInput::Input(input),
+            Ok(Command::Quit) => FrontendInput::Quit,
+            Ok(Command::Help) => {
+                println!("{HELP}");
+                FrontendInput::Nothing
+            }
+            #[cfg(feature = "sim")]
+            Ok(Command::InsertForeignCard) => {
+                match &self.sim {
+                    Some(sim) => sim.insert_card(Box::new(crate::sim::ForeignCard)),
+                    None => println!("not on the simulator board"),
+                }
+                FrontendInput::Nothing
+            }
+            #[cfg(feature = "sim")]
+            Ok(Command::RemoveCard) => {
+                match &self.sim {
+                    Some(sim) => sim.remove_card(),
+                    None => println!("not on the simulator board"),
+                }
+                FrontendInput::Nothing
+            }
+            #[cfg(not(feature = "sim"))]
+            Ok(Command::InsertForeignCard | Command::RemoveCard) => {
+                println!("not on the simulator board");
+                FrontendInput::Nothing
+            }
+            Err(message) => {
+                println!("{message}");
+                FrontendInput::Nothing
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse_into_inputs() {
+        let a = StepKind::Attract;
+        assert_eq!(parse("walkin", a), Ok(Command::Input(Input::WalkIn)));
+        assert_eq!(
+            parse("qr 003090000001||Nguyễn Văn Mẫu|15011990", a),
+            Ok(Command::Input(Input::AccessKey(AccessKey::CardQr(
+                "003090000001||Nguyễn Văn Mẫu|15011990".into()
+            ))))
+        );
+        assert_eq!(
+            parse("ticket CT elderly", StepKind::Menu),
+            Ok(Command::Input(Input::Choose(MenuChoice::TakeNumber {
+                service: "CT".into(),
+                priority: Some(Priority::Elderly)
+            })))
+        );
+        assert_eq!(
+            parse("rate 5", a),
+            Ok(Command::Input(Input::Rated(Some(5))))
+        );
+        assert_eq!(parse("card foreign", a), Ok(Command::InsertForeignCard));
+        assert_eq!(parse("quit", a), Ok(Command::Quit));
+    }
+
+    #[test]
+    fn yes_means_what_the_screen_asks() {
+        let yes = |step| parse("yes", step);
+        assert_eq!(
+            yes(StepKind::ExpectConfirmation),
+            Ok(Command::Input(Input::Confirm(true)))
+        );
+        assert_eq!(
+            yes(StepKind::ExpectFaceConsent),
+            Ok(Command::Input(Input::Consent(true)))
+        );
+        assert_eq!(
+            yes(StepKind::ExpectRequestConsent),
+            Ok(Command::Input(Input::Consent(true)))
+        );
+        assert_eq!(
+            yes(StepKind::StaffAssist),
+            Ok(Command::Input(Input::StaffDecision(true)))
+        );
+        assert_eq!(
+            parse("no", StepKind::ExpectFaceConsent),
+            Ok(Command::Input(Input::Consent(false)))
+        );
+    }
+
+    #[test]
+    fn bad_commands_say_what_is_wrong() {
+        let m = StepKind::Menu;
+        assert!(parse("rate 9", m).unwrap_err().contains("1 to 5"));
+        assert!(
+            parse("ticket CT royalty", m)
+                .unwrap_err()
+                .contains("priority")
+        );
+        assert!(parse("fly", m).unwrap_err().contains("help"));
+    }
+}

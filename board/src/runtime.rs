@@ -1,0 +1,570 @@
+//! The run loop: the one place that reads the clock and drives devices
+//! (DESIGN.md §2).
+//!
+//! [`Runtime::tick`] polls the card reader, advances the session's timers
+//! and carries out the session's [`Action`]s on the board's devices; it takes
+//! `now` like everything else, so tests drive it in virtual time.
+//! [`Runtime::run`] is the real loop: it reads the monotonic clock and lets a
+//! [`Frontend`] (console, UI, scenario player) wait for the citizen's input
+//! until the next deadline — nothing sleeps blindly.
+
+use crate::devices::Devices;
+use kiosk_firmware::session::{
+    AccessKey, Action, EndReason, Event, Fault, Input, Output, ReadFailure, Session, SessionConfig,
+    SessionView, StaffReason, StepKind,
+};
+use kiosk_firmware::time::Timestamp;
+use kiosk_hal::card::Presence;
+use kiosk_hal::indicators::Light;
+use kiosk_hal::{Error as _, ErrorKind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How often the card reader is polled for presence.
+pub const CARD_POLL_INTERVAL: Duration = Duration::from_millis(150);
+
+/// ICAO 9303-10 §3.10: SELECT the eMRTD application by its AID
+/// `A0 00 00 02 47 10 01` (ISO/IEC 7816-4 §11.1.1, P2 = `0C`: no FCI).
+const SELECT_EMRTD: [u8; 12] = [
+    0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01,
+];
+
+/// What a frontend gives back while the runtime waits.
+#[derive(Debug)]
+pub enum FrontendInput {
+    /// The citizen (or a tester) did something.
+    Input(Input),
+    /// Stop the kiosk.
+    Quit,
+    /// Nothing before the wait ended.
+    Nothing,
+}
+
+/// Where the session is shown and touches come from: the Slint UI, the
+/// console, or a scenario player.
+pub trait Frontend {
+    /// Shows the session after something changed, with the events that
+    /// happened since the last call (for audio guidance and animations).
+    fn show(&mut self, view: &SessionView, events: &[Event]);
+
+    /// Waits at most `timeout` for the next input.
+    fn wait_input(&mut self, timeout: Duration) -> FrontendInput;
+}
+
+/// Counters since start, for `kioskctl stats` and staff mode. No personal
+/// data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    /// Journeys that reached the goodbye screen.
+    pub completed: u64,
+    /// Journeys cancelled by the citizen.
+    pub cancelled: u64,
+    /// Journeys ended by inactivity.
+    pub timed_out: u64,
+    /// Journeys ended because the card left.
+    pub card_removed: u64,
+    /// Journeys ended by a fault.
+    pub faults: u64,
+    /// Staff calls.
+    pub staff_calls: u64,
+    /// Device errors seen by the runtime.
+    pub device_errors: u64,
+}
+
+/// The kiosk's run loop around one [`Session`].
+#[derive(Debug)]
+pub struct Runtime {
+    session: Session,
+    devices: Devices,
+    card_present: bool,
+    connected: bool,
+    next_card_poll: Timestamp,
+    lit: Option<StepKind>,
+    events: Vec<Event>,
+    counters: Counters,
+}
+
+impl Runtime {
+    /// A runtime at the attract screen.
+    pub fn new(devices: Devices, config: SessionConfig, now: Timestamp) -> Self {
+        let mut runtime = Runtime {
+            session: Session::new(config, now),
+            devices,
+            card_present: false,
+            connected: false,
+            next_card_poll: now,
+            lit: None,
+            events: Vec::new(),
+            counters: Counters::default(),
+        };
+        runtime.update_lights();
+        runtime
+    }
+
+    /// What the UI shows now.
+    pub fn view(&self) -> SessionView {
+        self.session.view()
+    }
+
+    /// The session's step.
+    pub fn step(&self) -> StepKind {
+        self.session.step()
+    }
+
+    /// Whether the session holds personal data.
+    pub fn holds_personal_data(&self) -> bool {
+        self.session.holds_personal_data()
+    }
+
+    /// Counters since start.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// The devices (for staff diagnostics between journeys).
+    pub fn devices_mut(&mut self) -> &mut Devices {
+        &mut self.devices
+    }
+
+    /// Events since the last call.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Feeds an input from the frontend.
+    pub fn input(&mut self, input: Input, now: Timestamp) {
+        self.session.handle_input(input, now);
+        self.drain(now);
+    }
+
+    /// Polls devices, fires due timeouts and carries out what follows.
+    pub fn tick(&mut self, now: Timestamp) {
+        if now >= self.next_card_poll {
+            self.next_card_poll = now + CARD_POLL_INTERVAL;
+            self.poll_card(now);
+        }
+        if self.session.poll_timeout().is_some_and(|at| at <= now) {
+            self.session.handle_timeout(now);
+        }
+        self.drain(now);
+    }
+
+    /// When the loop should run [`Runtime::tick`] next.
+    pub fn next_wakeup(&self) -> Timestamp {
+        match self.session.poll_timeout() {
+            Some(at) => at.min(self.next_card_poll),
+            None => self.next_card_poll,
+        }
+    }
+
+    /// Runs until `stop` is set or the frontend quits, reading the real
+    /// monotonic clock.
+    pub fn run(&mut self, frontend: &mut dyn Frontend, stop: &AtomicBool) {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the runtime is the one place that reads the clock"
+        )]
+        let start = Instant::now();
+        let now = || {
+            Timestamp::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX))
+        };
+        frontend.show(&self.view(), &[]);
+        let mut shown = self.view();
+        while !stop.load(Ordering::Relaxed) {
+            self.tick(now());
+            let events = self.take_events();
+            let view = self.view();
+            if !events.is_empty() || view != shown {
+                frontend.show(&view, &events);
+                shown = view;
+            }
+            let wait = self.next_wakeup().saturating_since(now());
+            match frontend.wait_input(wait) {
+                FrontendInput::Input(input) => self.input(input, now()),
+                FrontendInput::Quit => break,
+                FrontendInput::Nothing => {}
+            }
+        }
+        self.shutdown();
+    }
+
+    /// Ends any journey and switches everything off.
+    pub fn shutdown(&mut self) {
+        self.wipe();
+        if let Err(e) = self.devices.indicators.all_off() {
+            tracing::warn!(error = %e, "cannot switch the lights off");
+        }
+    }
+
+    fn poll_card(&mut self, now: Timestamp) {
+        match self.devices.reader.presence() {
+            Ok(presence) => {
+                let present = presence == Presence::Present;
+                if present != self.card_present {
+                    self.card_present = present;
+                    tracing::info!(present, "card presence changed");
+                    let input = if present {
+                        Input::CardPresented
+                    } else {
+                        self.disconnect();
+                        Input::CardRemoved
+                    };
+                    self.session.handle_input(input, now);
+                }
+            }
+            Err(e) => {
+                self.counters.device_errors += 1;
+                tracing::warn!(error = %e, "card reader presence poll failed");
+            }
+        }
+    }
+
+    fn drain(&mut self, now: Timestamp) {
+        // Actions may feed inputs back (a finished operation), which may
+        // produce further outputs: loop until quiet.
+        while let Some(output) = self.session.poll_output() {
+            match output {
+                Output::Action(action) => self.perform(action, now),
+                Output::Event(event) => self.observe(event),
+            }
+        }
+        self.update_lights();
+    }
+
+    fn observe(&mut self, event: Event) {
+        if let Event::Ended(reason) = &event {
+            let c = &mut self.counters;
+            match reason {
+                EndReason::Completed => c.completed += 1,
+                EndReason::Cancelled => c.cancelled += 1,
+                EndReason::TimedOut => c.timed_out += 1,
+                EndReason::CardRemoved | EndReason::Fault(Fault::CardRemoved) => {
+                    c.card_removed += 1
+                }
+                EndReason::Fault(_) => c.faults += 1,
+            }
+            tracing::info!(?reason, "journey ended");
+        }
+        if let Event::StepChanged { from, to } = &event {
+            tracing::debug!(?from, ?to, "step");
+        }
+        self.events.push(event);
+    }
+
+    fn perform(&mut self, action: Action, now: Timestamp) {
+        match action {
+            Action::ReadDocument(key) => {
+                let result = self.read_document(&key);
+                self.session.handle_input(Input::ReadFinished(result), now);
+            }
+            Action::AbortRead => self.disconnect(),
+            Action::StartFaceCheck { attempt } => {
+                let outcome = self.face_check(attempt);
+                self.session.handle_input(Input::FaceFinished(outcome), now);
+            }
+            Action::StopFaceCheck => self.stop_camera(),
+            Action::CallStaff(reason) => self.call_staff(reason),
+            Action::IssueTicket { service, .. } => {
+                tracing::error!(%service, "no queue service in this build: cannot draw a ticket");
+                self.session
+                    .handle_input(Input::TicketFinished(Err(Fault::Internal)), now);
+            }
+            Action::PrepareForm { procedure } => {
+                tracing::error!(%procedure, "no request catalogue in this build");
+            }
+            Action::SubmitRequest { procedure, .. } => {
+                tracing::error!(%procedure, "no outbox in this build: cannot queue the request");
+                self.session
+                    .handle_input(Input::RequestFinished(Err(Fault::RequestNotQueued)), now);
+            }
+            Action::RecordRating { score, .. } => {
+                tracing::info!(score, "satisfaction rating");
+            }
+            Action::WipePersonalData => self.wipe(),
+        }
+    }
+
+    /// Opens the card and looks for the eMRTD application.
+    fn read_document(
+        &mut self,
+        _key: &AccessKey,
+    ) -> Result<kiosk_firmware::session::Holder, ReadFailure> {
+        if let Err(e) = self.devices.reader.connect() {
+            self.counters.device_errors += 1;
+            tracing::warn!(error = %e, "cannot connect to the card");
+            return Err(ReadFailure::Fault(fault_of_reader(e.kind())));
+        }
+        self.connected = true;
+        let mut response = [0u8; 258];
+        let n = match self.devices.reader.transmit(&SELECT_EMRTD, &mut response) {
+            Ok(n) => n,
+            Err(e) => {
+                self.counters.device_errors += 1;
+                tracing::warn!(error = %e, "SELECT eMRTD failed");
+                self.disconnect();
+                return Err(ReadFailure::Fault(fault_of_reader(e.kind())));
+            }
+        };
+        let sw = match response.get(..n) {
+            Some([.., sw1, sw2]) => u16::from_be_bytes([*sw1, *sw2]),
+            _ => 0,
+        };
+        self.disconnect();
+        if sw == 0x6A82 {
+            tracing::info!("the card has no eMRTD application");
+            return Err(ReadFailure::Fault(Fault::NotAnIdCard));
+        }
+        tracing::error!(
+            sw = format!("{sw:04X}"),
+            "no ICAO document reader in this build: the chip cannot be read"
+        );
+        Err(ReadFailure::Fault(Fault::UnreadableCard))
+    }
+
+    fn face_check(&mut self, attempt: u8) -> kiosk_firmware::session::FaceOutcome {
+        use kiosk_firmware::session::FaceOutcome;
+        match self.devices.camera.start() {
+            Ok(format) => {
+                tracing::info!(
+                    attempt,
+                    width = format.width,
+                    height = format.height,
+                    "camera started"
+                );
+                tracing::error!("no face engine in this build: handing over to staff");
+                self.stop_camera();
+                FaceOutcome::CameraFault
+            }
+            Err(e) => {
+                self.counters.device_errors += 1;
+                tracing::warn!(error = %e, "camera failed to start");
+                FaceOutcome::CameraFault
+            }
+        }
+    }
+
+    fn call_staff(&mut self, reason: StaffReason) {
+        self.counters.staff_calls += 1;
+        tracing::warn!(?reason, "staff called to the kiosk");
+    }
+
+    fn stop_camera(&mut self) {
+        if let Err(e) = self.devices.camera.stop() {
+            tracing::warn!(error = %e, "cannot stop the camera");
+        }
+    }
+
+    fn disconnect(&mut self) {
+        if self.connected {
+            self.connected = false;
+            if let Err(e) = self.devices.reader.disconnect() {
+                tracing::warn!(error = %e, "cannot disconnect the card");
+            }
+        }
+    }
+
+    /// Forgets everything personal the runtime holds and releases the
+    /// devices that saw it.
+    fn wipe(&mut self) {
+        self.stop_camera();
+        self.disconnect();
+    }
+
+    fn update_lights(&mut self) {
+        let step = self.session.step();
+        if self.lit == Some(step) {
+            return;
+        }
+        self.lit = Some(step);
+        let (ready, busy, fault, slot) = match step {
+            StepKind::Attract => (true, false, false, true),
+            StepKind::ExpectAccessKey | StepKind::Reading => (false, true, false, true),
+            StepKind::FaceCheck | StepKind::IssuingTicket | StepKind::SubmittingRequest => {
+                (false, true, false, false)
+            }
+            StepKind::StaffAssist | StepKind::Notice => (false, false, true, false),
+            _ => (true, false, false, false),
+        };
+        for (light, on) in [
+            (Light::Ready, ready),
+            (Light::Busy, busy),
+            (Light::Fault, fault),
+            (Light::CardSlot, slot),
+        ] {
+            if let Err(e) = self.devices.indicators.set(light, on) {
+                self.counters.device_errors += 1;
+                tracing::warn!(error = %e, "cannot set a light");
+            }
+        }
+    }
+}
+
+/// The citizen-facing fault for a reader error.
+fn fault_of_reader(kind: ErrorKind) -> Fault {
+    match kind {
+        ErrorKind::Removed | ErrorKind::NotPresent => Fault::CardRemoved,
+        ErrorKind::Timeout | ErrorKind::Protocol => Fault::UnreadableCard,
+        _ => Fault::ReaderUnavailable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{
+        FrameSource, SimCameraConfig, SimConfig, SimPrinterConfig, SimReaderConfig,
+    };
+    use crate::sim::{ForeignCard, SimBoard, SimControls};
+    use kiosk_firmware::session::MenuChoice;
+
+    fn runtime() -> (Runtime, SimControls) {
+        let config = SimConfig {
+            card_reader: SimReaderConfig {
+                name: "Sim Reader 0".into(),
+                extended_length: false,
+            },
+            camera: SimCameraConfig {
+                source: FrameSource::Pattern {
+                    width: 32,
+                    height: 24,
+                },
+            },
+            printer: SimPrinterConfig {
+                paper_width_mm: 80,
+                output_dir: None,
+            },
+        };
+        let (devices, controls) = SimBoard::build(&config).unwrap();
+        (
+            Runtime::new(devices, SessionConfig::default(), Timestamp::ZERO),
+            controls,
+        )
+    }
+
+    #[test]
+    fn the_attract_screen_lights_ready_and_the_card_slot() {
+        let (_rt, controls) = runtime();
+        assert!(controls.light(Light::Ready));
+        assert!(controls.light(Light::CardSlot));
+        assert!(!controls.light(Light::Fault));
+    }
+
+    #[test]
+    fn a_card_on_the_reader_starts_a_journey_at_the_next_poll() {
+        let (mut rt, controls) = runtime();
+        rt.tick(Timestamp::ZERO);
+        controls.insert_card(Box::new(ForeignCard));
+        rt.tick(Timestamp::from_millis(100));
+        assert_eq!(rt.step(), StepKind::Attract, "not polled yet");
+        rt.tick(Timestamp::ZERO + CARD_POLL_INTERVAL);
+        assert_eq!(rt.step(), StepKind::ExpectAccessKey);
+        assert!(controls.light(Light::Busy));
+    }
+
+    #[test]
+    fn a_foreign_card_is_reported_as_not_an_id_card() {
+        let (mut rt, controls) = runtime();
+        controls.insert_card(Box::new(ForeignCard));
+        rt.tick(Timestamp::ZERO);
+        rt.input(
+            Input::AccessKey(AccessKey::Can("000001".into())),
+            Timestamp::from_secs(1),
+        );
+        assert_eq!(rt.step(), StepKind::Notice);
+        assert_eq!(rt.view().fault, Some(Fault::NotAnIdCard));
+        assert!(controls.light(Light::Fault));
+    }
+
+    #[test]
+    fn taking_the_card_away_ends_the_journey_with_a_notice() {
+        let (mut rt, controls) = runtime();
+        controls.insert_card(Box::new(ForeignCard));
+        rt.tick(Timestamp::ZERO);
+        controls.remove_card();
+        rt.tick(Timestamp::ZERO + CARD_POLL_INTERVAL);
+        assert_eq!(rt.view().fault, Some(Fault::CardRemoved));
+        let deadline = rt.next_wakeup();
+        rt.tick(Timestamp::from_secs(3600).max(deadline));
+        assert_eq!(rt.step(), StepKind::Attract);
+        assert_eq!(rt.counters().card_removed, 1);
+        let events = rt.take_events();
+        assert!(events.contains(&Event::Ended(EndReason::Fault(Fault::CardRemoved))));
+    }
+
+    #[test]
+    fn a_reader_that_fails_mid_poll_is_counted_not_fatal() {
+        let (mut rt, controls) = runtime();
+        controls.fail_reader_once(ErrorKind::Io);
+        rt.tick(Timestamp::ZERO);
+        assert_eq!(rt.counters().device_errors, 1);
+        assert_eq!(rt.step(), StepKind::Attract);
+    }
+
+    #[test]
+    fn without_a_queue_service_a_ticket_ends_in_a_notice() {
+        let (mut rt, _controls) = runtime();
+        rt.input(Input::WalkIn, Timestamp::ZERO);
+        rt.input(
+            Input::Choose(MenuChoice::TakeNumber {
+                service: "CT".into(),
+                priority: None,
+            }),
+            Timestamp::ZERO,
+        );
+        assert_eq!(rt.view().fault, Some(Fault::Internal));
+    }
+
+    #[test]
+    fn next_wakeup_is_the_earlier_of_the_poll_and_the_session_deadline() {
+        let (mut rt, _controls) = runtime();
+        rt.tick(Timestamp::ZERO);
+        assert_eq!(rt.next_wakeup(), Timestamp::ZERO + CARD_POLL_INTERVAL);
+    }
+
+    /// A frontend that plays a fixed list of inputs, one per wait, then quits.
+    struct Script {
+        inputs: std::collections::VecDeque<Input>,
+        shown: Vec<StepKind>,
+    }
+
+    impl Frontend for Script {
+        fn show(&mut self, view: &SessionView, _events: &[Event]) {
+            self.shown.push(view.step);
+        }
+        fn wait_input(&mut self, _timeout: Duration) -> FrontendInput {
+            match self.inputs.pop_front() {
+                Some(i) => FrontendInput::Input(i),
+                None => FrontendInput::Quit,
+            }
+        }
+    }
+
+    #[test]
+    fn run_shows_every_step_change_and_switches_off_at_the_end() {
+        let (mut rt, controls) = runtime();
+        let mut script = Script {
+            inputs: [
+                Input::WalkIn,
+                Input::Choose(MenuChoice::Finish),
+                Input::Rated(Some(5)),
+            ]
+            .into(),
+            shown: Vec::new(),
+        };
+        rt.run(&mut script, &AtomicBool::new(false));
+        assert_eq!(
+            script.shown,
+            vec![
+                StepKind::Attract,
+                StepKind::Menu,
+                StepKind::ExpectRating,
+                StepKind::Goodbye
+            ]
+        );
+        assert_eq!(rt.step(), StepKind::Goodbye);
+        assert!(
+            controls.lights().values().all(|on| !on),
+            "lights off after shutdown"
+        );
+    }
+}

@@ -153,7 +153,9 @@ impl Frontend for Console {
                 println!("  ! are you still there? type `more` for more time");
             }
         }
-        let mut line = format!("[{:?}]", view.step);
+        let text = kiosk_ui::guidance(view, kiosk_ui::Language::Vietnamese);
+        println!("== {} — {}", text.title, text.prompt);
+        let mut line = format!("   [{:?}]", view.step);
         if let Some(fault) = view.fault {
             line.push_str(&format!(" fault={fault:?}"));
         }

@@ -1,0 +1,109 @@
+//! `kioskctl` as staff and scripts use it: a real process, real files.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test, with its message"
+)]
+
+use std::path::Path;
+use std::process::Command;
+
+/// A copy of the shipped sim configuration whose data directory is `dir`.
+fn sim_config(dir: &Path) -> std::path::PathBuf {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
+    let text = std::fs::read_to_string(shipped).unwrap();
+    let text = text
+        .replace(
+            "data_dir = \"../../var/sim\"",
+            &format!("data_dir = {:?}", dir.join("data")),
+        )
+        .replace(
+            "output_dir = \"../../var/sim/printer\"",
+            &format!("output_dir = {:?}", dir.join("printer")),
+        );
+    let path = dir.join("sim.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn kioskctl(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kioskctl"))
+        .args(args)
+        .env_remove("KIOSK_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn doctor_json_has_one_entry_per_device_and_exits_0_on_the_sim_board() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let out = kioskctl(&[
+        "doctor",
+        "--board",
+        "sim",
+        "--json",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["board"], "sim");
+    assert_eq!(report["ok"], true);
+    let devices = report["devices"].as_object().unwrap();
+    let names: Vec<&str> = devices.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["camera", "card_reader", "indicators", "printer", "store"]
+    );
+    for (name, check) in devices {
+        assert_eq!(check["ok"], true, "{name}: {check}");
+        assert!(
+            check["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn doctor_without_json_prints_a_line_per_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let out = kioskctl(&["doctor", "--config", config.to_str().unwrap()]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("board sim: all devices OK"), "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains("[ok  ]")).count(),
+        5,
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_broken_configuration_exits_2_with_the_field_named_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("paper_width_mm = 80", "paper_width_mm = 75");
+    std::fs::write(&config, text).unwrap();
+    let out = kioskctl(&["doctor", "--json", "--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let error = report["error"].as_str().unwrap();
+    assert!(error.contains("sim.printer.paper_width_mm"), "{error}");
+}
+
+#[test]
+fn a_missing_configuration_file_exits_2_naming_the_file() {
+    let out = kioskctl(&["doctor", "--config", "/no/such/kiosk.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/kiosk.toml"));
+}

@@ -5,6 +5,8 @@
 //! - [`sim`]: the simulator board (feature `sim`, default).
 //! - [`runtime`]: the run loop, the only code that reads the clock.
 //! - [`doctor`]: the self-test behind `kioskctl doctor`.
+//! - `pcsc` (feature `pcsc`): PC/SC readers through pcscd.
+//! - [`vpcd`]: a simulated card behind real pcscd (vsmartcard's vpcd).
 //! - [`app`]: the composition root shared by the binaries.
 //!
 //! Binaries: `kiosk` (the firmware application) and `kioskctl` (the staff
@@ -15,6 +17,10 @@ pub mod config;
 pub mod console;
 pub mod devices;
 pub mod doctor;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
 pub mod runtime;
 #[cfg(feature = "sim")]
 pub mod sim;
+#[cfg(feature = "sim")]
+pub mod vpcd;

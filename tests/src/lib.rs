@@ -89,3 +89,5 @@ impl Default for SimKiosk {
         Self::new()
     }
 }
+
+pub mod pcscd;

@@ -1,0 +1,87 @@
+//! The `pcsc` backend against real pcscd, with a simulated card in a vpcd
+//! reader.
+
+use kiosk_board::pcsc::PcscReader;
+use kiosk_board::sim::{ForeignCard, SimCard};
+use kiosk_board::vpcd::VpcdCard;
+use kiosk_hal::card::{ApduTransport, CardReader, Presence};
+use kiosk_hal::{Error as _, ErrorKind};
+use kiosk_tests::pcscd::{Pcscd, READER_NAME};
+use std::time::Duration;
+
+const SELECT_EMRTD: [u8; 12] = [
+    0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01,
+];
+
+fn pcscd() -> Pcscd {
+    Pcscd::start().unwrap_or_else(|e| panic!("this test needs pcscd with vpcd: {e}"))
+}
+
+/// pcscd polls vpcd for card presence; give it a moment to notice.
+fn wait_for(reader: &mut PcscReader, want: Presence) {
+    for _ in 0..100 {
+        if reader.presence().ok() == Some(want) {
+            return;
+        }
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "waiting for pcscd's polling thread"
+        )]
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the reader never reported {want:?}");
+}
+
+#[test]
+fn a_simulated_card_behind_pcscd_answers_through_the_pcsc_backend() {
+    let daemon = pcscd();
+    let mut reader =
+        PcscReader::open(READER_NAME, true).unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
+    assert_eq!(reader.presence().unwrap(), Presence::Absent);
+    let card = VpcdCard::insert(
+        daemon.vpcd_addr(),
+        Box::new(ForeignCard),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    wait_for(&mut reader, Presence::Present);
+    let info = reader.connect().unwrap();
+    assert_eq!(info.atr, ForeignCard.atr());
+    let mut response = [0u8; 258];
+    let n = reader.transmit(&SELECT_EMRTD, &mut response).unwrap();
+    assert_eq!(&response[..n], &[0x6A, 0x82]);
+    reader.disconnect().unwrap();
+    assert_eq!(card.remove().unwrap(), 1, "one APDU reached the card");
+}
+
+#[test]
+fn a_card_removed_while_connected_is_reported_as_removed() {
+    let daemon = pcscd();
+    let mut reader = PcscReader::open(READER_NAME, true).unwrap();
+    let card = VpcdCard::insert(
+        daemon.vpcd_addr(),
+        Box::new(ForeignCard),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    wait_for(&mut reader, Presence::Present);
+    reader.connect().unwrap();
+    card.remove().unwrap();
+    wait_for(&mut reader, Presence::Absent);
+    let mut response = [0u8; 258];
+    let err = reader.transmit(&SELECT_EMRTD, &mut response).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Removed | ErrorKind::NotPresent),
+        "{err} ({:?})",
+        err.kind()
+    );
+    let err = reader.connect().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotPresent, "{err}");
+}
+
+#[test]
+fn an_unknown_reader_name_is_not_present() {
+    let _daemon = pcscd();
+    let err = PcscReader::open("No such reader 42", false).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotPresent);
+}

@@ -6,6 +6,7 @@
 //! - [`runtime`]: the run loop, the only code that reads the clock.
 //! - [`doctor`]: the self-test behind `kioskctl doctor`.
 //! - `pcsc` (feature `pcsc`): PC/SC readers through pcscd.
+//! - `nfc` (feature `nfc`): libnfc readers (PN532 boards, or PC/SC through libnfc).
 //! - [`vpcd`]: a simulated card behind real pcscd (vsmartcard's vpcd).
 //! - [`app`]: the composition root shared by the binaries.
 //!
@@ -17,6 +18,8 @@ pub mod config;
 pub mod console;
 pub mod devices;
 pub mod doctor;
+#[cfg(feature = "nfc")]
+pub mod nfc;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 pub mod runtime;

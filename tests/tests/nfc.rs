@@ -1,0 +1,108 @@
+//! The `nfc1` (libnfc) backend against real pcscd, through libnfc's `pcsc`
+//! driver, with a simulated card in a vpcd reader.
+
+use kiosk_board::nfc::{NfcReader, atr_from_ats};
+use kiosk_board::sim::{ForeignCard, SimCard};
+use kiosk_board::vpcd::VpcdCard;
+use kiosk_hal::card::{ApduTransport, CardReader, Presence};
+use kiosk_hal::{Error as _, ErrorKind};
+use kiosk_tests::pcscd::{Pcscd, READER_NAME};
+use std::time::Duration;
+
+const SELECT_EMRTD: [u8; 12] = [
+    0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01,
+];
+
+fn pcscd() -> Pcscd {
+    Pcscd::start().unwrap_or_else(|e| panic!("this test needs pcscd with vpcd: {e}"))
+}
+
+fn open(daemon: &Pcscd) -> NfcReader {
+    let devices = NfcReader::list().unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
+    let connstring = devices
+        .iter()
+        .find(|c| c.starts_with("pcsc:") && c.contains(READER_NAME))
+        .unwrap_or_else(|| panic!("libnfc does not see the vpcd reader; it sees {devices:?}"));
+    NfcReader::open(connstring, false).unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()))
+}
+
+#[test]
+fn libnfc_lists_the_vpcd_reader_and_reports_no_card_until_one_arrives() {
+    let daemon = pcscd();
+    let mut reader = open(&daemon);
+    assert_eq!(reader.presence().unwrap(), Presence::Absent);
+    assert_eq!(reader.connect().unwrap_err().kind(), ErrorKind::NotPresent);
+    let card = VpcdCard::insert(
+        daemon.vpcd_addr(),
+        Box::new(ForeignCard),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    wait_for(&mut reader, Presence::Present);
+    card.remove().unwrap();
+    wait_for(&mut reader, Presence::Absent);
+}
+
+fn wait_for(reader: &mut NfcReader, want: Presence) {
+    for _ in 0..100 {
+        if reader.presence().ok() == Some(want) {
+            return;
+        }
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "waiting for pcscd's polling thread"
+        )]
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the reader never reported {want:?}");
+}
+
+#[test]
+fn a_simulated_card_answers_through_libnfc() {
+    let daemon = pcscd();
+    let card = VpcdCard::insert(
+        daemon.vpcd_addr(),
+        Box::new(ForeignCard),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let mut reader = open(&daemon);
+    wait_for(&mut reader, Presence::Present);
+    let info = reader
+        .connect()
+        .unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
+    assert_eq!(info.atr, atr_from_ats(&[]));
+    assert_eq!(info.atr, ForeignCard.atr());
+    let mut response = [0u8; 258];
+    let n = reader.transmit(&SELECT_EMRTD, &mut response).unwrap();
+    assert_eq!(&response[..n], &[0x6A, 0x82]);
+    reader.disconnect().unwrap();
+    assert!(card.remove().unwrap() >= 1);
+}
+
+#[test]
+fn a_card_removed_under_libnfc_is_reported() {
+    let daemon = pcscd();
+    let card = VpcdCard::insert(
+        daemon.vpcd_addr(),
+        Box::new(ForeignCard),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let mut reader = open(&daemon);
+    wait_for(&mut reader, Presence::Present);
+    reader.connect().unwrap();
+    card.remove().unwrap();
+    let mut response = [0u8; 258];
+    let err = reader.transmit(&SELECT_EMRTD, &mut response).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Removed | ErrorKind::NotPresent | ErrorKind::Io
+        ),
+        "{err} ({:?})",
+        err.kind()
+    );
+    let _ = reader.disconnect();
+    wait_for(&mut reader, Presence::Absent);
+}

@@ -7,7 +7,9 @@
 //! - [`time`]: the monotonic timestamp every machine is driven with.
 //! - [`session`]: the citizen journey.
 //! - [`store`]: the kiosk's SQLite database (migrations, audit log).
+//! - [`ticket`]: queue tickets: layout, raster, ESC/POS.
 
 pub mod session;
 pub mod store;
+pub mod ticket;
 pub mod time;

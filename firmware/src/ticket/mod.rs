@@ -1,0 +1,128 @@
+//! Queue tickets: layout, 1-bit raster and ESC/POS bytes.
+//!
+//! [`render`] lays a [`TicketContent`] out on the paper width, top to
+//! bottom: the centre's name, the service (Vietnamese, then English), the
+//! number in large type, a priority band when one applies, the waiting
+//! count, the counters, the time of issue, a QR code to follow the queue,
+//! and a privacy line. [`escpos::encode_ticket`] turns the raster into the
+//! bytes for any ESC/POS printer. A ticket never carries personal data.
+
+pub mod escpos;
+pub mod raster;
+
+use raster::{Bitmap, Canvas, PaperWidth, RasterError, Style};
+
+/// The local date and time printed on a ticket (the caller converts from
+/// the clock: time is a parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalTime {
+    /// Year, e.g. 2026.
+    pub year: u16,
+    /// Month 1–12.
+    pub month: u8,
+    /// Day 1–31.
+    pub day: u8,
+    /// Hour 0–23.
+    pub hour: u8,
+    /// Minute 0–59.
+    pub minute: u8,
+}
+
+impl core::fmt::Display for LocalTime {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{:02}:{:02} {:02}/{:02}/{:04}",
+            self.hour, self.minute, self.day, self.month, self.year
+        )
+    }
+}
+
+/// What a ticket says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketContent {
+    /// The service centre's name.
+    pub center_name: String,
+    /// The service in Vietnamese.
+    pub service_vi: String,
+    /// The service in English.
+    pub service_en: String,
+    /// The queue number, e.g. `A012`.
+    pub number: String,
+    /// The priority band, Vietnamese and English, when priority applies.
+    pub priority: Option<(String, String)>,
+    /// People waiting before this ticket.
+    pub waiting: u32,
+    /// Counters that serve the service, e.g. `1, 2, 5`.
+    pub counters: String,
+    /// Time of issue.
+    pub issued_at: LocalTime,
+    /// What the QR code carries: the link to follow the queue.
+    pub qr: String,
+}
+
+/// The privacy line at the foot of every ticket.
+pub const PRIVACY_LINE: &str =
+    "Phiếu không chứa thông tin cá nhân.\nThis ticket holds no personal data.";
+
+/// Lays out and rasterises a ticket for `paper`.
+pub fn render(content: &TicketContent, paper: PaperWidth) -> Result<Bitmap, RasterError> {
+    let narrow = paper == PaperWidth::Mm58;
+    let k = if narrow { 0.72 } else { 1.0 };
+    let mut c = Canvas::new(paper, if narrow { 8 } else { 16 })?;
+    c.space(8);
+    c.text(&content.center_name, Style::heading(26.0 * k))?;
+    c.space(10);
+    c.rule(3);
+    c.space(14);
+    c.text(&content.service_vi, Style::heading(34.0 * k))?;
+    c.text(&content.service_en, Style::regular(24.0 * k).centered())?;
+    c.space(10);
+    c.text(
+        "SỐ THỨ TỰ · YOUR NUMBER",
+        Style::regular(22.0 * k).centered(),
+    )?;
+    c.text(&content.number, Style::heading(150.0 * k))?;
+    if let Some((vi, en)) = &content.priority {
+        c.space(4);
+        c.text(
+            &format!("ƯU TIÊN · {vi}"),
+            Style::heading(28.0 * k).inverse(),
+        )?;
+        c.text(
+            &format!("Priority: {en}"),
+            Style::regular(22.0 * k).centered(),
+        )?;
+    }
+    c.space(12);
+    c.text(
+        &format!(
+            "Số người đang chờ: {} · People waiting: {}",
+            content.waiting, content.waiting
+        ),
+        Style::regular(24.0 * k).centered(),
+    )?;
+    c.text(
+        &format!("Quầy · Counters: {}", content.counters),
+        Style::regular(24.0 * k).centered(),
+    )?;
+    c.text(
+        &content.issued_at.to_string(),
+        Style::regular(24.0 * k).centered(),
+    )?;
+    c.space(8);
+    c.qr(content.qr.as_bytes(), if narrow { 3 } else { 4 })?;
+    c.text(
+        "Quét mã để theo dõi lượt · Scan to follow the queue",
+        Style::regular(20.0 * k).centered(),
+    )?;
+    c.space(10);
+    c.rule(2);
+    c.space(6);
+    c.text(PRIVACY_LINE, Style::regular(20.0 * k).centered())?;
+    c.space(8);
+    Ok(c.finish())
+}
+
+#[cfg(test)]
+mod tests;

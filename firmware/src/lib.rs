@@ -5,10 +5,12 @@
 //! devices and clocks.
 //!
 //! - [`time`]: the monotonic timestamp every machine is driven with.
+//! - [`cccd`]: the Vietnamese card: ID number, card QR, expiry rules, access keys.
 //! - [`session`]: the citizen journey.
 //! - [`store`]: the kiosk's SQLite database (migrations, audit log).
 //! - [`ticket`]: queue tickets: layout, raster, ESC/POS.
 
+pub mod cccd;
 pub mod session;
 pub mod store;
 pub mod ticket;

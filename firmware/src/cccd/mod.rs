@@ -1,0 +1,187 @@
+//! What is specific to the Vietnamese chip ID card (CCCD 2021, thẻ căn cước
+//! 2024): the ID number, the card QR, the expiry rules, and from them the
+//! access keys to try on the chip without asking the citizen to type.
+//! Reference: `shared/reference/icao-cccd.md` Part B.
+
+pub mod date;
+pub mod expiry;
+pub mod id;
+pub mod qr;
+
+use date::Date;
+use id::IdNumber;
+use qr::CardQr;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// One access key to try on the chip. Personal data: zeroized on drop.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub enum KeyCandidate {
+    /// PACE with the card access number: the last 6 digits of the ID
+    /// number on the CCCD (no CAN is printed on the card).
+    Can(String),
+    /// BAC (or PACE with the MRZ password) from the MRZ fields.
+    Mrz {
+        /// The 9-digit document number (ID digits 4–12).
+        document_number: String,
+        /// Date of birth, `YYMMDD`.
+        date_of_birth: String,
+        /// Date of expiry, `YYMMDD` (`991231`: none).
+        date_of_expiry: String,
+    },
+}
+
+impl core::fmt::Debug for KeyCandidate {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            KeyCandidate::Can(_) => f.write_str("KeyCandidate::Can(..)"),
+            KeyCandidate::Mrz { .. } => f.write_str("KeyCandidate::Mrz(..)"),
+        }
+    }
+}
+
+fn mrz_candidates(
+    id: &IdNumber,
+    birth: Date,
+    expiries: Vec<String>,
+) -> impl Iterator<Item = KeyCandidate> + '_ {
+    expiries
+        .into_iter()
+        .map(move |date_of_expiry| KeyCandidate::Mrz {
+            document_number: id.document_number().to_owned(),
+            date_of_birth: birth.yymmdd(),
+            date_of_expiry,
+        })
+}
+
+/// The keys to try, in order, from a scanned card QR: PACE-CAN first (it
+/// needs no expiry), then BAC with the legal expiry and its neighbours
+/// (reference §B.3, "recommended order").
+pub fn keys_from_qr(qr: &CardQr) -> Vec<KeyCandidate> {
+    let mut keys = vec![KeyCandidate::Can(qr.id.can().to_owned())];
+    keys.extend(mrz_candidates(
+        &qr.id,
+        qr.date_of_birth,
+        expiry::expiry_candidates(qr.date_of_birth, qr.date_of_issue),
+    ));
+    keys
+}
+
+/// Why typed key material is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyInputError {
+    /// The ID number is not 12 digits.
+    #[error(transparent)]
+    Id(#[from] id::IdError),
+    /// The date of birth is not a valid `YYMMDD` date.
+    #[error("the date of birth is not a valid YYMMDD date")]
+    BirthDate,
+}
+
+/// The keys to try from a typed ID number and date of birth (`YYMMDD`),
+/// when the date of issue is unknown: PACE-CAN, then BAC with every
+/// renewal birthday still ahead on `today` (the nearest first), then no
+/// expiry. The century comes from the ID number's fourth digit.
+pub fn keys_from_id(
+    id: &IdNumber,
+    birth_yymmdd: &str,
+    today: Date,
+) -> Result<Vec<KeyCandidate>, KeyInputError> {
+    let (hint_year, _) = id.birth_hint();
+    let yy: u16 = birth_yymmdd
+        .get(0..2)
+        .and_then(|s| s.parse().ok())
+        .ok_or(KeyInputError::BirthDate)?;
+    let mm: u8 = birth_yymmdd
+        .get(2..4)
+        .and_then(|s| s.parse().ok())
+        .ok_or(KeyInputError::BirthDate)?;
+    let dd: u8 = birth_yymmdd
+        .get(4..6)
+        .and_then(|s| s.parse().ok())
+        .ok_or(KeyInputError::BirthDate)?;
+    if birth_yymmdd.len() != 6 {
+        return Err(KeyInputError::BirthDate);
+    }
+    let birth =
+        Date::new(hint_year - hint_year % 100 + yy, mm, dd).ok_or(KeyInputError::BirthDate)?;
+    let mut expiries: Vec<String> = Vec::new();
+    for m in [14u16, 25, 40, 60] {
+        let day = birth.add_years(m);
+        if day >= today && !expiries.contains(&day.yymmdd()) {
+            expiries.push(day.yymmdd());
+        }
+    }
+    expiries.push(expiry::NO_EXPIRY.to_owned());
+    let mut keys = vec![KeyCandidate::Can(id.can().to_owned())];
+    keys.extend(mrz_candidates(id, birth, expiries));
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_qr_gives_pace_can_first_then_bac_with_the_legal_expiry() {
+        let qr = CardQr::parse("003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021").unwrap();
+        let keys = keys_from_qr(&qr);
+        assert_eq!(keys[0], KeyCandidate::Can("000001".into()));
+        assert_eq!(
+            keys[1],
+            KeyCandidate::Mrz {
+                document_number: "090000001".into(),
+                date_of_birth: "900115".into(),
+                date_of_expiry: "300115".into(),
+            }
+        );
+        assert!(
+            matches!(keys.last(), Some(KeyCandidate::Mrz { date_of_expiry, .. }) if date_of_expiry == "991231")
+        );
+    }
+
+    #[test]
+    fn a_typed_id_and_birth_date_give_the_renewal_birthdays_ahead() {
+        let id = IdNumber::parse("003090000001").unwrap();
+        let today = Date::new(2026, 11, 25).unwrap();
+        let keys = keys_from_id(&id, "900115", today).unwrap();
+        let expiries: Vec<&str> = keys
+            .iter()
+            .filter_map(|k| match k {
+                KeyCandidate::Mrz { date_of_expiry, .. } => Some(date_of_expiry.as_str()),
+                KeyCandidate::Can(_) => None,
+            })
+            .collect();
+        assert_eq!(expiries, ["300115", "500115", "991231"]);
+    }
+
+    #[test]
+    fn the_century_comes_from_the_id_number() {
+        let id = IdNumber::parse("001305000003").unwrap();
+        let today = Date::new(2026, 11, 25).unwrap();
+        let keys = keys_from_id(&id, "050301", today).unwrap();
+        assert!(keys.contains(&KeyCandidate::Mrz {
+            document_number: "305000003".into(),
+            date_of_birth: "050301".into(),
+            date_of_expiry: "300301".into(),
+        }));
+    }
+
+    #[test]
+    fn a_bad_typed_birth_date_is_refused() {
+        let id = IdNumber::parse("003090000001").unwrap();
+        let today = Date::new(2026, 11, 25).unwrap();
+        for bad in ["901315", "9001", "90011", "ab0115", "9001155"] {
+            assert_eq!(
+                keys_from_id(&id, bad, today),
+                Err(KeyInputError::BirthDate),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_candidates_do_not_print_their_secrets() {
+        let k = KeyCandidate::Can("000001".into());
+        assert_eq!(format!("{k:?}"), "KeyCandidate::Can(..)");
+    }
+}

@@ -7,6 +7,7 @@
 //! - [`doctor`]: the self-test behind `kioskctl doctor`.
 //! - `pcsc` (feature `pcsc`): PC/SC readers through pcscd.
 //! - `nfc` (feature `nfc`): libnfc readers (PN532 boards, or PC/SC through libnfc).
+//! - [`printer`]: ESC/POS printers on USB, serial and TCP 9100 ports.
 //! - [`vpcd`]: a simulated card behind real pcscd (vsmartcard's vpcd).
 //! - [`app`]: the composition root shared by the binaries.
 //!
@@ -22,6 +23,7 @@ pub mod doctor;
 pub mod nfc;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
+pub mod printer;
 pub mod runtime;
 #[cfg(feature = "sim")]
 pub mod sim;

@@ -91,3 +91,4 @@ impl Default for SimKiosk {
 }
 
 pub mod pcscd;
+pub mod printer;

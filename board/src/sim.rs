@@ -398,6 +398,7 @@ impl Printer for SimPrinter {
             std::fs::create_dir_all(&dir)
                 .and_then(|()| std::fs::write(&path, &job))
                 .map_err(|e| printer_error(ErrorKind::Io, format!("{}: {e}", path.display())))?;
+            write_paper_png(&job, &dir.join(format!("job-{:06}.png", paper.jobs)))?;
         }
         paper.printed.extend_from_slice(&job);
         Ok(())
@@ -413,6 +414,33 @@ impl Printer for SimPrinter {
         }
         Ok(paper.status)
     }
+}
+
+/// Writes the paper an ESC/POS job produces as a PNG (all its pages, one
+/// under the other). A job the decoder cannot follow is a protocol error:
+/// a real printer would print garbage.
+pub fn write_paper_png(job: &[u8], path: &Path) -> Result<(), DeviceError> {
+    use kiosk_firmware::ticket::escpos::decode;
+    let decoded = decode(job).map_err(|e| printer_error(ErrorKind::Protocol, e.to_string()))?;
+    let width = decoded.pages.iter().map(|p| p.width()).max().unwrap_or(0);
+    let height: u32 = decoded.pages.iter().map(|p| p.height()).sum();
+    if width == 0 || height == 0 {
+        return Ok(());
+    }
+    let mut img = image::GrayImage::from_pixel(width, height, image::Luma([255]));
+    let mut top = 0;
+    for page in &decoded.pages {
+        for y in 0..page.height() {
+            for x in 0..page.width() {
+                if page.get(x, y) {
+                    img.put_pixel(x, top + y, image::Luma([0]));
+                }
+            }
+        }
+        top += page.height();
+    }
+    img.save(path)
+        .map_err(|e| printer_error(ErrorKind::Io, format!("{}: {e}", path.display())))
 }
 
 /// A virtual GPIO output line.

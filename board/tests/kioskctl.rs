@@ -107,3 +107,44 @@ fn a_missing_configuration_file_exits_2_naming_the_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/kiosk.toml"));
 }
+
+#[test]
+fn printer_status_of_the_sim_board_is_ready_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let out = kioskctl(&[
+        "printer",
+        "status",
+        "--json",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["ok"], true);
+    assert_eq!(status["paper"], "ok");
+}
+
+#[test]
+fn printer_status_of_an_unreachable_printer_exits_1_with_its_kind() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = kioskctl(&[
+        "printer",
+        "status",
+        "--json",
+        "--printer",
+        &format!("tcp:127.0.0.1:{port}"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["ok"], false);
+    assert_eq!(status["error_kind"], "NotPresent");
+}

@@ -36,6 +36,21 @@ struct Cli {
 enum Command {
     /// Self-test every device of the board; exit 0 only when all pass.
     Doctor,
+    /// The ticket printer.
+    #[command(subcommand)]
+    Printer(PrinterCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum PrinterCommand {
+    /// Ask the printer for its real-time status (DLE EOT); exit 0 only when
+    /// it can print.
+    Status {
+        /// A printer port (usb:/dev/usb/lp0, serial:/dev/ttyUSB0[@BAUD],
+        /// tcp:HOST:9100) instead of the board's printer.
+        #[arg(long)]
+        printer: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -56,8 +71,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
+    match &cli.command {
         Command::Doctor => doctor(cli),
+        Command::Printer(PrinterCommand::Status { printer }) => {
+            printer_status(cli, printer.as_deref())
+        }
     }
 }
 
@@ -76,6 +94,72 @@ fn doctor(cli: &Cli) -> anyhow::Result<ExitCode> {
         print_report(&report);
     }
     Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn printer_status(cli: &Cli, port: Option<&str>) -> anyhow::Result<ExitCode> {
+    use kiosk_hal::Error as _;
+    use kiosk_hal::printer::{PaperLevel, Printer as _};
+    let (name, result) = match port {
+        Some(port) => {
+            let port: kiosk_board::printer::PrinterPort =
+                port.parse().map_err(anyhow::Error::msg)?;
+            let mut printer = kiosk_board::printer::EscposPrinter::new(port.clone());
+            (
+                port.to_string(),
+                printer.status().map_err(|e| (e.kind(), e.to_string())),
+            )
+        }
+        None => {
+            let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+            let mut board = kiosk_board::app::build_board(&config)?;
+            let name = format!("{} board printer", board.devices.board);
+            (
+                name,
+                board
+                    .devices
+                    .printer
+                    .status()
+                    .map_err(|e| (e.kind(), e.to_string())),
+            )
+        }
+    };
+    let (ok, json) = match &result {
+        Ok(s) => (
+            s.can_print(),
+            serde_json::json!({
+                "ok": s.can_print(),
+                "printer": name,
+                "online": s.online,
+                "paper": match s.paper { PaperLevel::Ok => "ok", PaperLevel::NearEnd => "near_end", PaperLevel::Out => "out" },
+                "cover_open": s.cover_open,
+                "error": s.error,
+            }),
+        ),
+        Err((kind, message)) => (
+            false,
+            serde_json::json!({ "ok": false, "printer": name, "error_kind": format!("{kind:?}"), "message": message }),
+        ),
+    };
+    if cli.json {
+        println!("{json}");
+    } else {
+        match &result {
+            Ok(s) => println!(
+                "{name}: {} (online {}, paper {:?}, cover {}, error {})",
+                if ok { "ready" } else { "CANNOT PRINT" },
+                s.online,
+                s.paper,
+                if s.cover_open { "open" } else { "closed" },
+                s.error
+            ),
+            Err((_, message)) => println!("{name}: NOT REACHABLE: {message}"),
+        }
+    }
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -1,1 +1,185 @@
-fn main() {}
+//! Developer tasks of the CCCD kiosk. Run as `cargo xtask <command>`.
+//!
+//! - `setup [--no-apt] [--no-models]`: install the Debian packages and fetch
+//!   and verify the model files (idempotent).
+//! - `sim [--no-setup] [-- ARGS]`: set up, then run the kiosk on the
+//!   simulator board.
+//! - `test [--no-setup]`: set up, then `cargo fmt --check`, clippy with
+//!   `-D warnings`, and every test. This is what CI runs.
+//! - `models-dir`: print where the model files are.
+
+mod apt;
+mod models;
+
+use anyhow::{Context as _, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  setup [--no-apt] [--no-models]   install Debian packages, fetch and verify model files
+  sim [--no-setup] [-- ARGS]       set up, then run the kiosk on the simulator board
+  test [--no-setup]                set up, then fmt check, clippy -D warnings, every test
+  models-dir                       print the model directory
+
+environment:
+  KIOSK_MODEL_DIR     use (and only verify) model files in this folder
+  KIOSK_MODEL_MIRROR  a folder to copy model files from (default ../shared/models)";
+
+fn root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> anyhow::Result<()> {
+    let root = root();
+    let (command, rest) = args
+        .split_first()
+        .map_or(("help", &[][..]), |(c, r)| (c.as_str(), r));
+    let flag = |name: &str| rest.iter().take_while(|a| *a != "--").any(|a| a == name);
+    match command {
+        "setup" => {
+            setup(&root, !flag("--no-apt"), !flag("--no-models"))?;
+            Ok(())
+        }
+        "models-dir" => {
+            println!("{}", models::model_dir(&root).0.display());
+            Ok(())
+        }
+        "sim" => {
+            let model_dir = if flag("--no-setup") {
+                models::model_dir(&root).0
+            } else {
+                setup(&root, true, true)?
+            };
+            let extra: Vec<&String> = rest.iter().skip_while(|a| *a != "--").skip(1).collect();
+            let mut cmd = cargo(&root);
+            cmd.args([
+                "run",
+                "-p",
+                "kiosk-board",
+                "--bin",
+                "kiosk",
+                "--",
+                "--board",
+                "sim",
+                "--config",
+            ])
+            .arg(root.join("board/config/sim.toml"))
+            .args(extra)
+            .env("KIOSK_MODEL_DIR", &model_dir);
+            step("kiosk on the simulator", &mut cmd)?;
+            Ok(())
+        }
+        "test" => test(&root, !flag("--no-setup")),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown command {other:?}\n{USAGE}"),
+    }
+}
+
+fn setup(root: &Path, apt: bool, models: bool) -> anyhow::Result<PathBuf> {
+    if apt {
+        apt::ensure()?;
+    }
+    let dir = if models {
+        models::ensure(root)?
+    } else {
+        models::model_dir(root).0
+    };
+    println!("setup: model directory {}", dir.display());
+    Ok(dir)
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root);
+    cmd
+}
+
+fn step(name: &str, cmd: &mut Command) -> anyhow::Result<()> {
+    let shown: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    println!("\n==> {name}: {}", shown.join(" "));
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {}", shown.join(" ")))?;
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    Ok(())
+}
+
+fn test(root: &Path, with_setup: bool) -> anyhow::Result<()> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a developer tool timing its steps"
+    )]
+    let start = Instant::now();
+    let model_dir = if with_setup {
+        setup(root, true, true)?
+    } else {
+        models::model_dir(root).0
+    };
+    let mut times = Vec::new();
+    let steps: [(&str, &[&str]); 3] = [
+        ("format", &["fmt", "--all", "--check"]),
+        (
+            "clippy",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        (
+            "tests",
+            &["test", "--workspace", "--all-features", "--locked"],
+        ),
+    ];
+    for (name, args) in steps {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "a developer tool timing its steps"
+        )]
+        let t = Instant::now();
+        let mut cmd = cargo(root);
+        cmd.args(args).env("KIOSK_MODEL_DIR", &model_dir);
+        let result = step(name, &mut cmd);
+        times.push((name, t.elapsed()));
+        if let Err(e) = result {
+            bail!("{e}; fix it and run `cargo xtask test` again");
+        }
+    }
+    println!();
+    for (name, t) in &times {
+        println!("xtask test: {name:<8} {:>6.1} s", t.as_secs_f64());
+    }
+    println!(
+        "xtask test: all steps passed in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! The Debian (bookworm) packages the project needs, installed idempotently.
+
+use anyhow::{Context as _, bail};
+use std::process::Command;
+
+/// Each package and what needs it.
+pub(crate) const PACKAGES: &[(&str, &str)] = &[
+    ("pkg-config", "finding the C libraries below"),
+    ("cmake", "nfc1 builds libnfc from source"),
+    ("clang", "bindgen and the opencv crate's binding generator"),
+    (
+        "libclang-dev",
+        "bindgen and the opencv crate's binding generator",
+    ),
+    (
+        "libopencv-dev",
+        "face detection and recognition (OpenCV 4.6)",
+    ),
+    (
+        "libopenjp2-7-dev",
+        "JPEG 2000 chip photos OpenCV cannot decode",
+    ),
+    (
+        "pcscd",
+        "PC/SC readers, and the tests that run a private pcscd",
+    ),
+    ("libpcsclite-dev", "the pcsc crate and libnfc's pcsc driver"),
+    (
+        "vsmartcard-vpcd",
+        "a virtual PC/SC reader for the simulated card",
+    ),
+    ("fonts-noto-core", "Vietnamese fonts for the UI"),
+    ("espeak-ng", "spoken guidance (Vietnamese voice)"),
+    ("xvfb", "running the UI window headless"),
+];
+
+fn installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .is_ok_and(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stdout).ends_with("install ok installed")
+        })
+}
+
+/// The packages not installed yet.
+pub(crate) fn missing() -> Vec<&'static str> {
+    PACKAGES
+        .iter()
+        .map(|(p, _)| *p)
+        .filter(|p| !installed(p))
+        .collect()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// The command line that installs `packages`.
+pub(crate) fn install_command(packages: &[&str]) -> String {
+    format!(
+        "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {}",
+        packages.join(" ")
+    )
+}
+
+/// Installs what is missing; does nothing when all is there.
+pub(crate) fn ensure() -> anyhow::Result<()> {
+    let missing = missing();
+    if missing.is_empty() {
+        println!("setup: all {} Debian packages present", PACKAGES.len());
+        return Ok(());
+    }
+    if !is_root() {
+        bail!(
+            "setup: missing Debian packages: {}\nrun as root:\n  sudo sh -c '{}'",
+            missing.join(" "),
+            install_command(&missing)
+        );
+    }
+    println!("setup: installing {}", missing.join(" "));
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(install_command(&missing))
+        .status()
+        .context("cannot run apt-get")?;
+    if !status.success() {
+        bail!("setup: apt-get failed ({status})");
+    }
+    let still = self::missing();
+    if !still.is_empty() {
+        bail!("setup: still missing after apt-get: {}", still.join(" "));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_install_command_is_non_interactive_and_minimal() {
+        let c = install_command(&["pcscd", "cmake"]);
+        assert!(c.contains("DEBIAN_FRONTEND=noninteractive"));
+        assert!(c.contains("--no-install-recommends pcscd cmake"));
+    }
+
+    #[test]
+    fn every_package_says_why_it_is_needed() {
+        assert!(
+            PACKAGES
+                .iter()
+                .all(|(p, why)| !p.is_empty() && !why.is_empty())
+        );
+    }
+}

@@ -70,16 +70,76 @@ pub fn init_logging(default: &str) {
         .try_init();
 }
 
+/// Wall-clock now, for the store (binaries and the runtime only).
+pub fn wall_clock_now() -> kiosk_firmware::store::UnixMillis {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "binaries read the wall clock once per use"
+    )]
+    let now = std::time::SystemTime::now();
+    let ms = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    kiosk_firmware::store::UnixMillis(ms)
+}
+
+/// Opens the kiosk's database, logging (and auditing) a corrupt file moved
+/// aside.
+pub fn open_store(config: &Config) -> anyhow::Result<kiosk_firmware::store::Store> {
+    use kiosk_firmware::store::Store;
+    let now = wall_clock_now();
+    let path = config.kiosk.database_path();
+    let (mut store, report) = Store::open(&path, now)
+        .with_context(|| format!("cannot open the database {}", path.display()))?;
+    if let Some(aside) = &report.moved_aside {
+        tracing::error!(moved_to = %aside.display(), "the database was corrupt: moved aside, started a new one");
+        store.audit(
+            now,
+            "store_moved_aside",
+            &serde_json::json!({ "moved_to": aside.display().to_string() }),
+        )?;
+    }
+    if report.migrated_from != report.migrated_to {
+        tracing::info!(
+            from = report.migrated_from,
+            to = report.migrated_to,
+            "database migrated"
+        );
+    }
+    Ok(store)
+}
+
 /// Checks the kiosk's database: it opens (creating or migrating it), its
 /// pragmas read back as required, and it passes an integrity check.
 pub fn check_store(config: &Config) -> crate::doctor::Check {
     use crate::doctor::Check;
-    let path = config.kiosk.database_path();
-    if let Err(e) = std::fs::create_dir_all(&config.kiosk.data_dir) {
-        return Check::fail(
-            format!("cannot create {}: {e}", config.kiosk.data_dir.display()),
-            "check the data directory's permissions and free space",
-        );
+    let store = match open_store(config) {
+        Ok(s) => s,
+        Err(e) => {
+            return Check::fail(
+                format!("{e:#}"),
+                "check the data directory's permissions and free space; a database from a newer \
+                 firmware needs that firmware",
+            );
+        }
+    };
+    let result = store
+        .check()
+        .and_then(|()| Ok((store.pragmas()?, store.schema_version()?)));
+    match result {
+        Ok((p, version)) => Check::pass(format!(
+            "{}: schema v{version}, journal {}, synchronous {}",
+            store.path().display(),
+            p.journal_mode,
+            if p.synchronous == 2 {
+                "FULL"
+            } else {
+                "NOT FULL"
+            }
+        )),
+        Err(e) => Check::fail(
+            e.to_string(),
+            "stop the kiosk and run `kioskctl doctor` again; call support if it persists",
+        ),
     }
-    Check::pass(format!("{} (store not yet wired)", path.display()))
 }

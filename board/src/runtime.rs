@@ -13,6 +13,7 @@ use kiosk_firmware::session::{
     AccessKey, Action, EndReason, Event, Fault, Input, Output, ReadFailure, Session, SessionConfig,
     SessionView, StaffReason, StepKind,
 };
+use kiosk_firmware::store::{Store, UnixMillis};
 use kiosk_firmware::time::Timestamp;
 use kiosk_hal::card::Presence;
 use kiosk_hal::indicators::Light;
@@ -82,6 +83,9 @@ pub struct Runtime {
     lit: Option<StepKind>,
     events: Vec<Event>,
     counters: Counters,
+    store: Option<Store>,
+    /// Wall-clock time at `Timestamp::ZERO`, for the audit log.
+    epoch: UnixMillis,
 }
 
 impl Runtime {
@@ -96,9 +100,34 @@ impl Runtime {
             lit: None,
             events: Vec::new(),
             counters: Counters::default(),
+            store: None,
+            epoch: UnixMillis(0),
         };
         runtime.update_lights();
         runtime
+    }
+
+    /// Keeps an audit log in `store`; `epoch` is the wall-clock time at
+    /// `Timestamp::ZERO`.
+    pub fn with_store(mut self, store: Store, epoch: UnixMillis) -> Self {
+        self.store = Some(store);
+        self.epoch = epoch;
+        self
+    }
+
+    /// The store, if any.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    /// Records an event in the audit log. `detail` carries no personal data.
+    fn audit(&mut self, now: Timestamp, kind: &str, detail: serde_json::Value) {
+        let at = UnixMillis(self.epoch.0.saturating_add(now.as_millis()));
+        if let Some(store) = self.store.as_mut()
+            && let Err(e) = store.audit(at, kind, &detail)
+        {
+            tracing::error!(error = %e, kind, "cannot write the audit log");
+        }
     }
 
     /// What the UI shows now.
@@ -225,14 +254,19 @@ impl Runtime {
         while let Some(output) = self.session.poll_output() {
             match output {
                 Output::Action(action) => self.perform(action, now),
-                Output::Event(event) => self.observe(event),
+                Output::Event(event) => self.observe(event, now),
             }
         }
         self.update_lights();
     }
 
-    fn observe(&mut self, event: Event) {
+    fn observe(&mut self, event: Event, now: Timestamp) {
         if let Event::Ended(reason) = &event {
+            self.audit(
+                now,
+                "journey_ended",
+                serde_json::json!({ "reason": reason }),
+            );
             let c = &mut self.counters;
             match reason {
                 EndReason::Completed => c.completed += 1,
@@ -263,7 +297,10 @@ impl Runtime {
                 self.session.handle_input(Input::FaceFinished(outcome), now);
             }
             Action::StopFaceCheck => self.stop_camera(),
-            Action::CallStaff(reason) => self.call_staff(reason),
+            Action::CallStaff(reason) => {
+                self.audit(now, "staff_called", serde_json::json!({ "reason": reason }));
+                self.call_staff(reason);
+            }
             Action::IssueTicket { service, .. } => {
                 tracing::error!(%service, "no queue service in this build: cannot draw a ticket");
                 self.session
@@ -277,8 +314,20 @@ impl Runtime {
                 self.session
                     .handle_input(Input::RequestFinished(Err(Fault::RequestNotQueued)), now);
             }
-            Action::RecordRating { score, .. } => {
-                tracing::info!(score, "satisfaction rating");
+            Action::RecordRating { subject, score } => {
+                // The subject's kind only: a ticket number or receipt code
+                // is not needed to count satisfaction.
+                let kind = match subject {
+                    kiosk_firmware::session::RatingSubject::Ticket(_) => "ticket",
+                    kiosk_firmware::session::RatingSubject::Request(_) => "request",
+                    kiosk_firmware::session::RatingSubject::Visit => "visit",
+                };
+                tracing::info!(score, kind, "satisfaction rating");
+                self.audit(
+                    now,
+                    "rating",
+                    serde_json::json!({ "score": score, "subject": kind }),
+                );
             }
             Action::WipePersonalData => self.wipe(),
         }
@@ -512,6 +561,24 @@ mod tests {
             Timestamp::ZERO,
         );
         assert_eq!(rt.view().fault, Some(Fault::Internal));
+    }
+
+    #[test]
+    fn journey_ends_ratings_and_staff_calls_reach_the_audit_log_without_personal_data() {
+        let (rt, _controls) = runtime();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("kiosk.db"), UnixMillis(1_000_000)).unwrap();
+        let mut rt = rt.with_store(store, UnixMillis(1_000_000));
+        rt.input(Input::WalkIn, Timestamp::from_secs(1));
+        rt.input(Input::Choose(MenuChoice::Finish), Timestamp::from_secs(2));
+        rt.input(Input::Rated(Some(4)), Timestamp::from_secs(3));
+        rt.input(Input::Continue, Timestamp::from_secs(4));
+        let log = rt.store().unwrap().recent_audit(10).unwrap();
+        let kinds: Vec<&str> = log.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["journey_ended", "rating"]);
+        assert_eq!(log[0].detail, r#"{"reason":"completed"}"#);
+        assert_eq!(log[1].detail, r#"{"score":4,"subject":"visit"}"#);
+        assert_eq!(log[1].at, UnixMillis(1_003_000));
     }
 
     #[test]

@@ -33,7 +33,10 @@ fn main() -> anyhow::Result<()> {
     let board = kiosk_board::app::build_board(&config).context("cannot start the board")?;
     tracing::info!(kiosk = %config.kiosk.id, board = %board.devices.board, "kiosk starting");
     let mut console = Console::stdin(board.sim.clone());
-    let mut runtime = Runtime::new(board.devices, config.session, Timestamp::ZERO);
+    let store = kiosk_board::app::open_store(&config)?;
+    let epoch = kiosk_board::app::wall_clock_now();
+    let mut runtime =
+        Runtime::new(board.devices, config.session, Timestamp::ZERO).with_store(store, epoch);
     runtime.run(&mut console, &AtomicBool::new(false));
     tracing::info!("kiosk stopped");
     Ok(())

@@ -7,12 +7,14 @@
 //! - [`time`]: the monotonic timestamp every machine is driven with.
 //! - [`apdu`]: ISO/IEC 7816-4 APDUs and BER-TLV.
 //! - [`cccd`]: the Vietnamese card: ID number, card QR, expiry rules, access keys.
+//! - [`icao`]: ICAO 9303: MRZ, BAC, secure messaging.
 //! - [`session`]: the citizen journey.
 //! - [`store`]: the kiosk's SQLite database (migrations, audit log).
 //! - [`ticket`]: queue tickets: layout, raster, ESC/POS.
 
 pub mod apdu;
 pub mod cccd;
+pub mod icao;
 pub mod session;
 pub mod store;
 pub mod ticket;

@@ -1,0 +1,15 @@
+//! ICAO Doc 9303: the machine-readable travel document chip as the kiosk
+//! reads it (Part 10 LDS, Part 11 security mechanisms).
+//!
+//! - [`mrz`]: TD1/TD3 machine-readable zones and the BAC key material.
+//! - [`crypto`]: KDF, 3DES and AES primitives of Part 11 §9.
+//! - [`bac`]: Basic Access Control, both sides.
+//! - [`sm`]: secure messaging, 3DES and AES, both sides.
+
+pub mod bac;
+pub mod crypto;
+pub mod mrz;
+pub mod sm;
+
+#[cfg(test)]
+mod vectors;

@@ -4,11 +4,13 @@
 //! - [`mrz`]: TD1/TD3 machine-readable zones and the BAC key material.
 //! - [`crypto`]: KDF, 3DES and AES primitives of Part 11 §9.
 //! - [`bac`]: Basic Access Control, both sides.
+//! - [`pace`]: PACE v2, ECDH generic mapping, both sides' maths.
 //! - [`sm`]: secure messaging, 3DES and AES, both sides.
 
 pub mod bac;
 pub mod crypto;
 pub mod mrz;
+pub mod pace;
 pub mod sm;
 
 #[cfg(test)]

@@ -175,3 +175,170 @@ fn secure_messaging_matches_icao_appendix_d4() {
         assert_eq!(sw, StatusWord::SUCCESS);
     }
 }
+
+mod pace_g1 {
+    use super::*;
+    use crate::apdu::tlv;
+    use crate::icao::pace::{self, Curve, PaceCipher, PaceInfo, Password};
+
+    fn v() -> toml::Value {
+        vectors()
+    }
+
+    #[test]
+    fn ef_card_access_of_appendix_g1_offers_ecdh_gm_aes_128_on_brainpool() {
+        let v = v();
+        let infos = PaceInfo::from_card_access(&hex(&v, "pace.inputs.ef_card_access")).unwrap();
+        assert_eq!(
+            infos,
+            vec![PaceInfo {
+                oid: hex(&v, "pace.inputs.protocol_oid"),
+                cipher: PaceCipher::Aes128,
+                curve: Curve::BrainpoolP256r1,
+            }]
+        );
+    }
+
+    #[test]
+    fn pace_keys_and_tokens_match_icao_appendix_g1() {
+        let v = v();
+        let info = PaceInfo::from_card_access(&hex(&v, "pace.inputs.ef_card_access"))
+            .unwrap()
+            .remove(0);
+        let mrz = v["pace"]["inputs"]["mrz_information"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let password = Password::Mrz(mrz);
+        let k_pi = password.k_pi(info.cipher).unwrap();
+        assert_eq!(k_pi.to_vec(), hex(&v, "pace.values.k_pi"));
+        let s = pace::decrypt_nonce(&k_pi, &hex(&v, "pace.values.encrypted_nonce")).unwrap();
+        assert_eq!(s.to_vec(), hex(&v, "pace.values.nonce_s"));
+        assert_eq!(
+            pace::encrypt_nonce(&k_pi, &s).unwrap(),
+            hex(&v, "pace.values.encrypted_nonce")
+        );
+
+        let curve = info.curve;
+        let pk_map_ifd = curve
+            .public_key(&hex(&v, "pace.values.sk_map_ifd"))
+            .unwrap();
+        assert_eq!(pk_map_ifd, hex(&v, "pace.values.pk_map_ifd"));
+        let h = curve
+            .multiply(
+                &hex(&v, "pace.values.pk_map_ic"),
+                &hex(&v, "pace.values.sk_map_ifd"),
+            )
+            .unwrap();
+        assert_eq!(h, hex(&v, "pace.values.h"));
+        // The chip computes the same H from its side.
+        let h_ic = curve
+            .multiply(&pk_map_ifd, &hex(&v, "pace.values.sk_map_ic"))
+            .unwrap();
+        assert_eq!(h_ic, h);
+        let g = curve.map(&s, &h).unwrap();
+        assert_eq!(g, hex(&v, "pace.values.mapped_generator"));
+
+        let pk_ifd = curve
+            .public_key_on(&g, &hex(&v, "pace.values.sk_ifd"))
+            .unwrap();
+        assert_eq!(pk_ifd, hex(&v, "pace.values.pk_ifd"));
+        let pk_ic = curve
+            .public_key_on(&g, &hex(&v, "pace.values.sk_ic"))
+            .unwrap();
+        assert_eq!(pk_ic, hex(&v, "pace.values.pk_ic"));
+        let shared = curve
+            .x(&curve
+                .multiply(&pk_ic, &hex(&v, "pace.values.sk_ifd"))
+                .unwrap())
+            .unwrap();
+        assert_eq!(shared, hex(&v, "pace.values.shared_secret"));
+
+        let (ks_enc, ks_mac) = pace::session_keys(&shared, info.cipher).unwrap();
+        assert_eq!(ks_enc.to_vec(), hex(&v, "pace.values.ks_enc"));
+        assert_eq!(ks_mac.to_vec(), hex(&v, "pace.values.ks_mac"));
+        let t_ifd = pace::auth_token(&ks_mac, &info.oid, &pk_ic).unwrap();
+        assert_eq!(t_ifd.to_vec(), hex(&v, "pace.values.t_ifd"));
+        let t_ic = pace::auth_token(&ks_mac, &info.oid, &pk_ifd).unwrap();
+        assert_eq!(t_ic.to_vec(), hex(&v, "pace.values.t_ic"));
+        assert!(pace::verify_token(&t_ic, &hex(&v, "pace.values.t_ic")).is_ok());
+        assert_eq!(
+            pace::verify_token(&t_ic, &[0; 8]),
+            Err(pace::PaceError::Token)
+        );
+    }
+
+    #[test]
+    fn the_general_authenticate_apdus_of_appendix_g1_are_rebuilt() {
+        let v = v();
+        let apdus = v["pace"]["apdus"].as_array().unwrap();
+        let objects = [
+            Vec::new(),
+            tlv::to_vec(0x81, &hex(&v, "pace.values.pk_map_ifd")),
+            tlv::to_vec(0x83, &hex(&v, "pace.values.pk_ifd")),
+            tlv::to_vec(0x85, &hex(&v, "pace.values.t_ifd")),
+        ];
+        for (i, (apdu, objects)) in apdus.iter().zip(objects).enumerate() {
+            let last = i == 3;
+            let command = pace::general_authenticate(&objects, last).encode().unwrap();
+            assert_eq!(
+                command,
+                hex(apdu, "command"),
+                "GENERAL AUTHENTICATE {}",
+                i + 1
+            );
+        }
+        // The first response carries 80 = the encrypted nonce.
+        let r = hex(&apdus[0], "response");
+        let dyn_auth = tlv::expect(&r[..r.len() - 2], 0x7C).unwrap();
+        assert_eq!(
+            dyn_auth.require(0x80).unwrap().value,
+            &hex(&v, "pace.values.encrypted_nonce")[..]
+        );
+    }
+
+    #[test]
+    fn mse_set_at_names_protocol_password_and_parameters() {
+        let v = v();
+        let info = PaceInfo::from_card_access(&hex(&v, "pace.inputs.ef_card_access"))
+            .unwrap()
+            .remove(0);
+        let c = pace::mse_set_at(&info, &Password::Can("000001".into()))
+            .encode()
+            .unwrap();
+        assert_eq!(
+            hex::encode_upper(c),
+            "0022C1A412800A04007F0007020204020283010284010D"
+        );
+    }
+
+    #[test]
+    fn the_cccd_can_gives_a_k_pi_from_its_digits() {
+        // K_π = first 16 bytes of SHA-1("000001" ‖ 00000003).
+        let k = Password::Can("000001".into())
+            .k_pi(PaceCipher::Aes128)
+            .unwrap();
+        let mut input = b"000001".to_vec();
+        input.extend_from_slice(&[0, 0, 0, 3]);
+        use sha1::{Digest, Sha1};
+        assert_eq!(k.to_vec(), Sha1::digest(&input)[..16].to_vec());
+    }
+
+    #[test]
+    fn points_off_the_curve_and_zero_keys_are_refused() {
+        let mut bad = hex(&v(), "pace.values.pk_map_ic");
+        bad[40] ^= 1;
+        assert_eq!(
+            Curve::BrainpoolP256r1.multiply(&bad, &[1; 32]),
+            Err(pace::PaceError::InvalidPoint)
+        );
+        assert_eq!(
+            Curve::P256.public_key(&[0; 32]),
+            Err(pace::PaceError::InvalidScalar)
+        );
+        assert_eq!(
+            Curve::P256.public_key(&[0xFF; 32]),
+            Err(pace::PaceError::InvalidScalar)
+        );
+    }
+}

@@ -1,0 +1,384 @@
+//! PACE v2 with ECDH generic mapping (ICAO 9303-11 §4.4), both sides' maths.
+//!
+//! 1. EF.CardAccess names the protocol and domain parameters ([`PaceInfo`]).
+//! 2. MSE:Set AT selects them and the password (MRZ or CAN).
+//! 3. The chip sends z = E(K_π, s); K_π = KDF(π, 3) where π is SHA-1 of the
+//!    MRZ information, or the CAN digits ([`Password::k_pi`]).
+//! 4. Generic mapping: both sides exchange mapping keys; H = SK·PK;
+//!    G̃ = s·G + H ([`Curve::map`]).
+//! 5. Ephemeral ECDH on G̃; K = x of the shared point; KS_enc = KDF(K, 1),
+//!    KS_mac = KDF(K, 2).
+//! 6. Tokens T = CMAC(KS_mac, `7F49 { 06 OID, 86 PK }`)[..8] prove both sides
+//!    derived the same keys ([`auth_token`]).
+//!
+//! Points travel as SEC1 uncompressed bytes and scalars as big-endian
+//! bytes, so the same code serves the reader and the virtual chip;
+//! randomness (the private keys, the nonce) is always passed in.
+//! Supported: `id-PACE-ECDH-GM-AES-CBC-CMAC-128/192/256` on
+//! brainpoolP256r1 (parameter ID 13, the CCCD) and NIST P-256 (12).
+
+use super::crypto::{AesCipher, KeyLength, aes_cmac, kdf_aes};
+use crate::apdu::Command;
+use crate::apdu::tlv;
+use sha1::{Digest, Sha1};
+use zeroize::{Zeroize, Zeroizing};
+
+/// `id-PACE` = 0.4.0.127.0.7.2.2.4.
+pub const ID_PACE: [u8; 8] = [0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04];
+
+/// Why PACE cannot proceed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaceError {
+    /// EF.CardAccess offers no PACE variant this reader supports. Remedy:
+    /// fall back to BAC.
+    #[error("EF.CardAccess offers no supported PACE protocol")]
+    Unsupported,
+    /// EF.CardAccess is not valid DER.
+    #[error("EF.CardAccess is malformed")]
+    CardAccess,
+    /// A point is not on the curve (or is the identity): a broken or hostile
+    /// chip.
+    #[error("an invalid curve point")]
+    InvalidPoint,
+    /// A private key is zero or not below the group order.
+    #[error("an invalid scalar")]
+    InvalidScalar,
+    /// A key length the cipher does not take.
+    #[error(transparent)]
+    KeyLength(#[from] KeyLength),
+    /// The other side's authentication token is wrong: a wrong password
+    /// (MRZ/CAN), or tampering. Remedy: ask for the key again.
+    #[error("the PACE authentication token does not match")]
+    Token,
+    /// The two mapping or ephemeral public keys are equal (9303-11
+    /// §4.4.3.3.2 requires the chip to check; so does the terminal).
+    #[error("the chip echoed the terminal's public key")]
+    EchoedKey,
+}
+
+/// The symmetric cipher a PACE protocol sets up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaceCipher {
+    /// AES-128, SHA-1 KDF.
+    Aes128,
+    /// AES-192, SHA-256 KDF.
+    Aes192,
+    /// AES-256, SHA-256 KDF.
+    Aes256,
+}
+
+impl PaceCipher {
+    /// The key length in bytes.
+    pub fn key_len(self) -> usize {
+        match self {
+            PaceCipher::Aes128 => 16,
+            PaceCipher::Aes192 => 24,
+            PaceCipher::Aes256 => 32,
+        }
+    }
+}
+
+/// The standardized domain parameters supported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Curve {
+    /// NIST P-256 (secp256r1), parameter ID 12.
+    P256,
+    /// brainpoolP256r1, parameter ID 13.
+    BrainpoolP256r1,
+}
+
+impl Curve {
+    /// From a standardized domain parameter ID (9303-11 §9.5.1).
+    pub fn from_parameter_id(id: u32) -> Option<Curve> {
+        match id {
+            12 => Some(Curve::P256),
+            13 => Some(Curve::BrainpoolP256r1),
+            _ => None,
+        }
+    }
+
+    /// The parameter ID.
+    pub fn parameter_id(self) -> u8 {
+        match self {
+            Curve::P256 => 12,
+            Curve::BrainpoolP256r1 => 13,
+        }
+    }
+}
+
+/// One PACEInfo from EF.CardAccess that this reader can run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaceInfo {
+    /// The protocol OID's content bytes (e.g. `04007F00070202040202`).
+    pub oid: Vec<u8>,
+    /// The cipher it sets up.
+    pub cipher: PaceCipher,
+    /// The curve.
+    pub curve: Curve,
+}
+
+impl PaceInfo {
+    /// The supported PACEInfos of EF.CardAccess (`SET OF SecurityInfo`),
+    /// strongest first. Unknown SecurityInfos (TA, CA, …) are skipped.
+    pub fn from_card_access(card_access: &[u8]) -> Result<Vec<PaceInfo>, PaceError> {
+        let set = tlv::expect(card_access, 0x31).map_err(|_| PaceError::CardAccess)?;
+        let mut found = Vec::new();
+        for info in set.children() {
+            let info = info.map_err(|_| PaceError::CardAccess)?;
+            if info.tag != 0x30 {
+                continue;
+            }
+            let mut parts = info.children();
+            let Some(Ok(oid)) = parts.next() else {
+                return Err(PaceError::CardAccess);
+            };
+            let Some(rest) = oid.value.strip_prefix(&ID_PACE[..]) else {
+                continue;
+            };
+            let integers: Vec<u32> = parts
+                .filter_map(Result::ok)
+                .filter(|t| t.tag == 0x02)
+                .map(|t| t.value.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b)))
+                .collect();
+            let (version, parameter) = (integers.first().copied(), integers.get(1).copied());
+            let cipher = match rest {
+                [0x02, 0x02] => PaceCipher::Aes128,
+                [0x02, 0x03] => PaceCipher::Aes192,
+                [0x02, 0x04] => PaceCipher::Aes256,
+                _ => continue,
+            };
+            let Some(curve) = parameter.and_then(Curve::from_parameter_id) else {
+                continue;
+            };
+            if version != Some(2) {
+                continue;
+            }
+            found.push(PaceInfo {
+                oid: oid.value.to_vec(),
+                cipher,
+                curve,
+            });
+        }
+        found.sort_by_key(|p| core::cmp::Reverse(p.cipher.key_len()));
+        Ok(found)
+    }
+}
+
+/// The PACE password.
+#[derive(Clone, PartialEq, Eq, zeroize::ZeroizeOnDrop, Zeroize)]
+pub enum Password {
+    /// The MRZ information (as for BAC).
+    Mrz(String),
+    /// The card access number (on the CCCD: the ID number's last 6 digits).
+    Can(String),
+}
+
+impl core::fmt::Debug for Password {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Password::Mrz(_) => "Password::Mrz(..)",
+            Password::Can(_) => "Password::Can(..)",
+        })
+    }
+}
+
+impl Password {
+    /// The password reference in MSE:Set AT (`83`): 1 MRZ, 2 CAN.
+    pub fn reference(&self) -> u8 {
+        match self {
+            Password::Mrz(_) => 1,
+            Password::Can(_) => 2,
+        }
+    }
+
+    /// K_π = KDF(f(π), 3) for `cipher`.
+    pub fn k_pi(&self, cipher: PaceCipher) -> Result<Zeroizing<Vec<u8>>, PaceError> {
+        let secret: Zeroizing<Vec<u8>> = Zeroizing::new(match self {
+            Password::Mrz(info) => Sha1::digest(info.as_bytes()).to_vec(),
+            Password::Can(can) => can.as_bytes().to_vec(),
+        });
+        Ok(Zeroizing::new(kdf_aes(&secret, 3, cipher.key_len())?))
+    }
+}
+
+/// MSE:Set AT for PACE: protocol, password, parameter ID.
+pub fn mse_set_at(info: &PaceInfo, password: &Password) -> Command {
+    let mut data = tlv::to_vec(0x80, &info.oid);
+    tlv::encode(0x83, &[password.reference()], &mut data);
+    tlv::encode(0x84, &[info.curve.parameter_id()], &mut data);
+    Command::new(0x00, 0x22, 0xC1, 0xA4).with_data(data)
+}
+
+/// GENERAL AUTHENTICATE carrying `7C { objects }`; chained (`CLA 10`)
+/// unless it is the last of the protocol.
+pub fn general_authenticate(objects: &[u8], last: bool) -> Command {
+    Command::new(if last { 0x00 } else { 0x10 }, 0x86, 0x00, 0x00)
+        .with_data(tlv::to_vec(0x7C, objects))
+        .with_le(256)
+}
+
+/// Decrypts the chip's nonce: s = AES-CBC-decrypt(K_π, 0, z).
+pub fn decrypt_nonce(k_pi: &[u8], z: &[u8]) -> Result<Zeroizing<Vec<u8>>, PaceError> {
+    let aes = AesCipher::new(k_pi)?;
+    Ok(Zeroizing::new(aes.cbc_decrypt(&[0; 16], z)))
+}
+
+/// Encrypts a nonce (the chip's side): z = AES-CBC(K_π, 0, s).
+pub fn encrypt_nonce(k_pi: &[u8], s: &[u8]) -> Result<Vec<u8>, PaceError> {
+    let aes = AesCipher::new(k_pi)?;
+    Ok(aes.cbc_encrypt(&[0; 16], s))
+}
+
+/// A secret key that is wiped when dropped.
+pub type SecretBytes = Zeroizing<Vec<u8>>;
+
+/// KS_enc and KS_mac from the shared secret.
+pub fn session_keys(
+    shared_x: &[u8],
+    cipher: PaceCipher,
+) -> Result<(SecretBytes, SecretBytes), PaceError> {
+    Ok((
+        Zeroizing::new(kdf_aes(shared_x, 1, cipher.key_len())?),
+        Zeroizing::new(kdf_aes(shared_x, 2, cipher.key_len())?),
+    ))
+}
+
+/// The authentication token over the *other* side's ephemeral public key:
+/// CMAC(KS_mac, `7F49 { 06 OID, 86 point }`), first 8 bytes.
+pub fn auth_token(ks_mac: &[u8], oid: &[u8], other_public: &[u8]) -> Result<[u8; 8], PaceError> {
+    let mut inner = tlv::to_vec(0x06, oid);
+    tlv::encode(0x86, other_public, &mut inner);
+    let data = tlv::to_vec(0x7F49, &inner);
+    let full = aes_cmac(ks_mac, &data)?;
+    let mut t = [0u8; 8];
+    t.copy_from_slice(&full[..8]);
+    Ok(t)
+}
+
+/// Checks the other side's token in constant time.
+pub fn verify_token(expected: &[u8; 8], got: &[u8]) -> Result<(), PaceError> {
+    let same = got.len() == 8 && expected.iter().zip(got).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+    if same { Ok(()) } else { Err(PaceError::Token) }
+}
+
+macro_rules! curve_ops {
+    ($name:ident, [$($krate:tt)+], $curve:ty) => {
+        mod $name {
+            use super::PaceError;
+            use elliptic_curve::ops::Reduce;
+            use elliptic_curve::point::AffineCoordinates;
+            use elliptic_curve::sec1::{FromSec1Point, Sec1Point, ToSec1Point};
+            use elliptic_curve::{Field, FieldBytes, Group, PrimeField};
+            use $($krate)+::{AffinePoint, ProjectivePoint, Scalar};
+
+            pub(super) fn scalar(bytes: &[u8]) -> Result<Scalar, PaceError> {
+                let mut repr = FieldBytes::<$curve>::default();
+                let n = repr.len();
+                if bytes.len() > n {
+                    return Err(PaceError::InvalidScalar);
+                }
+                repr[n - bytes.len()..].copy_from_slice(bytes);
+                let s = Option::<Scalar>::from(Scalar::from_repr(repr)).ok_or(PaceError::InvalidScalar)?;
+                if bool::from(Field::is_zero(&s)) {
+                    return Err(PaceError::InvalidScalar);
+                }
+                Ok(s)
+            }
+
+            /// The nonce as a scalar: the integer s reduced mod n.
+            pub(super) fn nonce(bytes: &[u8]) -> Result<Scalar, PaceError> {
+                let mut repr = FieldBytes::<$curve>::default();
+                let n = repr.len();
+                if bytes.len() > n {
+                    return Err(PaceError::InvalidScalar);
+                }
+                repr[n - bytes.len()..].copy_from_slice(bytes);
+                Ok(<Scalar as Reduce<FieldBytes<$curve>>>::reduce(&repr))
+            }
+
+            pub(super) fn point(bytes: &[u8]) -> Result<ProjectivePoint, PaceError> {
+                let encoded = Sec1Point::<$curve>::from_bytes(bytes).map_err(|_| PaceError::InvalidPoint)?;
+                let affine = Option::<AffinePoint>::from(AffinePoint::from_sec1_point(&encoded))
+                    .ok_or(PaceError::InvalidPoint)?;
+                let p = ProjectivePoint::from(affine);
+                if bool::from(p.is_identity()) {
+                    return Err(PaceError::InvalidPoint);
+                }
+                Ok(p)
+            }
+
+            pub(super) fn encode(p: &ProjectivePoint) -> Result<Vec<u8>, PaceError> {
+                if bool::from(p.is_identity()) {
+                    return Err(PaceError::InvalidPoint);
+                }
+                let affine: AffinePoint = (*p).into();
+                Ok(affine.to_sec1_point(false).as_bytes().to_vec())
+            }
+
+            pub(super) fn generator_mul(sk: &[u8]) -> Result<Vec<u8>, PaceError> {
+                encode(&(ProjectivePoint::generator() * scalar(sk)?))
+            }
+
+            pub(super) fn mul(point_bytes: &[u8], sk: &[u8]) -> Result<Vec<u8>, PaceError> {
+                encode(&(point(point_bytes)? * scalar(sk)?))
+            }
+
+            pub(super) fn map(nonce_bytes: &[u8], h: &[u8]) -> Result<Vec<u8>, PaceError> {
+                encode(&(ProjectivePoint::generator() * nonce(nonce_bytes)? + point(h)?))
+            }
+
+            pub(super) fn x(point_bytes: &[u8]) -> Result<Vec<u8>, PaceError> {
+                let affine: AffinePoint = point(point_bytes)?.into();
+                Ok(affine.x().to_vec())
+            }
+        }
+    };
+}
+
+curve_ops!(brainpool, [super::bp256_r1], bp256::BrainpoolP256r1);
+curve_ops!(nist_p256, [::p256], p256::NistP256);
+
+/// `bp256::r1` under a name the macro can use.
+mod bp256_r1 {
+    pub(super) use bp256::r1::{AffinePoint, ProjectivePoint, Scalar};
+}
+
+impl Curve {
+    /// SK·G, the public key of a private key (uncompressed SEC1).
+    pub fn public_key(self, sk: &[u8]) -> Result<Vec<u8>, PaceError> {
+        match self {
+            Curve::P256 => nist_p256::generator_mul(sk),
+            Curve::BrainpoolP256r1 => brainpool::generator_mul(sk),
+        }
+    }
+
+    /// SK·P for a point P (uncompressed SEC1 in and out); the point is
+    /// checked to be on the curve.
+    pub fn multiply(self, point: &[u8], sk: &[u8]) -> Result<Vec<u8>, PaceError> {
+        match self {
+            Curve::P256 => nist_p256::mul(point, sk),
+            Curve::BrainpoolP256r1 => brainpool::mul(point, sk),
+        }
+    }
+
+    /// Generic mapping: G̃ = s·G + H.
+    pub fn map(self, nonce: &[u8], h: &[u8]) -> Result<Vec<u8>, PaceError> {
+        match self {
+            Curve::P256 => nist_p256::map(nonce, h),
+            Curve::BrainpoolP256r1 => brainpool::map(nonce, h),
+        }
+    }
+
+    /// The x-coordinate of a point.
+    pub fn x(self, point: &[u8]) -> Result<Vec<u8>, PaceError> {
+        match self {
+            Curve::P256 => nist_p256::x(point),
+            Curve::BrainpoolP256r1 => brainpool::x(point),
+        }
+    }
+
+    /// SK·G̃ for the mapped generator (ephemeral public key).
+    pub fn public_key_on(self, generator: &[u8], sk: &[u8]) -> Result<Vec<u8>, PaceError> {
+        self.multiply(generator, sk)
+    }
+}

@@ -4,6 +4,7 @@
 //! Reference: `shared/reference/icao-cccd.md` Part B.
 
 pub mod date;
+pub mod dg13;
 pub mod expiry;
 pub mod id;
 pub mod qr;

@@ -1,6 +1,7 @@
 //! ICAO Doc 9303: the machine-readable travel document chip as the kiosk
 //! reads it (Part 10 LDS, Part 11 security mechanisms).
 //!
+//! - [`lds`]: file identifiers, EF.COM, DG1, DG2.
 //! - [`mrz`]: TD1/TD3 machine-readable zones and the BAC key material.
 //! - [`crypto`]: KDF, 3DES and AES primitives of Part 11 §9.
 //! - [`bac`]: Basic Access Control, both sides.
@@ -9,6 +10,7 @@
 
 pub mod bac;
 pub mod crypto;
+pub mod lds;
 pub mod mrz;
 pub mod pace;
 pub mod sm;

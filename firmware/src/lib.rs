@@ -10,6 +10,7 @@
 //! - [`icao`]: ICAO 9303: MRZ, BAC, secure messaging.
 //! - [`session`]: the citizen journey.
 //! - [`store`]: the kiosk's SQLite database (migrations, audit log).
+//! - `testkit` (feature): the virtual CCCD chip and card profiles.
 //! - [`ticket`]: queue tickets: layout, raster, ESC/POS.
 
 pub mod apdu;
@@ -17,5 +18,7 @@ pub mod cccd;
 pub mod icao;
 pub mod session;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod ticket;
 pub mod time;

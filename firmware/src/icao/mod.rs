@@ -6,6 +6,8 @@
 //! - [`crypto`]: KDF, 3DES and AES primitives of Part 11 §9.
 //! - [`bac`]: Basic Access Control, both sides.
 //! - [`pace`]: PACE v2, ECDH generic mapping, both sides' maths.
+//! - [`random`]: seeded random bytes for the machines.
+//! - [`reader`]: the document reader machine.
 //! - [`sm`]: secure messaging, 3DES and AES, both sides.
 
 pub mod bac;
@@ -13,6 +15,8 @@ pub mod crypto;
 pub mod lds;
 pub mod mrz;
 pub mod pace;
+pub mod random;
+pub mod reader;
 pub mod sm;
 
 #[cfg(test)]

@@ -1,0 +1,826 @@
+//! The document reader: a sans-IO machine that turns access keys into APDUs
+//! and the chip's answers into the document's files (DESIGN.md §2).
+//!
+//! ```text
+//! SELECT EF.CardAccess ─► READ ─► for each key: PACE (MSE, GA ×4) | BAC (SELECT AID, GET CHALLENGE, EXT AUTH)
+//!   ─► [after PACE: SELECT AID] ─► READ EF.COM ─► READ DG1, DG13, DG14, DG15, EF.SOD, DG2 ─► Done
+//! ```
+//!
+//! Feed it with [`DocumentReader::handle_response`] (the response APDU) or
+//! [`DocumentReader::handle_transport_error`], drain it with
+//! [`DocumentReader::poll_output`]. It never touches a device, a clock or
+//! an entropy source: the caller transmits and passes a seed.
+//!
+//! Fewest round trips: files are read by short file identifier (no SELECT),
+//! the first READ BINARY asks for a whole block (no separate 4-byte header
+//! read), and when the chip and the reader take extended length a whole
+//! file comes in one APDU; otherwise blocks of 0xDF bytes, the most that
+//! fits a short response under secure messaging. A secure-messaging failure
+//! mid-read (a torn read) re-runs access control with the key that worked
+//! and continues at the same offset.
+
+use super::bac::{self, BacKeys};
+use super::lds::{AID, Com, File};
+use super::mrz::mrz_information;
+use super::pace::{self, PaceInfo, Password};
+use super::random::Drbg;
+use super::sm::{SecureMessaging, SmError};
+use crate::apdu::tlv;
+use crate::apdu::{Command, Response, StatusWord};
+use crate::cccd::KeyCandidate;
+use kiosk_hal::ErrorKind;
+use std::collections::{BTreeMap, VecDeque};
+use zeroize::{Zeroize, Zeroizing};
+
+/// The largest READ BINARY block in a short APDU under secure messaging:
+/// 0xDF data bytes pad to 224, which with `87 81 E1 01`, `99` and `8E`
+/// fills 242 of the 256 response bytes.
+pub const SHORT_BLOCK: usize = 0xDF;
+
+/// How to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Whether both the chip and the reader take extended length.
+    pub extended_length: bool,
+    /// The block size for short READ BINARY (at most [`SHORT_BLOCK`]).
+    pub short_block: usize,
+    /// The data groups wanted (read when EF.COM lists them).
+    pub data_groups: Vec<u8>,
+    /// Whether to read EF.SOD.
+    pub sod: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            extended_length: false,
+            short_block: SHORT_BLOCK,
+            // Small files first, the photo last: the progress bar moves early.
+            data_groups: vec![1, 13, 14, 15, 2],
+            sod: true,
+        }
+    }
+}
+
+/// Which access control opened the chip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessControl {
+    /// PACE with the card access number.
+    PaceCan,
+    /// PACE with the MRZ.
+    PaceMrz,
+    /// Basic Access Control.
+    Bac,
+}
+
+/// What was read. Personal data: the file contents are wiped when dropped.
+pub struct Document {
+    /// EF.COM.
+    pub com: Com,
+    /// The raw files read (EF.COM, the data groups, EF.SOD).
+    pub files: BTreeMap<File, Vec<u8>>,
+    /// Files listed but refused (`6982`: locked, e.g. DG3) or absent.
+    pub unavailable: Vec<(File, StatusWord)>,
+    /// The access control used.
+    pub access: AccessControl,
+    /// EF.CardAccess, when the chip has one.
+    pub card_access: Option<Vec<u8>>,
+    /// APDUs exchanged.
+    pub apdus: u32,
+    /// File bytes read.
+    pub bytes: usize,
+    /// Access-control runs after a torn read.
+    pub resumed: u32,
+}
+
+impl core::fmt::Debug for Document {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Document")
+            .field(
+                "files",
+                &self
+                    .files
+                    .iter()
+                    .map(|(k, v)| (*k, v.len()))
+                    .collect::<Vec<_>>(),
+            )
+            .field("access", &self.access)
+            .field("apdus", &self.apdus)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Document {
+    fn drop(&mut self) {
+        for v in self.files.values_mut() {
+            v.zeroize();
+        }
+    }
+}
+
+/// Why a read failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// No key candidate opened the chip (`6300`). Remedy: ask for the key
+    /// again (scan the QR once more, or type the ID and birth date).
+    #[error("no access key opened the chip")]
+    WrongAccessKey,
+    /// The chip offers no access control this reader can run with the keys
+    /// given (e.g. only a CAN and no PACE).
+    #[error("the chip offers no access control usable with these keys")]
+    NoUsableAccessControl,
+    /// The card has no eMRTD application: not an ID card.
+    #[error("the card has no eMRTD application")]
+    NotAnEmrtd,
+    /// The card left the reader.
+    #[error("the card was removed")]
+    CardRemoved,
+    /// The reader failed.
+    #[error("the reader failed: {0:?}")]
+    Transport(ErrorKind),
+    /// The chip answered an unexpected status.
+    #[error("{what}: the chip answered {sw}")]
+    Chip {
+        /// What was being done.
+        what: &'static str,
+        /// The status word.
+        sw: StatusWord,
+    },
+    /// Secure messaging failed beyond what resuming could mend.
+    #[error(transparent)]
+    SecureMessaging(#[from] SmError),
+    /// An answer does not parse.
+    #[error("malformed answer: {0}")]
+    Malformed(&'static str),
+}
+
+/// An output of the reader.
+#[derive(Debug)]
+pub enum Output {
+    /// Send this command APDU and feed back the response.
+    Transmit(Vec<u8>),
+    /// Bytes read so far of the bytes known to read.
+    Progress {
+        /// Read.
+        done: usize,
+        /// Known in all.
+        total: usize,
+    },
+    /// The read ended.
+    Done(Result<Document, ReadError>),
+}
+
+/// The step, named for the answer it waits for.
+enum Step {
+    ExpectCardAccessSelected,
+    ExpectCardAccess,
+    ExpectMseOk {
+        info: PaceInfo,
+        password: Password,
+    },
+    ExpectNonce {
+        info: PaceInfo,
+        k_pi: Zeroizing<Vec<u8>>,
+    },
+    ExpectMappingKey {
+        info: PaceInfo,
+        nonce: Zeroizing<Vec<u8>>,
+        sk_map: Zeroizing<[u8; 32]>,
+        pk_map: Vec<u8>,
+    },
+    ExpectEphemeralKey {
+        info: PaceInfo,
+        sk: Zeroizing<[u8; 32]>,
+        pk: Vec<u8>,
+    },
+    ExpectToken {
+        info: PaceInfo,
+        ks_enc: Zeroizing<Vec<u8>>,
+        ks_mac: Zeroizing<Vec<u8>>,
+        pk_ifd: Vec<u8>,
+    },
+    ExpectApplicationSelected {
+        then_bac: bool,
+    },
+    ExpectChallenge,
+    ExpectMutualAuth {
+        terminal: Box<bac::Terminal>,
+    },
+    ExpectFileChunk {
+        file: File,
+        offset: usize,
+        content: Vec<u8>,
+        total: Option<usize>,
+    },
+    ExpectFileReselected {
+        file: File,
+        offset: usize,
+        content: Vec<u8>,
+        total: Option<usize>,
+    },
+    Finished,
+}
+
+/// The document reader.
+pub struct DocumentReader {
+    options: ReadOptions,
+    keys: Vec<KeyCandidate>,
+    next_key: usize,
+    /// The key that opened the chip (for resuming).
+    working_key: Option<usize>,
+    rng: Drbg,
+    pace_infos: Vec<PaceInfo>,
+    card_access: Option<Vec<u8>>,
+    sm: Option<SecureMessaging>,
+    step: Step,
+    outputs: VecDeque<Output>,
+    access: Option<AccessControl>,
+    com: Option<Com>,
+    queue: VecDeque<File>,
+    files: BTreeMap<File, Vec<u8>>,
+    unavailable: Vec<(File, StatusWord)>,
+    apdus: u32,
+    bytes: usize,
+    known_total: usize,
+    resumed: u32,
+    /// Where to continue after re-authenticating.
+    resume_at: Option<(File, usize, Vec<u8>, Option<usize>)>,
+    done: bool,
+}
+
+impl core::fmt::Debug for DocumentReader {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DocumentReader")
+            .field("apdus", &self.apdus)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+const MAX_RESUMES: u32 = 2;
+
+impl DocumentReader {
+    /// A reader that will try `keys` in order; `seed` feeds its random
+    /// numbers (RND.IFD, K.IFD, PACE keys) and must be fresh OS entropy on a
+    /// real kiosk.
+    pub fn new(keys: Vec<KeyCandidate>, seed: [u8; 32], options: ReadOptions) -> Self {
+        let mut reader = DocumentReader {
+            options,
+            keys,
+            next_key: 0,
+            working_key: None,
+            rng: Drbg::new(seed),
+            pace_infos: Vec::new(),
+            card_access: None,
+            sm: None,
+            step: Step::ExpectCardAccessSelected,
+            outputs: VecDeque::new(),
+            access: None,
+            com: None,
+            queue: VecDeque::new(),
+            files: BTreeMap::new(),
+            unavailable: Vec::new(),
+            apdus: 0,
+            bytes: 0,
+            known_total: 0,
+            resumed: 0,
+            resume_at: None,
+            done: false,
+        };
+        // SELECT EF.CardAccess by its file identifier (the CCCD refuses
+        // SELECT MF).
+        reader.send_plain(
+            Command::new(0x00, 0xA4, 0x02, 0x0C)
+                .with_data(File::CardAccess.fid().to_be_bytes().to_vec()),
+        );
+        reader
+    }
+
+    /// The next output.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The transport failed.
+    pub fn handle_transport_error(&mut self, kind: ErrorKind) {
+        let error = match kind {
+            ErrorKind::Removed | ErrorKind::NotPresent => ReadError::CardRemoved,
+            other => ReadError::Transport(other),
+        };
+        self.finish(Err(error));
+    }
+
+    fn send_plain(&mut self, command: Command) {
+        match command.encode() {
+            Ok(bytes) => {
+                self.apdus += 1;
+                self.outputs.push_back(Output::Transmit(bytes));
+            }
+            Err(_) => self.finish(Err(ReadError::Malformed("command too long"))),
+        }
+    }
+
+    fn send(&mut self, command: Command) {
+        let protected = match self.sm.as_mut() {
+            Some(sm) => sm.protect(&command),
+            None => Ok(command),
+        };
+        match protected {
+            Ok(c) => self.send_plain(c),
+            Err(e) => self.finish(Err(e.into())),
+        }
+    }
+
+    fn finish(&mut self, result: Result<Document, ReadError>) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        self.step = Step::Finished;
+        self.sm = None;
+        self.outputs.push_back(Output::Done(result));
+    }
+
+    /// The chip's answer to the last command.
+    pub fn handle_response(&mut self, response: &[u8]) {
+        if self.done {
+            return;
+        }
+        let (data, sw) = match self.sm.as_mut() {
+            Some(sm) => match sm.unprotect(response) {
+                Ok(r) => r,
+                Err(e) => return self.secure_messaging_failed(e),
+            },
+            None => match Response::parse(response) {
+                Ok(r) => (r.data.to_vec(), r.sw),
+                Err(_) => {
+                    return self.finish(Err(ReadError::Malformed("response shorter than 2 bytes")));
+                }
+            },
+        };
+        let step = std::mem::replace(&mut self.step, Step::Finished);
+        self.advance(step, data, sw);
+    }
+
+    fn secure_messaging_failed(&mut self, e: SmError) {
+        self.sm = None;
+        match (&self.step, self.working_key) {
+            (Step::ExpectFileChunk { .. }, Some(key)) if self.resumed < MAX_RESUMES => {
+                let Step::ExpectFileChunk {
+                    file,
+                    offset,
+                    content,
+                    total,
+                } = std::mem::replace(&mut self.step, Step::Finished)
+                else {
+                    return;
+                };
+                self.resumed += 1;
+                self.resume_at = Some((file, offset, content, total));
+                self.next_key = key;
+                self.try_next_key();
+            }
+            _ => self.finish(Err(e.into())),
+        }
+    }
+
+    fn advance(&mut self, step: Step, data: Vec<u8>, sw: StatusWord) {
+        match step {
+            Step::ExpectCardAccessSelected => {
+                if sw.is_success() {
+                    self.step = Step::ExpectCardAccess;
+                    self.send_plain(Command::new(0x00, 0xB0, 0x00, 0x00).with_le(256));
+                } else {
+                    self.try_next_key();
+                }
+            }
+            Step::ExpectCardAccess => {
+                if sw.is_success() || sw == StatusWord::END_OF_FILE {
+                    self.pace_infos = PaceInfo::from_card_access(&data).unwrap_or_default();
+                    self.card_access = Some(data);
+                }
+                self.try_next_key();
+            }
+            Step::ExpectMseOk { info, password } => {
+                if !sw.is_success() {
+                    // This PACE variant or password is refused: next key.
+                    return self.try_next_key();
+                }
+                match password.k_pi(info.cipher) {
+                    Ok(k_pi) => {
+                        self.step = Step::ExpectNonce { info, k_pi };
+                        self.send_plain(pace::general_authenticate(&[], false));
+                    }
+                    Err(_) => self.try_next_key(),
+                }
+            }
+            Step::ExpectNonce { info, k_pi } => {
+                let z = dynamic(&data, 0x80);
+                let (true, Some(z)) = (sw.is_success(), z) else {
+                    return self.pace_failed(sw);
+                };
+                let Ok(nonce) = pace::decrypt_nonce(&k_pi, &z) else {
+                    return self.pace_failed(sw);
+                };
+                let sk_map = Zeroizing::new(self.rng.private_key(info.curve));
+                let Ok(pk_map) = info.curve.public_key(&*sk_map) else {
+                    return self.pace_failed(sw);
+                };
+                self.send_plain(pace::general_authenticate(
+                    &tlv::to_vec(0x81, &pk_map),
+                    false,
+                ));
+                self.step = Step::ExpectMappingKey {
+                    info,
+                    nonce,
+                    sk_map,
+                    pk_map,
+                };
+            }
+            Step::ExpectMappingKey {
+                info,
+                nonce,
+                sk_map,
+                pk_map,
+            } => {
+                let Some(pk_map_ic) = dynamic(&data, 0x82).filter(|_| sw.is_success()) else {
+                    return self.pace_failed(sw);
+                };
+                let mapped = (|| {
+                    if pk_map_ic == pk_map {
+                        return Err(pace::PaceError::EchoedKey);
+                    }
+                    let h = info.curve.multiply(&pk_map_ic, &*sk_map)?;
+                    let generator = info.curve.map(&nonce, &h)?;
+                    let sk = Zeroizing::new(self.rng.private_key(info.curve));
+                    let pk = info.curve.public_key_on(&generator, &*sk)?;
+                    Ok((sk, pk))
+                })();
+                let Ok((sk, pk)) = mapped else {
+                    return self.pace_failed(sw);
+                };
+                self.send_plain(pace::general_authenticate(&tlv::to_vec(0x83, &pk), false));
+                self.step = Step::ExpectEphemeralKey { info, sk, pk };
+            }
+            Step::ExpectEphemeralKey { info, sk, pk } => {
+                let Some(pk_ic) = dynamic(&data, 0x84).filter(|_| sw.is_success()) else {
+                    return self.pace_failed(sw);
+                };
+                let agreed = (|| {
+                    if pk_ic == pk {
+                        return Err(pace::PaceError::EchoedKey);
+                    }
+                    let shared = Zeroizing::new(info.curve.x(&info.curve.multiply(&pk_ic, &*sk)?)?);
+                    let (ks_enc, ks_mac) = pace::session_keys(&shared, info.cipher)?;
+                    let t_ifd = pace::auth_token(&ks_mac, &info.oid, &pk_ic)?;
+                    Ok((ks_enc, ks_mac, t_ifd))
+                })();
+                let Ok((ks_enc, ks_mac, t_ifd)) = agreed else {
+                    return self.pace_failed(sw);
+                };
+                self.send_plain(pace::general_authenticate(&tlv::to_vec(0x85, &t_ifd), true));
+                self.step = Step::ExpectToken {
+                    info,
+                    ks_enc,
+                    ks_mac,
+                    pk_ifd: pk,
+                };
+            }
+            Step::ExpectToken {
+                info,
+                ks_enc,
+                ks_mac,
+                pk_ifd,
+            } => {
+                let Some(t_ic) = dynamic(&data, 0x86).filter(|_| sw.is_success()) else {
+                    return self.pace_failed(sw);
+                };
+                let verified = pace::auth_token(&ks_mac, &info.oid, &pk_ifd)
+                    .and_then(|expected| pace::verify_token(&expected, &t_ic))
+                    .and_then(|()| SecureMessaging::aes(&ks_enc, &ks_mac).map_err(Into::into));
+                match verified {
+                    Ok(sm) => {
+                        self.sm = Some(sm);
+                        self.opened();
+                        self.step = Step::ExpectApplicationSelected { then_bac: false };
+                        self.send(select_application());
+                    }
+                    Err(_) => self.try_next_key(),
+                }
+            }
+            Step::ExpectApplicationSelected { then_bac } => {
+                if sw == StatusWord::FILE_NOT_FOUND {
+                    return self.finish(Err(ReadError::NotAnEmrtd));
+                }
+                if !sw.is_success() {
+                    return self.finish(Err(ReadError::Chip {
+                        what: "SELECT eMRTD application",
+                        sw,
+                    }));
+                }
+                if then_bac {
+                    self.step = Step::ExpectChallenge;
+                    self.send_plain(bac::get_challenge());
+                } else {
+                    self.start_reading();
+                }
+            }
+            Step::ExpectChallenge => {
+                let (true, Ok(rnd_ic)) = (sw.is_success(), <[u8; 8]>::try_from(data.as_slice()))
+                else {
+                    // BAC not offered (6D00): try the next key (PACE-MRZ
+                    // when available comes from the same candidate).
+                    return self.try_next_key();
+                };
+                let Some(KeyCandidate::Mrz {
+                    document_number,
+                    date_of_birth,
+                    date_of_expiry,
+                }) = self.current_key()
+                else {
+                    return self.try_next_key();
+                };
+                let Ok(info) = mrz_information(document_number, date_of_birth, date_of_expiry)
+                else {
+                    return self.try_next_key();
+                };
+                let keys = BacKeys::from_mrz_information(&info);
+                let terminal = bac::Terminal::new(keys, rnd_ic, self.rng.bytes(), self.rng.bytes());
+                self.send_plain(terminal.external_authenticate());
+                self.step = Step::ExpectMutualAuth {
+                    terminal: Box::new(terminal),
+                };
+            }
+            Step::ExpectMutualAuth { terminal } => {
+                if !sw.is_success() {
+                    return self.try_next_key();
+                }
+                match terminal.finish(&data) {
+                    Ok(session) => {
+                        self.sm = Some(SecureMessaging::tdes(
+                            session.ks_enc,
+                            session.ks_mac,
+                            session.ssc,
+                        ));
+                        self.opened();
+                        self.start_reading();
+                    }
+                    Err(_) => self.try_next_key(),
+                }
+            }
+            Step::ExpectFileChunk {
+                file,
+                offset,
+                content,
+                total,
+            } => self.file_chunk(file, offset, content, total, data, sw),
+            Step::ExpectFileReselected {
+                file,
+                offset,
+                content,
+                total,
+            } => {
+                if sw.is_success() {
+                    self.request_chunk(file, offset, content, total);
+                } else {
+                    self.finish(Err(ReadError::Chip {
+                        what: "SELECT after resume",
+                        sw,
+                    }));
+                }
+            }
+            Step::Finished => {}
+        }
+    }
+
+    fn current_key(&self) -> Option<&KeyCandidate> {
+        self.next_key.checked_sub(1).and_then(|i| self.keys.get(i))
+    }
+
+    fn opened(&mut self) {
+        self.working_key = self.next_key.checked_sub(1);
+    }
+
+    fn pace_failed(&mut self, sw: StatusWord) {
+        let _ = sw;
+        self.try_next_key();
+    }
+
+    /// Runs access control with the next key candidate.
+    fn try_next_key(&mut self) {
+        self.sm = None;
+        while let Some(key) = self.keys.get(self.next_key).cloned() {
+            self.next_key += 1;
+            match &key {
+                KeyCandidate::Can(can) => {
+                    if let Some(info) = self.pace_infos.first().cloned() {
+                        self.access = Some(AccessControl::PaceCan);
+                        let password = Password::Can(can.clone());
+                        self.send_plain(pace::mse_set_at(&info, &password));
+                        self.step = Step::ExpectMseOk { info, password };
+                        return;
+                    }
+                }
+                KeyCandidate::Mrz { .. } => {
+                    self.access = Some(AccessControl::Bac);
+                    self.step = Step::ExpectApplicationSelected { then_bac: true };
+                    self.send_plain(select_application());
+                    return;
+                }
+            }
+        }
+        let tried_any = self
+            .keys
+            .iter()
+            .any(|k| matches!(k, KeyCandidate::Mrz { .. }))
+            || !self.pace_infos.is_empty();
+        self.finish(Err(if tried_any {
+            ReadError::WrongAccessKey
+        } else {
+            ReadError::NoUsableAccessControl
+        }));
+    }
+
+    fn block(&self) -> usize {
+        if self.options.extended_length {
+            65_536
+        } else {
+            self.options.short_block.clamp(1, SHORT_BLOCK)
+        }
+    }
+
+    fn start_reading(&mut self) {
+        if let Some((file, offset, content, total)) = self.resume_at.take() {
+            if offset == 0 {
+                return self.request_chunk(file, offset, content, total);
+            }
+            // The chip forgot its current file with the session: select it
+            // again, then continue at the offset.
+            self.step = Step::ExpectFileReselected {
+                file,
+                offset,
+                content,
+                total,
+            };
+            return self.send(
+                Command::new(0x00, 0xA4, 0x02, 0x0C).with_data(file.fid().to_be_bytes().to_vec()),
+            );
+        }
+        if self.com.is_none() {
+            return self.request_chunk(File::Com, 0, Vec::new(), None);
+        }
+        self.next_file();
+    }
+
+    fn request_chunk(&mut self, file: File, offset: usize, content: Vec<u8>, total: Option<usize>) {
+        let le = match total {
+            Some(t) => (t - offset).min(self.block()),
+            None => self.block(),
+        };
+        let command = if offset == 0 {
+            Command::new(0x00, 0xB0, 0x80 | file.sfi(), 0x00).with_le(le)
+        } else if offset <= 0x7FFF {
+            let o = u16::try_from(offset).unwrap_or(0).to_be_bytes();
+            Command::new(0x00, 0xB0, o[0], o[1]).with_le(le)
+        } else {
+            // Offsets beyond 32767: odd INS with the offset in DO'54'; the
+            // answer is wrapped in DO'53' (4 bytes of it).
+            let o = u32::try_from(offset).unwrap_or(0).to_be_bytes();
+            let skip = o.iter().take_while(|b| **b == 0).count().min(3);
+            Command::new(0x00, 0xB1, 0x00, 0x00)
+                .with_data(tlv::to_vec(0x54, &o[skip..]))
+                .with_le((le + 4).min(65_536))
+        };
+        self.step = Step::ExpectFileChunk {
+            file,
+            offset,
+            content,
+            total,
+        };
+        self.send(command);
+    }
+
+    fn file_chunk(
+        &mut self,
+        file: File,
+        offset: usize,
+        mut content: Vec<u8>,
+        total: Option<usize>,
+        data: Vec<u8>,
+        sw: StatusWord,
+    ) {
+        if sw == StatusWord::SECURITY_STATUS_NOT_SATISFIED || sw == StatusWord::FILE_NOT_FOUND {
+            // Locked (DG3 without EAC) or absent: not a failed read.
+            if file == File::Com {
+                return self.finish(Err(ReadError::Chip {
+                    what: "read EF.COM",
+                    sw,
+                }));
+            }
+            self.unavailable.push((file, sw));
+            return self.next_file();
+        }
+        if !(sw.is_success() || sw == StatusWord::END_OF_FILE) {
+            return self.finish(Err(ReadError::Chip {
+                what: "READ BINARY",
+                sw,
+            }));
+        }
+        let chunk = if offset > 0x7FFF {
+            match tlv::expect(&data, 0x53) {
+                Ok(t) => t.value.to_vec(),
+                Err(_) => {
+                    return self.finish(Err(ReadError::Malformed(
+                        "READ BINARY (odd INS) without DO'53'",
+                    )));
+                }
+            }
+        } else {
+            data
+        };
+        if chunk.is_empty() {
+            return self.finish(Err(ReadError::Malformed("empty READ BINARY answer")));
+        }
+        content.extend_from_slice(&chunk);
+        self.bytes += chunk.len();
+        let total = match total {
+            Some(t) => t,
+            None => match tlv::total_len(&content) {
+                Ok(Some(t)) => {
+                    self.known_total += t;
+                    t
+                }
+                _ => return self.finish(Err(ReadError::Malformed("file header"))),
+            },
+        };
+        self.outputs.push_back(Output::Progress {
+            done: self.bytes.min(self.known_total),
+            total: self.known_total,
+        });
+        if content.len() < total {
+            let next = content.len();
+            return self.request_chunk(file, next, content, Some(total));
+        }
+        content.truncate(total);
+        if file == File::Com {
+            match Com::parse(&content) {
+                Ok(com) => {
+                    let mut queue: VecDeque<File> = self
+                        .options
+                        .data_groups
+                        .iter()
+                        .filter(|n| com.data_groups.contains(n))
+                        .map(|n| File::Dg(*n))
+                        .collect();
+                    if self.options.sod {
+                        // EF.SOD before the photo: the photo is the long read.
+                        let at = queue
+                            .iter()
+                            .position(|f| *f == File::Dg(2))
+                            .unwrap_or(queue.len());
+                        queue.insert(at, File::Sod);
+                    }
+                    self.queue = queue;
+                    self.com = Some(com);
+                }
+                Err(_) => return self.finish(Err(ReadError::Malformed("EF.COM"))),
+            }
+        }
+        self.files.insert(file, content);
+        self.next_file();
+    }
+
+    fn next_file(&mut self) {
+        match self.queue.pop_front() {
+            Some(file) => self.request_chunk(file, 0, Vec::new(), None),
+            None => {
+                let (Some(com), Some(access)) = (self.com.clone(), self.access) else {
+                    return self.finish(Err(ReadError::Malformed("no EF.COM")));
+                };
+                let document = Document {
+                    com,
+                    files: std::mem::take(&mut self.files),
+                    unavailable: std::mem::take(&mut self.unavailable),
+                    access,
+                    card_access: self.card_access.take(),
+                    apdus: self.apdus,
+                    bytes: self.bytes,
+                    resumed: self.resumed,
+                };
+                self.finish(Ok(document));
+            }
+        }
+    }
+}
+
+fn select_application() -> Command {
+    Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(AID.to_vec())
+}
+
+/// The value of `tag` inside the dynamic authentication data `7C`.
+fn dynamic(data: &[u8], tag: u32) -> Option<Vec<u8>> {
+    let outer = tlv::expect(data, 0x7C).ok()?;
+    outer.child(tag).ok().flatten().map(|t| t.value.to_vec())
+}

@@ -1,0 +1,450 @@
+//! The card side of ICAO 9303: a virtual eMRTD chip that answers APDUs as
+//! a CCCD does, for the simulator and for tests through real pcscd.
+//!
+//! It holds the files (EF.CardAccess in the master file; EF.COM, the data
+//! groups and EF.SOD in the eMRTD application), runs BAC and PACE (CAN or
+//! MRZ, generic mapping) and secure messaging, and serves READ BINARY by
+//! file identifier, short file identifier and odd INS with offsets. Like
+//! the CCCD it refuses SELECT MF (`6D00`) and protects every file but
+//! EF.CardAccess behind access control (`6982`). A wrong access key fails
+//! with `6300`. All randomness comes from the seed given at construction.
+
+use crate::apdu::tlv;
+use crate::apdu::{Command, StatusWord, encode_response};
+use crate::icao::bac::{self, BacKeys};
+use crate::icao::lds::{AID, File};
+use crate::icao::pace::{self, PaceInfo, Password};
+use crate::icao::random::Drbg;
+use crate::icao::sm::SecureMessaging;
+use std::collections::BTreeMap;
+use zeroize::Zeroizing;
+
+/// What a chip is made of.
+#[derive(Clone)]
+pub struct ChipConfig {
+    /// File contents by file (EF.CardAccess included when PACE is offered).
+    pub files: BTreeMap<File, Vec<u8>>,
+    /// The MRZ information (BAC key, PACE-MRZ password).
+    pub mrz_information: String,
+    /// The card access number, when PACE with CAN is accepted.
+    pub can: Option<String>,
+    /// Whether BAC is accepted.
+    pub bac: bool,
+    /// The PACE protocol offered (must match EF.CardAccess), if any.
+    pub pace: Option<PaceInfo>,
+    /// Whether the chip takes extended-length APDUs.
+    pub extended_length: bool,
+}
+
+impl core::fmt::Debug for ChipConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ChipConfig")
+            .field("files", &self.files.keys().collect::<Vec<_>>())
+            .field("bac", &self.bac)
+            .field("pace", &self.pace)
+            .field("extended_length", &self.extended_length)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where PACE stands on the chip.
+enum PaceState {
+    Idle,
+    Selected {
+        info: PaceInfo,
+        k_pi: Zeroizing<Vec<u8>>,
+    },
+    NonceSent {
+        info: PaceInfo,
+        nonce: Zeroizing<Vec<u8>>,
+    },
+    Mapped {
+        info: PaceInfo,
+        generator: Vec<u8>,
+    },
+    Agreed {
+        info: PaceInfo,
+        ks_enc: Zeroizing<Vec<u8>>,
+        ks_mac: Zeroizing<Vec<u8>>,
+        pk_ic: Vec<u8>,
+        pk_ifd: Vec<u8>,
+    },
+}
+
+/// The virtual chip.
+pub struct VirtualChip {
+    config: ChipConfig,
+    rng: Drbg,
+    in_application: bool,
+    selected: Option<File>,
+    challenge: Option<[u8; 8]>,
+    pace: PaceState,
+    sm: Option<SecureMessaging>,
+    /// APDUs answered since the last reset (for tests and benchmarks).
+    apdus: u64,
+}
+
+impl core::fmt::Debug for VirtualChip {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VirtualChip")
+            .field("in_application", &self.in_application)
+            .field("selected", &self.selected)
+            .field("secure_messaging", &self.sm.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn sw(sw: StatusWord) -> (Vec<u8>, StatusWord) {
+    (Vec::new(), sw)
+}
+
+impl VirtualChip {
+    /// A chip from its configuration and a seed for its randomness.
+    pub fn new(config: ChipConfig, seed: [u8; 32]) -> Self {
+        VirtualChip {
+            config,
+            rng: Drbg::new(seed),
+            in_application: false,
+            selected: None,
+            challenge: None,
+            pace: PaceState::Idle,
+            sm: None,
+            apdus: 0,
+        }
+    }
+
+    /// The ATR a contactless PC/SC reader reports: `3B 8n 80 01` with the
+    /// historical bytes `80 73 C0 21 C0` (card capabilities: full DF name
+    /// selection, and extended Lc/Le when the chip takes them).
+    pub fn atr(&self) -> Vec<u8> {
+        let caps3 = if self.config.extended_length {
+            0xC0
+        } else {
+            0x80
+        };
+        let historical = [0x80, 0x73, 0xC0, 0x21, caps3];
+        let mut atr = vec![0x3B, 0x80 | 5, 0x80, 0x01];
+        atr.extend_from_slice(&historical);
+        let tck = atr[1..].iter().fold(0u8, |a, b| a ^ b);
+        atr.push(tck);
+        atr
+    }
+
+    /// A new activation: volatile state is lost.
+    pub fn reset(&mut self) {
+        self.in_application = false;
+        self.selected = None;
+        self.challenge = None;
+        self.pace = PaceState::Idle;
+        self.sm = None;
+        self.apdus = 0;
+    }
+
+    /// APDUs answered since the last reset.
+    pub fn apdus(&self) -> u64 {
+        self.apdus
+    }
+
+    /// Answers one command APDU.
+    pub fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
+        self.apdus += 1;
+        let Ok(command) = Command::decode(apdu) else {
+            return StatusWord::WRONG_LENGTH.0.to_be_bytes().to_vec();
+        };
+        if command.cla & 0x0C == 0x0C {
+            let Some(sm) = self.sm.as_mut() else {
+                return StatusWord::SM_OBJECTS_MISSING.0.to_be_bytes().to_vec();
+            };
+            let plain = match sm.unprotect_command(&command) {
+                Ok(p) => p,
+                Err(_) => {
+                    self.sm = None;
+                    return StatusWord::SM_OBJECTS_INCORRECT.0.to_be_bytes().to_vec();
+                }
+            };
+            let (data, status) = self.execute(&plain);
+            return match self
+                .sm
+                .as_mut()
+                .map(|sm| sm.protect_response(&data, status))
+            {
+                Some(Ok(r)) => r,
+                _ => StatusWord::SM_OBJECTS_INCORRECT.0.to_be_bytes().to_vec(),
+            };
+        }
+        // A plain command ends any secure-messaging session.
+        if !matches!(command.ins, 0x86 | 0x22) {
+            self.sm = None;
+        }
+        let (data, status) = self.execute(&command);
+        encode_response(&data, status)
+    }
+
+    fn authenticated(&self) -> bool {
+        self.sm.is_some()
+    }
+
+    fn execute(&mut self, c: &Command) -> (Vec<u8>, StatusWord) {
+        match (c.ins, c.p1, c.p2) {
+            (0xA4, 0x04, _) => self.select_application(&c.data),
+            (0xA4, 0x00, _) => sw(StatusWord::INS_NOT_SUPPORTED),
+            (0xA4, 0x02, _) => self.select_file(&c.data),
+            (0xB0, p1, p2) => self.read_binary(p1, p2, c.le.unwrap_or(256)),
+            (0xB1, _, _) => self.read_binary_odd(&c.data, c.le.unwrap_or(256)),
+            (0x84, 0, 0) => self.get_challenge(),
+            (0x82, 0, 0) => self.external_authenticate(&c.data),
+            (0x22, 0xC1, 0xA4) => self.mse_set_at(&c.data),
+            (0x86, 0, 0) => self.general_authenticate(&c.data),
+            _ => sw(StatusWord::INS_NOT_SUPPORTED),
+        }
+    }
+
+    fn select_application(&mut self, aid: &[u8]) -> (Vec<u8>, StatusWord) {
+        if aid == AID {
+            self.in_application = true;
+            self.selected = None;
+            sw(StatusWord::SUCCESS)
+        } else {
+            sw(StatusWord::FILE_NOT_FOUND)
+        }
+    }
+
+    fn accessible(&self, file: File) -> Result<(), StatusWord> {
+        if !self.config.files.contains_key(&file) {
+            return Err(StatusWord::FILE_NOT_FOUND);
+        }
+        match file {
+            File::CardAccess => Ok(()),
+            _ if !self.in_application => Err(StatusWord::FILE_NOT_FOUND),
+            // DG3 and DG4 need extended access control, which the kiosk
+            // does not run: the CCCD answers 6982.
+            File::Dg(3 | 4) => Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED),
+            _ if !self.authenticated() => Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED),
+            _ => Ok(()),
+        }
+    }
+
+    fn select_file(&mut self, fid: &[u8]) -> (Vec<u8>, StatusWord) {
+        let [hi, lo] = fid else {
+            return sw(StatusWord::WRONG_DATA);
+        };
+        let Some(file) = File::from_fid(u16::from_be_bytes([*hi, *lo])) else {
+            return sw(StatusWord::FILE_NOT_FOUND);
+        };
+        match self.accessible(file) {
+            Ok(()) => {
+                self.selected = Some(file);
+                sw(StatusWord::SUCCESS)
+            }
+            Err(status) => sw(status),
+        }
+    }
+
+    fn read(&self, file: File, offset: usize, le: usize) -> (Vec<u8>, StatusWord) {
+        if let Err(status) = self.accessible(file) {
+            return sw(status);
+        }
+        let content = self.config.files.get(&file).map_or(&[][..], Vec::as_slice);
+        let max = if self.config.extended_length {
+            65_536
+        } else {
+            256
+        };
+        if le > max {
+            return sw(StatusWord::WRONG_LENGTH);
+        }
+        if offset > content.len() {
+            return sw(StatusWord::WRONG_P1P2);
+        }
+        let end = offset.saturating_add(le).min(content.len());
+        let data = content[offset..end].to_vec();
+        let status = if end - offset < le && le != 256 && le != 65_536 {
+            StatusWord::END_OF_FILE
+        } else {
+            StatusWord::SUCCESS
+        };
+        (data, status)
+    }
+
+    fn read_binary(&mut self, p1: u8, p2: u8, le: usize) -> (Vec<u8>, StatusWord) {
+        let (file, offset) = if p1 & 0x80 != 0 {
+            let Some(file) = File::from_sfi(p1 & 0x1F) else {
+                return sw(StatusWord::FILE_NOT_FOUND);
+            };
+            if let Err(status) = self.accessible(file) {
+                return sw(status);
+            }
+            self.selected = Some(file);
+            (file, usize::from(p2))
+        } else {
+            let Some(file) = self.selected else {
+                return sw(StatusWord::COMMAND_NOT_ALLOWED);
+            };
+            (file, usize::from(u16::from_be_bytes([p1 & 0x7F, p2])))
+        };
+        self.read(file, offset, le)
+    }
+
+    fn read_binary_odd(&mut self, data: &[u8], le: usize) -> (Vec<u8>, StatusWord) {
+        let Some(file) = self.selected else {
+            return sw(StatusWord::COMMAND_NOT_ALLOWED);
+        };
+        let Ok(Some(offset)) = tlv::find(data, 0x54) else {
+            return sw(StatusWord::WRONG_DATA);
+        };
+        let offset = offset
+            .value
+            .iter()
+            .fold(0usize, |a, b| (a << 8) | usize::from(*b));
+        let (content, status) = self.read(file, offset, le.saturating_sub(4));
+        if content.is_empty() && !status.is_success() {
+            return (content, status);
+        }
+        (tlv::to_vec(0x53, &content), status)
+    }
+
+    fn get_challenge(&mut self) -> (Vec<u8>, StatusWord) {
+        if !self.config.bac {
+            return sw(StatusWord::INS_NOT_SUPPORTED);
+        }
+        let challenge = self.rng.bytes::<8>();
+        self.challenge = Some(challenge);
+        (challenge.to_vec(), StatusWord::SUCCESS)
+    }
+
+    fn external_authenticate(&mut self, data: &[u8]) -> (Vec<u8>, StatusWord) {
+        let Some(rnd_ic) = self.challenge.take() else {
+            return sw(StatusWord::CONDITIONS_NOT_SATISFIED);
+        };
+        let keys = BacKeys::from_mrz_information(&self.config.mrz_information);
+        let k_ic = self.rng.bytes::<16>();
+        match bac::chip_respond(&keys, &rnd_ic, &k_ic, data) {
+            Ok((answer, session)) => {
+                self.sm = Some(SecureMessaging::tdes(
+                    session.ks_enc,
+                    session.ks_mac,
+                    session.ssc,
+                ));
+                (answer.to_vec(), StatusWord::SUCCESS)
+            }
+            Err(_) => sw(StatusWord::VERIFICATION_FAILED),
+        }
+    }
+
+    fn mse_set_at(&mut self, data: &[u8]) -> (Vec<u8>, StatusWord) {
+        self.sm = None;
+        let Some(info) = self.config.pace.clone() else {
+            return sw(StatusWord::INCORRECT_P1P2);
+        };
+        let oid = tlv::find(data, 0x80).ok().flatten().map(|t| t.value);
+        let reference = tlv::find(data, 0x83).ok().flatten().map(|t| t.value);
+        if oid != Some(&info.oid[..]) {
+            return sw(StatusWord::WRONG_DATA);
+        }
+        let password = match reference {
+            Some([1]) => Password::Mrz(self.config.mrz_information.clone()),
+            Some([2]) => match &self.config.can {
+                Some(can) => Password::Can(can.clone()),
+                None => return sw(StatusWord::REFERENCE_DATA_NOT_USABLE),
+            },
+            _ => return sw(StatusWord::WRONG_DATA),
+        };
+        match password.k_pi(info.cipher) {
+            Ok(k_pi) => {
+                self.pace = PaceState::Selected { info, k_pi };
+                sw(StatusWord::SUCCESS)
+            }
+            Err(_) => sw(StatusWord::WRONG_DATA),
+        }
+    }
+
+    fn general_authenticate(&mut self, data: &[u8]) -> (Vec<u8>, StatusWord) {
+        let Ok(dynamic) = tlv::expect(data, 0x7C) else {
+            return sw(StatusWord::WRONG_DATA);
+        };
+        let state = std::mem::replace(&mut self.pace, PaceState::Idle);
+        let result = match state {
+            PaceState::Selected { info, k_pi } => {
+                let nonce = Zeroizing::new(self.rng.bytes::<16>().to_vec());
+                pace::encrypt_nonce(&k_pi, &nonce).map(|z| {
+                    self.pace = PaceState::NonceSent { info, nonce };
+                    tlv::to_vec(0x80, &z)
+                })
+            }
+            PaceState::NonceSent { info, nonce } => {
+                let pk_map_ifd = dynamic
+                    .child(0x81)
+                    .ok()
+                    .flatten()
+                    .map(|t| t.value.to_vec())
+                    .unwrap_or_default();
+                let sk = self.rng.private_key(info.curve);
+                info.curve.public_key(&sk).and_then(|pk_map_ic| {
+                    if pk_map_ic == pk_map_ifd {
+                        return Err(pace::PaceError::EchoedKey);
+                    }
+                    let h = info.curve.multiply(&pk_map_ifd, &sk)?;
+                    let generator = info.curve.map(&nonce, &h)?;
+                    self.pace = PaceState::Mapped { info, generator };
+                    Ok(tlv::to_vec(0x82, &pk_map_ic))
+                })
+            }
+            PaceState::Mapped { info, generator } => {
+                let pk_ifd = dynamic
+                    .child(0x83)
+                    .ok()
+                    .flatten()
+                    .map(|t| t.value.to_vec())
+                    .unwrap_or_default();
+                let sk = self.rng.private_key(info.curve);
+                (|| {
+                    let pk_ic = info.curve.public_key_on(&generator, &sk)?;
+                    if pk_ic == pk_ifd {
+                        return Err(pace::PaceError::EchoedKey);
+                    }
+                    let shared = info.curve.x(&info.curve.multiply(&pk_ifd, &sk)?)?;
+                    let (ks_enc, ks_mac) = pace::session_keys(&shared, info.cipher)?;
+                    let out = tlv::to_vec(0x84, &pk_ic);
+                    self.pace = PaceState::Agreed {
+                        info,
+                        ks_enc,
+                        ks_mac,
+                        pk_ic,
+                        pk_ifd,
+                    };
+                    Ok(out)
+                })()
+            }
+            PaceState::Agreed {
+                info,
+                ks_enc,
+                ks_mac,
+                pk_ic,
+                pk_ifd,
+            } => {
+                let t_ifd = dynamic
+                    .child(0x85)
+                    .ok()
+                    .flatten()
+                    .map(|t| t.value.to_vec())
+                    .unwrap_or_default();
+                (|| {
+                    let expected = pace::auth_token(&ks_mac, &info.oid, &pk_ic)?;
+                    pace::verify_token(&expected, &t_ifd)?;
+                    let t_ic = pace::auth_token(&ks_mac, &info.oid, &pk_ifd)?;
+                    self.sm = Some(SecureMessaging::aes(&ks_enc, &ks_mac)?);
+                    Ok(tlv::to_vec(0x86, &t_ic))
+                })()
+            }
+            PaceState::Idle => return sw(StatusWord::CONDITIONS_NOT_SATISFIED),
+        };
+        match result {
+            Ok(objects) => (tlv::to_vec(0x7C, &objects), StatusWord::SUCCESS),
+            // A wrong password shows as a token mismatch: 6300, as the CCCD.
+            Err(_) => {
+                self.pace = PaceState::Idle;
+                sw(StatusWord::VERIFICATION_FAILED)
+            }
+        }
+    }
+}

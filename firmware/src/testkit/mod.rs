@@ -1,0 +1,320 @@
+//! The test kit (feature `testkit`): a virtual CCCD chip and the card
+//! profiles it is built from, for the simulator board and the tests.
+//!
+//! A profile is a TOML file: the citizen's data as DG13 states it
+//! (Vietnamese text exact), the protocols the chip offers, the photo, and
+//! optional faults. The MRZ (DG1) is derived from the citizen as the CCCD
+//! writes it (reference icao-cccd.md §B.2): document number = the ID's
+//! last 9 digits, the full ID in the optional data, names unaccented.
+
+pub mod chip;
+
+use crate::cccd::date::Date;
+use crate::cccd::dg13::{self, Citizen};
+use crate::icao::lds::{self, Com, File};
+use crate::icao::mrz::check_digit;
+use crate::icao::pace::{Curve, ID_PACE, PaceCipher, PaceInfo};
+use chip::{ChipConfig, VirtualChip};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use unicode_normalization::UnicodeNormalization;
+
+/// Why a profile cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The TOML is invalid or has unknown fields.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A field's value is unusable.
+    #[error("{path}: `{field}` {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Access control the chip offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// PACE (CAN and MRZ passwords) on brainpoolP256r1, AES-128.
+    Pace,
+    /// Basic Access Control.
+    Bac,
+}
+
+/// A card profile as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardProfile {
+    /// The chip.
+    pub chip: ChipSection,
+    /// The citizen, as DG13 states it.
+    pub citizen: CitizenSection,
+}
+
+/// `[chip]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChipSection {
+    /// Access control offered, e.g. `["pace", "bac"]`.
+    pub protocols: Vec<Protocol>,
+    /// Whether the chip takes extended-length APDUs.
+    #[serde(default)]
+    pub extended_length: bool,
+    /// The face photo (JPEG or JPEG 2000), relative to the profile; absent
+    /// for a child under 6 (no DG2).
+    pub photo: Option<PathBuf>,
+    /// Photo width and height as the record states them.
+    #[serde(default = "default_photo_size")]
+    pub photo_size: [u16; 2],
+    /// A seed for the chip's randomness (reproducible runs).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_photo_size() -> [u16; 2] {
+    [480, 640]
+}
+
+/// `[citizen]`: DG13's fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CitizenSection {
+    /// 12-digit ID number.
+    pub id_number: String,
+    /// Full name with diacritics.
+    pub full_name: String,
+    /// `dd/mm/yyyy`.
+    pub date_of_birth: String,
+    /// `Nam` / `Nữ`.
+    pub sex: String,
+    /// Nationality.
+    #[serde(default = "vietnam")]
+    pub nationality: String,
+    /// Ethnicity.
+    #[serde(default)]
+    pub ethnicity: String,
+    /// Religion.
+    #[serde(default)]
+    pub religion: String,
+    /// Place of origin.
+    #[serde(default)]
+    pub place_of_origin: String,
+    /// Place of residence.
+    #[serde(default)]
+    pub place_of_residence: String,
+    /// Identifying marks.
+    #[serde(default)]
+    pub identifying_marks: String,
+    /// `dd/mm/yyyy`.
+    pub date_of_issue: String,
+    /// `dd/mm/yyyy` or "Không thời hạn".
+    pub date_of_expiry: String,
+    /// Father.
+    pub father_name: Option<String>,
+    /// Mother.
+    pub mother_name: Option<String>,
+    /// Spouse.
+    pub spouse_name: Option<String>,
+    /// Old CMND number.
+    pub old_id_number: Option<String>,
+}
+
+fn vietnam() -> String {
+    "Việt Nam".into()
+}
+
+/// Latin capitals without marks, as the MRZ writes names (`Đ` → `D`).
+pub fn unaccent(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' | 'Đ' => 'D',
+            c => c.to_ascii_uppercase(),
+        })
+        .filter(|c| c.is_ascii_alphanumeric() || *c == ' ')
+        .collect()
+}
+
+/// The CCCD's TD1 MRZ for a citizen; `None` when the dates are invalid.
+pub fn cccd_mrz(c: &Citizen) -> Option<String> {
+    let id = c.id()?;
+    let number = id.document_number();
+    let birth = Date::parse_dmy_slashed(&c.date_of_birth)?.yymmdd();
+    let expiry = Date::parse_dmy_slashed(&c.date_of_expiry)
+        .map_or_else(|| "991231".to_owned(), |d| d.yymmdd());
+    let sex = match c.sex() {
+        Some(crate::cccd::id::Sex::Male) => 'M',
+        Some(crate::cccd::id::Sex::Female) => 'F',
+        None => '<',
+    };
+    let optional = format!("{}<<{}", id.as_str(), check_digit(id.as_str())?);
+    let l1 = format!("IDVNM{number}{}{optional:<<15}", check_digit(number)?);
+    let l2_body = format!(
+        "{birth}{}{sex}{expiry}{}VNM{:<<11}",
+        check_digit(&birth)?,
+        check_digit(&expiry)?,
+        ""
+    );
+    let composite = format!(
+        "{}{}{}{}",
+        l1.get(5..30)?,
+        l2_body.get(0..7)?,
+        l2_body.get(8..15)?,
+        l2_body.get(18..29)?
+    );
+    let l2 = format!("{l2_body}{}", check_digit(&composite)?);
+    let name = unaccent(&c.full_name);
+    let mut words = name.split_whitespace();
+    let surname = words.next().unwrap_or("");
+    let given: Vec<&str> = words.collect();
+    let l3 = format!("{surname}<<{}", given.join("<"));
+    let l3: String = format!("{l3:<<30}").chars().take(30).collect();
+    Some(format!("{l1}\n{l2}\n{l3}"))
+}
+
+/// A JPEG to stand for a photo when a profile names none: a plain grey
+/// 8×8 baseline JPEG (no face; face tests bring their own photos).
+pub const PLACEHOLDER_JPEG: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01,
+    0x00, 0x01, 0x00, 0x00, 0xFF, 0xD9,
+];
+
+impl CardProfile {
+    /// Reads a profile file.
+    pub fn load(path: &Path) -> Result<(CardProfile, PathBuf), ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let profile: CardProfile = toml::from_str(&text).map_err(|e| ProfileError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        Ok((
+            profile,
+            path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        ))
+    }
+
+    /// The citizen as DG13 will state it.
+    pub fn citizen(&self) -> Citizen {
+        let c = &self.citizen;
+        Citizen {
+            id_number: c.id_number.clone(),
+            full_name: c.full_name.nfc().collect(),
+            date_of_birth: c.date_of_birth.clone(),
+            sex: c.sex.clone(),
+            nationality: c.nationality.clone(),
+            ethnicity: c.ethnicity.clone(),
+            religion: c.religion.clone(),
+            place_of_origin: c.place_of_origin.clone(),
+            place_of_residence: c.place_of_residence.clone(),
+            identifying_marks: c.identifying_marks.clone(),
+            date_of_issue: c.date_of_issue.clone(),
+            date_of_expiry: c.date_of_expiry.clone(),
+            father_name: c.father_name.clone(),
+            mother_name: c.mother_name.clone(),
+            spouse_name: c.spouse_name.clone(),
+            old_id_number: c.old_id_number.clone(),
+            field_16: None,
+        }
+    }
+
+    /// Builds the chip. `base` resolves the photo path.
+    pub fn chip(&self, base: &Path) -> Result<VirtualChip, ProfileError> {
+        let invalid = |field, reason: String| ProfileError::Invalid {
+            path: base.to_path_buf(),
+            field,
+            reason,
+        };
+        let citizen = self.citizen();
+        let id = citizen
+            .id()
+            .ok_or_else(|| invalid("citizen.id_number", "must be 12 digits".into()))?;
+        let mrz = cccd_mrz(&citizen)
+            .ok_or_else(|| invalid("citizen.date_of_birth", "must be dd/mm/yyyy".into()))?;
+        let parsed = crate::icao::mrz::Mrz::parse(&mrz)
+            .map_err(|e| invalid("citizen", format!("gives an invalid MRZ: {e}")))?;
+        let mut files = BTreeMap::new();
+        let mut groups = vec![1, 13];
+        files.insert(File::Dg(1), lds::encode_dg1(&mrz));
+        files.insert(File::Dg(13), dg13::encode(&citizen));
+        if let Some(photo) = &self.chip.photo {
+            let bytes = if photo.as_os_str() == "placeholder" {
+                PLACEHOLDER_JPEG.to_vec()
+            } else {
+                let path = base.join(photo);
+                std::fs::read(&path).map_err(|source| ProfileError::Read { path, source })?
+            };
+            let j2k =
+                bytes.starts_with(&[0xFF, 0x4F]) || bytes.starts_with(&[0, 0, 0, 0x0C, 0x6A, 0x50]);
+            let [w, h] = self.chip.photo_size;
+            files.insert(File::Dg(2), lds::encode_dg2(&bytes, j2k, w, h));
+            groups.insert(1, 2);
+        }
+        let pace = self.chip.protocols.contains(&Protocol::Pace).then(|| {
+            let mut oid = ID_PACE.to_vec();
+            oid.extend_from_slice(&[0x02, 0x02]);
+            PaceInfo {
+                oid,
+                cipher: PaceCipher::Aes128,
+                curve: Curve::BrainpoolP256r1,
+            }
+        });
+        if let Some(info) = &pace {
+            use crate::apdu::tlv;
+            let mut seq = tlv::to_vec(0x06, &info.oid);
+            tlv::encode(0x02, &[2], &mut seq);
+            tlv::encode(0x02, &[info.curve.parameter_id()], &mut seq);
+            files.insert(
+                File::CardAccess,
+                tlv::to_vec(0x31, &tlv::to_vec(0x30, &seq)),
+            );
+        }
+        files.insert(
+            File::Com,
+            Com {
+                lds_version: "0107".into(),
+                unicode_version: "040000".into(),
+                data_groups: groups,
+            }
+            .encode(),
+        );
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&self.chip.seed.to_be_bytes());
+        Ok(VirtualChip::new(
+            ChipConfig {
+                files,
+                mrz_information: parsed.mrz_information(),
+                can: Some(id.can().to_owned()),
+                bac: self.chip.protocols.contains(&Protocol::Bac),
+                pace,
+                extended_length: self.chip.extended_length,
+            },
+            seed,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;

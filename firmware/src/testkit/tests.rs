@@ -1,0 +1,258 @@
+//! The document reader against the virtual chip, in memory.
+
+use super::chip::VirtualChip;
+use super::*;
+use crate::apdu::StatusWord;
+use crate::cccd::{self, KeyCandidate};
+use crate::icao::reader::{
+    AccessControl, Document, DocumentReader, Output, ReadError, ReadOptions,
+};
+
+const PROFILE: &str = r#"
+[chip]
+protocols = ["pace", "bac"]
+extended_length = true
+photo = "placeholder"
+seed = 7
+
+[citizen]
+id_number = "003090000001"
+full_name = "Nguyễn Văn Mẫu"
+date_of_birth = "15/01/1990"
+sex = "Nam"
+ethnicity = "Kinh"
+religion = "Không"
+place_of_origin = "Xã Mẫu, Huyện Mẫu, Tỉnh Mẫu"
+place_of_residence = "Số 1 Đường Mẫu, Phường Mẫu, Quận Mẫu, Hà Nội"
+date_of_issue = "01/06/2021"
+date_of_expiry = "15/01/2030"
+father_name = "Nguyễn Văn Cha"
+mother_name = "Lê Thị Mẹ"
+"#;
+
+fn profile(edit: impl FnOnce(&mut CardProfile)) -> VirtualChip {
+    let mut p: CardProfile = toml::from_str(PROFILE).unwrap();
+    edit(&mut p);
+    p.chip(Path::new(".")).unwrap()
+}
+
+fn qr_keys() -> Vec<KeyCandidate> {
+    let qr =
+        cccd::qr::CardQr::parse("003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021").unwrap();
+    cccd::keys_from_qr(&qr)
+}
+
+/// Runs the reader against the chip; returns the result and the progress seen.
+fn run(
+    chip: &mut VirtualChip,
+    keys: Vec<KeyCandidate>,
+    options: ReadOptions,
+) -> (Result<Document, ReadError>, Vec<(usize, usize)>) {
+    let mut reader = DocumentReader::new(keys, [42; 32], options);
+    let mut progress = Vec::new();
+    loop {
+        match reader.poll_output() {
+            Some(Output::Transmit(apdu)) => {
+                let response = chip.process(&apdu);
+                reader.handle_response(&response);
+            }
+            Some(Output::Progress { done, total }) => progress.push((done, total)),
+            Some(Output::Done(result)) => return (result, progress),
+            None => panic!("the reader stalled"),
+        }
+    }
+}
+
+#[test]
+fn the_mrz_derived_from_the_citizen_is_the_reference_example() {
+    let p: CardProfile = toml::from_str(PROFILE).unwrap();
+    let mrz = cccd_mrz(&p.citizen()).unwrap();
+    assert_eq!(
+        mrz,
+        "IDVNM0900000018003090000001<<1\n9001158M3001156VNM<<<<<<<<<<<0\nNGUYEN<<VAN<MAU<<<<<<<<<<<<<<<"
+    );
+    assert_eq!(unaccent("Đỗ Thị Ngọc Ánh"), "DO THI NGOC ANH");
+}
+
+#[test]
+fn a_cccd_is_read_with_pace_can_from_the_card_qr() {
+    let mut chip = profile(|_| {});
+    let (result, progress) = run(
+        &mut chip,
+        qr_keys(),
+        ReadOptions {
+            extended_length: true,
+            ..ReadOptions::default()
+        },
+    );
+    let doc = result.unwrap();
+    assert_eq!(doc.access, AccessControl::PaceCan);
+    assert_eq!(doc.com.data_groups, vec![1, 2, 13]);
+    let citizen = crate::cccd::dg13::parse(&doc.files[&File::Dg(13)]).unwrap();
+    assert_eq!(citizen.full_name, "Nguyễn Văn Mẫu");
+    assert_eq!(citizen.mother_name.as_deref(), Some("Lê Thị Mẹ"));
+    let mrz = crate::icao::lds::parse_dg1(&doc.files[&File::Dg(1)]).unwrap();
+    assert_eq!(mrz.document_number, "090000001");
+    let face = crate::icao::lds::parse_dg2(&doc.files[&File::Dg(2)]).unwrap();
+    assert_eq!(face.format, crate::icao::lds::ImageFormat::Jpeg);
+    assert!(
+        doc.unavailable
+            .iter()
+            .any(|(f, sw)| *f == File::Sod && *sw == StatusWord::FILE_NOT_FOUND)
+    );
+    // SELECT + READ EF.CardAccess, MSE + 4 GA, SELECT AID, then one READ
+    // per file (COM, DG1, DG13, SOD, DG2) with extended length.
+    assert_eq!(doc.apdus, 2 + 5 + 1 + 5, "{doc:?}");
+    let last = progress.last().unwrap();
+    assert_eq!(last.0, last.1, "progress ends at 100 %");
+}
+
+#[test]
+fn short_apdus_read_in_0xdf_byte_blocks() {
+    let mut chip = profile(|p| {
+        p.chip.extended_length = false;
+        p.citizen.place_of_residence = "Số 1 Đường Mẫu ".repeat(40);
+    });
+    let (result, _) = run(&mut chip, qr_keys(), ReadOptions::default());
+    let doc = result.unwrap();
+    let dg13 = doc.files[&File::Dg(13)].len();
+    assert!(dg13 > 3 * 0xDF);
+    let dg13_reads = dg13.div_ceil(0xDF);
+    assert_eq!(doc.apdus as usize, 2 + 5 + 1 + 1 + 1 + dg13_reads + 1 + 1);
+}
+
+#[test]
+fn without_pace_the_reader_falls_back_to_bac_with_the_legal_expiry() {
+    let mut chip = profile(|p| p.chip.protocols = vec![Protocol::Bac]);
+    let (result, _) = run(&mut chip, qr_keys(), ReadOptions::default());
+    let doc = result.unwrap();
+    assert_eq!(doc.access, AccessControl::Bac);
+}
+
+#[test]
+fn bac_tries_the_neighbouring_expiry_candidates() {
+    // A card whose expiry is the 60th birthday, not the 40th the law gives
+    // for this issue date: the second BAC candidate opens it.
+    let mut chip = profile(|p| {
+        p.chip.protocols = vec![Protocol::Bac];
+        p.citizen.date_of_expiry = "15/01/2050".into();
+    });
+    let (result, _) = run(&mut chip, qr_keys(), ReadOptions::default());
+    assert_eq!(result.unwrap().access, AccessControl::Bac);
+}
+
+#[test]
+fn a_wrong_key_is_reported_as_such_after_every_candidate() {
+    let mut chip = profile(|p| p.citizen.id_number = "003090000002".into());
+    let (result, _) = run(&mut chip, qr_keys(), ReadOptions::default());
+    assert_eq!(result.unwrap_err(), ReadError::WrongAccessKey);
+}
+
+#[test]
+fn a_can_alone_on_a_bac_only_chip_has_no_usable_access_control() {
+    let mut chip = profile(|p| p.chip.protocols = vec![Protocol::Bac]);
+    let (result, _) = run(
+        &mut chip,
+        vec![KeyCandidate::Can("000001".into())],
+        ReadOptions::default(),
+    );
+    assert_eq!(result.unwrap_err(), ReadError::NoUsableAccessControl);
+}
+
+#[test]
+fn a_child_card_without_photo_is_read_without_dg2() {
+    let mut chip = profile(|p| p.chip.photo = None);
+    let (result, _) = run(&mut chip, qr_keys(), ReadOptions::default());
+    let doc = result.unwrap();
+    assert!(!doc.files.contains_key(&File::Dg(2)));
+    assert_eq!(doc.com.data_groups, vec![1, 13]);
+}
+
+#[test]
+fn a_locked_data_group_is_not_a_failed_read() {
+    let mut chip = profile(|_| {});
+    let (result, _) = run(
+        &mut chip,
+        qr_keys(),
+        ReadOptions {
+            data_groups: vec![1, 3, 13],
+            ..ReadOptions::default()
+        },
+    );
+    let doc = result.unwrap();
+    assert!(doc.files.contains_key(&File::Dg(13)));
+}
+
+#[test]
+fn a_torn_read_re_authenticates_and_continues_at_the_same_offset() {
+    let mut chip = profile(|p| {
+        p.chip.extended_length = false;
+        p.citizen.place_of_residence = "Số 1 Đường Mẫu ".repeat(40);
+    });
+    let mut reader = DocumentReader::new(qr_keys(), [1; 32], ReadOptions::default());
+    let mut transmitted = 0;
+    let result = loop {
+        match reader.poll_output() {
+            Some(Output::Transmit(apdu)) => {
+                transmitted += 1;
+                let mut response = chip.process(&apdu);
+                if transmitted == 12 {
+                    // The field flickers: the chip lost the session and the
+                    // answer is garbage under the MAC.
+                    chip.reset();
+                    response = vec![0x69, 0x88];
+                }
+                reader.handle_response(&response);
+            }
+            Some(Output::Progress { .. }) => {}
+            Some(Output::Done(r)) => break r,
+            None => panic!("stalled"),
+        }
+    };
+    let doc = result.unwrap();
+    assert_eq!(doc.resumed, 1);
+    let citizen = crate::cccd::dg13::parse(&doc.files[&File::Dg(13)]).unwrap();
+    assert!(citizen.place_of_residence.starts_with("Số 1 Đường Mẫu"));
+}
+
+#[test]
+fn a_card_removed_mid_read_ends_with_card_removed() {
+    let mut chip = profile(|_| {});
+    let mut reader = DocumentReader::new(qr_keys(), [1; 32], ReadOptions::default());
+    let mut sent = 0;
+    let result = loop {
+        match reader.poll_output() {
+            Some(Output::Transmit(apdu)) => {
+                sent += 1;
+                if sent == 9 {
+                    reader.handle_transport_error(kiosk_hal::ErrorKind::Removed);
+                } else {
+                    let r = chip.process(&apdu);
+                    reader.handle_response(&r);
+                }
+            }
+            Some(Output::Progress { .. }) => {}
+            Some(Output::Done(r)) => break r,
+            None => panic!("stalled"),
+        }
+    };
+    assert_eq!(result.unwrap_err(), ReadError::CardRemoved);
+}
+
+#[test]
+fn select_mf_is_refused_like_the_cccd_does() {
+    let mut chip = profile(|_| {});
+    assert_eq!(
+        chip.process(&[0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00]),
+        vec![0x6D, 0x00]
+    );
+    // Protected files need access control first.
+    assert_eq!(
+        chip.process(&[0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0, 0, 2, 0x47, 0x10, 1]),
+        vec![0x90, 0x00]
+    );
+    assert_eq!(
+        chip.process(&[0x00, 0xB0, 0x8D, 0x00, 0x00]),
+        vec![0x69, 0x82]
+    );
+}

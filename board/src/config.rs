@@ -78,6 +78,8 @@ pub struct SimReaderConfig {
     pub name: String,
     /// Whether the reader passes extended-length APDUs.
     pub extended_length: bool,
+    /// Where card profiles live (`card insert NAME` loads `NAME.toml`).
+    pub cards_dir: Option<PathBuf>,
 }
 
 /// Where the simulated camera's frames come from.
@@ -177,6 +179,7 @@ struct RawSimReader {
     name: String,
     #[serde(default = "yes")]
     extended_length: bool,
+    cards_dir: Option<PathBuf>,
 }
 
 fn yes() -> bool {
@@ -322,6 +325,7 @@ fn validate_sim(
         card_reader: SimReaderConfig {
             name: raw.card_reader.name,
             extended_length: raw.card_reader.extended_length,
+            cards_dir: raw.card_reader.cards_dir.map(|d| base.join(d)),
         },
         camera: SimCameraConfig { source },
         printer: SimPrinterConfig {

@@ -15,6 +15,7 @@ use std::time::Duration;
 /// The console frontend.
 pub struct Console {
     lines: mpsc::Receiver<String>,
+    cards_dir: Option<std::path::PathBuf>,
     step: StepKind,
     #[cfg(feature = "sim")]
     sim: Option<crate::sim::SimControls>,
@@ -33,6 +34,8 @@ pub enum Command {
     Input(Input),
     /// Put a card on the simulated reader.
     InsertForeignCard,
+    /// Put the virtual chip of a card profile on the simulated reader.
+    InsertCard(String),
     /// Take the card off the simulated reader.
     RemoveCard,
     /// Show the help text.
@@ -44,6 +47,7 @@ pub enum Command {
 /// The help text.
 pub const HELP: &str = "\
 commands:
+  card insert NAME    put the card of profile NAME (board/sim/cards/NAME.toml) on the reader
   card foreign        put a non-ID contactless card on the simulated reader
   card remove         take the card off the simulated reader
   walkin              take a number without a card
@@ -68,6 +72,7 @@ pub fn parse(line: &str, step: StepKind) -> Result<Command, String> {
     let input = |i| Ok(Command::Input(i));
     match (word, rest.as_slice()) {
         ("card", ["foreign"]) => Ok(Command::InsertForeignCard),
+        ("card", ["insert", name]) => Ok(Command::InsertCard((*name).to_owned())),
         ("card", ["remove"]) => Ok(Command::RemoveCard),
         ("walkin", []) => input(Input::WalkIn),
         ("qr", [_, ..]) => {
@@ -125,7 +130,10 @@ pub fn parse(line: &str, step: StepKind) -> Result<Command, String> {
 
 impl Console {
     /// A console reading commands from standard input.
-    pub fn stdin(#[cfg(feature = "sim")] sim: Option<crate::sim::SimControls>) -> Self {
+    pub fn stdin(
+        cards_dir: Option<std::path::PathBuf>,
+        #[cfg(feature = "sim")] sim: Option<crate::sim::SimControls>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in std::io::stdin().lock().lines() {
@@ -138,6 +146,7 @@ impl Console {
         println!("{HELP}");
         Console {
             lines: rx,
+            cards_dir,
             step: StepKind::Attract,
             #[cfg(feature = "sim")]
             sim,
@@ -205,6 +214,19 @@ impl Frontend for Console {
                 FrontendInput::Nothing
             }
             #[cfg(feature = "sim")]
+            Ok(Command::InsertCard(name)) => {
+                let loaded = self
+                    .cards_dir
+                    .as_ref()
+                    .map(|dir| crate::sim::load_card(&dir.join(format!("{name}.toml"))));
+                match (&self.sim, loaded) {
+                    (Some(sim), Some(Ok(chip))) => sim.insert_card(Box::new(chip)),
+                    (_, Some(Err(e))) => println!("{e}"),
+                    _ => println!("no card profiles on this board (sim.card_reader.cards_dir)"),
+                }
+                FrontendInput::Nothing
+            }
+            #[cfg(feature = "sim")]
             Ok(Command::RemoveCard) => {
                 match &self.sim {
                     Some(sim) => sim.remove_card(),
@@ -213,7 +235,7 @@ impl Frontend for Console {
                 FrontendInput::Nothing
             }
             #[cfg(not(feature = "sim"))]
-            Ok(Command::InsertForeignCard | Command::RemoveCard) => {
+            Ok(Command::InsertForeignCard | Command::InsertCard(_) | Command::RemoveCard) => {
                 println!("not on the simulator board");
                 FrontendInput::Nothing
             }

@@ -209,6 +209,7 @@ mod tests {
             card_reader: SimReaderConfig {
                 name: "r".into(),
                 extended_length: true,
+                cards_dir: None,
             },
             camera: SimCameraConfig {
                 source: FrameSource::Pattern {

@@ -8,6 +8,7 @@
 //! - `pcsc` (feature `pcsc`): PC/SC readers through pcscd.
 //! - `nfc` (feature `nfc`): libnfc readers (PN532 boards, or PC/SC through libnfc).
 //! - [`printer`]: ESC/POS printers on USB, serial and TCP 9100 ports.
+//! - [`reading`]: the document reader over a card reader device.
 //! - [`vpcd`]: a simulated card behind real pcscd (vsmartcard's vpcd).
 //! - [`app`]: the composition root shared by the binaries.
 //!
@@ -24,6 +25,7 @@ pub mod nfc;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 pub mod printer;
+pub mod reading;
 pub mod runtime;
 #[cfg(feature = "sim")]
 pub mod sim;

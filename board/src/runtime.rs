@@ -10,25 +10,19 @@
 
 use crate::devices::Devices;
 use kiosk_firmware::session::{
-    AccessKey, Action, EndReason, Event, Fault, Input, Output, ReadFailure, Session, SessionConfig,
-    SessionView, StaffReason, StepKind,
+    AccessKey, Action, EndReason, Event, Fault, Holder, Input, Output, ReadFailure, Session,
+    SessionConfig, SessionView, StaffReason, StepKind,
 };
 use kiosk_firmware::store::{Store, UnixMillis};
 use kiosk_firmware::time::Timestamp;
+use kiosk_hal::ErrorKind;
 use kiosk_hal::card::Presence;
 use kiosk_hal::indicators::Light;
-use kiosk_hal::{Error as _, ErrorKind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How often the card reader is polled for presence.
 pub const CARD_POLL_INTERVAL: Duration = Duration::from_millis(150);
-
-/// ICAO 9303-10 §3.10: SELECT the eMRTD application by its AID
-/// `A0 00 00 02 47 10 01` (ISO/IEC 7816-4 §11.1.1, P2 = `0C`: no FCI).
-const SELECT_EMRTD: [u8; 12] = [
-    0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01,
-];
 
 /// What a frontend gives back while the runtime waits.
 #[derive(Debug)]
@@ -84,6 +78,8 @@ pub struct Runtime {
     events: Vec<Event>,
     counters: Counters,
     store: Option<Store>,
+    /// The holder's full records while identified; wiped with the session.
+    vault: Option<kiosk_firmware::cccd::Identified>,
     /// Wall-clock time at `Timestamp::ZERO`, for the audit log.
     epoch: UnixMillis,
 }
@@ -101,6 +97,7 @@ impl Runtime {
             events: Vec::new(),
             counters: Counters::default(),
             store: None,
+            vault: None,
             epoch: UnixMillis(0),
         };
         runtime.update_lights();
@@ -140,9 +137,9 @@ impl Runtime {
         self.session.step()
     }
 
-    /// Whether the session holds personal data.
+    /// Whether the session or the runtime holds personal data.
     pub fn holds_personal_data(&self) -> bool {
-        self.session.holds_personal_data()
+        self.session.holds_personal_data() || self.vault.is_some()
     }
 
     /// Counters since start.
@@ -288,7 +285,7 @@ impl Runtime {
     fn perform(&mut self, action: Action, now: Timestamp) {
         match action {
             Action::ReadDocument(key) => {
-                let result = self.read_document(&key);
+                let result = self.read_document(&key, now);
                 self.session.handle_input(Input::ReadFinished(result), now);
             }
             Action::AbortRead => self.disconnect(),
@@ -333,41 +330,86 @@ impl Runtime {
         }
     }
 
-    /// Opens the card and looks for the eMRTD application.
-    fn read_document(
-        &mut self,
-        _key: &AccessKey,
-    ) -> Result<kiosk_firmware::session::Holder, ReadFailure> {
-        if let Err(e) = self.devices.reader.connect() {
-            self.counters.device_errors += 1;
-            tracing::warn!(error = %e, "cannot connect to the card");
-            return Err(ReadFailure::Fault(fault_of_reader(e.kind())));
+    /// Reads and identifies the document with the key the citizen gave.
+    fn read_document(&mut self, key: &AccessKey, now: Timestamp) -> Result<Holder, ReadFailure> {
+        use kiosk_firmware::cccd::{self, IdentifyError, date::Date};
+        use kiosk_firmware::icao::reader::{ReadError, ReadOptions};
+        let wall = self.epoch.0.saturating_add(now.as_millis());
+        let today = Date::in_vietnam(wall)
+            .or_else(|| Date::new(2026, 1, 1))
+            .ok_or(ReadFailure::Fault(Fault::Internal))?;
+        let Ok(keys) = cccd::keys_for(key, today) else {
+            // Not a card QR, or mistyped: ask again.
+            return Err(ReadFailure::WrongAccessKey);
+        };
+        let seed = crate::reading::os_seed().map_err(|e| {
+            tracing::error!(error = %e, "no OS entropy for the reader");
+            ReadFailure::Fault(Fault::Internal)
+        })?;
+        let mut progress = Vec::new();
+        let options = ReadOptions {
+            extended_length: true,
+            ..ReadOptions::default()
+        };
+        let (result, stats) = crate::reading::read_document(
+            self.devices.reader.as_mut(),
+            keys,
+            seed,
+            options,
+            |done, total| {
+                progress.push((done, total));
+            },
+        );
+        for (done, total) in progress {
+            self.session
+                .handle_input(Input::ReadProgress { done, total }, now);
         }
-        self.connected = true;
-        let mut response = [0u8; 258];
-        let n = match self.devices.reader.transmit(&SELECT_EMRTD, &mut response) {
-            Ok(n) => n,
+        let document = match result {
+            Ok(d) => d,
             Err(e) => {
-                self.counters.device_errors += 1;
-                tracing::warn!(error = %e, "SELECT eMRTD failed");
-                self.disconnect();
-                return Err(ReadFailure::Fault(fault_of_reader(e.kind())));
+                tracing::warn!(error = %e, apdus = stats.apdus, "chip read failed");
+                return Err(match e {
+                    ReadError::WrongAccessKey | ReadError::NoUsableAccessControl => {
+                        ReadFailure::WrongAccessKey
+                    }
+                    ReadError::NotAnEmrtd => ReadFailure::Fault(Fault::NotAnIdCard),
+                    ReadError::CardRemoved => ReadFailure::Fault(Fault::CardRemoved),
+                    ReadError::Transport(ErrorKind::Io | ErrorKind::Other | ErrorKind::Busy) => {
+                        self.counters.device_errors += 1;
+                        ReadFailure::Fault(Fault::ReaderUnavailable)
+                    }
+                    _ => ReadFailure::Fault(Fault::UnreadableCard),
+                });
             }
         };
-        let sw = match response.get(..n) {
-            Some([.., sw1, sw2]) => u16::from_be_bytes([*sw1, *sw2]),
-            _ => 0,
-        };
-        self.disconnect();
-        if sw == 0x6A82 {
-            tracing::info!("the card has no eMRTD application");
-            return Err(ReadFailure::Fault(Fault::NotAnIdCard));
-        }
-        tracing::error!(
-            sw = format!("{sw:04X}"),
-            "no ICAO document reader in this build: the chip cannot be read"
+        self.audit(
+            now,
+            "card_read",
+            serde_json::json!({
+                "access": document.access,
+                "apdus": stats.apdus,
+                "bytes": stats.bytes,
+                "extended_length": stats.extended_length,
+                "resumed": document.resumed,
+            }),
         );
-        Err(ReadFailure::Fault(Fault::UnreadableCard))
+        match cccd::identify(&document) {
+            Ok(identified) => {
+                let holder = Holder {
+                    full_name: identified.citizen.full_name.clone(),
+                    id_number: identified.citizen.id_number.clone(),
+                    date_of_birth: identified.citizen.date_of_birth.clone(),
+                    has_face_photo: identified.face.is_some(),
+                };
+                self.vault = Some(identified);
+                Ok(holder)
+            }
+            Err(IdentifyError::Inconsistent) => Err(ReadFailure::Fault(Fault::DocumentNotGenuine)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the chip's data does not identify anyone");
+                Err(ReadFailure::Fault(Fault::UnreadableCard))
+            }
+        }
     }
 
     fn face_check(&mut self, attempt: u8) -> kiosk_firmware::session::FaceOutcome {
@@ -415,6 +457,8 @@ impl Runtime {
     /// Forgets everything personal the runtime holds and releases the
     /// devices that saw it.
     fn wipe(&mut self) {
+        // Citizen, MRZ and photo zeroize on drop.
+        self.vault = None;
         self.stop_camera();
         self.disconnect();
     }
@@ -448,15 +492,6 @@ impl Runtime {
     }
 }
 
-/// The citizen-facing fault for a reader error.
-fn fault_of_reader(kind: ErrorKind) -> Fault {
-    match kind {
-        ErrorKind::Removed | ErrorKind::NotPresent => Fault::CardRemoved,
-        ErrorKind::Timeout | ErrorKind::Protocol => Fault::UnreadableCard,
-        _ => Fault::ReaderUnavailable,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,6 +506,7 @@ mod tests {
             card_reader: SimReaderConfig {
                 name: "Sim Reader 0".into(),
                 extended_length: false,
+                cards_dir: None,
             },
             camera: SimCameraConfig {
                 source: FrameSource::Pattern {

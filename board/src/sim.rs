@@ -337,6 +337,32 @@ pub fn load_frames(dir: &Path) -> Result<Vec<Frame>, DeviceError> {
     paths.iter().map(|p| load_frame(p)).collect()
 }
 
+impl SimCard for kiosk_firmware::testkit::chip::VirtualChip {
+    fn atr(&self) -> Vec<u8> {
+        kiosk_firmware::testkit::chip::VirtualChip::atr(self)
+    }
+
+    fn reset(&mut self) {
+        kiosk_firmware::testkit::chip::VirtualChip::reset(self);
+    }
+
+    fn process(&mut self, command: &[u8]) -> Vec<u8> {
+        kiosk_firmware::testkit::chip::VirtualChip::process(self, command)
+    }
+
+    fn describe(&self) -> String {
+        "virtual CCCD chip".into()
+    }
+}
+
+/// Loads a card profile and builds its chip.
+pub fn load_card(
+    profile: &Path,
+) -> Result<kiosk_firmware::testkit::chip::VirtualChip, kiosk_firmware::testkit::ProfileError> {
+    let (p, base) = kiosk_firmware::testkit::CardProfile::load(profile)?;
+    p.chip(&base)
+}
+
 /// State of the simulated printer, shared with [`SimControls`].
 #[derive(Debug)]
 struct Paper {
@@ -633,6 +659,7 @@ mod tests {
             card_reader: SimReaderConfig {
                 name: "Sim Reader 0".into(),
                 extended_length: true,
+                cards_dir: None,
             },
             camera: SimCameraConfig {
                 source: FrameSource::Pattern {

@@ -39,6 +39,7 @@ impl SimKiosk {
             card_reader: SimReaderConfig {
                 name: "Sim Reader 0".into(),
                 extended_length: true,
+                cards_dir: None,
             },
             camera: SimCameraConfig {
                 source: FrameSource::Pattern {
@@ -92,3 +93,34 @@ impl Default for SimKiosk {
 
 pub mod pcscd;
 pub mod printer;
+
+/// The simulator's card profiles (`board/sim/cards`).
+pub fn card_profile(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../board/sim/cards")
+        .join(format!("{name}.toml"))
+}
+
+/// The virtual chip of a shipped card profile.
+pub fn card(name: &str) -> kiosk_firmware::testkit::chip::VirtualChip {
+    match kiosk_board::sim::load_card(&card_profile(name)) {
+        Ok(chip) => chip,
+        Err(e) => panic!("card profile {name}: {e}"),
+    }
+}
+
+/// The card QR text of the shipped profiles.
+pub fn card_qr(name: &str) -> &'static str {
+    match name {
+        "cccd-2021" => {
+            "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1 Đường Mẫu, Phường Mẫu, Hà Nội|01062021"
+        }
+        "child-under-6" => {
+            "003322000009||Trần Bảo Mẫu|01032022|Nam|Số 9 Đường Mẫu, Hà Nội|10082024|Số 9 Đường Mẫu, Hà Nội||Trần Văn Cha|Lê Thị Mẹ"
+        }
+        "bac-only-elderly" => {
+            "003155000002|155000002|Trần Thị Mẫu|20031955|Nữ|Thôn Mẫu, Xã Mẫu|01062021"
+        }
+        other => panic!("no QR for {other}"),
+    }
+}

@@ -71,3 +71,105 @@ fn a_walk_in_who_rates_and_leaves_completes_the_journey() {
     assert_eq!(k.step(), StepKind::Attract);
     assert_eq!(k.runtime.counters().completed, 1);
 }
+
+fn present(k: &mut SimKiosk, profile: &str) {
+    k.sim.insert_card(Box::new(kiosk_tests::card(profile)));
+    k.run_for(Duration::from_secs(1));
+    assert_eq!(k.step(), StepKind::ExpectAccessKey);
+}
+
+#[test]
+fn a_cccd_and_its_qr_reach_the_confirmation_then_inactivity_wipes_everything() {
+    let mut k = SimKiosk::new();
+    present(&mut k, "cccd-2021");
+    let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
+    k.runtime
+        .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    assert_eq!(
+        k.step(),
+        StepKind::ExpectConfirmation,
+        "{:?}",
+        k.runtime.view()
+    );
+    let view = k.runtime.view();
+    assert_eq!(view.holder_name.as_deref(), Some("Nguyễn Văn Mẫu"));
+    assert_eq!(view.holder_masked_id.as_deref(), Some("••••••••0001"));
+    assert!(
+        k.runtime
+            .take_events()
+            .iter()
+            .any(|e| matches!(e, Event::ReadProgress { .. }))
+    );
+    assert!(k.runtime.holds_personal_data());
+    k.run_for(SessionConfig::default().timeouts.confirm);
+    assert_eq!(k.step(), StepKind::Attract);
+    assert!(
+        !k.runtime.holds_personal_data(),
+        "the vault and the session are wiped"
+    );
+    assert_eq!(k.runtime.view().holder_name, None);
+}
+
+#[test]
+fn a_child_card_goes_to_the_menu_on_the_guardian_path() {
+    let mut k = SimKiosk::new();
+    present(&mut k, "child-under-6");
+    let qr = kiosk_tests::card_qr("child-under-6").to_owned();
+    k.runtime
+        .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.runtime.input(Input::Confirm(true), k.now);
+    assert_eq!(k.step(), StepKind::Menu);
+    assert_eq!(
+        k.runtime.view().verification,
+        Some(kiosk_firmware::session::Verification::Guardian)
+    );
+}
+
+#[test]
+fn an_elderly_citizens_bac_only_card_opens_with_the_no_expiry_candidate() {
+    let mut k = SimKiosk::new();
+    present(&mut k, "bac-only-elderly");
+    let qr = kiosk_tests::card_qr("bac-only-elderly").to_owned();
+    k.runtime
+        .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    assert_eq!(
+        k.step(),
+        StepKind::ExpectConfirmation,
+        "{:?}",
+        k.runtime.view()
+    );
+    assert_eq!(
+        k.runtime.view().holder_name.as_deref(),
+        Some("Trần Thị Mẫu")
+    );
+}
+
+#[test]
+fn another_cards_qr_is_a_wrong_key_and_the_citizen_may_try_again() {
+    let mut k = SimKiosk::new();
+    present(&mut k, "cccd-2021");
+    let other = kiosk_tests::card_qr("bac-only-elderly").to_owned();
+    k.runtime
+        .input(Input::AccessKey(AccessKey::CardQr(other)), k.now);
+    assert_eq!(k.step(), StepKind::ExpectAccessKey);
+    assert!(k.runtime.view().access_key_rejected);
+    assert!(!k.runtime.holds_personal_data());
+    let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
+    k.runtime
+        .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    assert_eq!(k.step(), StepKind::ExpectConfirmation);
+}
+
+#[test]
+fn a_typed_id_and_birth_date_open_the_card_without_the_qr() {
+    let mut k = SimKiosk::new();
+    present(&mut k, "cccd-2021");
+    k.runtime.input(
+        Input::AccessKey(AccessKey::IdAndBirthDate {
+            id_number: "003090000001".into(),
+            date_of_birth: "900115".into(),
+        }),
+        k.now,
+    );
+    assert_eq!(k.step(), StepKind::ExpectConfirmation);
+}

@@ -1,5 +1,9 @@
 //! The `nfc1` (libnfc) backend against real pcscd, through libnfc's `pcsc`
 //! driver, with a simulated card in a vpcd reader.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test, with its message"
+)]
 
 use kiosk_board::nfc::{NfcReader, atr_from_ats};
 use kiosk_board::sim::{ForeignCard, SimCard};
@@ -105,4 +109,41 @@ fn a_card_removed_under_libnfc_is_reported() {
     );
     let _ = reader.disconnect();
     wait_for(&mut reader, Presence::Absent);
+}
+
+#[test]
+fn a_virtual_cccd_is_read_through_libnfc() {
+    use kiosk_board::devices::Erased;
+    use kiosk_board::reading::read_document;
+    use kiosk_firmware::cccd::{self, qr::CardQr};
+    use kiosk_firmware::icao::reader::{AccessControl, ReadOptions};
+    let daemon = pcscd();
+    let card = VpcdCard::insert(
+        daemon.vpcd_addr(),
+        Box::new(kiosk_tests::card("cccd-2021")),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let mut reader = open(&daemon);
+    wait_for(&mut reader, Presence::Present);
+    let mut device = Erased::new("card_reader", reader);
+    let keys = cccd::keys_from_qr(&CardQr::parse(kiosk_tests::card_qr("cccd-2021")).unwrap());
+    let (result, stats) = read_document(
+        &mut device,
+        keys,
+        [5; 32],
+        ReadOptions::default(),
+        |_, _| {},
+    );
+    let doc = result.unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
+    assert_eq!(doc.access, AccessControl::PaceCan);
+    assert!(
+        !stats.extended_length,
+        "a PN532-class path uses short APDUs"
+    );
+    assert_eq!(
+        cccd::identify(&doc).unwrap().citizen.full_name,
+        "Nguyễn Văn Mẫu"
+    );
+    card.remove().unwrap();
 }

@@ -1,5 +1,9 @@
 //! The `pcsc` backend against real pcscd, with a simulated card in a vpcd
 //! reader.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test, with its message"
+)]
 
 use kiosk_board::pcsc::PcscReader;
 use kiosk_board::sim::{ForeignCard, SimCard};
@@ -84,4 +88,63 @@ fn an_unknown_reader_name_is_not_present() {
     let _daemon = pcscd();
     let err = PcscReader::open("No such reader 42", false).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotPresent);
+}
+
+mod full_read {
+    use super::*;
+    use kiosk_board::devices::Erased;
+    use kiosk_board::reading::read_document;
+    use kiosk_firmware::cccd::{self, qr::CardQr};
+    use kiosk_firmware::icao::lds::File;
+    use kiosk_firmware::icao::reader::{AccessControl, ReadOptions};
+
+    fn read(
+        profile: &str,
+        extended: bool,
+    ) -> (
+        kiosk_firmware::icao::reader::Document,
+        kiosk_board::reading::ReadStats,
+    ) {
+        let daemon = pcscd();
+        let card = VpcdCard::insert(
+            daemon.vpcd_addr(),
+            Box::new(kiosk_tests::card(profile)),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let mut reader = PcscReader::open(READER_NAME, extended).unwrap();
+        wait_for(&mut reader, Presence::Present);
+        let mut device = Erased::new("card_reader", reader);
+        let keys = cccd::keys_from_qr(&CardQr::parse(kiosk_tests::card_qr(profile)).unwrap());
+        let options = ReadOptions {
+            extended_length: extended,
+            ..ReadOptions::default()
+        };
+        let (result, stats) = read_document(&mut device, keys, [9; 32], options, |_, _| {});
+        let doc = result.unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
+        card.remove().unwrap();
+        (doc, stats)
+    }
+
+    #[test]
+    fn a_virtual_cccd_behind_pcscd_is_read_with_pace_and_extended_length() {
+        let (doc, stats) = read("cccd-2021", true);
+        assert_eq!(doc.access, AccessControl::PaceCan);
+        assert!(stats.extended_length);
+        let citizen = kiosk_firmware::cccd::dg13::parse(&doc.files[&File::Dg(13)]).unwrap();
+        assert_eq!(citizen.full_name, "Nguyễn Văn Mẫu");
+        assert_eq!(
+            citizen.place_of_residence,
+            "Số 1 Đường Mẫu, Phường Mẫu, Quận Mẫu, Thành phố Hà Nội"
+        );
+    }
+
+    #[test]
+    fn a_bac_only_card_behind_pcscd_is_read_with_short_apdus() {
+        let (doc, stats) = read("bac-only-elderly", false);
+        assert_eq!(doc.access, AccessControl::Bac);
+        assert!(!stats.extended_length);
+        let id = kiosk_firmware::cccd::identify(&doc).unwrap();
+        assert!(id.mrz.has_no_expiry());
+    }
 }

@@ -32,7 +32,11 @@ fn main() -> anyhow::Result<()> {
     let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
     let board = kiosk_board::app::build_board(&config).context("cannot start the board")?;
     tracing::info!(kiosk = %config.kiosk.id, board = %board.devices.board, "kiosk starting");
-    let mut console = Console::stdin(board.sim.clone());
+    let cards_dir = config
+        .sim
+        .as_ref()
+        .and_then(|s| s.card_reader.cards_dir.clone());
+    let mut console = Console::stdin(cards_dir, board.sim.clone());
     let store = kiosk_board::app::open_store(&config)?;
     let epoch = kiosk_board::app::wall_clock_now();
     let mut runtime =

@@ -114,6 +114,31 @@ impl Date {
         }
     }
 
+    /// The civil date `days` days after 1 January 1970 (Howard Hinnant's
+    /// days-to-civil algorithm).
+    pub fn from_unix_days(days: i64) -> Option<Date> {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Date::new(
+            u16::try_from(year).ok()?,
+            u8::try_from(month).ok()?,
+            u8::try_from(day).ok()?,
+        )
+    }
+
+    /// Today in Vietnam (UTC+7, no daylight saving) at `unix_ms`.
+    pub fn in_vietnam(unix_ms: u64) -> Option<Date> {
+        let local = i64::try_from(unix_ms).ok()? + 7 * 3_600_000;
+        Date::from_unix_days(local.div_euclid(86_400_000))
+    }
+
     /// Whole years from `self` (a birth date) to `on`.
     pub fn age_on(self, on: Date) -> u16 {
         let mut age = on.year.saturating_sub(self.year);
@@ -163,6 +188,24 @@ mod tests {
         assert_eq!(
             Date::new(2029, 12, 31).unwrap().next_day(),
             Date::new(2030, 1, 1).unwrap()
+        );
+    }
+
+    #[test]
+    fn unix_time_converts_to_the_vietnamese_calendar_day() {
+        assert_eq!(Date::from_unix_days(0), Date::new(1970, 1, 1));
+        assert_eq!(Date::from_unix_days(20_417), Date::new(2025, 11, 25));
+        assert_eq!(Date::from_unix_days(11_016), Date::new(2000, 2, 29));
+        // 2026-11-24 18:00 UTC is already the 25th in Hà Nội; 16:00 is not.
+        let midnight_utc: u64 = 20_782 * 86_400_000;
+        assert_eq!(Date::from_unix_days(20_782), Date::new(2026, 11, 25));
+        assert_eq!(
+            Date::in_vietnam(midnight_utc - 6 * 3_600_000),
+            Date::new(2026, 11, 25)
+        );
+        assert_eq!(
+            Date::in_vietnam(midnight_utc - 8 * 3_600_000),
+            Date::new(2026, 11, 24)
         );
     }
 

@@ -76,6 +76,15 @@ pub enum KeyInputError {
     /// The date of birth is not a valid `YYMMDD` date.
     #[error("the date of birth is not a valid YYMMDD date")]
     BirthDate,
+    /// The scanned QR is not a card QR.
+    #[error("the QR code is not the card's QR code")]
+    Qr,
+    /// A CAN is 6 digits.
+    #[error("a card access number has 6 digits")]
+    Can,
+    /// The MRZ is invalid.
+    #[error("the MRZ is invalid")]
+    Mrz,
 }
 
 /// The keys to try from a typed ID number and date of birth (`YYMMDD`),
@@ -116,6 +125,94 @@ pub fn keys_from_id(
     let mut keys = vec![KeyCandidate::Can(id.can().to_owned())];
     keys.extend(mrz_candidates(id, birth, expiries));
     Ok(keys)
+}
+
+/// The keys to try for what the citizen gave the kiosk. `today` (Vietnam
+/// time) bounds the expiry candidates of a typed ID and birth date.
+pub fn keys_for(
+    key: &crate::session::AccessKey,
+    today: Date,
+) -> Result<Vec<KeyCandidate>, KeyInputError> {
+    use crate::session::AccessKey;
+    match key {
+        AccessKey::CardQr(text) => Ok(keys_from_qr(
+            &CardQr::parse(text).map_err(|_| KeyInputError::Qr)?,
+        )),
+        AccessKey::IdAndBirthDate {
+            id_number,
+            date_of_birth,
+        } => keys_from_id(&IdNumber::parse(id_number)?, date_of_birth, today),
+        AccessKey::Can(can) => {
+            if can.len() == 6 && can.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(vec![KeyCandidate::Can(can.clone())])
+            } else {
+                Err(KeyInputError::Can)
+            }
+        }
+        AccessKey::Mrz(text) => {
+            let mrz = crate::icao::mrz::Mrz::parse(text).map_err(|_| KeyInputError::Mrz)?;
+            Ok(vec![KeyCandidate::Mrz {
+                document_number: mrz.document_number.clone(),
+                date_of_birth: mrz.date_of_birth.clone(),
+                date_of_expiry: mrz.date_of_expiry.clone(),
+            }])
+        }
+    }
+}
+
+/// A chip read turned into the holder's records. Personal data: every part
+/// zeroizes on drop.
+#[derive(Debug)]
+pub struct Identified {
+    /// DG13.
+    pub citizen: dg13::Citizen,
+    /// DG1.
+    pub mrz: crate::icao::mrz::Mrz,
+    /// DG2, absent on cards of children under 6.
+    pub face: Option<crate::icao::lds::FaceImage>,
+}
+
+/// Why a read document does not identify anyone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentifyError {
+    /// DG1 or DG13 was not read.
+    #[error("{0} was not read")]
+    Missing(&'static str),
+    /// DG1 does not parse.
+    #[error(transparent)]
+    Lds(#[from] crate::icao::lds::LdsError),
+    /// DG13 does not parse.
+    #[error(transparent)]
+    Dg13(#[from] dg13::Dg13Error),
+    /// DG1 and DG13 disagree on the ID number: data from two cards, or
+    /// altered data.
+    #[error("DG1 and DG13 name different ID numbers")]
+    Inconsistent,
+}
+
+/// Parses the files of a read into the holder's records and cross-checks
+/// them (MRZ document number = ID digits 4–12).
+pub fn identify(document: &crate::icao::reader::Document) -> Result<Identified, IdentifyError> {
+    use crate::icao::lds::{File, parse_dg1, parse_dg2};
+    let dg1 = document
+        .files
+        .get(&File::Dg(1))
+        .ok_or(IdentifyError::Missing("DG1"))?;
+    let dg13 = document
+        .files
+        .get(&File::Dg(13))
+        .ok_or(IdentifyError::Missing("DG13"))?;
+    let mrz = parse_dg1(dg1)?;
+    let citizen = dg13::parse(dg13)?;
+    let id = citizen.id().ok_or(dg13::Dg13Error::IdNumber)?;
+    if mrz.document_number != id.document_number() {
+        return Err(IdentifyError::Inconsistent);
+    }
+    let face = match document.files.get(&File::Dg(2)) {
+        Some(dg2) => Some(parse_dg2(dg2)?),
+        None => None,
+    };
+    Ok(Identified { citizen, mrz, face })
 }
 
 #[cfg(test)]

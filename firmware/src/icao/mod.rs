@@ -2,6 +2,7 @@
 //! reads it (Part 10 LDS, Part 11 security mechanisms).
 //!
 //! - [`lds`]: file identifiers, EF.COM, DG1, DG2.
+//! - [`atr`]: card capabilities from the ATR.
 //! - [`mrz`]: TD1/TD3 machine-readable zones and the BAC key material.
 //! - [`crypto`]: KDF, 3DES and AES primitives of Part 11 §9.
 //! - [`bac`]: Basic Access Control, both sides.
@@ -10,6 +11,7 @@
 //! - [`reader`]: the document reader machine.
 //! - [`sm`]: secure messaging, 3DES and AES, both sides.
 
+pub mod atr;
 pub mod bac;
 pub mod crypto;
 pub mod lds;

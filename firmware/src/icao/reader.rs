@@ -214,6 +214,8 @@ enum Step {
         content: Vec<u8>,
         total: Option<usize>,
     },
+    /// No key could be tried: is this an eMRTD at all?
+    ExpectProbeSelected,
     ExpectFileReselected {
         file: File,
         offset: usize,
@@ -576,6 +578,11 @@ impl DocumentReader {
                 content,
                 total,
             } => self.file_chunk(file, offset, content, total, data, sw),
+            Step::ExpectProbeSelected => self.finish(Err(if sw == StatusWord::FILE_NOT_FOUND {
+                ReadError::NotAnEmrtd
+            } else {
+                ReadError::NoUsableAccessControl
+            })),
             Step::ExpectFileReselected {
                 file,
                 offset,
@@ -636,11 +643,14 @@ impl DocumentReader {
             .iter()
             .any(|k| matches!(k, KeyCandidate::Mrz { .. }))
             || !self.pace_infos.is_empty();
-        self.finish(Err(if tried_any {
-            ReadError::WrongAccessKey
+        if tried_any {
+            self.finish(Err(ReadError::WrongAccessKey));
         } else {
-            ReadError::NoUsableAccessControl
-        }));
+            // Nothing could be tried: tell a non-ID card from a chip that
+            // needs another kind of key.
+            self.step = Step::ExpectProbeSelected;
+            self.send_plain(select_application());
+        }
     }
 
     fn block(&self) -> usize {

@@ -148,3 +148,47 @@ fn printer_status_of_an_unreachable_printer_exits_1_with_its_kind() {
     assert_eq!(status["ok"], false);
     assert_eq!(status["error_kind"], "NotPresent");
 }
+
+fn profile(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sim/cards")
+        .join(format!("{name}.toml"))
+        .display()
+        .to_string()
+}
+
+#[test]
+fn card_read_of_a_sim_profile_prints_the_citizen_and_the_read_figures() {
+    let reader = format!("sim:{}", profile("cccd-2021"));
+    let qr = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021";
+    let out = kioskctl(&["card", "read", "--reader", &reader, "--qr", qr, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["citizen"]["full_name"], "Nguyễn Văn Mẫu");
+    assert_eq!(v["access_control"], "pace_can");
+    assert_eq!(v["photo"]["format"], "jpeg");
+    assert!(v["apdus"].as_u64().unwrap() > 5);
+}
+
+#[test]
+fn card_read_with_a_wrong_key_exits_1_and_says_so() {
+    let reader = format!("sim:{}", profile("cccd-2021"));
+    let out = kioskctl(&[
+        "card", "read", "--reader", &reader, "--can", "123456", "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"], "wrong_access_key");
+}
+
+#[test]
+fn card_read_without_any_key_exits_2() {
+    let reader = format!("sim:{}", profile("cccd-2021"));
+    let out = kioskctl(&["card", "read", "--reader", &reader]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("access key"));
+}

@@ -12,6 +12,8 @@ use kiosk_board::doctor::{self, Check, Report};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod card;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "kioskctl",
@@ -39,6 +41,58 @@ enum Command {
     /// The ticket printer.
     #[command(subcommand)]
     Printer(PrinterCommand),
+    /// The chip ID card.
+    #[command(subcommand)]
+    Card(CardCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum CardCommand {
+    /// Read and verify the card on a reader; exit 0 only when it was read.
+    Read(CardRead),
+    /// Put a card profile's virtual chip into a vsmartcard vpcd reader
+    /// (pcscd), for testing any PC/SC application; runs until pcscd closes
+    /// the connection.
+    Emulate {
+        /// The card profile (TOML).
+        #[arg(long)]
+        profile: PathBuf,
+        /// vpcd's port.
+        #[arg(long, default_value_t = kiosk_board::vpcd::DEFAULT_PORT)]
+        vpcd_port: u16,
+        /// vpcd's host.
+        #[arg(long, default_value = "127.0.0.1")]
+        vpcd_host: String,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct CardRead {
+    /// The reader: pcsc:NAME (a substring of the PC/SC reader name),
+    /// nfc:CONNSTRING (libnfc), or sim:PROFILE (a card profile file).
+    #[arg(long)]
+    reader: String,
+    /// 12-digit ID number (with --dob).
+    #[arg(long, requires = "dob")]
+    id: Option<String>,
+    /// Date of birth YYMMDD (with --id).
+    #[arg(long, requires = "id")]
+    dob: Option<String>,
+    /// Date of expiry YYMMDD (with --id and --dob); derived from the law when absent.
+    #[arg(long, requires = "id")]
+    expiry: Option<String>,
+    /// The MRZ (three lines, or joined).
+    #[arg(long)]
+    mrz: Option<String>,
+    /// The 6-digit card access number.
+    #[arg(long)]
+    can: Option<String>,
+    /// The text of the card's QR code.
+    #[arg(long)]
+    qr: Option<String>,
+    /// Read with short APDUs only (0xDF-byte blocks) even when extended length is possible.
+    #[arg(long)]
+    short: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,6 +130,12 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Printer(PrinterCommand::Status { printer }) => {
             printer_status(cli, printer.as_deref())
         }
+        Command::Card(CardCommand::Read(args)) => card::read(cli.json, args),
+        Command::Card(CardCommand::Emulate {
+            profile,
+            vpcd_port,
+            vpcd_host,
+        }) => card::emulate(profile, vpcd_host, *vpcd_port),
     }
 }
 

@@ -1,0 +1,237 @@
+//! `kioskctl card read` and `kioskctl card emulate`.
+
+use super::CardRead;
+use anyhow::{Context as _, bail};
+use kiosk_board::devices::{Erased, ReaderDevice};
+use kiosk_board::reading::{ReadStats, read_document};
+use kiosk_firmware::cccd::{self, KeyCandidate, date::Date, id::IdNumber, qr::CardQr};
+use kiosk_firmware::icao::lds::File;
+use kiosk_firmware::icao::reader::{ReadError, ReadOptions};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+fn keys(args: &CardRead) -> anyhow::Result<Vec<KeyCandidate>> {
+    let mut keys = Vec::new();
+    if let Some(qr) = &args.qr {
+        keys.extend(cccd::keys_from_qr(&CardQr::parse(qr).context("--qr")?));
+    }
+    if let Some(can) = &args.can {
+        if can.len() != 6 || !can.bytes().all(|b| b.is_ascii_digit()) {
+            bail!("--can takes 6 digits");
+        }
+        keys.push(KeyCandidate::Can(can.clone()));
+    }
+    if let Some(mrz) = &args.mrz {
+        let m = kiosk_firmware::icao::mrz::Mrz::parse(mrz).context("--mrz")?;
+        keys.push(KeyCandidate::Mrz {
+            document_number: m.document_number.clone(),
+            date_of_birth: m.date_of_birth.clone(),
+            date_of_expiry: m.date_of_expiry.clone(),
+        });
+    }
+    if let (Some(id), Some(dob)) = (&args.id, &args.dob) {
+        let id = IdNumber::parse(id).context("--id")?;
+        match &args.expiry {
+            Some(expiry) => {
+                keys.push(KeyCandidate::Can(id.can().to_owned()));
+                keys.push(KeyCandidate::Mrz {
+                    document_number: id.document_number().to_owned(),
+                    date_of_birth: dob.clone(),
+                    date_of_expiry: expiry.clone(),
+                });
+            }
+            None => {
+                let today = Date::in_vietnam(kiosk_board::app::wall_clock_now().0)
+                    .context("the system clock")?;
+                keys.extend(cccd::keys_for(
+                    &kiosk_firmware::session::AccessKey::IdAndBirthDate {
+                        id_number: id.as_str().to_owned(),
+                        date_of_birth: dob.clone(),
+                    },
+                    today,
+                )?);
+            }
+        }
+    }
+    if keys.is_empty() {
+        bail!("give an access key: --qr, --can, --mrz, or --id with --dob");
+    }
+    Ok(keys)
+}
+
+fn open_reader(spec: &str) -> anyhow::Result<Box<dyn ReaderDevice>> {
+    let (kind, rest) = spec
+        .split_once(':')
+        .context("--reader is pcsc:NAME, nfc:CONNSTRING or sim:PROFILE")?;
+    match kind {
+        "pcsc" => Ok(Box::new(Erased::new(
+            "card_reader",
+            kiosk_board::pcsc::PcscReader::open(rest, true)
+                .with_context(|| format!("PC/SC reader {rest:?}"))?,
+        ))),
+        "nfc" => Ok(Box::new(Erased::new(
+            "card_reader",
+            kiosk_board::nfc::NfcReader::open(rest, false)
+                .with_context(|| format!("libnfc device {rest:?}"))?,
+        ))),
+        "sim" => {
+            let chip = kiosk_board::sim::load_card(Path::new(rest))?;
+            let config = kiosk_board::config::SimConfig {
+                card_reader: kiosk_board::config::SimReaderConfig {
+                    name: "kioskctl sim reader".into(),
+                    extended_length: true,
+                    cards_dir: None,
+                },
+                camera: kiosk_board::config::SimCameraConfig {
+                    source: kiosk_board::config::FrameSource::Pattern {
+                        width: 16,
+                        height: 16,
+                    },
+                },
+                printer: kiosk_board::config::SimPrinterConfig {
+                    paper_width_mm: 80,
+                    output_dir: None,
+                },
+            };
+            let (devices, controls) = kiosk_board::sim::SimBoard::build(&config)?;
+            controls.insert_card(Box::new(chip));
+            Ok(devices.reader)
+        }
+        other => bail!("unknown reader kind {other:?}: pcsc, nfc or sim"),
+    }
+}
+
+fn report(
+    doc: &kiosk_firmware::icao::reader::Document,
+    stats: ReadStats,
+    elapsed: Duration,
+) -> anyhow::Result<serde_json::Value> {
+    let id = cccd::identify(doc)?;
+    let c = &id.citizen;
+    Ok(serde_json::json!({
+        "ok": true,
+        "access_control": doc.access,
+        "citizen": {
+            "id_number": c.id_number,
+            "full_name": c.full_name,
+            "date_of_birth": c.date_of_birth,
+            "sex": c.sex,
+            "nationality": c.nationality,
+            "ethnicity": c.ethnicity,
+            "religion": c.religion,
+            "place_of_origin": c.place_of_origin,
+            "place_of_residence": c.place_of_residence,
+            "identifying_marks": c.identifying_marks,
+            "date_of_issue": c.date_of_issue,
+            "date_of_expiry": c.date_of_expiry,
+            "father_name": c.father_name,
+            "mother_name": c.mother_name,
+            "spouse_name": c.spouse_name,
+            "old_id_number": c.old_id_number,
+        },
+        "mrz": {
+            "document_number": id.mrz.document_number,
+            "date_of_birth": id.mrz.date_of_birth,
+            "date_of_expiry": id.mrz.date_of_expiry,
+            "no_expiry": id.mrz.has_no_expiry(),
+        },
+        "photo": id.face.as_ref().map(|f| serde_json::json!({
+            "format": f.format, "width": f.width, "height": f.height, "bytes": f.data.len(),
+        })),
+        "files": doc.files.iter().map(|(f, v)| (f.to_string(), v.len())).collect::<std::collections::BTreeMap<_, _>>(),
+        "unavailable": doc.unavailable.iter().map(|(f, sw)| format!("{f}: {sw}")).collect::<Vec<_>>(),
+        "security": {
+            "passive_authentication": if doc.files.contains_key(&File::Sod) { "sod_read_not_verified" } else { "no_sod" },
+        },
+        "apdus": stats.apdus,
+        "bytes": stats.bytes,
+        "extended_length": stats.extended_length,
+        "resumed": doc.resumed,
+        "elapsed_ms": elapsed.as_millis(),
+    }))
+}
+
+/// `kioskctl card read`.
+pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
+    let keys = keys(args)?;
+    let mut reader = open_reader(&args.reader)?;
+    let seed = kiosk_board::reading::os_seed().context("OS entropy")?;
+    let options = ReadOptions {
+        extended_length: !args.short,
+        ..ReadOptions::default()
+    };
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a command-line tool timing one read"
+    )]
+    let start = std::time::Instant::now();
+    let (result, stats) = read_document(reader.as_mut(), keys, seed, options, |_, _| {});
+    let elapsed = start.elapsed();
+    let (value, ok) = match result {
+        Ok(doc) => match report(&doc, stats, elapsed) {
+            Ok(v) => (v, true),
+            Err(e) => (
+                serde_json::json!({ "ok": false, "error": format!("{e:#}"), "apdus": stats.apdus }),
+                false,
+            ),
+        },
+        Err(e) => {
+            let kind = match e {
+                ReadError::WrongAccessKey | ReadError::NoUsableAccessControl => "wrong_access_key",
+                ReadError::NotAnEmrtd => "not_an_id_card",
+                ReadError::CardRemoved => "card_removed",
+                ReadError::Transport(_) => "reader_failed",
+                _ => "unreadable_card",
+            };
+            (
+                serde_json::json!({ "ok": false, "error": kind, "message": e.to_string(), "apdus": stats.apdus }),
+                false,
+            )
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else if ok {
+        let c = &value["citizen"];
+        println!(
+            "{} ({})",
+            c["full_name"].as_str().unwrap_or(""),
+            c["id_number"].as_str().unwrap_or("")
+        );
+        println!(
+            "  read with {} in {} APDUs, {} bytes, {} ms",
+            value["access_control"], value["apdus"], value["bytes"], value["elapsed_ms"]
+        );
+        println!("  photo: {}", value["photo"]);
+    } else {
+        println!(
+            "card read failed: {} ({})",
+            value["error"], value["message"]
+        );
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `kioskctl card emulate`.
+pub(crate) fn emulate(profile: &Path, host: &str, port: u16) -> anyhow::Result<ExitCode> {
+    let chip = kiosk_board::sim::load_card(profile)?;
+    let addr = format!("{host}:{port}")
+        .parse()
+        .with_context(|| format!("{host}:{port} is not an address"))?;
+    println!(
+        "connecting the virtual chip of {} to vpcd at {addr}",
+        profile.display()
+    );
+    let card = kiosk_board::vpcd::VpcdCard::insert(addr, Box::new(chip), Duration::from_secs(30))
+        .with_context(|| {
+        format!("vpcd does not listen at {addr}: is pcscd running with vsmartcard-vpcd?")
+    })?;
+    let apdus = card.wait()?;
+    println!("vpcd closed the connection after {apdus} APDUs");
+    Ok(ExitCode::SUCCESS)
+}

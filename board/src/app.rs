@@ -143,3 +143,32 @@ pub fn check_store(config: &Config) -> crate::doctor::Check {
         ),
     }
 }
+
+/// Loads the CSCA trust list from a folder of `.der`, `.cer`, `.crt` and
+/// `.pem` files; a missing folder setting gives an empty list (every chain
+/// then reports "not anchored").
+pub fn load_trust_list(
+    dir: Option<&std::path::Path>,
+) -> anyhow::Result<kiosk_firmware::icao::pa::TrustList> {
+    let mut list = kiosk_firmware::icao::pa::TrustList::empty();
+    let Some(dir) = dir else {
+        return Ok(list);
+    };
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("the CSCA folder {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        let known = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            matches!(
+                e.to_ascii_lowercase().as_str(),
+                "der" | "cer" | "crt" | "pem"
+            )
+        });
+        if known {
+            let bytes = std::fs::read(&path).with_context(|| path.display().to_string())?;
+            list.add(&bytes)
+                .with_context(|| format!("{} is not a certificate", path.display()))?;
+        }
+    }
+    Ok(list)
+}

@@ -51,6 +51,9 @@ pub struct KioskSection {
     pub center_name: String,
     /// Where the database and logs live.
     pub data_dir: PathBuf,
+    /// The CSCA trust list: a folder of certificates (DER or PEM) that
+    /// passive authentication anchors Document Signers in.
+    pub csca_dir: Option<PathBuf>,
 }
 
 impl KioskSection {
@@ -163,6 +166,7 @@ struct RawKiosk {
     id: String,
     center_name: String,
     data_dir: PathBuf,
+    csca_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -272,6 +276,7 @@ impl Config {
                 id: id.to_owned(),
                 center_name: raw.kiosk.center_name,
                 data_dir: base.join(raw.kiosk.data_dir),
+                csca_dir: raw.kiosk.csca_dir.map(|d| base.join(d)),
             },
             session: raw.session,
             sim,

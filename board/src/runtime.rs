@@ -80,6 +80,8 @@ pub struct Runtime {
     store: Option<Store>,
     /// The holder's full records while identified; wiped with the session.
     vault: Option<kiosk_firmware::cccd::Identified>,
+    /// CSCA certificates that anchor passive authentication.
+    trust: kiosk_firmware::icao::pa::TrustList,
     /// Wall-clock time at `Timestamp::ZERO`, for the audit log.
     epoch: UnixMillis,
 }
@@ -98,6 +100,7 @@ impl Runtime {
             counters: Counters::default(),
             store: None,
             vault: None,
+            trust: kiosk_firmware::icao::pa::TrustList::empty(),
             epoch: UnixMillis(0),
         };
         runtime.update_lights();
@@ -109,6 +112,18 @@ impl Runtime {
     pub fn with_store(mut self, store: Store, epoch: UnixMillis) -> Self {
         self.store = Some(store);
         self.epoch = epoch;
+        self
+    }
+
+    /// Sets the wall-clock time at `Timestamp::ZERO` (without a store).
+    pub fn with_epoch(mut self, epoch: UnixMillis) -> Self {
+        self.epoch = epoch;
+        self
+    }
+
+    /// Anchors passive authentication in `trust`.
+    pub fn with_trust_list(mut self, trust: kiosk_firmware::icao::pa::TrustList) -> Self {
+        self.trust = trust;
         self
     }
 
@@ -393,6 +408,44 @@ impl Runtime {
                 "resumed": document.resumed,
             }),
         );
+        // Passive authentication: the data must be what the issuer signed.
+        let verdict = match document
+            .files
+            .get(&kiosk_firmware::icao::lds::File::Sod)
+            .map(|sod| kiosk_firmware::icao::pa::parse_sod(sod))
+        {
+            Some(Ok(sod)) => {
+                let report = kiosk_firmware::icao::pa::verify(
+                    &sod,
+                    &document.files,
+                    &self.trust,
+                    wall / 1000,
+                );
+                self.audit(
+                    now,
+                    "passive_authentication",
+                    serde_json::json!({ "verdict": report.verdict, "chain": report.chain, "signature": report.signature }),
+                );
+                report.verdict
+            }
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "EF.SOD does not parse");
+                kiosk_firmware::icao::pa::Verdict::Failed
+            }
+            None => {
+                tracing::warn!("the chip has no EF.SOD");
+                kiosk_firmware::icao::pa::Verdict::Failed
+            }
+        };
+        match verdict {
+            kiosk_firmware::icao::pa::Verdict::Failed => {
+                return Err(ReadFailure::Fault(Fault::DocumentNotGenuine));
+            }
+            kiosk_firmware::icao::pa::Verdict::SignatureValidChainNotAnchored => {
+                tracing::warn!("the Document Signer does not chain to a configured CSCA");
+            }
+            kiosk_firmware::icao::pa::Verdict::Passed => {}
+        }
         match cccd::identify(&document) {
             Ok(identified) => {
                 let holder = Holder {

@@ -161,7 +161,11 @@ fn profile(name: &str) -> String {
 fn card_read_of_a_sim_profile_prints_the_citizen_and_the_read_figures() {
     let reader = format!("sim:{}", profile("cccd-2021"));
     let qr = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021";
-    let out = kioskctl(&["card", "read", "--reader", &reader, "--qr", qr, "--json"]);
+    let csca = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/csca");
+    let csca = csca.to_str().unwrap();
+    let out = kioskctl(&[
+        "card", "read", "--reader", &reader, "--qr", qr, "--csca", csca, "--json",
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -172,6 +176,24 @@ fn card_read_of_a_sim_profile_prints_the_citizen_and_the_read_figures() {
     assert_eq!(v["access_control"], "pace_can");
     assert_eq!(v["photo"]["format"], "jpeg");
     assert!(v["apdus"].as_u64().unwrap() > 5);
+    assert_eq!(v["security"]["passive_authentication"]["verdict"], "passed");
+    assert_eq!(
+        v["security"]["passive_authentication"]["signature"]["result"],
+        "passed"
+    );
+}
+
+#[test]
+fn card_read_without_a_trust_list_reports_the_chain_not_anchored() {
+    let reader = format!("sim:{}", profile("cccd-2021"));
+    let qr = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021";
+    let out = kioskctl(&["card", "read", "--reader", &reader, "--qr", qr, "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["security"]["passive_authentication"]["verdict"],
+        "signature_valid_chain_not_anchored"
+    );
 }
 
 #[test]

@@ -56,8 +56,18 @@ impl SimKiosk {
             Ok(built) => built,
             Err(e) => panic!("the sim board must build: {e}"),
         };
+        let trust = match kiosk_board::app::load_trust_list(Some(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../board/sim/csca"),
+        )) {
+            Ok(t) => t,
+            Err(e) => panic!("the simulator's trust list must load: {e:#}"),
+        };
         SimKiosk {
-            runtime: Runtime::new(devices, session, Timestamp::ZERO),
+            runtime: Runtime::new(devices, session, Timestamp::ZERO)
+                .with_trust_list(trust)
+                // 2026-11-25 00:00 UTC: certificates and expiry rules see a
+                // realistic date.
+                .with_epoch(kiosk_firmware::store::UnixMillis(1_795_564_800_000)),
             sim,
             now: Timestamp::ZERO,
         }

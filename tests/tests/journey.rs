@@ -173,3 +173,21 @@ fn a_typed_id_and_birth_date_open_the_card_without_the_qr() {
     );
     assert_eq!(k.step(), StepKind::ExpectConfirmation);
 }
+
+#[test]
+fn a_forged_chip_is_refused_as_not_genuine() {
+    let mut k = SimKiosk::new();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(kiosk_tests::card_profile("cccd-2021")).unwrap()
+        + "\n[faults]\ntampered_dg = 13\n";
+    let path = dir.path().join("forged.toml");
+    std::fs::write(&path, text).unwrap();
+    k.sim
+        .insert_card(Box::new(kiosk_board::sim::load_card(&path).unwrap()));
+    k.run_for(Duration::from_secs(1));
+    let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
+    k.runtime
+        .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    assert_eq!(k.runtime.view().fault, Some(Fault::DocumentNotGenuine));
+    assert!(!k.runtime.holds_personal_data());
+}

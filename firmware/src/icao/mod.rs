@@ -6,6 +6,7 @@
 //! - [`mrz`]: TD1/TD3 machine-readable zones and the BAC key material.
 //! - [`crypto`]: KDF, 3DES and AES primitives of Part 11 §9.
 //! - [`bac`]: Basic Access Control, both sides.
+//! - [`pa`]: passive authentication (EF.SOD, CMS, the CSCA trust list).
 //! - [`pace`]: PACE v2, ECDH generic mapping, both sides' maths.
 //! - [`random`]: seeded random bytes for the machines.
 //! - [`reader`]: the document reader machine.
@@ -16,6 +17,7 @@ pub mod bac;
 pub mod crypto;
 pub mod lds;
 pub mod mrz;
+pub mod pa;
 pub mod pace;
 pub mod random;
 pub mod reader;

@@ -8,6 +8,7 @@
 //! last 9 digits, the full ID in the optional data, names unaccented.
 
 pub mod chip;
+pub mod pki;
 
 use crate::cccd::date::Date;
 use crate::cccd::dg13::{self, Citizen};
@@ -69,6 +70,23 @@ pub struct CardProfile {
     pub chip: ChipSection,
     /// The citizen, as DG13 states it.
     pub citizen: CitizenSection,
+    /// Faults to inject (forged and cloned chips).
+    #[serde(default)]
+    pub faults: FaultsSection,
+}
+
+/// `[faults]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsSection {
+    /// EF.SOD states a wrong hash for this data group (altered data).
+    pub tampered_dg: Option<u8>,
+    /// EF.SOD is signed by a PKI outside the simulator's trust list.
+    #[serde(default)]
+    pub unknown_signer: bool,
+    /// No EF.SOD on the chip.
+    #[serde(default)]
+    pub no_sod: bool,
 }
 
 /// `[chip]`.
@@ -290,6 +308,18 @@ impl CardProfile {
                 File::CardAccess,
                 tlv::to_vec(0x31, &tlv::to_vec(0x30, &seq)),
             );
+        }
+        if !self.faults.no_sod {
+            let pki = if self.faults.unknown_signer {
+                pki::TestPki::new("XX", [0x5A; 32])
+            } else {
+                pki::simulator_pki()
+            }
+            .map_err(|e| invalid("chip", e.to_string()))?;
+            let sod = pki
+                .sod(&files, self.faults.tampered_dg)
+                .map_err(|e| invalid("chip", e.to_string()))?;
+            files.insert(File::Sod, sod);
         }
         files.insert(
             File::Com,

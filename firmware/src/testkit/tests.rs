@@ -2,7 +2,6 @@
 
 use super::chip::VirtualChip;
 use super::*;
-use crate::apdu::StatusWord;
 use crate::cccd::{self, KeyCandidate};
 use crate::icao::reader::{
     AccessControl, Document, DocumentReader, Output, ReadError, ReadOptions,
@@ -95,11 +94,8 @@ fn a_cccd_is_read_with_pace_can_from_the_card_qr() {
     assert_eq!(mrz.document_number, "090000001");
     let face = crate::icao::lds::parse_dg2(&doc.files[&File::Dg(2)]).unwrap();
     assert_eq!(face.format, crate::icao::lds::ImageFormat::Jpeg);
-    assert!(
-        doc.unavailable
-            .iter()
-            .any(|(f, sw)| *f == File::Sod && *sw == StatusWord::FILE_NOT_FOUND)
-    );
+    assert!(doc.files.contains_key(&File::Sod));
+    assert!(doc.unavailable.is_empty());
     // SELECT + READ EF.CardAccess, MSE + 4 GA, SELECT AID, then one READ
     // per file (COM, DG1, DG13, SOD, DG2) with extended length.
     assert_eq!(doc.apdus, 2 + 5 + 1 + 5, "{doc:?}");
@@ -117,8 +113,13 @@ fn short_apdus_read_in_0xdf_byte_blocks() {
     let doc = result.unwrap();
     let dg13 = doc.files[&File::Dg(13)].len();
     assert!(dg13 > 3 * 0xDF);
-    let dg13_reads = dg13.div_ceil(0xDF);
-    assert_eq!(doc.apdus as usize, 2 + 5 + 1 + 1 + 1 + dg13_reads + 1 + 1);
+    let reads = |f: File| doc.files[&f].len().div_ceil(0xDF);
+    let file_reads: usize = [File::Com, File::Dg(1), File::Dg(13), File::Sod, File::Dg(2)]
+        .into_iter()
+        .map(reads)
+        .sum();
+    assert!(reads(File::Dg(13)) >= 4);
+    assert_eq!(doc.apdus as usize, 2 + 5 + 1 + file_reads);
 }
 
 #[test]
@@ -254,5 +255,112 @@ fn select_mf_is_refused_like_the_cccd_does() {
     assert_eq!(
         chip.process(&[0x00, 0xB0, 0x8D, 0x00, 0x00]),
         vec![0x69, 0x82]
+    );
+}
+
+mod passive_authentication {
+    use super::*;
+    use crate::icao::pa::{self, ChainCheck, Check, TrustList, Verdict};
+
+    const NOW: u64 = 1_795_564_800; // 2026-11-25
+
+    fn read(edit: impl FnOnce(&mut CardProfile)) -> Document {
+        let mut chip = profile(edit);
+        run(&mut chip, qr_keys(), ReadOptions::default()).0.unwrap()
+    }
+
+    fn trust() -> TrustList {
+        TrustList::new(vec![pki::simulator_pki().unwrap().csca])
+    }
+
+    fn report(doc: &Document, trust: &TrustList) -> pa::Report {
+        let sod = pa::parse_sod(&doc.files[&File::Sod]).unwrap();
+        pa::verify(&sod, &doc.files, trust, NOW)
+    }
+
+    #[test]
+    fn a_genuine_chip_passes_every_check_against_the_trust_list() {
+        let doc = read(|_| {});
+        let r = report(&doc, &trust());
+        assert_eq!(r.verdict, Verdict::Passed, "{r:#?}");
+        assert_eq!(r.data_groups.len(), 3);
+        assert!(r.data_groups.values().all(|c| *c == Check::Passed));
+        assert_eq!(r.message_digest, Check::Passed);
+        assert_eq!(r.signature, Check::Passed);
+        assert!(matches!(r.chain, ChainCheck::Anchored(ref s) if s.contains("Test CSCA ZZ")));
+        assert_eq!(r.validity, Check::Passed);
+    }
+
+    #[test]
+    fn without_a_configured_csca_the_signature_is_valid_but_not_anchored() {
+        let doc = read(|_| {});
+        let r = report(&doc, &TrustList::empty());
+        assert_eq!(r.verdict, Verdict::SignatureValidChainNotAnchored);
+        assert_eq!(r.signature, Check::Passed);
+    }
+
+    #[test]
+    fn a_tampered_data_group_fails_its_hash_check() {
+        let doc = read(|p| p.faults.tampered_dg = Some(13));
+        let r = report(&doc, &trust());
+        assert_eq!(r.verdict, Verdict::Failed);
+        assert!(matches!(r.data_groups[&13], Check::Failed(_)));
+        assert_eq!(r.data_groups[&1], Check::Passed);
+        assert_eq!(
+            r.signature,
+            Check::Passed,
+            "the SOD itself is signed correctly"
+        );
+    }
+
+    #[test]
+    fn data_altered_after_signing_fails_and_a_forged_signer_is_not_anchored() {
+        let mut doc = read(|_| {});
+        if let Some(dg1) = doc.files.get_mut(&File::Dg(1)) {
+            let last = dg1.len() - 1;
+            dg1[last] ^= 1;
+        }
+        assert_eq!(report(&doc, &trust()).verdict, Verdict::Failed);
+        let forged = read(|p| p.faults.unknown_signer = true);
+        let r = report(&forged, &trust());
+        assert_eq!(r.verdict, Verdict::SignatureValidChainNotAnchored);
+        assert!(matches!(r.chain, ChainCheck::NotAnchored(ref s) if s.contains("XX")));
+    }
+
+    #[test]
+    fn an_expired_document_signer_fails_validity() {
+        let doc = read(|_| {});
+        let sod = pa::parse_sod(&doc.files[&File::Sod]).unwrap();
+        let r = pa::verify(&sod, &doc.files, &trust(), 2_400_000_000);
+        assert_eq!(
+            r.validity,
+            Check::Failed("a certificate is outside its validity period".into())
+        );
+        assert_eq!(r.verdict, Verdict::Failed);
+    }
+
+    #[test]
+    fn a_malformed_sod_is_a_typed_error() {
+        assert!(pa::parse_sod(&[0x77, 0x03, 0x30, 0x01, 0x00]).is_err());
+        assert!(pa::parse_sod(&[0x60, 0x00]).is_err());
+    }
+}
+
+/// The simulator's trust list (`board/sim/csca/test-csca-zz.der`) is the
+/// test kit's CSCA. Regenerate with `KIOSK_BLESS=1 cargo test -p
+/// kiosk-firmware --features testkit simulator_trust_list`.
+#[test]
+fn the_simulator_trust_list_holds_the_test_csca() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../board/sim/csca/test-csca-zz.der");
+    let der = pki::simulator_pki().unwrap().csca_der().unwrap();
+    if std::env::var_os("KIOSK_BLESS").is_some() {
+        std::fs::write(&path, &der).unwrap();
+        panic!("{} regenerated: re-run without KIOSK_BLESS", path.display());
+    }
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        der,
+        "regenerate with KIOSK_BLESS=1"
     );
 }

@@ -106,55 +106,70 @@ fn report(
     doc: &kiosk_firmware::icao::reader::Document,
     stats: ReadStats,
     elapsed: Duration,
-) -> anyhow::Result<serde_json::Value> {
+    trust: &kiosk_firmware::icao::pa::TrustList,
+) -> anyhow::Result<(serde_json::Value, bool)> {
+    use kiosk_firmware::icao::pa;
     let id = cccd::identify(doc)?;
+    let now = kiosk_board::app::wall_clock_now().0 / 1000;
+    let failed = |error: String| serde_json::json!({ "passive_authentication": { "verdict": "failed", "error": error } });
+    let (security, genuine) = match doc.files.get(&File::Sod).map(|s| pa::parse_sod(s)) {
+        Some(Ok(sod)) => {
+            let r = pa::verify(&sod, &doc.files, trust, now);
+            let genuine = r.verdict != pa::Verdict::Failed;
+            (serde_json::json!({ "passive_authentication": r }), genuine)
+        }
+        Some(Err(e)) => (failed(e.to_string()), false),
+        None => (failed("the chip has no EF.SOD".into()), false),
+    };
     let c = &id.citizen;
-    Ok(serde_json::json!({
-        "ok": true,
-        "access_control": doc.access,
-        "citizen": {
-            "id_number": c.id_number,
-            "full_name": c.full_name,
-            "date_of_birth": c.date_of_birth,
-            "sex": c.sex,
-            "nationality": c.nationality,
-            "ethnicity": c.ethnicity,
-            "religion": c.religion,
-            "place_of_origin": c.place_of_origin,
-            "place_of_residence": c.place_of_residence,
-            "identifying_marks": c.identifying_marks,
-            "date_of_issue": c.date_of_issue,
-            "date_of_expiry": c.date_of_expiry,
-            "father_name": c.father_name,
-            "mother_name": c.mother_name,
-            "spouse_name": c.spouse_name,
-            "old_id_number": c.old_id_number,
-        },
-        "mrz": {
-            "document_number": id.mrz.document_number,
-            "date_of_birth": id.mrz.date_of_birth,
-            "date_of_expiry": id.mrz.date_of_expiry,
-            "no_expiry": id.mrz.has_no_expiry(),
-        },
-        "photo": id.face.as_ref().map(|f| serde_json::json!({
-            "format": f.format, "width": f.width, "height": f.height, "bytes": f.data.len(),
-        })),
-        "files": doc.files.iter().map(|(f, v)| (f.to_string(), v.len())).collect::<std::collections::BTreeMap<_, _>>(),
-        "unavailable": doc.unavailable.iter().map(|(f, sw)| format!("{f}: {sw}")).collect::<Vec<_>>(),
-        "security": {
-            "passive_authentication": if doc.files.contains_key(&File::Sod) { "sod_read_not_verified" } else { "no_sod" },
-        },
-        "apdus": stats.apdus,
-        "bytes": stats.bytes,
-        "extended_length": stats.extended_length,
-        "resumed": doc.resumed,
-        "elapsed_ms": elapsed.as_millis(),
-    }))
+    Ok((
+        serde_json::json!({
+            "ok": genuine,
+            "access_control": doc.access,
+            "citizen": {
+                "id_number": c.id_number,
+                "full_name": c.full_name,
+                "date_of_birth": c.date_of_birth,
+                "sex": c.sex,
+                "nationality": c.nationality,
+                "ethnicity": c.ethnicity,
+                "religion": c.religion,
+                "place_of_origin": c.place_of_origin,
+                "place_of_residence": c.place_of_residence,
+                "identifying_marks": c.identifying_marks,
+                "date_of_issue": c.date_of_issue,
+                "date_of_expiry": c.date_of_expiry,
+                "father_name": c.father_name,
+                "mother_name": c.mother_name,
+                "spouse_name": c.spouse_name,
+                "old_id_number": c.old_id_number,
+            },
+            "mrz": {
+                "document_number": id.mrz.document_number,
+                "date_of_birth": id.mrz.date_of_birth,
+                "date_of_expiry": id.mrz.date_of_expiry,
+                "no_expiry": id.mrz.has_no_expiry(),
+            },
+            "photo": id.face.as_ref().map(|f| serde_json::json!({
+                "format": f.format, "width": f.width, "height": f.height, "bytes": f.data.len(),
+            })),
+            "files": doc.files.iter().map(|(f, v)| (f.to_string(), v.len())).collect::<std::collections::BTreeMap<_, _>>(),
+            "unavailable": doc.unavailable.iter().map(|(f, sw)| format!("{f}: {sw}")).collect::<Vec<_>>(),
+            "security": security,
+            "apdus": stats.apdus,
+            "bytes": stats.bytes,
+            "extended_length": stats.extended_length,
+            "resumed": doc.resumed,
+            "elapsed_ms": elapsed.as_millis(),
+        }),
+        genuine,
+    ))
 }
 
 /// `kioskctl card read`.
 pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
     let keys = keys(args)?;
+    let trust = kiosk_board::app::load_trust_list(args.csca.as_deref())?;
     let mut reader = open_reader(&args.reader)?;
     let seed = kiosk_board::reading::os_seed().context("OS entropy")?;
     let options = ReadOptions {
@@ -169,8 +184,8 @@ pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
     let (result, stats) = read_document(reader.as_mut(), keys, seed, options, |_, _| {});
     let elapsed = start.elapsed();
     let (value, ok) = match result {
-        Ok(doc) => match report(&doc, stats, elapsed) {
-            Ok(v) => (v, true),
+        Ok(doc) => match report(&doc, stats, elapsed, &trust) {
+            Ok((v, genuine)) => (v, genuine),
             Err(e) => (
                 serde_json::json!({ "ok": false, "error": format!("{e:#}"), "apdus": stats.apdus }),
                 false,
@@ -192,7 +207,7 @@ pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&value)?);
-    } else if ok {
+    } else if value["citizen"].is_object() {
         let c = &value["citizen"];
         println!(
             "{} ({})",
@@ -204,6 +219,10 @@ pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
             value["access_control"], value["apdus"], value["bytes"], value["elapsed_ms"]
         );
         println!("  photo: {}", value["photo"]);
+        println!(
+            "  passive authentication: {}",
+            value["security"]["passive_authentication"]["verdict"]
+        );
     } else {
         println!(
             "card read failed: {} ({})",

@@ -93,6 +93,10 @@ struct CardRead {
     /// Read with short APDUs only (0xDF-byte blocks) even when extended length is possible.
     #[arg(long)]
     short: bool,
+    /// A folder of CSCA certificates (DER or PEM) to anchor passive
+    /// authentication; without it the chain is reported "not anchored".
+    #[arg(long)]
+    csca: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

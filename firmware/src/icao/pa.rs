@@ -1,0 +1,577 @@
+//! Passive authentication (ICAO 9303-11 §5, 9303-10 §4.6.2; RFC 5652 CMS).
+//!
+//! EF.SOD wraps a CMS SignedData over the LDS Security Object, the list of
+//! the data groups' hashes. Each check is reported on its own, never as a
+//! bare bool:
+//!
+//! 1. every data group read hashes to the SOD's value;
+//! 2. the signed attributes' messageDigest is the hash of the LDS Security
+//!    Object;
+//! 3. the Document Signer's signature over the signed attributes verifies
+//!    with the DS certificate carried in the SOD (RSA PKCS#1 v1.5, RSA-PSS,
+//!    ECDSA on P-256, P-384, brainpoolP256r1);
+//! 4. the DS certificate is signed by a CSCA of the configured trust list,
+//!    and both are valid at `now`.
+//!
+//! No Vietnamese CSCA is published: with no anchor configured (or none
+//! matching) the verdict is [`Verdict::SignatureValidChainNotAnchored`], a
+//! result of its own, never a pass and never a crash.
+
+use crate::icao::lds::File;
+use cms::cert::CertificateChoices;
+use cms::content_info::ContentInfo;
+use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use der::asn1::{ObjectIdentifier, OctetString};
+use der::{Decode, Encode, Sequence};
+use sha2::Digest;
+use spki::AlgorithmIdentifierOwned;
+use std::collections::BTreeMap;
+use x509_cert::Certificate;
+
+/// `id-signedData` 1.2.840.113549.1.7.2.
+const SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+/// `id-icao-mrtd-security-ldsSecurityObject` 2.23.136.1.1.1.
+pub const LDS_SECURITY_OBJECT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.136.1.1.1");
+/// `id-messageDigest` 1.2.840.113549.1.9.4.
+const MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+
+/// LDSSecurityObject (9303-10 §4.6.2.2).
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct LdsSecurityObject {
+    /// 0 (v0) or 1 (v1, with LDS version info).
+    pub version: u8,
+    /// The hash algorithm of the data group hashes.
+    pub hash_algorithm: AlgorithmIdentifierOwned,
+    /// One hash per data group.
+    pub data_group_hash_values: Vec<DataGroupHash>,
+    /// LDS and Unicode versions (v1 only).
+    #[asn1(optional = "true")]
+    pub lds_version_info: Option<LdsVersionInfo>,
+}
+
+/// One data group's hash.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct DataGroupHash {
+    /// 1–16.
+    pub data_group_number: u8,
+    /// The hash.
+    pub data_group_hash_value: OctetString,
+}
+
+/// LDSVersionInfo.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct LdsVersionInfo {
+    /// e.g. "0108".
+    pub lds_version: der::asn1::PrintableString,
+    /// e.g. "040000".
+    pub unicode_version: der::asn1::PrintableString,
+}
+
+/// A hash function of the SOD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HashAlgorithm {
+    /// SHA-1.
+    Sha1,
+    /// SHA-224.
+    Sha224,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl HashAlgorithm {
+    /// From its OID.
+    pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
+        Some(match oid.to_string().as_str() {
+            "1.3.14.3.2.26" => HashAlgorithm::Sha1,
+            "2.16.840.1.101.3.4.2.4" => HashAlgorithm::Sha224,
+            "2.16.840.1.101.3.4.2.1" => HashAlgorithm::Sha256,
+            "2.16.840.1.101.3.4.2.2" => HashAlgorithm::Sha384,
+            "2.16.840.1.101.3.4.2.3" => HashAlgorithm::Sha512,
+            _ => return None,
+        })
+    }
+
+    /// Its OID.
+    pub fn oid(self) -> ObjectIdentifier {
+        ObjectIdentifier::new_unwrap(match self {
+            HashAlgorithm::Sha1 => "1.3.14.3.2.26",
+            HashAlgorithm::Sha224 => "2.16.840.1.101.3.4.2.4",
+            HashAlgorithm::Sha256 => "2.16.840.1.101.3.4.2.1",
+            HashAlgorithm::Sha384 => "2.16.840.1.101.3.4.2.2",
+            HashAlgorithm::Sha512 => "2.16.840.1.101.3.4.2.3",
+        })
+    }
+
+    /// Hashes `data`.
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            HashAlgorithm::Sha1 => sha1::Sha1::digest(data).to_vec(),
+            HashAlgorithm::Sha224 => sha2::Sha224::digest(data).to_vec(),
+            HashAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
+            HashAlgorithm::Sha384 => sha2::Sha384::digest(data).to_vec(),
+            HashAlgorithm::Sha512 => sha2::Sha512::digest(data).to_vec(),
+        }
+    }
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "result", content = "detail", rename_all = "snake_case")]
+pub enum Check {
+    /// It holds.
+    Passed,
+    /// It does not hold; why.
+    Failed(String),
+    /// It could not be run; why (e.g. an algorithm this reader lacks).
+    NotRun(String),
+}
+
+impl Check {
+    fn passed(&self) -> bool {
+        *self == Check::Passed
+    }
+}
+
+/// The chain check.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "result", content = "detail", rename_all = "snake_case")]
+pub enum ChainCheck {
+    /// The DS certificate is signed by this trust anchor (its subject).
+    Anchored(String),
+    /// No configured CSCA issued the DS certificate (or none is
+    /// configured): the issuer named by the DS certificate.
+    NotAnchored(String),
+    /// A CSCA with the issuer's name is configured but its signature does
+    /// not verify.
+    Failed(String),
+}
+
+/// The overall verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every check passed and the chain is anchored in the trust list.
+    Passed,
+    /// The data and the DS signature are intact but the DS certificate does
+    /// not chain to a configured CSCA.
+    SignatureValidChainNotAnchored,
+    /// A check failed: the data is not genuine.
+    Failed,
+}
+
+/// The passive-authentication report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    /// The hash algorithm of the data groups.
+    pub hash_algorithm: Option<HashAlgorithm>,
+    /// Each data group read: its hash check.
+    pub data_groups: BTreeMap<u8, Check>,
+    /// Check 2.
+    pub message_digest: Check,
+    /// Check 3.
+    pub signature: Check,
+    /// Check 4.
+    pub chain: ChainCheck,
+    /// Validity of the DS (and anchoring CSCA) certificate at `now`.
+    pub validity: Check,
+    /// The DS certificate's subject.
+    pub document_signer: Option<String>,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// Why the SOD cannot be checked at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SodError {
+    /// EF.SOD is not a `77`-wrapped CMS SignedData over an LDS Security
+    /// Object.
+    #[error("EF.SOD is malformed: {0}")]
+    Malformed(String),
+}
+
+fn malformed(what: impl core::fmt::Display) -> SodError {
+    SodError::Malformed(what.to_string())
+}
+
+/// A parsed EF.SOD.
+#[derive(Debug, Clone)]
+pub struct Sod {
+    /// The SignedData.
+    pub signed_data: SignedData,
+    /// The LDS Security Object (decoded).
+    pub lds: LdsSecurityObject,
+    /// The LDS Security Object's DER (what messageDigest covers).
+    pub lds_der: Vec<u8>,
+}
+
+/// Parses EF.SOD.
+pub fn parse_sod(bytes: &[u8]) -> Result<Sod, SodError> {
+    let wrapper = crate::apdu::tlv::expect(bytes, 0x77).map_err(malformed)?;
+    let content = ContentInfo::from_der(wrapper.value).map_err(malformed)?;
+    if content.content_type != SIGNED_DATA {
+        return Err(malformed("not a SignedData"));
+    }
+    let signed_data: SignedData = content.content.decode_as().map_err(malformed)?;
+    if signed_data.encap_content_info.econtent_type != LDS_SECURITY_OBJECT {
+        return Err(malformed("the content is not an LDS Security Object"));
+    }
+    let econtent = signed_data
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or_else(|| malformed("no encapsulated content"))?;
+    let lds_der = econtent
+        .decode_as::<OctetString>()
+        .map_err(malformed)?
+        .as_bytes()
+        .to_vec();
+    let lds = LdsSecurityObject::from_der(&lds_der).map_err(malformed)?;
+    Ok(Sod {
+        signed_data,
+        lds,
+        lds_der,
+    })
+}
+
+/// The trust list: CSCA certificates.
+#[derive(Debug, Clone, Default)]
+pub struct TrustList {
+    anchors: Vec<Certificate>,
+}
+
+impl TrustList {
+    /// An empty list (every chain is "not anchored").
+    pub fn empty() -> Self {
+        TrustList::default()
+    }
+
+    /// From certificates.
+    pub fn new(anchors: Vec<Certificate>) -> Self {
+        TrustList { anchors }
+    }
+
+    /// Adds DER or PEM certificates.
+    pub fn add(&mut self, bytes: &[u8]) -> Result<usize, SodError> {
+        if bytes.starts_with(b"-----BEGIN") {
+            let certs = Certificate::load_pem_chain(bytes).map_err(malformed)?;
+            let n = certs.len();
+            self.anchors.extend(certs);
+            Ok(n)
+        } else {
+            self.anchors
+                .push(Certificate::from_der(bytes).map_err(malformed)?);
+            Ok(1)
+        }
+    }
+
+    /// The anchors.
+    pub fn anchors(&self) -> &[Certificate] {
+        &self.anchors
+    }
+}
+
+/// Verifies `signature` over `message` with the key in `spki`, using the
+/// signature algorithm `alg` (and `digest` when the algorithm names none).
+fn verify_signature(
+    spki: &spki::SubjectPublicKeyInfoOwned,
+    alg: &AlgorithmIdentifierOwned,
+    digest: Option<HashAlgorithm>,
+    message: &[u8],
+    signature: &[u8],
+) -> Check {
+    let oid = alg.oid.to_string();
+    let hash = match oid.as_str() {
+        "1.2.840.113549.1.1.5" | "1.2.840.10045.4.1" => Some(HashAlgorithm::Sha1),
+        "1.2.840.113549.1.1.14" | "1.2.840.10045.4.3.1" => Some(HashAlgorithm::Sha224),
+        "1.2.840.113549.1.1.11" | "1.2.840.10045.4.3.2" => Some(HashAlgorithm::Sha256),
+        "1.2.840.113549.1.1.12" | "1.2.840.10045.4.3.3" => Some(HashAlgorithm::Sha384),
+        "1.2.840.113549.1.1.13" | "1.2.840.10045.4.3.4" => Some(HashAlgorithm::Sha512),
+        "1.2.840.113549.1.1.1" | "1.2.840.10045.2.1" => digest,
+        "1.2.840.113549.1.1.10" => pss_hash(alg),
+        _ => None,
+    };
+    let Some(hash) = hash else {
+        return Check::NotRun(format!("signature algorithm {oid} is not supported"));
+    };
+    let hashed = hash.digest(message);
+    let key_oid = spki.algorithm.oid.to_string();
+    match key_oid.as_str() {
+        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => {
+            verify_rsa(spki, &oid, hash, &hashed, signature)
+        }
+        "1.2.840.10045.2.1" => verify_ecdsa(spki, &hashed, signature),
+        other => Check::NotRun(format!("public key algorithm {other} is not supported")),
+    }
+}
+
+fn pss_hash(alg: &AlgorithmIdentifierOwned) -> Option<HashAlgorithm> {
+    // RSASSA-PSS-params: [0] hashAlgorithm (default SHA-1).
+    let params = alg.parameters.as_ref()?;
+    let bytes = params.to_der().ok()?;
+    let seq = crate::apdu::tlv::expect(&bytes, 0x30).ok()?;
+    match seq.child(0xA0).ok()? {
+        Some(hash) => {
+            let a = AlgorithmIdentifierOwned::from_der(hash.value).ok()?;
+            HashAlgorithm::from_oid(&a.oid)
+        }
+        None => Some(HashAlgorithm::Sha1),
+    }
+}
+
+fn verify_rsa(
+    spki: &spki::SubjectPublicKeyInfoOwned,
+    sig_oid: &str,
+    hash: HashAlgorithm,
+    hashed: &[u8],
+    signature: &[u8],
+) -> Check {
+    use rsa::pkcs8::DecodePublicKey;
+    let Ok(der) = spki.to_der() else {
+        return Check::Failed("the RSA key does not encode".into());
+    };
+    let key = match rsa::PublicKey::from_public_key_der(&der) {
+        Ok(k) => k,
+        Err(e) => return Check::Failed(format!("the RSA key is invalid: {e}")),
+    };
+    let result = if sig_oid == "1.2.840.113549.1.1.10" {
+        match hash {
+            HashAlgorithm::Sha1 => {
+                key.verify(rsa::pss::Pss::<sha1::Sha1>::new(), hashed, signature)
+            }
+            HashAlgorithm::Sha224 => {
+                key.verify(rsa::pss::Pss::<sha2::Sha224>::new(), hashed, signature)
+            }
+            HashAlgorithm::Sha256 => {
+                key.verify(rsa::pss::Pss::<sha2::Sha256>::new(), hashed, signature)
+            }
+            HashAlgorithm::Sha384 => {
+                key.verify(rsa::pss::Pss::<sha2::Sha384>::new(), hashed, signature)
+            }
+            HashAlgorithm::Sha512 => {
+                key.verify(rsa::pss::Pss::<sha2::Sha512>::new(), hashed, signature)
+            }
+        }
+    } else {
+        let scheme = match hash {
+            HashAlgorithm::Sha1 => rsa::Pkcs1v15Sign::new::<sha1::Sha1>(),
+            HashAlgorithm::Sha224 => rsa::Pkcs1v15Sign::new::<sha2::Sha224>(),
+            HashAlgorithm::Sha256 => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+            HashAlgorithm::Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
+            HashAlgorithm::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+        };
+        key.verify(scheme, hashed, signature)
+    };
+    match result {
+        Ok(()) => Check::Passed,
+        Err(_) => Check::Failed("the RSA signature does not verify".into()),
+    }
+}
+
+fn verify_ecdsa(spki: &spki::SubjectPublicKeyInfoOwned, hashed: &[u8], signature: &[u8]) -> Check {
+    use ecdsa::signature::hazmat::PrehashVerifier;
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+        .map(|o| o.to_string());
+    let point = spki.subject_public_key.raw_bytes();
+    macro_rules! verify {
+        ($curve:ty) => {{
+            let Ok(key) = ecdsa::VerifyingKey::<$curve>::from_sec1_bytes(point) else {
+                return Check::Failed("the EC public key is not on its curve".into());
+            };
+            let Ok(sig) = ecdsa::Signature::<$curve>::from_der(signature) else {
+                return Check::Failed("the ECDSA signature is not DER".into());
+            };
+            match key.verify_prehash(hashed, &sig) {
+                Ok(()) => Check::Passed,
+                Err(_) => Check::Failed("the ECDSA signature does not verify".into()),
+            }
+        }};
+    }
+    match curve.as_deref() {
+        Some("1.2.840.10045.3.1.7") => verify!(p256::NistP256),
+        Some("1.3.132.0.34") => verify!(p384::NistP384),
+        Some("1.3.36.3.3.2.8.1.1.7") => verify!(bp256::BrainpoolP256r1),
+        Some(other) => Check::NotRun(format!("curve {other} is not supported")),
+        None => Check::NotRun("EC keys with explicit domain parameters are not supported".into()),
+    }
+}
+
+fn signer_certificate<'a>(
+    signed_data: &'a SignedData,
+    signer: &SignerInfo,
+) -> Option<&'a Certificate> {
+    let certs = signed_data.certificates.as_ref()?;
+    certs.0.iter().find_map(|c| match c {
+        CertificateChoices::Certificate(cert) => {
+            let tbs = cert.tbs_certificate();
+            let matches = match &signer.sid {
+                SignerIdentifier::IssuerAndSerialNumber(isn) => {
+                    &isn.issuer == tbs.issuer()
+                        && isn.serial_number.as_bytes() == tbs.serial_number().as_bytes()
+                }
+                SignerIdentifier::SubjectKeyIdentifier(ski) => tbs
+                    .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
+                    .ok()
+                    .flatten()
+                    .is_some_and(|(_, k)| k.0.as_bytes() == ski.0.as_bytes()),
+            };
+            matches.then_some(cert)
+        }
+        _ => None,
+    })
+}
+
+fn valid_at(cert: &Certificate, now_unix: u64) -> bool {
+    let v = cert.tbs_certificate().validity();
+    let not_before = v.not_before.to_unix_duration().as_secs();
+    let not_after = v.not_after.to_unix_duration().as_secs();
+    (not_before..=not_after).contains(&now_unix)
+}
+
+/// Runs passive authentication over the files read. `now_unix` (seconds)
+/// is the time certificate validity is checked at.
+pub fn verify(
+    sod: &Sod,
+    files: &BTreeMap<File, Vec<u8>>,
+    trust: &TrustList,
+    now_unix: u64,
+) -> Report {
+    let hash_algorithm = HashAlgorithm::from_oid(&sod.lds.hash_algorithm.oid);
+    let mut data_groups = BTreeMap::new();
+    for (file, content) in files {
+        let File::Dg(n) = file else { continue };
+        let expected = sod
+            .lds
+            .data_group_hash_values
+            .iter()
+            .find(|h| h.data_group_number == *n);
+        let check = match (hash_algorithm, expected) {
+            (None, _) => Check::NotRun("the SOD's hash algorithm is not supported".into()),
+            (_, None) => Check::Failed("the SOD has no hash for this data group".into()),
+            (Some(alg), Some(h)) if alg.digest(content) == h.data_group_hash_value.as_bytes() => {
+                Check::Passed
+            }
+            (Some(_), Some(_)) => {
+                Check::Failed("the data group's hash differs from the SOD's".into())
+            }
+        };
+        data_groups.insert(*n, check);
+    }
+
+    let signer = sod.signed_data.signer_infos.0.iter().next();
+    let (message_digest, signature, ds) = match signer {
+        None => (
+            Check::Failed("the SOD has no signer".into()),
+            Check::Failed("the SOD has no signer".into()),
+            None,
+        ),
+        Some(signer) => {
+            let digest_alg = HashAlgorithm::from_oid(&signer.digest_alg.oid);
+            let message_digest = match (&signer.signed_attrs, digest_alg) {
+                (None, _) => Check::Failed("no signed attributes".into()),
+                (_, None) => Check::NotRun("the signer's digest algorithm is not supported".into()),
+                (Some(attrs), Some(alg)) => {
+                    let value = attrs
+                        .iter()
+                        .find(|a| a.oid == MESSAGE_DIGEST)
+                        .and_then(|a| a.values.iter().next())
+                        .and_then(|v| v.decode_as::<OctetString>().ok());
+                    match value {
+                        Some(v) if v.as_bytes() == alg.digest(&sod.lds_der) => Check::Passed,
+                        Some(_) => Check::Failed(
+                            "messageDigest differs from the LDS Security Object's hash".into(),
+                        ),
+                        None => Check::Failed("no messageDigest attribute".into()),
+                    }
+                }
+            };
+            let ds = signer_certificate(&sod.signed_data, signer);
+            let signature = match (ds, &signer.signed_attrs) {
+                (None, _) => {
+                    Check::Failed("the SOD does not carry the Document Signer certificate".into())
+                }
+                (_, None) => Check::Failed("no signed attributes".into()),
+                (Some(cert), Some(attrs)) => match attrs.to_der() {
+                    Ok(der) => verify_signature(
+                        cert.tbs_certificate().subject_public_key_info(),
+                        &signer.signature_algorithm,
+                        digest_alg,
+                        &der,
+                        signer.signature.as_bytes(),
+                    ),
+                    Err(e) => Check::Failed(format!("the signed attributes do not encode: {e}")),
+                },
+            };
+            (message_digest, signature, ds)
+        }
+    };
+
+    let (chain, validity) = match ds {
+        None => (
+            ChainCheck::NotAnchored("no Document Signer certificate".into()),
+            Check::NotRun("no certificate".into()),
+        ),
+        Some(ds) => {
+            let issuer = ds.tbs_certificate().issuer();
+            let candidates: Vec<&Certificate> = trust
+                .anchors()
+                .iter()
+                .filter(|a| a.tbs_certificate().subject() == issuer)
+                .collect();
+            let tbs_der = ds.tbs_certificate().to_der().unwrap_or_default();
+            let anchor = candidates.iter().find(|a| {
+                verify_signature(
+                    a.tbs_certificate().subject_public_key_info(),
+                    ds.signature_algorithm(),
+                    None,
+                    &tbs_der,
+                    ds.signature().raw_bytes(),
+                )
+                .passed()
+            });
+            let chain = match (anchor, candidates.is_empty()) {
+                (Some(a), _) => ChainCheck::Anchored(a.tbs_certificate().subject().to_string()),
+                (None, true) => ChainCheck::NotAnchored(issuer.to_string()),
+                (None, false) => ChainCheck::Failed(format!(
+                    "the CSCA {issuer} did not sign this Document Signer certificate"
+                )),
+            };
+            let mut valid = valid_at(ds, now_unix);
+            if let Some(a) = anchor {
+                valid &= valid_at(a, now_unix);
+            }
+            let validity = if valid {
+                Check::Passed
+            } else {
+                Check::Failed("a certificate is outside its validity period".into())
+            };
+            (chain, validity)
+        }
+    };
+
+    let data_ok = !data_groups.is_empty() && data_groups.values().all(Check::passed);
+    let intact = data_ok && message_digest.passed() && signature.passed();
+    let verdict = match (&chain, intact, validity.passed()) {
+        (ChainCheck::Anchored(_), true, true) => Verdict::Passed,
+        (ChainCheck::NotAnchored(_), true, _) => Verdict::SignatureValidChainNotAnchored,
+        _ => Verdict::Failed,
+    };
+    Report {
+        hash_algorithm,
+        data_groups,
+        message_digest,
+        signature,
+        chain,
+        validity,
+        document_signer: ds.map(|c| c.tbs_certificate().subject().to_string()),
+        verdict,
+    }
+}

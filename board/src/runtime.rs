@@ -446,6 +446,17 @@ impl Runtime {
             }
             kiosk_firmware::icao::pa::Verdict::Passed => {}
         }
+        // Active authentication: the chip holds DG15's key (not a clone).
+        let aa = kiosk_firmware::icao::aa::check_document(&document);
+        self.audit(
+            now,
+            "active_authentication",
+            serde_json::json!({ "check": aa }),
+        );
+        if let kiosk_firmware::icao::pa::Check::Failed(why) = &aa {
+            tracing::warn!(%why, "active authentication failed");
+            return Err(ReadFailure::Fault(Fault::DocumentNotGenuine));
+        }
         match cccd::identify(&document) {
             Ok(identified) => {
                 let holder = Holder {

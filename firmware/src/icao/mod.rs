@@ -2,6 +2,7 @@
 //! reads it (Part 10 LDS, Part 11 security mechanisms).
 //!
 //! - [`lds`]: file identifiers, EF.COM, DG1, DG2.
+//! - [`aa`]: active authentication (clone detection).
 //! - [`atr`]: card capabilities from the ATR.
 //! - [`mrz`]: TD1/TD3 machine-readable zones and the BAC key material.
 //! - [`crypto`]: KDF, 3DES and AES primitives of Part 11 §9.
@@ -12,6 +13,7 @@
 //! - [`reader`]: the document reader machine.
 //! - [`sm`]: secure messaging, 3DES and AES, both sides.
 
+pub mod aa;
 pub mod atr;
 pub mod bac;
 pub mod crypto;

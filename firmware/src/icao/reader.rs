@@ -37,6 +37,9 @@ use zeroize::{Zeroize, Zeroizing};
 /// fills 242 of the 256 response bytes.
 pub const SHORT_BLOCK: usize = 0xDF;
 
+/// An Active Authentication challenge and the chip's answer (or refusal).
+pub type AaExchange = ([u8; 8], Result<Vec<u8>, StatusWord>);
+
 /// How to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadOptions {
@@ -92,6 +95,9 @@ pub struct Document {
     pub bytes: usize,
     /// Access-control runs after a torn read.
     pub resumed: u32,
+    /// The Active Authentication challenge and the chip's answer, when
+    /// DG15 was read.
+    pub active_authentication: Option<AaExchange>,
 }
 
 impl core::fmt::Debug for Document {
@@ -216,6 +222,9 @@ enum Step {
     },
     /// No key could be tried: is this an eMRTD at all?
     ExpectProbeSelected,
+    ExpectAaSignature {
+        challenge: [u8; 8],
+    },
     ExpectFileReselected {
         file: File,
         offset: usize,
@@ -249,6 +258,7 @@ pub struct DocumentReader {
     resumed: u32,
     /// Where to continue after re-authenticating.
     resume_at: Option<(File, usize, Vec<u8>, Option<usize>)>,
+    active_authentication: Option<AaExchange>,
     done: bool,
 }
 
@@ -289,6 +299,7 @@ impl DocumentReader {
             known_total: 0,
             resumed: 0,
             resume_at: None,
+            active_authentication: None,
             done: false,
         };
         // SELECT EF.CardAccess by its file identifier (the CCCD refuses
@@ -578,6 +589,11 @@ impl DocumentReader {
                 content,
                 total,
             } => self.file_chunk(file, offset, content, total, data, sw),
+            Step::ExpectAaSignature { challenge } => {
+                let answer = if sw.is_success() { Ok(data) } else { Err(sw) };
+                self.active_authentication = Some((challenge, answer));
+                self.next_file();
+            }
             Step::ExpectProbeSelected => self.finish(Err(if sw == StatusWord::FILE_NOT_FOUND {
                 ReadError::NotAnEmrtd
             } else {
@@ -805,6 +821,13 @@ impl DocumentReader {
     fn next_file(&mut self) {
         match self.queue.pop_front() {
             Some(file) => self.request_chunk(file, 0, Vec::new(), None),
+            None if self.files.contains_key(&File::Dg(15))
+                && self.active_authentication.is_none() =>
+            {
+                let challenge = self.rng.bytes::<8>();
+                self.step = Step::ExpectAaSignature { challenge };
+                self.send(super::aa::internal_authenticate(&challenge));
+            }
             None => {
                 let (Some(com), Some(access)) = (self.com.clone(), self.access) else {
                     return self.finish(Err(ReadError::Malformed("no EF.COM")));
@@ -818,6 +841,7 @@ impl DocumentReader {
                     apdus: self.apdus,
                     bytes: self.bytes,
                     resumed: self.resumed,
+                    active_authentication: self.active_authentication.take(),
                 };
                 self.finish(Ok(document));
             }

@@ -34,6 +34,8 @@ pub struct ChipConfig {
     pub pace: Option<PaceInfo>,
     /// Whether the chip takes extended-length APDUs.
     pub extended_length: bool,
+    /// The Active Authentication private key (P-256), when DG15 is present.
+    pub aa_key: Option<[u8; 32]>,
 }
 
 impl core::fmt::Debug for ChipConfig {
@@ -195,7 +197,26 @@ impl VirtualChip {
             (0x82, 0, 0) => self.external_authenticate(&c.data),
             (0x22, 0xC1, 0xA4) => self.mse_set_at(&c.data),
             (0x86, 0, 0) => self.general_authenticate(&c.data),
+            (0x88, 0, 0) => self.internal_authenticate(&c.data),
             _ => sw(StatusWord::INS_NOT_SUPPORTED),
+        }
+    }
+
+    fn internal_authenticate(&mut self, challenge: &[u8]) -> (Vec<u8>, StatusWord) {
+        use ecdsa::signature::hazmat::PrehashSigner;
+        let Some(key) = self.config.aa_key else {
+            return sw(StatusWord::INS_NOT_SUPPORTED);
+        };
+        if !self.authenticated() {
+            return sw(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+        }
+        let Ok(signing) = p256::ecdsa::SigningKey::from_slice(&key) else {
+            return sw(StatusWord::UNKNOWN);
+        };
+        let digest = crate::icao::pa::HashAlgorithm::Sha256.digest(challenge);
+        match PrehashSigner::<p256::ecdsa::Signature>::sign_prehash(&signing, &digest) {
+            Ok(sig) => (sig.to_bytes().to_vec(), StatusWord::SUCCESS),
+            Err(_) => sw(StatusWord::UNKNOWN),
         }
     }
 

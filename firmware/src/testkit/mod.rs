@@ -87,6 +87,10 @@ pub struct FaultsSection {
     /// No EF.SOD on the chip.
     #[serde(default)]
     pub no_sod: bool,
+    /// The chip answers Active Authentication with another key than DG15's:
+    /// the data was copied onto another chip.
+    #[serde(default)]
+    pub cloned_aa: bool,
 }
 
 /// `[chip]`.
@@ -290,6 +294,48 @@ impl CardProfile {
             files.insert(File::Dg(2), lds::encode_dg2(&bytes, j2k, w, h));
             groups.insert(1, 2);
         }
+        // Active Authentication: a P-256 key; DG15 carries its public half
+        // and DG14 names ecdsa-plain-SHA256.
+        let mut key_rng = crate::icao::random::Drbg::new({
+            let mut s = [0xAAu8; 32];
+            s[..8].copy_from_slice(&self.chip.seed.to_be_bytes());
+            s
+        });
+        let aa_key = loop {
+            let k = key_rng.bytes::<32>();
+            if p256::ecdsa::SigningKey::from_slice(&k).is_ok() {
+                break k;
+            }
+        };
+        {
+            use crate::apdu::tlv;
+            use der::Encode;
+            let signing = p256::ecdsa::SigningKey::from_slice(&aa_key)
+                .map_err(|e| invalid("chip", e.to_string()))?;
+            let spki = spki::SubjectPublicKeyInfoOwned::from_key(signing.verifying_key())
+                .and_then(|s| s.to_der().map_err(Into::into))
+                .map_err(|e| invalid("chip", e.to_string()))?;
+            files.insert(File::Dg(15), tlv::to_vec(0x6F, &spki));
+            let mut aa_info = tlv::to_vec(0x06, &crate::icao::aa::ID_AA);
+            tlv::encode(0x02, &[1], &mut aa_info);
+            tlv::encode(
+                0x06,
+                &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x01, 0x01, 0x04, 0x01, 0x03],
+                &mut aa_info,
+            );
+            files.insert(
+                File::Dg(14),
+                tlv::to_vec(0x6E, &tlv::to_vec(0x31, &tlv::to_vec(0x30, &aa_info))),
+            );
+            groups.extend([14, 15]);
+        }
+        let chip_aa_key = if self.faults.cloned_aa {
+            // A clone cannot extract the original's private key: it signs
+            // with its own.
+            key_rng.bytes::<32>()
+        } else {
+            aa_key
+        };
         let pace = self.chip.protocols.contains(&Protocol::Pace).then(|| {
             let mut oid = ID_PACE.to_vec();
             oid.extend_from_slice(&[0x02, 0x02]);
@@ -340,6 +386,7 @@ impl CardProfile {
                 bac: self.chip.protocols.contains(&Protocol::Bac),
                 pace,
                 extended_length: self.chip.extended_length,
+                aa_key: Some(chip_aa_key),
             },
             seed,
         ))

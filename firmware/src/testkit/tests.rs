@@ -86,7 +86,7 @@ fn a_cccd_is_read_with_pace_can_from_the_card_qr() {
     );
     let doc = result.unwrap();
     assert_eq!(doc.access, AccessControl::PaceCan);
-    assert_eq!(doc.com.data_groups, vec![1, 2, 13]);
+    assert_eq!(doc.com.data_groups, vec![1, 2, 13, 14, 15]);
     let citizen = crate::cccd::dg13::parse(&doc.files[&File::Dg(13)]).unwrap();
     assert_eq!(citizen.full_name, "Nguyễn Văn Mẫu");
     assert_eq!(citizen.mother_name.as_deref(), Some("Lê Thị Mẹ"));
@@ -96,9 +96,14 @@ fn a_cccd_is_read_with_pace_can_from_the_card_qr() {
     assert_eq!(face.format, crate::icao::lds::ImageFormat::Jpeg);
     assert!(doc.files.contains_key(&File::Sod));
     assert!(doc.unavailable.is_empty());
-    // SELECT + READ EF.CardAccess, MSE + 4 GA, SELECT AID, then one READ
-    // per file (COM, DG1, DG13, SOD, DG2) with extended length.
-    assert_eq!(doc.apdus, 2 + 5 + 1 + 5, "{doc:?}");
+    // SELECT + READ EF.CardAccess, MSE + 4 GA, SELECT AID, one READ per
+    // file (COM, DG1, DG13, DG14, DG15, SOD, DG2) with extended length,
+    // and INTERNAL AUTHENTICATE.
+    assert_eq!(doc.apdus, 2 + 5 + 1 + 7 + 1, "{doc:?}");
+    assert_eq!(
+        crate::icao::aa::check_document(&doc),
+        crate::icao::pa::Check::Passed
+    );
     let last = progress.last().unwrap();
     assert_eq!(last.0, last.1, "progress ends at 100 %");
 }
@@ -114,12 +119,20 @@ fn short_apdus_read_in_0xdf_byte_blocks() {
     let dg13 = doc.files[&File::Dg(13)].len();
     assert!(dg13 > 3 * 0xDF);
     let reads = |f: File| doc.files[&f].len().div_ceil(0xDF);
-    let file_reads: usize = [File::Com, File::Dg(1), File::Dg(13), File::Sod, File::Dg(2)]
-        .into_iter()
-        .map(reads)
-        .sum();
+    let file_reads: usize = [
+        File::Com,
+        File::Dg(1),
+        File::Dg(13),
+        File::Dg(14),
+        File::Dg(15),
+        File::Sod,
+        File::Dg(2),
+    ]
+    .into_iter()
+    .map(reads)
+    .sum();
     assert!(reads(File::Dg(13)) >= 4);
-    assert_eq!(doc.apdus as usize, 2 + 5 + 1 + file_reads);
+    assert_eq!(doc.apdus as usize, 2 + 5 + 1 + file_reads + 1);
 }
 
 #[test]
@@ -166,7 +179,7 @@ fn a_child_card_without_photo_is_read_without_dg2() {
     let (result, _) = run(&mut chip, qr_keys(), ReadOptions::default());
     let doc = result.unwrap();
     assert!(!doc.files.contains_key(&File::Dg(2)));
-    assert_eq!(doc.com.data_groups, vec![1, 13]);
+    assert_eq!(doc.com.data_groups, vec![1, 13, 14, 15]);
 }
 
 #[test]
@@ -283,7 +296,7 @@ mod passive_authentication {
         let doc = read(|_| {});
         let r = report(&doc, &trust());
         assert_eq!(r.verdict, Verdict::Passed, "{r:#?}");
-        assert_eq!(r.data_groups.len(), 3);
+        assert_eq!(r.data_groups.len(), 5, "DG1, DG2, DG13, DG14, DG15");
         assert!(r.data_groups.values().all(|c| *c == Check::Passed));
         assert_eq!(r.message_digest, Check::Passed);
         assert_eq!(r.signature, Check::Passed);
@@ -363,4 +376,47 @@ fn the_simulator_trust_list_holds_the_test_csca() {
         der,
         "regenerate with KIOSK_BLESS=1"
     );
+}
+
+mod active_authentication {
+    use super::*;
+    use crate::icao::aa;
+    use crate::icao::pa::Check;
+
+    #[test]
+    fn a_genuine_chip_proves_it_holds_dg15s_key() {
+        let mut chip = profile(|_| {});
+        let doc = run(&mut chip, qr_keys(), ReadOptions::default()).0.unwrap();
+        assert_eq!(aa::check_document(&doc), Check::Passed);
+        assert_eq!(
+            aa::hash_from_dg14(&doc.files[&File::Dg(14)]),
+            Some(crate::icao::pa::HashAlgorithm::Sha256)
+        );
+    }
+
+    #[test]
+    fn a_cloned_chip_is_detected_by_active_authentication() {
+        let mut chip = profile(|p| p.faults.cloned_aa = true);
+        let doc = run(&mut chip, qr_keys(), ReadOptions::default()).0.unwrap();
+        match aa::check_document(&doc) {
+            Check::Failed(why) => assert!(why.contains("cloned"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // The data itself is intact: passive authentication alone would
+        // not tell the clone.
+        let sod = crate::icao::pa::parse_sod(&doc.files[&File::Sod]).unwrap();
+        let trust = crate::icao::pa::TrustList::new(vec![pki::simulator_pki().unwrap().csca]);
+        let report = crate::icao::pa::verify(&sod, &doc.files, &trust, 1_795_564_800);
+        assert_eq!(report.verdict, crate::icao::pa::Verdict::Passed);
+    }
+
+    #[test]
+    fn a_challenge_answered_for_another_challenge_fails() {
+        let mut chip = profile(|_| {});
+        let mut doc = run(&mut chip, qr_keys(), ReadOptions::default()).0.unwrap();
+        if let Some((challenge, _)) = doc.active_authentication.as_mut() {
+            challenge[0] ^= 1;
+        }
+        assert!(matches!(aa::check_document(&doc), Check::Failed(_)));
+    }
 }

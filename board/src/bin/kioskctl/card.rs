@@ -112,7 +112,7 @@ fn report(
     let id = cccd::identify(doc)?;
     let now = kiosk_board::app::wall_clock_now().0 / 1000;
     let failed = |error: String| serde_json::json!({ "passive_authentication": { "verdict": "failed", "error": error } });
-    let (security, genuine) = match doc.files.get(&File::Sod).map(|s| pa::parse_sod(s)) {
+    let (mut security, pa_genuine) = match doc.files.get(&File::Sod).map(|s| pa::parse_sod(s)) {
         Some(Ok(sod)) => {
             let r = pa::verify(&sod, &doc.files, trust, now);
             let genuine = r.verdict != pa::Verdict::Failed;
@@ -121,6 +121,10 @@ fn report(
         Some(Err(e)) => (failed(e.to_string()), false),
         None => (failed("the chip has no EF.SOD".into()), false),
     };
+    let aa = kiosk_firmware::icao::aa::check_document(doc);
+    let aa_genuine = !matches!(aa, pa::Check::Failed(_));
+    security["active_authentication"] = serde_json::to_value(&aa)?;
+    let genuine = pa_genuine && aa_genuine;
     let c = &id.citizen;
     Ok((
         serde_json::json!({
@@ -222,6 +226,10 @@ pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
         println!(
             "  passive authentication: {}",
             value["security"]["passive_authentication"]["verdict"]
+        );
+        println!(
+            "  active authentication: {}",
+            value["security"]["active_authentication"]["result"]
         );
     } else {
         println!(

@@ -51,6 +51,10 @@ pub struct ReadOptions {
     pub data_groups: Vec<u8>,
     /// Whether to read EF.SOD.
     pub sod: bool,
+    /// Read as JMRTD does by default, for comparison: SELECT each file by
+    /// its identifier, read an 8-byte header to learn the length, then
+    /// blocks of `short_block`, short APDUs only.
+    pub jmrtd_style: bool,
 }
 
 impl Default for ReadOptions {
@@ -61,6 +65,7 @@ impl Default for ReadOptions {
             // Small files first, the photo last: the progress bar moves early.
             data_groups: vec![1, 13, 14, 15, 2],
             sod: true,
+            jmrtd_style: false,
         }
     }
 }
@@ -224,6 +229,10 @@ enum Step {
     ExpectProbeSelected,
     ExpectAaSignature {
         challenge: [u8; 8],
+    },
+    /// JMRTD style: the file was selected; read its header next.
+    ExpectFileSelected {
+        file: File,
     },
     ExpectFileReselected {
         file: File,
@@ -589,6 +598,30 @@ impl DocumentReader {
                 content,
                 total,
             } => self.file_chunk(file, offset, content, total, data, sw),
+            Step::ExpectFileSelected { file } => {
+                if sw == StatusWord::SECURITY_STATUS_NOT_SATISFIED
+                    || sw == StatusWord::FILE_NOT_FOUND
+                {
+                    if file == File::Com {
+                        return self.finish(Err(ReadError::Chip {
+                            what: "SELECT EF.COM",
+                            sw,
+                        }));
+                    }
+                    self.unavailable.push((file, sw));
+                    return self.next_file();
+                }
+                if !sw.is_success() {
+                    return self.finish(Err(ReadError::Chip { what: "SELECT", sw }));
+                }
+                self.step = Step::ExpectFileChunk {
+                    file,
+                    offset: 0,
+                    content: Vec::new(),
+                    total: None,
+                };
+                self.send(Command::new(0x00, 0xB0, 0x00, 0x00).with_le(8));
+            }
             Step::ExpectAaSignature { challenge } => {
                 let answer = if sw.is_success() { Ok(data) } else { Err(sw) };
                 self.active_authentication = Some((challenge, answer));
@@ -670,7 +703,7 @@ impl DocumentReader {
     }
 
     fn block(&self) -> usize {
-        if self.options.extended_length {
+        if self.options.extended_length && !self.options.jmrtd_style {
             65_536
         } else {
             self.options.short_block.clamp(1, SHORT_BLOCK)
@@ -701,6 +734,12 @@ impl DocumentReader {
     }
 
     fn request_chunk(&mut self, file: File, offset: usize, content: Vec<u8>, total: Option<usize>) {
+        if self.options.jmrtd_style && offset == 0 {
+            self.step = Step::ExpectFileSelected { file };
+            return self.send(
+                Command::new(0x00, 0xA4, 0x02, 0x0C).with_data(file.fid().to_be_bytes().to_vec()),
+            );
+        }
         let le = match total {
             Some(t) => (t - offset).min(self.block()),
             None => self.block(),

@@ -420,3 +420,28 @@ mod active_authentication {
         assert!(matches!(aa::check_document(&doc), Check::Failed(_)));
     }
 }
+
+#[test]
+fn the_jmrtd_style_strategy_reads_the_same_files_with_more_apdus() {
+    let mut fast = profile(|_| {});
+    let mut slow = profile(|_| {});
+    let (a, _) = run(
+        &mut fast,
+        qr_keys(),
+        ReadOptions {
+            extended_length: true,
+            ..ReadOptions::default()
+        },
+    );
+    let (b, _) = run(
+        &mut slow,
+        qr_keys(),
+        ReadOptions {
+            jmrtd_style: true,
+            ..ReadOptions::default()
+        },
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.files, b.files);
+    assert!(b.apdus > a.apdus + 7, "{} vs {}", a.apdus, b.apdus);
+}

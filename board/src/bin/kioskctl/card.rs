@@ -75,8 +75,17 @@ fn open_reader(spec: &str) -> anyhow::Result<Box<dyn ReaderDevice>> {
             kiosk_board::nfc::NfcReader::open(rest, false)
                 .with_context(|| format!("libnfc device {rest:?}"))?,
         ))),
-        "sim" => {
-            let chip = kiosk_board::sim::load_card(Path::new(rest))?;
+        "sim" => sim_reader(kiosk_board::sim::load_card(Path::new(rest))?),
+        other => bail!("unknown reader kind {other:?}: pcsc, nfc or sim"),
+    }
+}
+
+/// A simulated reader holding `chip`.
+pub(crate) fn sim_reader(
+    chip: kiosk_firmware::testkit::chip::VirtualChip,
+) -> anyhow::Result<Box<dyn ReaderDevice>> {
+    {
+        {
             let config = kiosk_board::config::SimConfig {
                 card_reader: kiosk_board::config::SimReaderConfig {
                     name: "kioskctl sim reader".into(),
@@ -98,7 +107,6 @@ fn open_reader(spec: &str) -> anyhow::Result<Box<dyn ReaderDevice>> {
             controls.insert_card(Box::new(chip));
             Ok(devices.reader)
         }
-        other => bail!("unknown reader kind {other:?}: pcsc, nfc or sim"),
     }
 }
 

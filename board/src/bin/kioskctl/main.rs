@@ -12,6 +12,7 @@ use kiosk_board::doctor::{self, Check, Report};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench;
 mod card;
 
 #[derive(Parser, Debug)]
@@ -44,6 +45,30 @@ enum Command {
     /// The chip ID card.
     #[command(subcommand)]
     Card(CardCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Read a CCCD-like card (with a photo of --photo-kb) with the kiosk's
+    /// strategies and a JMRTD-style one; report APDUs, bytes and times.
+    Card {
+        /// `sim` (in process) or `pcsc:NAME` (through pcscd; the chip is put
+        /// into the vpcd reader at --vpcd-port).
+        #[arg(long, default_value = "sim")]
+        reader: String,
+        /// vpcd's port, with a pcsc reader.
+        #[arg(long, default_value_t = kiosk_board::vpcd::DEFAULT_PORT)]
+        vpcd_port: u16,
+        /// Reads per strategy.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Size of the photo in DG2, in KB.
+        #[arg(long, default_value_t = 20)]
+        photo_kb: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -135,6 +160,12 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             printer_status(cli, printer.as_deref())
         }
         Command::Card(CardCommand::Read(args)) => card::read(cli.json, args),
+        Command::Bench(BenchCommand::Card {
+            reader,
+            vpcd_port,
+            runs,
+            photo_kb,
+        }) => bench::card(cli.json, reader, *vpcd_port, *runs, *photo_kb),
         Command::Card(CardCommand::Emulate {
             profile,
             vpcd_port,

@@ -388,6 +388,9 @@ impl Runtime {
                         ReadFailure::WrongAccessKey
                     }
                     ReadError::NotAnEmrtd => ReadFailure::Fault(Fault::NotAnIdCard),
+                    ReadError::ChipAuthenticationFailed => {
+                        ReadFailure::Fault(Fault::DocumentNotGenuine)
+                    }
                     ReadError::CardRemoved => ReadFailure::Fault(Fault::CardRemoved),
                     ReadError::Transport(ErrorKind::Io | ErrorKind::Other | ErrorKind::Busy) => {
                         self.counters.device_errors += 1;
@@ -455,6 +458,16 @@ impl Runtime {
         );
         if let kiosk_firmware::icao::pa::Check::Failed(why) = &aa {
             tracing::warn!(%why, "active authentication failed");
+            return Err(ReadFailure::Fault(Fault::DocumentNotGenuine));
+        }
+        let ca = kiosk_firmware::icao::ca::check_document(&document);
+        self.audit(
+            now,
+            "chip_authentication",
+            serde_json::json!({ "check": ca }),
+        );
+        if let kiosk_firmware::icao::pa::Check::Failed(why) = &ca {
+            tracing::warn!(%why, "chip authentication failed");
             return Err(ReadFailure::Fault(Fault::DocumentNotGenuine));
         }
         match cccd::identify(&document) {

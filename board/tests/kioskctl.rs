@@ -178,6 +178,7 @@ fn card_read_of_a_sim_profile_prints_the_citizen_and_the_read_figures() {
     assert!(v["apdus"].as_u64().unwrap() > 5);
     assert_eq!(v["security"]["passive_authentication"]["verdict"], "passed");
     assert_eq!(v["security"]["active_authentication"]["result"], "passed");
+    assert_eq!(v["security"]["chip_authentication"]["result"], "passed");
     assert_eq!(
         v["security"]["passive_authentication"]["signature"]["result"],
         "passed"

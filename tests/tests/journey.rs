@@ -209,3 +209,20 @@ fn a_cloned_chip_is_refused_as_not_genuine() {
     assert_eq!(k.runtime.view().fault, Some(Fault::DocumentNotGenuine));
     assert!(!k.runtime.holds_personal_data());
 }
+
+#[test]
+fn a_chip_that_fails_chip_authentication_is_refused_as_not_genuine() {
+    let mut k = SimKiosk::new();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(kiosk_tests::card_profile("cccd-2021")).unwrap()
+        + "\n[faults]\ncloned_ca = true\n";
+    let path = dir.path().join("clone.toml");
+    std::fs::write(&path, text).unwrap();
+    k.sim
+        .insert_card(Box::new(kiosk_board::sim::load_card(&path).unwrap()));
+    k.run_for(Duration::from_secs(1));
+    let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
+    k.runtime
+        .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    assert_eq!(k.runtime.view().fault, Some(Fault::DocumentNotGenuine));
+}

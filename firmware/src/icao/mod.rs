@@ -5,6 +5,7 @@
 //! - [`aa`]: active authentication (clone detection).
 //! - [`atr`]: card capabilities from the ATR.
 //! - [`mrz`]: TD1/TD3 machine-readable zones and the BAC key material.
+//! - [`ca`]: chip authentication (clone detection with new session keys).
 //! - [`crypto`]: KDF, 3DES and AES primitives of Part 11 §9.
 //! - [`bac`]: Basic Access Control, both sides.
 //! - [`pa`]: passive authentication (EF.SOD, CMS, the CSCA trust list).
@@ -16,6 +17,7 @@
 pub mod aa;
 pub mod atr;
 pub mod bac;
+pub mod ca;
 pub mod crypto;
 pub mod lds;
 pub mod mrz;

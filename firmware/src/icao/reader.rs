@@ -37,6 +37,18 @@ use zeroize::{Zeroize, Zeroizing};
 /// fills 242 of the 256 response bytes.
 pub const SHORT_BLOCK: usize = 0xDF;
 
+/// How chip authentication went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChipAuthentication {
+    /// DG14 offers no chip authentication this reader runs.
+    NotOffered,
+    /// The chip answered under the new keys: it holds DG14's private key.
+    Confirmed,
+    /// The chip refused MSE:Set AT or GENERAL AUTHENTICATE.
+    Refused,
+}
+
 /// An Active Authentication challenge and the chip's answer (or refusal).
 pub type AaExchange = ([u8; 8], Result<Vec<u8>, StatusWord>);
 
@@ -103,6 +115,8 @@ pub struct Document {
     /// The Active Authentication challenge and the chip's answer, when
     /// DG15 was read.
     pub active_authentication: Option<AaExchange>,
+    /// How chip authentication went.
+    pub chip_authentication: ChipAuthentication,
 }
 
 impl core::fmt::Debug for Document {
@@ -159,6 +173,10 @@ pub enum ReadError {
         /// The status word.
         sw: StatusWord,
     },
+    /// The chip failed chip authentication: it does not hold the private
+    /// key of DG14, so the data was copied onto another chip.
+    #[error("chip authentication failed: a cloned chip")]
+    ChipAuthenticationFailed,
     /// Secure messaging failed beyond what resuming could mend.
     #[error(transparent)]
     SecureMessaging(#[from] SmError),
@@ -230,6 +248,16 @@ enum Step {
     ExpectAaSignature {
         challenge: [u8; 8],
     },
+    ExpectCaSelected {
+        info: super::ca::CaInfo,
+    },
+    ExpectCaAnswer {
+        info: super::ca::CaInfo,
+        sk: Zeroizing<[u8; 32]>,
+    },
+    /// Chip authentication switched keys after the last file: one small
+    /// read proves the chip has them.
+    ExpectCaConfirmation,
     /// JMRTD style: the file was selected; read its header next.
     ExpectFileSelected {
         file: File,
@@ -268,7 +296,17 @@ pub struct DocumentReader {
     /// Where to continue after re-authenticating.
     resume_at: Option<(File, usize, Vec<u8>, Option<usize>)>,
     active_authentication: Option<AaExchange>,
+    ca: CaState,
     done: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CaState {
+    NotOffered,
+    /// New keys in use, not yet proven by a response.
+    Switched,
+    Confirmed,
+    Refused,
 }
 
 impl core::fmt::Debug for DocumentReader {
@@ -309,6 +347,7 @@ impl DocumentReader {
             resumed: 0,
             resume_at: None,
             active_authentication: None,
+            ca: CaState::NotOffered,
             done: false,
         };
         // SELECT EF.CardAccess by its file identifier (the CCCD refuses
@@ -372,7 +411,12 @@ impl DocumentReader {
         }
         let (data, sw) = match self.sm.as_mut() {
             Some(sm) => match sm.unprotect(response) {
-                Ok(r) => r,
+                Ok(r) => {
+                    if self.ca == CaState::Switched {
+                        self.ca = CaState::Confirmed;
+                    }
+                    r
+                }
                 Err(e) => return self.secure_messaging_failed(e),
             },
             None => match Response::parse(response) {
@@ -388,6 +432,11 @@ impl DocumentReader {
 
     fn secure_messaging_failed(&mut self, e: SmError) {
         self.sm = None;
+        if self.ca == CaState::Switched {
+            // The first answer under the chip-authentication keys does not
+            // verify: the chip lacks DG14's private key.
+            return self.finish(Err(ReadError::ChipAuthenticationFailed));
+        }
         match (&self.step, self.working_key) {
             (Step::ExpectFileChunk { .. }, Some(key)) if self.resumed < MAX_RESUMES => {
                 let Step::ExpectFileChunk {
@@ -622,6 +671,40 @@ impl DocumentReader {
                 };
                 self.send(Command::new(0x00, 0xB0, 0x00, 0x00).with_le(8));
             }
+            Step::ExpectCaSelected { info } => {
+                if !sw.is_success() {
+                    self.ca = CaState::Refused;
+                    return self.next_file();
+                }
+                let sk = Zeroizing::new(self.rng.private_key(info.curve));
+                match info.curve.public_key(&*sk) {
+                    Ok(pk) => {
+                        self.step = Step::ExpectCaAnswer { info, sk };
+                        self.send(super::ca::general_authenticate(&pk));
+                    }
+                    Err(_) => {
+                        self.ca = CaState::Refused;
+                        self.next_file();
+                    }
+                }
+            }
+            Step::ExpectCaAnswer { info, sk } => {
+                if !sw.is_success() {
+                    self.ca = CaState::Refused;
+                    return self.next_file();
+                }
+                let keys = super::ca::session_keys(info.curve, info.cipher, &*sk, &info.public_key)
+                    .and_then(|(enc, mac)| SecureMessaging::aes(&enc, &mac).map_err(Into::into));
+                match keys {
+                    Ok(sm) => {
+                        self.sm = Some(sm);
+                        self.ca = CaState::Switched;
+                    }
+                    Err(_) => self.ca = CaState::Refused,
+                }
+                self.next_file();
+            }
+            Step::ExpectCaConfirmation => self.next_file(),
             Step::ExpectAaSignature { challenge } => {
                 let answer = if sw.is_success() { Ok(data) } else { Err(sw) };
                 self.active_authentication = Some((challenge, answer));
@@ -853,13 +936,26 @@ impl DocumentReader {
                 Err(_) => return self.finish(Err(ReadError::Malformed("EF.COM"))),
             }
         }
+        let ca_info = (file == File::Dg(14) && self.sm.is_some() && self.ca == CaState::NotOffered)
+            .then(|| super::ca::from_dg14(&content))
+            .flatten();
         self.files.insert(file, content);
-        self.next_file();
+        match ca_info {
+            Some(info) => {
+                self.send(super::ca::mse_set_at(&info));
+                self.step = Step::ExpectCaSelected { info };
+            }
+            None => self.next_file(),
+        }
     }
 
     fn next_file(&mut self) {
         match self.queue.pop_front() {
             Some(file) => self.request_chunk(file, 0, Vec::new(), None),
+            None if self.ca == CaState::Switched => {
+                self.step = Step::ExpectCaConfirmation;
+                self.send(Command::new(0x00, 0xB0, 0x80 | File::Com.sfi(), 0x00).with_le(1));
+            }
             None if self.files.contains_key(&File::Dg(15))
                 && self.active_authentication.is_none() =>
             {
@@ -881,6 +977,11 @@ impl DocumentReader {
                     bytes: self.bytes,
                     resumed: self.resumed,
                     active_authentication: self.active_authentication.take(),
+                    chip_authentication: match self.ca {
+                        CaState::NotOffered => ChipAuthentication::NotOffered,
+                        CaState::Switched | CaState::Confirmed => ChipAuthentication::Confirmed,
+                        CaState::Refused => ChipAuthentication::Refused,
+                    },
                 };
                 self.finish(Ok(document));
             }

@@ -36,6 +36,9 @@ pub struct ChipConfig {
     pub extended_length: bool,
     /// The Active Authentication private key (P-256), when DG15 is present.
     pub aa_key: Option<[u8; 32]>,
+    /// The Chip Authentication static private key (brainpoolP256r1), when
+    /// DG14 offers chip authentication.
+    pub ca_key: Option<[u8; 32]>,
 }
 
 impl core::fmt::Debug for ChipConfig {
@@ -82,6 +85,10 @@ pub struct VirtualChip {
     challenge: Option<[u8; 8]>,
     pace: PaceState,
     sm: Option<SecureMessaging>,
+    /// Chip authentication selected by MSE:Set AT (its protocol OID).
+    ca_selected: Option<Vec<u8>>,
+    /// Secure messaging to switch to after the current response (CA).
+    next_sm: Option<SecureMessaging>,
     /// APDUs answered since the last reset (for tests and benchmarks).
     apdus: u64,
 }
@@ -111,6 +118,8 @@ impl VirtualChip {
             challenge: None,
             pace: PaceState::Idle,
             sm: None,
+            ca_selected: None,
+            next_sm: None,
             apdus: 0,
         }
     }
@@ -139,6 +148,8 @@ impl VirtualChip {
         self.challenge = None;
         self.pace = PaceState::Idle;
         self.sm = None;
+        self.ca_selected = None;
+        self.next_sm = None;
         self.apdus = 0;
     }
 
@@ -165,7 +176,7 @@ impl VirtualChip {
                 }
             };
             let (data, status) = self.execute(&plain);
-            return match self
+            let response = match self
                 .sm
                 .as_mut()
                 .map(|sm| sm.protect_response(&data, status))
@@ -173,6 +184,12 @@ impl VirtualChip {
                 Some(Ok(r)) => r,
                 _ => StatusWord::SM_OBJECTS_INCORRECT.0.to_be_bytes().to_vec(),
             };
+            // Chip authentication: the answer goes out under the old keys,
+            // everything after under the new ones.
+            if let Some(next) = self.next_sm.take() {
+                self.sm = Some(next);
+            }
+            return response;
         }
         // A plain command ends any secure-messaging session.
         if !matches!(command.ins, 0x86 | 0x22) {
@@ -196,9 +213,50 @@ impl VirtualChip {
             (0x84, 0, 0) => self.get_challenge(),
             (0x82, 0, 0) => self.external_authenticate(&c.data),
             (0x22, 0xC1, 0xA4) => self.mse_set_at(&c.data),
+            (0x22, 0x41, 0xA4) => self.mse_set_at_ca(&c.data),
+            (0x86, 0, 0) if self.ca_selected.is_some() => self.chip_authenticate(&c.data),
             (0x86, 0, 0) => self.general_authenticate(&c.data),
             (0x88, 0, 0) => self.internal_authenticate(&c.data),
             _ => sw(StatusWord::INS_NOT_SUPPORTED),
+        }
+    }
+
+    fn mse_set_at_ca(&mut self, data: &[u8]) -> (Vec<u8>, StatusWord) {
+        if self.config.ca_key.is_none() || !self.authenticated() {
+            return sw(StatusWord::CONDITIONS_NOT_SATISFIED);
+        }
+        match tlv::find(data, 0x80) {
+            Ok(Some(oid)) => {
+                self.ca_selected = Some(oid.value.to_vec());
+                sw(StatusWord::SUCCESS)
+            }
+            _ => sw(StatusWord::WRONG_DATA),
+        }
+    }
+
+    fn chip_authenticate(&mut self, data: &[u8]) -> (Vec<u8>, StatusWord) {
+        let (Some(key), Some(_oid)) = (self.config.ca_key, self.ca_selected.take()) else {
+            return sw(StatusWord::CONDITIONS_NOT_SATISFIED);
+        };
+        let Some(public) = tlv::expect(data, 0x7C)
+            .ok()
+            .and_then(|d| d.child(0x80).ok().flatten())
+            .map(|t| t.value.to_vec())
+        else {
+            return sw(StatusWord::WRONG_DATA);
+        };
+        let keys = crate::icao::ca::session_keys(
+            crate::icao::pace::Curve::BrainpoolP256r1,
+            crate::icao::pace::PaceCipher::Aes128,
+            &key,
+            &public,
+        );
+        match keys.and_then(|(enc, mac)| SecureMessaging::aes(&enc, &mac).map_err(Into::into)) {
+            Ok(next) => {
+                self.next_sm = Some(next);
+                (tlv::to_vec(0x7C, &[]), StatusWord::SUCCESS)
+            }
+            Err(_) => sw(StatusWord::WRONG_DATA),
         }
     }
 

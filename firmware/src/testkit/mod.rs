@@ -91,6 +91,9 @@ pub struct FaultsSection {
     /// the data was copied onto another chip.
     #[serde(default)]
     pub cloned_aa: bool,
+    /// The chip holds another Chip Authentication key than DG14's.
+    #[serde(default)]
+    pub cloned_ca: bool,
 }
 
 /// `[chip]`.
@@ -307,6 +310,7 @@ impl CardProfile {
                 break k;
             }
         };
+        let ca_key = key_rng.private_key(crate::icao::pace::Curve::BrainpoolP256r1);
         {
             use crate::apdu::tlv;
             use der::Encode;
@@ -323,9 +327,12 @@ impl CardProfile {
                 &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x01, 0x01, 0x04, 0x01, 0x03],
                 &mut aa_info,
             );
+            let ca_public = crate::icao::pace::Curve::BrainpoolP256r1
+                .public_key(&ca_key)
+                .map_err(|e| invalid("chip", e.to_string()))?;
             files.insert(
                 File::Dg(14),
-                tlv::to_vec(0x6E, &tlv::to_vec(0x31, &tlv::to_vec(0x30, &aa_info))),
+                crate::icao::ca::encode_dg14(&ca_public, &[tlv::to_vec(0x30, &aa_info)]),
             );
             groups.extend([14, 15]);
         }
@@ -387,6 +394,11 @@ impl CardProfile {
                 pace,
                 extended_length: self.chip.extended_length,
                 aa_key: Some(chip_aa_key),
+                ca_key: Some(if self.faults.cloned_ca {
+                    key_rng.private_key(crate::icao::pace::Curve::BrainpoolP256r1)
+                } else {
+                    ca_key
+                }),
             },
             seed,
         ))

@@ -98,8 +98,12 @@ fn a_cccd_is_read_with_pace_can_from_the_card_qr() {
     assert!(doc.unavailable.is_empty());
     // SELECT + READ EF.CardAccess, MSE + 4 GA, SELECT AID, one READ per
     // file (COM, DG1, DG13, DG14, DG15, SOD, DG2) with extended length,
-    // and INTERNAL AUTHENTICATE.
-    assert_eq!(doc.apdus, 2 + 5 + 1 + 7 + 1, "{doc:?}");
+    // MSE + GA of chip authentication after DG14, and INTERNAL AUTHENTICATE.
+    assert_eq!(doc.apdus, 2 + 5 + 1 + 7 + 2 + 1, "{doc:?}");
+    assert_eq!(
+        crate::icao::ca::check_document(&doc),
+        crate::icao::pa::Check::Passed
+    );
     assert_eq!(
         crate::icao::aa::check_document(&doc),
         crate::icao::pa::Check::Passed
@@ -132,7 +136,7 @@ fn short_apdus_read_in_0xdf_byte_blocks() {
     .map(reads)
     .sum();
     assert!(reads(File::Dg(13)) >= 4);
-    assert_eq!(doc.apdus as usize, 2 + 5 + 1 + file_reads + 1);
+    assert_eq!(doc.apdus as usize, 2 + 5 + 1 + file_reads + 2 + 1);
 }
 
 #[test]
@@ -444,4 +448,36 @@ fn the_jmrtd_style_strategy_reads_the_same_files_with_more_apdus() {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.files, b.files);
     assert!(b.apdus > a.apdus + 7, "{} vs {}", a.apdus, b.apdus);
+}
+
+mod chip_authentication {
+    use super::*;
+
+    #[test]
+    fn a_chip_without_dg14s_private_key_is_a_clone() {
+        let mut chip = profile(|p| p.faults.cloned_ca = true);
+        let (result, _) = run(&mut chip, qr_keys(), ReadOptions::default());
+        assert_eq!(result.unwrap_err(), ReadError::ChipAuthenticationFailed);
+    }
+
+    #[test]
+    fn chip_authentication_also_works_after_bac() {
+        let mut chip = profile(|p| p.chip.protocols = vec![Protocol::Bac]);
+        let (result, _) = run(&mut chip, qr_keys(), ReadOptions::default());
+        let doc = result.unwrap();
+        assert_eq!(doc.access, AccessControl::Bac);
+        assert_eq!(
+            doc.chip_authentication,
+            crate::icao::reader::ChipAuthentication::Confirmed
+        );
+    }
+
+    #[test]
+    fn dg14_names_the_protocol_and_the_static_key() {
+        let mut chip = profile(|_| {});
+        let doc = run(&mut chip, qr_keys(), ReadOptions::default()).0.unwrap();
+        let info = crate::icao::ca::from_dg14(&doc.files[&File::Dg(14)]).unwrap();
+        assert_eq!(info.curve, crate::icao::pace::Curve::BrainpoolP256r1);
+        assert_eq!(info.public_key.len(), 65);
+    }
 }

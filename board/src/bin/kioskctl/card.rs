@@ -132,7 +132,10 @@ fn report(
     let aa = kiosk_firmware::icao::aa::check_document(doc);
     let aa_genuine = !matches!(aa, pa::Check::Failed(_));
     security["active_authentication"] = serde_json::to_value(&aa)?;
-    let genuine = pa_genuine && aa_genuine;
+    let ca = kiosk_firmware::icao::ca::check_document(doc);
+    let ca_genuine = !matches!(ca, pa::Check::Failed(_));
+    security["chip_authentication"] = serde_json::to_value(&ca)?;
+    let genuine = pa_genuine && aa_genuine && ca_genuine;
     let c = &id.citizen;
     Ok((
         serde_json::json!({
@@ -207,6 +210,7 @@ pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
             let kind = match e {
                 ReadError::WrongAccessKey | ReadError::NoUsableAccessControl => "wrong_access_key",
                 ReadError::NotAnEmrtd => "not_an_id_card",
+                ReadError::ChipAuthenticationFailed => "cloned_chip",
                 ReadError::CardRemoved => "card_removed",
                 ReadError::Transport(_) => "reader_failed",
                 _ => "unreadable_card",
@@ -236,8 +240,9 @@ pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
             value["security"]["passive_authentication"]["verdict"]
         );
         println!(
-            "  active authentication: {}",
-            value["security"]["active_authentication"]["result"]
+            "  active authentication: {}, chip authentication: {}",
+            value["security"]["active_authentication"]["result"],
+            value["security"]["chip_authentication"]["result"]
         );
     } else {
         println!(

@@ -16,6 +16,31 @@ pub fn os_seed() -> std::io::Result<[u8; 32]> {
     Ok(seed)
 }
 
+/// Readers report a card pulled away mid-exchange in different ways (a
+/// removed card, a communication error, a timeout). After an error that is
+/// not already "removed", ask the reader whether the card is still there,
+/// for up to half a second while the driver notices.
+fn classify(reader: &mut dyn ReaderDevice, kind: kiosk_hal::ErrorKind) -> kiosk_hal::ErrorKind {
+    use kiosk_hal::card::Presence;
+    if matches!(
+        kind,
+        kiosk_hal::ErrorKind::Removed | kiosk_hal::ErrorKind::NotPresent
+    ) {
+        return kind;
+    }
+    for _ in 0..10 {
+        if reader.presence().ok() == Some(Presence::Absent) {
+            return kiosk_hal::ErrorKind::Removed;
+        }
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "device code waiting for the driver's presence poll"
+        )]
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    kind
+}
+
 /// Statistics of a read, for logs and benchmarks (no personal data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct ReadStats {
@@ -70,7 +95,7 @@ pub fn read_document(
                 apdus += 1;
                 match reader.transmit(&apdu, &mut buffer) {
                     Ok(n) => machine.handle_response(buffer.get(..n).unwrap_or(&[])),
-                    Err(e) => machine.handle_transport_error(e.kind()),
+                    Err(e) => machine.handle_transport_error(classify(reader, e.kind())),
                 }
             }
             Some(Output::Progress { done, total }) => progress(done, total),

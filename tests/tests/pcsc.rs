@@ -148,3 +148,140 @@ mod full_read {
         assert!(id.mrz.has_no_expiry());
     }
 }
+
+mod failures {
+    use super::*;
+    use kiosk_board::devices::Erased;
+    use kiosk_board::reading::read_document;
+    use kiosk_firmware::cccd::{self, qr::CardQr};
+    use kiosk_firmware::icao::reader::{ReadError, ReadOptions};
+    use kiosk_firmware::testkit::chip::VirtualChip;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// A profile of the shipped CCCD with extra TOML appended (faults).
+    fn chip_with(extra: &str) -> VirtualChip {
+        let dir = tempfile::tempdir().unwrap();
+        let text = std::fs::read_to_string(kiosk_tests::card_profile("cccd-2021")).unwrap() + extra;
+        let path = dir.path().join("card.toml");
+        std::fs::write(&path, text).unwrap();
+        kiosk_board::sim::load_card(&path).unwrap()
+    }
+
+    /// Counts the APDUs it answers.
+    struct Counting {
+        chip: VirtualChip,
+        count: Arc<AtomicU64>,
+    }
+
+    impl SimCard for Counting {
+        fn atr(&self) -> Vec<u8> {
+            self.chip.atr()
+        }
+        fn reset(&mut self) {
+            self.chip.reset();
+        }
+        fn process(&mut self, command: &[u8]) -> Vec<u8> {
+            self.count.fetch_add(1, Ordering::SeqCst);
+            self.chip.process(command)
+        }
+        fn describe(&self) -> String {
+            "counting virtual chip".into()
+        }
+    }
+
+    fn read_through_pcscd(
+        card: Box<dyn SimCard>,
+        qr: &str,
+    ) -> Result<kiosk_firmware::icao::reader::Document, ReadError> {
+        let daemon = pcscd();
+        let inserted = VpcdCard::insert(daemon.vpcd_addr(), card, Duration::from_secs(5)).unwrap();
+        let mut reader = PcscReader::open(READER_NAME, true).unwrap();
+        wait_for(&mut reader, Presence::Present);
+        let mut device = Erased::new("card_reader", reader);
+        let keys = cccd::keys_from_qr(&CardQr::parse(qr).unwrap());
+        let (result, _) = read_document(
+            &mut device,
+            keys,
+            [3; 32],
+            ReadOptions::default(),
+            |_, _| {},
+        );
+        drop(inserted);
+        result
+    }
+
+    #[test]
+    fn a_wrong_key_through_pcscd_is_reported_as_a_wrong_key() {
+        let other = kiosk_tests::card_qr("bac-only-elderly");
+        let result = read_through_pcscd(Box::new(kiosk_tests::card("cccd-2021")), other);
+        assert_eq!(result.unwrap_err(), ReadError::WrongAccessKey);
+    }
+
+    #[test]
+    fn a_cloned_chip_through_pcscd_fails_chip_authentication() {
+        let qr = kiosk_tests::card_qr("cccd-2021");
+        let result = read_through_pcscd(Box::new(chip_with("\n[faults]\ncloned_ca = true\n")), qr);
+        assert_eq!(result.unwrap_err(), ReadError::ChipAuthenticationFailed);
+    }
+
+    #[test]
+    fn a_tampered_data_group_through_pcscd_fails_passive_authentication() {
+        let qr = kiosk_tests::card_qr("cccd-2021");
+        let doc =
+            read_through_pcscd(Box::new(chip_with("\n[faults]\ntampered_dg = 13\n")), qr).unwrap();
+        let sod =
+            kiosk_firmware::icao::pa::parse_sod(&doc.files[&kiosk_firmware::icao::lds::File::Sod])
+                .unwrap();
+        let trust = kiosk_board::app::load_trust_list(Some(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../board/sim/csca"),
+        ))
+        .unwrap();
+        let report = kiosk_firmware::icao::pa::verify(&sod, &doc.files, &trust, 1_795_564_800);
+        assert_eq!(report.verdict, kiosk_firmware::icao::pa::Verdict::Failed);
+        assert!(matches!(
+            report.data_groups[&13],
+            kiosk_firmware::icao::pa::Check::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn a_card_removed_mid_read_through_pcscd_is_reported_as_removed() {
+        let daemon = pcscd();
+        let count = Arc::new(AtomicU64::new(0));
+        let card = Counting {
+            chip: kiosk_tests::card("cccd-2021"),
+            count: Arc::clone(&count),
+        };
+        let inserted =
+            VpcdCard::insert(daemon.vpcd_addr(), Box::new(card), Duration::from_secs(5)).unwrap();
+        let mut reader = PcscReader::open(READER_NAME, true).unwrap();
+        wait_for(&mut reader, Presence::Present);
+        // Take the card away once access control is done (about 10 APDUs).
+        let remover = std::thread::spawn(move || {
+            for _ in 0..500 {
+                if count.load(Ordering::SeqCst) >= 10 {
+                    break;
+                }
+                #[expect(clippy::disallowed_methods, reason = "watching the chip from the test")]
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            inserted.remove().unwrap()
+        });
+        let mut device = Erased::new("card_reader", reader);
+        let keys = cccd::keys_from_qr(&CardQr::parse(kiosk_tests::card_qr("cccd-2021")).unwrap());
+        let options = ReadOptions {
+            extended_length: false,
+            ..ReadOptions::default()
+        };
+        let (result, stats) = read_document(&mut device, keys, [3; 32], options, |_, _| {});
+        let answered = remover.join().unwrap();
+        assert_eq!(
+            result.unwrap_err(),
+            ReadError::CardRemoved,
+            "after {} APDUs",
+            stats.apdus
+        );
+        assert!(answered >= 10);
+    }
+}

@@ -210,6 +210,31 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsing_arbitrary_text_never_panics(s in "\\PC{0,200}") {
+            let _ = CardQr::parse(&s);
+        }
+
+        #[test]
+        fn generated_qrs_round_trip(
+            id in "[0-9]{12}",
+            day in 1u8..=28, month in 1u8..=12, year in 1930u16..=2020,
+            name in "[A-Za-zÀ-ỹ ]{1,40}",
+            extra in proptest::collection::vec("[^|]{0,20}", 0..5),
+        ) {
+            let dob = format!("{day:02}{month:02}{year}");
+            let mut text = format!("{id}||{name}|{dob}|Nam|Số 1|01062021");
+            for e in &extra {
+                text.push('|');
+                text.push_str(e);
+            }
+            let qr = CardQr::parse(&text).unwrap();
+            proptest::prop_assert_eq!(qr.id.as_str(), id.as_str());
+            proptest::prop_assert_eq!(qr.extra.len(), extra.len());
+        }
+    }
+
     #[test]
     fn debug_output_has_no_name_or_address() {
         let text = format!("{:?}", CardQr::parse(QR_2021).unwrap());

@@ -15,6 +15,7 @@
 
 pub mod apdu;
 pub mod cccd;
+pub mod face;
 pub mod icao;
 pub mod session;
 pub mod store;

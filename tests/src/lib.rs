@@ -1,5 +1,7 @@
 //! Helpers shared by the end-to-end tests in `tests/tests/`.
 
+pub mod face;
+
 use kiosk_board::config::{
     FrameSource, SimCameraConfig, SimConfig, SimPrinterConfig, SimReaderConfig,
 };

@@ -21,6 +21,10 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
         "JPEG 2000 chip photos OpenCV cannot decode",
     ),
     (
+        "libopenjp2-tools",
+        "opj_compress, which makes the JPEG 2000 chip photos of the face tests",
+    ),
+    (
         "pcscd",
         "PC/SC readers, and the tests that run a private pcscd",
     ),

@@ -1,7 +1,7 @@
 //! Developer tasks of the CCCD kiosk. Run as `cargo xtask <command>`.
 //!
-//! - `setup [--no-apt] [--no-models]`: install the Debian packages and fetch
-//!   and verify the model files (idempotent).
+//! - `setup [--no-apt] [--no-models]`: install the Debian packages, fetch
+//!   and verify the model files and the face-test photos (idempotent).
 //! - `sim [--no-setup] [-- ARGS]`: set up, then run the kiosk on the
 //!   simulator board.
 //! - `test [--no-setup]`: set up, then `cargo fmt --check`, clippy with
@@ -9,6 +9,7 @@
 //! - `models-dir`: print where the model files are.
 
 mod apt;
+mod fixtures;
 mod models;
 
 use anyhow::{Context as _, bail};
@@ -26,7 +27,8 @@ usage: cargo xtask <command>
 
 environment:
   KIOSK_MODEL_DIR     use (and only verify) model files in this folder
-  KIOSK_MODEL_MIRROR  a folder to copy model files from (default ../shared/models)";
+  KIOSK_MODEL_MIRROR  a folder to copy model files from (default ../shared/models)
+  KIOSK_FACE_FIXTURES where the face-test photos go (default .cache/face-fixtures)";
 
 fn root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -98,6 +100,7 @@ fn setup(root: &Path, apt: bool, models: bool) -> anyhow::Result<PathBuf> {
         apt::ensure()?;
     }
     let dir = if models {
+        fixtures::ensure(root)?;
         models::ensure(root)?
     } else {
         models::model_dir(root).0
@@ -166,7 +169,9 @@ fn test(root: &Path, with_setup: bool) -> anyhow::Result<()> {
         )]
         let t = Instant::now();
         let mut cmd = cargo(root);
-        cmd.args(args).env("KIOSK_MODEL_DIR", &model_dir);
+        cmd.args(args)
+            .env("KIOSK_MODEL_DIR", &model_dir)
+            .env("KIOSK_FACE_FIXTURES", fixtures::fixture_dir(root));
         let result = step(name, &mut cmd);
         times.push((name, t.elapsed()));
         if let Err(e) = result {

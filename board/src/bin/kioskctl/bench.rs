@@ -2,10 +2,12 @@
 //! JMRTD-style one, for a CCCD-like card with a photo of a chosen size.
 
 use anyhow::Context as _;
+#[cfg(feature = "pcsc")]
 use kiosk_board::devices::{Erased, ReaderDevice};
 use kiosk_board::reading::read_document;
 use kiosk_firmware::cccd::{self, qr::CardQr};
 use kiosk_firmware::icao::reader::ReadOptions;
+#[cfg(feature = "pcsc")]
 use kiosk_hal::card::Presence;
 use std::path::Path;
 use std::process::ExitCode;
@@ -51,6 +53,7 @@ struct Run {
     elapsed: Duration,
 }
 
+#[cfg(feature = "pcsc")]
 fn wait_presence(reader: &mut dyn ReaderDevice, want: Presence) -> anyhow::Result<()> {
     for _ in 0..200 {
         if reader.presence().ok() == Some(want) {
@@ -74,23 +77,7 @@ fn one_read(
     let keys = cccd::keys_from_qr(&CardQr::parse(QR)?);
     let chip = kiosk_board::sim::load_card(profile)?;
     let (result, stats, elapsed) = if let Some(name) = reader_spec.strip_prefix("pcsc:") {
-        let addr = format!("127.0.0.1:{vpcd_port}").parse()?;
-        let card =
-            kiosk_board::vpcd::VpcdCard::insert(addr, Box::new(chip), Duration::from_secs(10))
-                .context("vpcd does not listen: is pcscd running with vsmartcard-vpcd?")?;
-        let mut reader: Box<dyn ReaderDevice> = Box::new(Erased::new(
-            "card_reader",
-            kiosk_board::pcsc::PcscReader::open(name, true)?,
-        ));
-        wait_presence(reader.as_mut(), Presence::Present)?;
-        #[expect(clippy::disallowed_methods, reason = "a benchmark timing a read")]
-        let start = Instant::now();
-        let (result, stats) =
-            read_document(reader.as_mut(), keys, [7; 32], options.clone(), |_, _| {});
-        let elapsed = start.elapsed();
-        card.remove()?;
-        wait_presence(reader.as_mut(), Presence::Absent)?;
-        (result, stats, elapsed)
+        pcsc_read(name, vpcd_port, chip, keys, options)?
     } else {
         let mut reader = super::card::sim_reader(chip)?;
         #[expect(clippy::disallowed_methods, reason = "a benchmark timing a read")]
@@ -105,6 +92,50 @@ fn one_read(
         bytes: stats.bytes,
         elapsed,
     })
+}
+
+/// A read's result, counts and time.
+type Timed = (
+    Result<kiosk_firmware::icao::reader::Document, kiosk_firmware::icao::reader::ReadError>,
+    kiosk_board::reading::ReadStats,
+    Duration,
+);
+
+/// One read through pcscd, the chip in vpcd.
+#[cfg(feature = "pcsc")]
+fn pcsc_read(
+    name: &str,
+    vpcd_port: u16,
+    chip: kiosk_firmware::testkit::chip::VirtualChip,
+    keys: Vec<kiosk_firmware::cccd::KeyCandidate>,
+    options: &ReadOptions,
+) -> anyhow::Result<Timed> {
+    let addr = format!("127.0.0.1:{vpcd_port}").parse()?;
+    let card = kiosk_board::vpcd::VpcdCard::insert(addr, Box::new(chip), Duration::from_secs(10))
+        .context("vpcd does not listen: is pcscd running with vsmartcard-vpcd?")?;
+    let mut reader: Box<dyn ReaderDevice> = Box::new(Erased::new(
+        "card_reader",
+        kiosk_board::pcsc::PcscReader::open(name, true)?,
+    ));
+    wait_presence(reader.as_mut(), Presence::Present)?;
+    #[expect(clippy::disallowed_methods, reason = "a benchmark timing a read")]
+    let start = Instant::now();
+    let (result, stats) = read_document(reader.as_mut(), keys, [7; 32], options.clone(), |_, _| {});
+    let elapsed = start.elapsed();
+    card.remove()?;
+    wait_presence(reader.as_mut(), Presence::Absent)?;
+    Ok((result, stats, elapsed))
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn pcsc_read(
+    _name: &str,
+    _vpcd_port: u16,
+    _chip: kiosk_firmware::testkit::chip::VirtualChip,
+    _keys: Vec<kiosk_firmware::cccd::KeyCandidate>,
+    _options: &ReadOptions,
+) -> anyhow::Result<Timed> {
+    anyhow::bail!("this kioskctl was built without PC/SC support (feature `pcsc`)")
 }
 
 /// `kioskctl bench card`.

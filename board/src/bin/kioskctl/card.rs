@@ -2,7 +2,9 @@
 
 use super::CardRead;
 use anyhow::{Context as _, bail};
-use kiosk_board::devices::{Erased, ReaderDevice};
+#[cfg(feature = "pcsc")]
+use kiosk_board::devices::Erased;
+use kiosk_board::devices::ReaderDevice;
 use kiosk_board::reading::{ReadStats, read_document};
 use kiosk_firmware::cccd::{self, KeyCandidate, date::Date, id::IdNumber, qr::CardQr};
 use kiosk_firmware::icao::lds::File;
@@ -65,16 +67,22 @@ fn open_reader(spec: &str) -> anyhow::Result<Box<dyn ReaderDevice>> {
         .split_once(':')
         .context("--reader is pcsc:NAME, nfc:CONNSTRING or sim:PROFILE")?;
     match kind {
+        #[cfg(feature = "pcsc")]
         "pcsc" => Ok(Box::new(Erased::new(
             "card_reader",
             kiosk_board::pcsc::PcscReader::open(rest, true)
                 .with_context(|| format!("PC/SC reader {rest:?}"))?,
         ))),
+        #[cfg(feature = "nfc")]
         "nfc" => Ok(Box::new(Erased::new(
             "card_reader",
             kiosk_board::nfc::NfcReader::open(rest, false)
                 .with_context(|| format!("libnfc device {rest:?}"))?,
         ))),
+        #[cfg(not(feature = "pcsc"))]
+        "pcsc" => bail!("this kioskctl was built without PC/SC support (feature `pcsc`)"),
+        #[cfg(not(feature = "nfc"))]
+        "nfc" => bail!("this kioskctl was built without libnfc support (feature `nfc`)"),
         "sim" => sim_reader(kiosk_board::sim::load_card(Path::new(rest))?),
         other => bail!("unknown reader kind {other:?}: pcsc, nfc or sim"),
     }

@@ -172,3 +172,118 @@ pub fn load_trust_list(
     }
     Ok(list)
 }
+
+/// The face engine a configuration asks for, loaded and verified (feature
+/// `face`). `Ok(None)`: no model folder is configured and `$KIOSK_MODEL_DIR`
+/// is unset, so face checks go to staff.
+#[cfg(feature = "face")]
+pub fn load_face_engine(
+    face: &crate::config::FaceSection,
+) -> anyhow::Result<Option<kiosk_firmware::face::opencv::OpenCvEngine>> {
+    use crate::config::PassiveLiveness;
+    use kiosk_firmware::face::opencv::{ModelFiles, OpenCvEngine};
+    let Some(dir) = face.effective_model_dir() else {
+        return Ok(None);
+    };
+    let present = ModelFiles::has_passive_liveness(&dir);
+    let passive_liveness = match face.passive_liveness {
+        PassiveLiveness::Off => false,
+        PassiveLiveness::Auto => present,
+        PassiveLiveness::Required => {
+            anyhow::ensure!(
+                present,
+                "face.passive_liveness = \"required\" but the MiniFASNet files are not in {} \
+                 (run `cargo xtask setup` with a mirror that has them)",
+                dir.display()
+            );
+            true
+        }
+    };
+    if !passive_liveness && !face.check.liveness.active {
+        anyhow::bail!(
+            "no liveness check would run: the head-turn challenge is off and the MiniFASNet \
+             files are not in {}",
+            dir.display()
+        );
+    }
+    let engine = OpenCvEngine::load(&ModelFiles {
+        dir: dir.clone(),
+        passive_liveness,
+    })
+    .with_context(|| format!("cannot load the face models from {}", dir.display()))?;
+    Ok(Some(engine))
+}
+
+/// The face service for the runtime (feature `face`); `None` without models.
+#[cfg(feature = "face")]
+pub fn face_service(config: &Config) -> anyhow::Result<Option<crate::facecheck::FaceService>> {
+    Ok(load_face_engine(&config.face)?.map(|engine| {
+        crate::facecheck::FaceService::new(
+            Box::new(engine),
+            config.face.check,
+            std::time::Duration::from_millis(config.face.frame_interval_ms),
+        )
+    }))
+}
+
+/// Checks face verification: the models load and verify.
+pub fn check_face(config: &Config) -> crate::doctor::Check {
+    use crate::doctor::Check;
+    #[cfg(feature = "face")]
+    {
+        match load_face_engine(&config.face) {
+            Ok(Some(engine)) => {
+                use kiosk_firmware::face::FaceEngine as _;
+                let models: Vec<&str> = engine
+                    .models()
+                    .models
+                    .iter()
+                    .map(|(f, _)| f.as_str())
+                    .collect();
+                let passive = if engine.has_passive_liveness() {
+                    "on"
+                } else {
+                    "off"
+                };
+                let detail = format!(
+                    "{} models verified ({}); passive liveness {passive}; head turn {}; threshold {}",
+                    models.len(),
+                    models.join(", "),
+                    if config.face.check.liveness.active {
+                        "on"
+                    } else {
+                        "off"
+                    },
+                    config.face.check.threshold
+                );
+                if engine.has_passive_liveness() {
+                    Check::pass(detail)
+                } else {
+                    Check::warn(
+                        detail,
+                        "put MiniFASNetV2.onnx and MiniFASNetV1SE.onnx in the model folder for \
+                         passive liveness",
+                    )
+                }
+            }
+            Ok(None) => Check::fail(
+                "no face model folder configured: every face check goes to staff",
+                "set [face] model_dir in the board configuration (or KIOSK_MODEL_DIR) and run \
+                 `cargo xtask setup`",
+            ),
+            Err(e) => Check::fail(
+                format!("{e:#}"),
+                "run `cargo xtask setup` to fetch and verify the model files; never replace \
+                 them with unverified ones",
+            ),
+        }
+    }
+    #[cfg(not(feature = "face"))]
+    {
+        let _ = config;
+        Check::fail(
+            "this build has no face engine (feature `face`)",
+            "build kiosk-board with its default features",
+        )
+    }
+}

@@ -38,8 +38,47 @@ pub struct Config {
     pub kiosk: KioskSection,
     /// Journey timeouts and limits.
     pub session: SessionConfig,
+    /// Face verification.
+    pub face: FaceSection,
     /// The simulator's devices (with `board = "sim"`).
     pub sim: Option<SimConfig>,
+}
+
+/// `[face]`: face verification (models, passive liveness, the check's
+/// settings in `[face.check]`, see `kiosk_firmware::face::check::CheckConfig`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceSection {
+    /// The model folder; `$KIOSK_MODEL_DIR` overrides it. `None`: the kiosk
+    /// has no face models and hands every face check to staff.
+    pub model_dir: Option<PathBuf>,
+    /// Whether to load the passive liveness (MiniFASNet) models.
+    pub passive_liveness: PassiveLiveness,
+    /// Time between analysed camera frames, in milliseconds.
+    pub frame_interval_ms: u64,
+    /// The check's thresholds, gates and liveness policy.
+    pub check: kiosk_firmware::face::check::CheckConfig,
+}
+
+impl FaceSection {
+    /// The model folder in force: `$KIOSK_MODEL_DIR`, else `model_dir`.
+    pub fn effective_model_dir(&self) -> Option<PathBuf> {
+        std::env::var_os("KIOSK_MODEL_DIR")
+            .map(PathBuf::from)
+            .or_else(|| self.model_dir.clone())
+    }
+}
+
+/// `face.passive_liveness`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PassiveLiveness {
+    /// Load the MiniFASNet models when both files are in the model folder.
+    #[default]
+    Auto,
+    /// The models must be there (the kiosk refuses face checks otherwise).
+    Required,
+    /// Do not use them.
+    Off,
 }
 
 /// `[kiosk]`: identity and storage.
@@ -157,7 +196,36 @@ struct RawConfig {
     kiosk: RawKiosk,
     #[serde(default)]
     session: SessionConfig,
+    #[serde(default)]
+    face: RawFace,
     sim: Option<RawSim>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFace {
+    model_dir: Option<PathBuf>,
+    #[serde(default)]
+    passive_liveness: PassiveLiveness,
+    #[serde(default = "default_frame_interval")]
+    frame_interval_ms: u64,
+    #[serde(default)]
+    check: kiosk_firmware::face::check::CheckConfig,
+}
+
+impl Default for RawFace {
+    fn default() -> Self {
+        RawFace {
+            model_dir: None,
+            passive_liveness: PassiveLiveness::Auto,
+            frame_interval_ms: default_frame_interval(),
+            check: kiosk_firmware::face::check::CheckConfig::default(),
+        }
+    }
+}
+
+fn default_frame_interval() -> u64 {
+    100
 }
 
 #[derive(Deserialize)]
@@ -262,6 +330,7 @@ impl Config {
             .validate()
             .map_err(|e| invalid("session", e.to_string()))?;
 
+        let face = validate_face(raw.face, &raw.session, base, &invalid)?;
         let sim = match (raw.board, raw.sim) {
             (BoardKind::Sim, None) => {
                 return Err(invalid("sim", "is required when board = \"sim\"".into()));
@@ -279,9 +348,83 @@ impl Config {
                 csca_dir: raw.kiosk.csca_dir.map(|d| base.join(d)),
             },
             session: raw.session,
+            face,
             sim,
         })
     }
+}
+
+fn validate_face(
+    raw: RawFace,
+    session: &SessionConfig,
+    base: &Path,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<FaceSection, ConfigError> {
+    let c = &raw.check;
+    if !(c.threshold > 0.0 && c.threshold < 1.0) {
+        return Err(invalid(
+            "face.check.threshold",
+            format!(
+                "must be a cosine similarity between 0 and 1, not {}",
+                c.threshold
+            ),
+        ));
+    }
+    if !(1..=30).contains(&c.best_of) {
+        return Err(invalid(
+            "face.check.best_of",
+            format!("must be 1–30 frames, not {}", c.best_of),
+        ));
+    }
+    let watchdog = u64::try_from(session.timeouts.face_check.as_millis()).unwrap_or(u64::MAX);
+    if c.attempt_ms < 3_000 || c.attempt_ms >= watchdog {
+        return Err(invalid(
+            "face.check.attempt_ms",
+            format!(
+                "must be at least 3000 and less than session.timeouts.face_check ({watchdog} ms), not {}",
+                c.attempt_ms
+            ),
+        ));
+    }
+    if !(0.0..=1.0).contains(&c.liveness.passive_threshold) {
+        return Err(invalid(
+            "face.check.liveness.passive_threshold",
+            format!(
+                "must be a probability 0–1, not {}",
+                c.liveness.passive_threshold
+            ),
+        ));
+    }
+    if !c.liveness.active && raw.passive_liveness == PassiveLiveness::Off {
+        return Err(invalid(
+            "face.check.liveness.active",
+            "cannot be false while face.passive_liveness = \"off\": nothing would tell a \
+             photo from a person"
+                .into(),
+        ));
+    }
+    let ch = &c.liveness.challenge;
+    if !(ch.frontal_yaw > 0.0 && ch.frontal_yaw < ch.turn_yaw && ch.turn_yaw < 1.0) {
+        return Err(invalid(
+            "face.check.liveness.challenge",
+            format!(
+                "needs 0 < frontal_yaw < turn_yaw < 1, not {} and {}",
+                ch.frontal_yaw, ch.turn_yaw
+            ),
+        ));
+    }
+    if !(20..=2_000).contains(&raw.frame_interval_ms) {
+        return Err(invalid(
+            "face.frame_interval_ms",
+            format!("must be 20–2000, not {}", raw.frame_interval_ms),
+        ));
+    }
+    Ok(FaceSection {
+        model_dir: raw.model_dir.map(|d| base.join(d)),
+        passive_liveness: raw.passive_liveness,
+        frame_interval_ms: raw.frame_interval_ms,
+        check: raw.check,
+    })
 }
 
 fn validate_sim(
@@ -424,6 +567,68 @@ paper_width_mm = 80
         match parse(&GOOD.replace("board = \"sim\"", "board = \"toaster\"")) {
             Err(ConfigError::Parse { message, .. }) => {
                 assert!(message.contains("toaster"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_face_section_defaults_and_resolves_its_model_folder() {
+        let config = parse(GOOD).unwrap();
+        assert_eq!(config.face.model_dir, None);
+        assert_eq!(config.face.passive_liveness, PassiveLiveness::Auto);
+        let text = format!(
+            "{GOOD}[face]\nmodel_dir = \"models\"\npassive_liveness = \"required\"\n\
+             [face.check]\nthreshold = 0.5\n[face.check.liveness.challenge]\nmirrored = true\n"
+        );
+        let config = parse(&text).unwrap();
+        assert_eq!(
+            config.face.model_dir.as_deref(),
+            Some(Path::new("/etc/kiosk/models"))
+        );
+        assert_eq!(config.face.passive_liveness, PassiveLiveness::Required);
+        assert_eq!(config.face.check.threshold, 0.5);
+        assert!(config.face.check.liveness.challenge.mirrored);
+    }
+
+    #[test]
+    fn bad_face_settings_are_named_with_what_would_do() {
+        let cases = [
+            (
+                "[face.check]\nthreshold = 1.5\n",
+                "face.check.threshold",
+                "between 0 and 1",
+            ),
+            ("[face.check]\nbest_of = 0\n", "face.check.best_of", "1–30"),
+            (
+                "[face.check]\nattempt_ms = 60000\n",
+                "face.check.attempt_ms",
+                "less than",
+            ),
+            (
+                "[face]\npassive_liveness = \"off\"\n[face.check.liveness]\nactive = false\n",
+                "face.check.liveness.active",
+                "photo from a person",
+            ),
+            (
+                "[face.check.liveness.challenge]\nturn_yaw = 0.05\n",
+                "face.check.liveness.challenge",
+                "frontal_yaw < turn_yaw",
+            ),
+            (
+                "[face]\nframe_interval_ms = 5\n",
+                "face.frame_interval_ms",
+                "20–2000",
+            ),
+        ];
+        for (extra, want_field, want_reason) in cases {
+            let (field, reason) = field_error(&format!("{GOOD}{extra}"));
+            assert_eq!(field, want_field, "{extra}");
+            assert!(reason.contains(want_reason), "{field}: {reason}");
+        }
+        match parse(&format!("{GOOD}[face]\npassive_liveness = \"maybe\"\n")) {
+            Err(ConfigError::Parse { message, .. }) => {
+                assert!(message.contains("maybe"), "{message}")
             }
             other => panic!("{other:?}"),
         }

@@ -5,6 +5,7 @@
 //! - [`sim`]: the simulator board (feature `sim`, default).
 //! - [`runtime`]: the run loop, the only code that reads the clock.
 //! - [`doctor`]: the self-test behind `kioskctl doctor`.
+//! - [`facecheck`]: camera frames through the face engine into the face check.
 //! - `pcsc` (feature `pcsc`): PC/SC readers through pcscd.
 //! - `nfc` (feature `nfc`): libnfc readers (PN532 boards, or PC/SC through libnfc).
 //! - [`printer`]: ESC/POS printers on USB, serial and TCP 9100 ports.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod console;
 pub mod devices;
 pub mod doctor;
+pub mod facecheck;
 #[cfg(feature = "nfc")]
 pub mod nfc;
 #[cfg(feature = "pcsc")]

@@ -84,6 +84,8 @@ pub struct Runtime {
     trust: kiosk_firmware::icao::pa::TrustList,
     /// Wall-clock time at `Timestamp::ZERO`, for the audit log.
     epoch: UnixMillis,
+    /// Face verification; `None` hands every face check to staff.
+    face: Option<crate::facecheck::FaceService>,
 }
 
 impl Runtime {
@@ -102,6 +104,7 @@ impl Runtime {
             vault: None,
             trust: kiosk_firmware::icao::pa::TrustList::empty(),
             epoch: UnixMillis(0),
+            face: None,
         };
         runtime.update_lights();
         runtime
@@ -124,6 +127,12 @@ impl Runtime {
     /// Anchors passive authentication in `trust`.
     pub fn with_trust_list(mut self, trust: kiosk_firmware::icao::pa::TrustList) -> Self {
         self.trust = trust;
+        self
+    }
+
+    /// Checks faces with `face`.
+    pub fn with_face(mut self, face: crate::facecheck::FaceService) -> Self {
+        self.face = Some(face);
         self
     }
 
@@ -154,7 +163,9 @@ impl Runtime {
 
     /// Whether the session or the runtime holds personal data.
     pub fn holds_personal_data(&self) -> bool {
-        self.session.holds_personal_data() || self.vault.is_some()
+        self.session.holds_personal_data()
+            || self.vault.is_some()
+            || self.face.as_ref().is_some_and(|f| f.holds_personal_data())
     }
 
     /// Counters since start.
@@ -184,6 +195,7 @@ impl Runtime {
             self.next_card_poll = now + CARD_POLL_INTERVAL;
             self.poll_card(now);
         }
+        self.poll_face(now);
         if self.session.poll_timeout().is_some_and(|at| at <= now) {
             self.session.handle_timeout(now);
         }
@@ -192,10 +204,13 @@ impl Runtime {
 
     /// When the loop should run [`Runtime::tick`] next.
     pub fn next_wakeup(&self) -> Timestamp {
-        match self.session.poll_timeout() {
-            Some(at) => at.min(self.next_card_poll),
-            None => self.next_card_poll,
-        }
+        [
+            self.session.poll_timeout(),
+            self.face.as_ref().and_then(|f| f.next_wakeup()),
+        ]
+        .into_iter()
+        .flatten()
+        .fold(self.next_card_poll, Timestamp::min)
     }
 
     /// Runs until `stop` is set or the frontend quits, reading the real
@@ -305,10 +320,17 @@ impl Runtime {
             }
             Action::AbortRead => self.disconnect(),
             Action::StartFaceCheck { attempt } => {
-                let outcome = self.face_check(attempt);
-                self.session.handle_input(Input::FaceFinished(outcome), now);
+                if let Err(outcome) = self.start_face_check(attempt, now) {
+                    self.stop_camera();
+                    self.session.handle_input(Input::FaceFinished(outcome), now);
+                }
             }
-            Action::StopFaceCheck => self.stop_camera(),
+            Action::StopFaceCheck => {
+                if let Some(face) = self.face.as_mut() {
+                    face.stop();
+                }
+                self.stop_camera();
+            }
             Action::CallStaff(reason) => {
                 self.audit(now, "staff_called", serde_json::json!({ "reason": reason }));
                 self.call_staff(reason);
@@ -489,24 +511,81 @@ impl Runtime {
         }
     }
 
-    fn face_check(&mut self, attempt: u8) -> kiosk_firmware::session::FaceOutcome {
+    /// Starts a face-check attempt: the camera, then the engine's check.
+    fn start_face_check(
+        &mut self,
+        attempt: u8,
+        now: Timestamp,
+    ) -> Result<(), kiosk_firmware::session::FaceOutcome> {
+        use kiosk_firmware::face::liveness::TurnDirection;
         use kiosk_firmware::session::FaceOutcome;
-        match self.devices.camera.start() {
-            Ok(format) => {
-                tracing::info!(
-                    attempt,
-                    width = format.width,
-                    height = format.height,
-                    "camera started"
-                );
-                tracing::error!("no face engine in this build: handing over to staff");
-                self.stop_camera();
-                FaceOutcome::CameraFault
-            }
-            Err(e) => {
-                self.counters.device_errors += 1;
-                tracing::warn!(error = %e, "camera failed to start");
-                FaceOutcome::CameraFault
+        let Some(face) = self.face.as_mut() else {
+            tracing::error!("no face engine configured: handing over to staff");
+            return Err(FaceOutcome::Unavailable);
+        };
+        let Some(photo) = self.vault.as_ref().and_then(|v| v.face.as_ref()) else {
+            tracing::warn!("the chip has no photo to compare with");
+            return Err(FaceOutcome::PhotoUnusable);
+        };
+        let format = self.devices.camera.start().map_err(|e| {
+            self.counters.device_errors += 1;
+            tracing::warn!(error = %e, "camera failed to start");
+            FaceOutcome::CameraFault
+        })?;
+        tracing::info!(
+            attempt,
+            width = format.width,
+            height = format.height,
+            "camera started"
+        );
+        // The side of the head turn is drawn afresh for every attempt, so
+        // a prepared video cannot know it.
+        let turn = TurnDirection::from_random(crate::reading::os_seed().map_or(0, |s| s[0]));
+        face.start(photo, turn, now)
+    }
+
+    /// Moves the face check along and hands its results to the session.
+    fn poll_face(&mut self, now: Timestamp) {
+        use crate::facecheck::FaceStep;
+        let Some(face) = self.face.as_mut().filter(|f| f.is_running()) else {
+            return;
+        };
+        for step in face.poll(self.devices.camera.as_mut(), now) {
+            match step {
+                FaceStep::Guidance(g) => {
+                    self.session
+                        .handle_input(Input::FaceGuidance(g.into()), now);
+                }
+                FaceStep::Finished { outcome, decision } => {
+                    if let Some(d) = &decision {
+                        let models = self
+                            .face
+                            .as_ref()
+                            .map(|f| f.models().clone())
+                            .unwrap_or_default();
+                        // Score, threshold, quality, liveness and model
+                        // hashes: never an image or an embedding.
+                        tracing::info!(
+                            outcome = ?d.outcome,
+                            score = ?d.score,
+                            threshold = d.threshold,
+                            frames = d.frames_seen,
+                            scored = d.frames_scored,
+                            challenge = ?d.challenge,
+                            passive = ?d.passive,
+                            "face decision"
+                        );
+                        self.audit(
+                            now,
+                            "face_decision",
+                            serde_json::json!({ "decision": d, "models": models }),
+                        );
+                    } else {
+                        self.counters.device_errors += 1;
+                    }
+                    self.stop_camera();
+                    self.session.handle_input(Input::FaceFinished(outcome), now);
+                }
             }
         }
     }
@@ -536,6 +615,9 @@ impl Runtime {
     fn wipe(&mut self) {
         // Citizen, MRZ and photo zeroize on drop.
         self.vault = None;
+        if let Some(face) = self.face.as_mut() {
+            face.wipe();
+        }
         self.stop_camera();
         self.disconnect();
     }

@@ -19,6 +19,13 @@ fn sim_config(dir: &Path) -> std::path::PathBuf {
         .replace(
             "output_dir = \"../../var/sim/printer\"",
             &format!("output_dir = {:?}", dir.join("printer")),
+        )
+        .replace(
+            "model_dir = \"../../.cache/models\"",
+            &format!(
+                "model_dir = {:?}",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/models")
+            ),
         );
     let path = dir.join("sim.toml");
     std::fs::write(&path, text).unwrap();
@@ -59,7 +66,7 @@ fn doctor_json_has_one_entry_per_device_and_exits_0_on_the_sim_board() {
     let names: Vec<&str> = devices.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        ["camera", "card_reader", "indicators", "printer", "store"]
+        ["camera", "card_reader", "face", "indicators", "printer", "store"]
     );
     for (name, check) in devices {
         assert_eq!(check["ok"], true, "{name}: {check}");
@@ -80,7 +87,7 @@ fn doctor_without_json_prints_a_line_per_device() {
     assert!(stdout.starts_with("board sim: all devices OK"), "{stdout}");
     assert_eq!(
         stdout.lines().filter(|l| l.contains("[ok  ]")).count(),
-        5,
+        6,
         "{stdout}"
     );
 }

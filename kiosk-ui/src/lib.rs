@@ -9,6 +9,8 @@
 //! Faults get their own text with a remedy; no library error message ever
 //! reaches a citizen (DESIGN.md §4).
 
+use kiosk_firmware::face::check::Hint;
+use kiosk_firmware::face::liveness::TurnDirection;
 use kiosk_firmware::session::{Fault, SessionView, StaffReason, StepKind};
 
 /// The language the citizen chose.
@@ -102,6 +104,9 @@ pub fn guidance(view: &SessionView, lang: Language) -> Guidance {
     let (title, prompt) = match (screen, view.fault) {
         (Screen::Notice, Some(fault)) => fault_text(fault, lang),
         (Screen::StaffAssist, _) => staff_text(view.staff_reason, lang),
+        (Screen::FaceCheck, _) if view.face_guide.is_some() => {
+            face_hint_text(view.face_guide.map(|g| g.hint), lang)
+        }
         (Screen::AccessKey, _) if view.access_key_rejected => pick(
             lang,
             (
@@ -290,8 +295,65 @@ fn screen_text(screen: Screen, lang: Language) -> (&'static str, &'static str) {
     }
 }
 
+/// What the face-capture screen says for the face check's hint.
+pub fn face_hint_text(hint: Option<Hint>, lang: Language) -> (&'static str, &'static str) {
+    let (vi, en) = match hint {
+        None | Some(Hint::LookAtCamera) => (
+            "Vui lòng nhìn vào camera phía trên màn hình.",
+            "Please look at the camera above the screen.",
+        ),
+        Some(Hint::OnlyOnePerson) => (
+            "Chỉ một người đứng trước camera, xin cảm ơn.",
+            "Only one person in front of the camera, please.",
+        ),
+        Some(Hint::MoveCloser) => (
+            "Vui lòng tiến lại gần hơn một chút.",
+            "Please come a little closer.",
+        ),
+        Some(Hint::MoveBack) => ("Vui lòng lùi lại một chút.", "Please move back a little."),
+        Some(Hint::HoldStill) => ("Vui lòng giữ yên đầu.", "Please hold your head still."),
+        Some(Hint::MoreLight) => (
+            "Hình hơi tối. Vui lòng đứng vào chỗ sáng hơn.",
+            "The picture is too dark. Please stand in a brighter place.",
+        ),
+        Some(Hint::LessLight) => (
+            "Hình quá sáng. Vui lòng tránh nguồn sáng chiếu thẳng.",
+            "The picture is too bright. Please move away from direct light.",
+        ),
+        Some(Hint::LookStraight) => (
+            "Vui lòng nhìn thẳng vào camera.",
+            "Please look straight at the camera.",
+        ),
+        Some(Hint::StraightenHead) => ("Vui lòng giữ đầu thẳng.", "Please keep your head level."),
+        Some(Hint::Turn(TurnDirection::Left)) => (
+            "Vui lòng quay đầu từ từ sang trái, rồi nhìn lại camera.",
+            "Please turn your head slowly to your left, then look back at the camera.",
+        ),
+        Some(Hint::Turn(TurnDirection::Right)) => (
+            "Vui lòng quay đầu từ từ sang phải, rồi nhìn lại camera.",
+            "Please turn your head slowly to your right, then look back at the camera.",
+        ),
+        Some(Hint::Good) => (
+            "Tốt lắm, vui lòng giữ nguyên.",
+            "Good, please stay like that.",
+        ),
+    };
+    pick(lang, ("Nhìn vào camera", vi), ("Look at the camera", en))
+}
+
 fn staff_text(reason: Option<StaffReason>, lang: Language) -> (&'static str, &'static str) {
     match reason {
+        Some(StaffReason::ChipPhotoUnusable | StaffReason::FaceCheckUnavailable) => pick(
+            lang,
+            (
+                "Cán bộ sẽ hỗ trợ bạn",
+                "Kiosk chưa so khớp được khuôn mặt lúc này. Cán bộ sẽ đến xác nhận danh tính của bạn.",
+            ),
+            (
+                "Staff will help you",
+                "The kiosk cannot compare faces right now. A member of staff will come to confirm who you are.",
+            ),
+        ),
         Some(StaffReason::CameraFault) => pick(
             lang,
             (
@@ -527,5 +589,36 @@ mod tests {
         let mut v = view_of(StepKind::ExpectAccessKey);
         v.access_key_rejected = true;
         assert_eq!(guidance(&v, Language::Vietnamese).title, "Chưa mở được thẻ");
+    }
+
+    #[test]
+    fn every_face_hint_has_its_own_words_in_both_languages() {
+        let hints = [
+            Hint::LookAtCamera,
+            Hint::OnlyOnePerson,
+            Hint::MoveCloser,
+            Hint::MoveBack,
+            Hint::HoldStill,
+            Hint::MoreLight,
+            Hint::LessLight,
+            Hint::LookStraight,
+            Hint::StraightenHead,
+            Hint::Turn(TurnDirection::Left),
+            Hint::Turn(TurnDirection::Right),
+            Hint::Good,
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for hint in hints {
+            let mut v = view_of(StepKind::FaceCheck);
+            v.face_guide = Some(kiosk_firmware::session::FaceGuide {
+                hint,
+                face_box: None,
+                progress_percent: 0,
+            });
+            let vi = guidance(&v, Language::Vietnamese);
+            let en = guidance(&v, Language::English);
+            assert!(seen.insert(vi.prompt), "{hint:?} repeats another hint");
+            assert_ne!(vi.prompt, en.prompt);
+        }
     }
 }

@@ -75,6 +75,37 @@ impl SimKiosk {
         }
     }
 
+    /// Replaces the runtime by what `f` makes of it (to add a face
+    /// service, a store).
+    pub fn map_runtime(mut self, f: impl FnOnce(Runtime) -> Runtime) -> Self {
+        let placeholder = Runtime::new(
+            SimBoard::build(&SimConfig {
+                card_reader: SimReaderConfig {
+                    name: "unused".into(),
+                    extended_length: true,
+                    cards_dir: None,
+                },
+                camera: SimCameraConfig {
+                    source: FrameSource::Pattern {
+                        width: 16,
+                        height: 16,
+                    },
+                },
+                printer: SimPrinterConfig {
+                    paper_width_mm: 80,
+                    output_dir: None,
+                },
+            })
+            .map(|(d, _)| d)
+            .unwrap_or_else(|e| panic!("the sim board must build: {e}")),
+            SessionConfig::default(),
+            Timestamp::ZERO,
+        );
+        let runtime = std::mem::replace(&mut self.runtime, placeholder);
+        self.runtime = f(runtime);
+        self
+    }
+
     /// Runs the loop for `d` of virtual time, ticking whenever the runtime
     /// asks to be woken, as the real loop does.
     pub fn run_for(&mut self, d: Duration) {

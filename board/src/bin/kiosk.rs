@@ -26,6 +26,35 @@ struct Cli {
     config: Option<PathBuf>,
 }
 
+#[cfg(feature = "face")]
+fn with_face(runtime: Runtime, config: &kiosk_board::config::Config) -> anyhow::Result<Runtime> {
+    // A kiosk without working face models still serves citizens: staff
+    // confirm identities, and `kioskctl doctor` says what to fix.
+    Ok(match kiosk_board::app::face_service(config) {
+        Ok(Some(face)) => {
+            tracing::info!(models = ?face.models(), "face verification ready");
+            runtime.with_face(face)
+        }
+        Ok(None) => {
+            tracing::warn!("no face models configured: face checks go to staff");
+            runtime
+        }
+        Err(e) => {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "face verification unavailable: face checks go to staff"
+            );
+            runtime
+        }
+    })
+}
+
+#[cfg(not(feature = "face"))]
+fn with_face(runtime: Runtime, _config: &kiosk_board::config::Config) -> anyhow::Result<Runtime> {
+    tracing::warn!("built without the face engine: face checks go to staff");
+    Ok(runtime)
+}
+
 fn main() -> anyhow::Result<()> {
     kiosk_board::app::init_logging("info");
     let cli = Cli::parse();
@@ -41,6 +70,7 @@ fn main() -> anyhow::Result<()> {
     let epoch = kiosk_board::app::wall_clock_now();
     let mut runtime =
         Runtime::new(board.devices, config.session, Timestamp::ZERO).with_store(store, epoch);
+    runtime = with_face(runtime, &config)?;
     runtime.run(&mut console, &AtomicBool::new(false));
     tracing::info!("kiosk stopped");
     Ok(())

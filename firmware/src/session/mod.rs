@@ -159,6 +159,41 @@ pub enum FaceOutcome {
     NoFace,
     /// The camera failed.
     CameraFault,
+    /// The chip photo cannot be used (undecodable, or no face in it): no
+    /// retry can help, staff compare by eye.
+    PhotoUnusable,
+    /// This kiosk cannot check faces now (no face models, engine failure).
+    Unavailable,
+}
+
+/// Live guidance on the face-capture screen, from the face check
+/// (`face::check::Guidance` in whole numbers, so views compare exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct FaceGuide {
+    /// What to tell the citizen.
+    pub hint: crate::face::check::Hint,
+    /// The face box as per-mille of the frame: x, y, width, height.
+    pub face_box: Option<[u16; 4]>,
+    /// How far the attempt has come, 0–100.
+    pub progress_percent: u8,
+}
+
+impl From<crate::face::check::Guidance> for FaceGuide {
+    fn from(g: crate::face::check::Guidance) -> FaceGuide {
+        let permille = |v: f32| (v.clamp(0.0, 1.0) * 1000.0).round() as u16;
+        FaceGuide {
+            hint: g.hint,
+            face_box: g.face_box.map(|b| {
+                [
+                    permille(b.x),
+                    permille(b.y),
+                    permille(b.width),
+                    permille(b.height),
+                ]
+            }),
+            progress_percent: (g.progress.clamp(0.0, 1.0) * 100.0).round() as u8,
+        }
+    }
 }
 
 /// How the holder's identity was confirmed, carried with the ticket or
@@ -272,6 +307,9 @@ pub enum Input {
     Consent(bool),
     /// A face-check attempt ended.
     FaceFinished(FaceOutcome),
+    /// New guidance from the face check under way (shown, not an activity:
+    /// the attempt's watchdog keeps running).
+    FaceGuidance(FaceGuide),
     /// Staff confirmed the person's identity (`true`) or refused (`false`).
     StaffDecision(bool),
     /// The citizen picked a menu entry.
@@ -354,6 +392,10 @@ pub enum StaffReason {
     FaceCheckDeclined,
     /// The camera does not work.
     CameraFault,
+    /// The chip photo cannot be compared with a face.
+    ChipPhotoUnusable,
+    /// The kiosk cannot check faces now.
+    FaceCheckUnavailable,
 }
 
 /// How a journey ended, for metrics (no personal data).
@@ -541,6 +583,8 @@ pub struct SessionView {
     pub read_percent: Option<u8>,
     /// The face attempt under way (1-based), while checking.
     pub face_attempt: Option<u8>,
+    /// The latest face-capture guidance, while checking.
+    pub face_guide: Option<FaceGuide>,
     /// Holder's full name, while identified.
     pub holder_name: Option<String>,
     /// Holder's masked ID number, while identified.
@@ -569,6 +613,7 @@ pub struct Session {
     wrong_keys: u8,
     key_rejected: bool,
     progress: Option<(usize, usize)>,
+    face_guide: Option<FaceGuide>,
     holder: Option<Holder>,
     verification: Option<Verification>,
     card_present: bool,
@@ -589,6 +634,7 @@ impl Session {
             wrong_keys: 0,
             key_rejected: false,
             progress: None,
+            face_guide: None,
             holder: None,
             verification: None,
             card_present: false,
@@ -642,6 +688,10 @@ impl Session {
             read_percent,
             face_attempt: match &self.step {
                 Step::FaceCheck { attempt } => Some(*attempt),
+                _ => None,
+            },
+            face_guide: match &self.step {
+                Step::FaceCheck { .. } => self.face_guide,
                 _ => None,
             },
             holder_name: self.holder.as_ref().map(|h| h.full_name.clone()),
@@ -798,6 +848,9 @@ impl Session {
             (Step::FaceCheck { .. }, Input::FaceFinished(outcome)) => {
                 self.face_failed(outcome, now);
             }
+            (Step::FaceCheck { .. }, Input::FaceGuidance(guide)) => {
+                self.face_guide = Some(guide);
+            }
             (Step::StaffAssist { .. }, Input::StaffDecision(true)) => {
                 self.verification = Some(Verification::StaffConfirmed);
                 self.go(Step::Menu, now);
@@ -952,8 +1005,14 @@ impl Session {
             Step::FaceCheck { attempt } => attempt,
             _ => return,
         };
-        if outcome == FaceOutcome::CameraFault {
-            self.call_staff(StaffReason::CameraFault, now);
+        let immediate = match outcome {
+            FaceOutcome::CameraFault => Some(StaffReason::CameraFault),
+            FaceOutcome::PhotoUnusable => Some(StaffReason::ChipPhotoUnusable),
+            FaceOutcome::Unavailable => Some(StaffReason::FaceCheckUnavailable),
+            _ => None,
+        };
+        if let Some(reason) = immediate {
+            self.call_staff(reason, now);
             return;
         }
         if attempt >= self.config.face_attempts {
@@ -1013,6 +1072,7 @@ impl Session {
         let from = self.step.kind();
         let to = next.kind();
         self.step = next;
+        self.face_guide = None;
         self.entered_at = now;
         self.last_activity = now;
         self.extensions = 0;

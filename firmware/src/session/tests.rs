@@ -337,6 +337,60 @@ fn a_camera_fault_calls_staff_at_once() {
 }
 
 #[test]
+fn an_unusable_chip_photo_or_no_face_engine_calls_staff_at_once() {
+    for (outcome, reason) in [
+        (FaceOutcome::PhotoUnusable, StaffReason::ChipPhotoUnusable),
+        (FaceOutcome::Unavailable, StaffReason::FaceCheckUnavailable),
+    ] {
+        let mut h = Harness::new();
+        h.reach_confirmation(true);
+        h.input(Input::Confirm(true));
+        h.input(Input::Consent(true));
+        let out = h.input(Input::FaceFinished(outcome));
+        assert_eq!(h.step(), StepKind::StaffAssist);
+        assert_eq!(actions(&out), vec![Action::CallStaff(reason)]);
+        assert_eq!(h.session.view().staff_reason, Some(reason));
+    }
+}
+
+#[test]
+fn face_guidance_shows_while_checking_and_is_gone_after() {
+    use crate::face::check::{Guidance, Hint};
+    use crate::face::liveness::TurnDirection;
+    let mut h = Harness::new();
+    h.reach_confirmation(true);
+    h.input(Input::Confirm(true));
+    h.input(Input::Consent(true));
+    assert_eq!(h.session.view().face_guide, None);
+    let guide = FaceGuide::from(Guidance {
+        hint: Hint::Turn(TurnDirection::Left),
+        face_box: Some(crate::face::Rect {
+            x: 0.25,
+            y: 0.1,
+            width: 0.5,
+            height: 0.6,
+        }),
+        progress: 0.4,
+    });
+    assert_eq!(guide.face_box, Some([250, 100, 500, 600]));
+    assert_eq!(guide.progress_percent, 40);
+    let deadline = h.session.view().deadline;
+    h.input(Input::FaceGuidance(guide));
+    assert_eq!(h.session.view().face_guide, Some(guide));
+    assert_eq!(
+        h.session.view().deadline,
+        deadline,
+        "guidance is no activity"
+    );
+    h.input(Input::FaceFinished(FaceOutcome::Match));
+    assert_eq!(h.step(), StepKind::Menu);
+    assert_eq!(h.session.view().face_guide, None);
+    // Guidance arriving late, outside the face check, is ignored.
+    h.input(Input::FaceGuidance(guide));
+    assert_eq!(h.session.view().face_guide, None);
+}
+
+#[test]
 fn declining_the_face_check_calls_staff_who_may_confirm() {
     let mut h = Harness::new();
     h.reach_confirmation(true);

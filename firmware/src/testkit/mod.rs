@@ -267,6 +267,25 @@ impl CardProfile {
 
     /// Builds the chip. `base` resolves the photo path.
     pub fn chip(&self, base: &Path) -> Result<VirtualChip, ProfileError> {
+        let photo = match &self.chip.photo {
+            None => None,
+            Some(photo) if photo.as_os_str() == "placeholder" => Some(PLACEHOLDER_JPEG.to_vec()),
+            Some(photo) => {
+                let path = base.join(photo);
+                Some(std::fs::read(&path).map_err(|source| ProfileError::Read { path, source })?)
+            }
+        };
+        self.chip_with_photo(base, photo)
+    }
+
+    /// Builds the chip with `photo` (JPEG or JPEG 2000 bytes) in DG2
+    /// instead of the profile's photo file (tests that make chip photos in
+    /// memory).
+    pub fn chip_with_photo(
+        &self,
+        base: &Path,
+        photo: Option<Vec<u8>>,
+    ) -> Result<VirtualChip, ProfileError> {
         let invalid = |field, reason: String| ProfileError::Invalid {
             path: base.to_path_buf(),
             field,
@@ -284,13 +303,7 @@ impl CardProfile {
         let mut groups = vec![1, 13];
         files.insert(File::Dg(1), lds::encode_dg1(&mrz));
         files.insert(File::Dg(13), dg13::encode(&citizen));
-        if let Some(photo) = &self.chip.photo {
-            let bytes = if photo.as_os_str() == "placeholder" {
-                PLACEHOLDER_JPEG.to_vec()
-            } else {
-                let path = base.join(photo);
-                std::fs::read(&path).map_err(|source| ProfileError::Read { path, source })?
-            };
+        if let Some(bytes) = photo {
             let j2k =
                 bytes.starts_with(&[0xFF, 0x4F]) || bytes.starts_with(&[0, 0, 0, 0x0C, 0x6A, 0x50]);
             let [w, h] = self.chip.photo_size;

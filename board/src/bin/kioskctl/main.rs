@@ -179,6 +179,7 @@ fn doctor(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut board = kiosk_board::app::build_board(&config)?;
     let mut checks = doctor::check_devices(&mut board.devices);
     checks.insert("store".into(), kiosk_board::app::check_store(&config));
+    checks.insert("face".into(), kiosk_board::app::check_face(&config));
     let report = Report::new(board.devices.board.clone(), checks);
     if cli.json {
         println!(

@@ -36,6 +36,9 @@ pub const CARD_POLL_INTERVAL: Duration = Duration::from_millis(150);
 pub enum FrontendInput {
     /// The citizen (or a tester) did something.
     Input(Input),
+    /// Staff ask to print a ticket of today again (after a printer
+    /// problem), by its number.
+    Reprint(String),
     /// Stop the kiosk.
     Quit,
     /// Nothing before the wait ended.
@@ -262,6 +265,16 @@ impl Runtime {
             let wait = self.next_wakeup().saturating_since(now());
             match frontend.wait_input(wait) {
                 FrontendInput::Input(input) => self.input(input, now()),
+                FrontendInput::Reprint(number) => {
+                    match self.reprint_ticket(&number, now()) {
+                        Ok(None) => tracing::info!(%number, "ticket re-printed"),
+                        Ok(Some(problem)) => {
+                            tracing::warn!(%number, ?problem, "the re-print failed too")
+                        }
+                        Err(e) => tracing::warn!(%number, error = %e, "cannot re-print"),
+                    }
+                    self.update_lights();
+                }
                 FrontendInput::Quit => break,
                 FrontendInput::Nothing => {}
             }

@@ -537,3 +537,87 @@ daily_limit = 10
     let bad = text.replace("daily_limit = 10", "daily_limit = 10\ncolour = \"red\"");
     assert!(toml::from_str::<QueueConfig>(&bad).is_err());
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Draw for service 0/1, priority or not, `minutes` later.
+        Draw {
+            service: bool,
+            priority: bool,
+            minutes: u64,
+            print: bool,
+        },
+        /// The power goes: the store is dropped and opened again.
+        Crash,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            8 => (any::<bool>(), any::<bool>(), 0u64..400, any::<bool>()).prop_map(
+                |(service, priority, minutes, print)| Step::Draw {
+                    service,
+                    priority,
+                    minutes,
+                    print
+                }
+            ),
+            1 => Just(Step::Crash),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Whatever the order of draws, prints and power cuts, over two
+        /// days, no number is handed out twice in a day and every number
+        /// of a lane is the next one.
+        #[test]
+        fn numbers_never_repeat_within_a_day(steps in proptest::collection::vec(step(), 1..40)) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut raw = config();
+            raw.hours = hours(&["mon", "tue", "wed", "thu", "fri", "sat", "sun"], &["00:00-24:00"]);
+            raw.services[1].hours = None;
+            raw.services[1].daily_limit = 999;
+            let q = Queue::new(Catalog::from_config(&raw).unwrap());
+            let mut store = open(&dir);
+            // 20:00 on the 25th: the clock crosses midnight on the way.
+            let mut now = at(20, 0).0;
+            let mut seen = std::collections::HashSet::new();
+            let mut last = std::collections::HashMap::new();
+            for s in steps {
+                match s {
+                    Step::Crash => {
+                        drop(store);
+                        store = open(&dir);
+                    }
+                    Step::Draw { service, priority, minutes, print } => {
+                        now += minutes * MINUTE;
+                        let code = if service { "A" } else { "B" };
+                        let request = if priority {
+                            declared(code, Priority::Disabled)
+                        } else {
+                            walk_in(code)
+                        };
+                        let drawn = q.draw(&mut store, &request, UnixMillis(now)).unwrap();
+                        let t = drawn.ticket;
+                        prop_assert!(seen.insert((t.day.clone(), t.number.clone())), "{} repeated on {}", t.number, t.day);
+                        let key = (t.day.clone(), t.service.clone(), t.lane);
+                        let previous = last.insert(key, t.number.clone());
+                        let seq: u32 = t.number.trim_start_matches(|c: char| c.is_ascii_alphabetic()).parse().unwrap();
+                        let expected = previous.map_or(1, |p: String| {
+                            p.trim_start_matches(|c: char| c.is_ascii_alphabetic()).parse::<u32>().unwrap() + 1
+                        });
+                        prop_assert_eq!(seq, expected);
+                        if print {
+                            q.mark_printed(&mut store, t.id, UnixMillis(now)).unwrap();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

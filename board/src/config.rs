@@ -1,8 +1,9 @@
 //! The kiosk configuration file (`board/config/*.toml`).
 //!
 //! A board is described by data, not code (DESIGN.md §5): which board kind,
-//! the kiosk's identity and data directory, the session timeouts, and each
-//! device's settings. Relative paths are relative to the file's directory.
+//! the kiosk's identity and data directory, the session timeouts, the queue's
+//! service catalogue (`[queue]`, see [`kiosk_firmware::queue::catalog`]), and
+//! each device's settings. Relative paths are relative to the file's directory.
 //! Loading validates everything it can before any device is opened, and
 //! every error names the file and the field.
 
@@ -40,6 +41,9 @@ pub struct Config {
     pub session: SessionConfig,
     /// Face verification.
     pub face: FaceSection,
+    /// The queue's service catalogue; without `[queue]` the kiosk issues no
+    /// numbers.
+    pub queue: Option<kiosk_firmware::queue::Catalog>,
     /// The simulator's devices (with `board = "sim"`).
     pub sim: Option<SimConfig>,
 }
@@ -198,6 +202,7 @@ struct RawConfig {
     session: SessionConfig,
     #[serde(default)]
     face: RawFace,
+    queue: Option<kiosk_firmware::queue::QueueConfig>,
     sim: Option<RawSim>,
 }
 
@@ -329,6 +334,12 @@ impl Config {
         raw.session
             .validate()
             .map_err(|e| invalid("session", e.to_string()))?;
+        let queue = raw
+            .queue
+            .as_ref()
+            .map(kiosk_firmware::queue::Catalog::from_config)
+            .transpose()
+            .map_err(|e| invalid(&e.field, e.reason))?;
 
         let face = validate_face(raw.face, &raw.session, base, &invalid)?;
         let sim = match (raw.board, raw.sim) {
@@ -349,6 +360,7 @@ impl Config {
             },
             session: raw.session,
             face,
+            queue,
             sim,
         })
     }
@@ -535,6 +547,28 @@ paper_width_mm = 80
         let config = Config::load(&path).unwrap();
         assert_eq!(config.board, BoardKind::Sim);
         assert!(config.sim.is_some());
+        let queue = config.queue.expect("the sim board issues numbers");
+        assert!(queue.services.len() >= 6);
+        assert!(
+            queue
+                .services
+                .iter()
+                .any(|s| s.name_vi.contains("Hộ tịch") && s.name_en.contains("Civil status")),
+            "{:?}",
+            queue.services
+        );
+    }
+
+    #[test]
+    fn a_bad_queue_service_is_rejected_with_its_field() {
+        let text = format!(
+            "{GOOD}\n[queue]\nstatus_url = \"https://q.example\"\nhours = {{ days = [\"mon\"], open = [\"08:00-09:00\"] }}\n\
+             [[queue.services]]\ncode = \"A\"\nname_vi = \"Hộ tịch\"\nname_en = \"Civil status\"\ncounters = [1]\ndaily_limit = 0\n"
+        );
+        let (field, reason) = field_error(&text);
+        assert_eq!(field, "queue.services[0].daily_limit");
+        assert!(reason.contains("1–999"), "{reason}");
+        assert!(parse(GOOD).unwrap().queue.is_none());
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub enum Command {
     InsertCard(String),
     /// Take the card off the simulated reader.
     RemoveCard,
+    /// Staff: print a ticket of today again.
+    Reprint(String),
     /// Show the help text.
     Help,
     /// Stop the kiosk.
@@ -57,6 +59,7 @@ commands:
   yes | no            confirm / reject, agree / decline (staff: approve / refuse)
   form ok             the form is reviewed
   ticket SERVICE [elderly|disabled|pregnant|child]
+  reprint NUMBER      staff: print today's ticket NUMBER again (after a printer problem)
   request PROCEDURE   file a request
   finish              done, go to rating
   rate N | skip       rate 1-5 or skip
@@ -107,6 +110,7 @@ pub fn parse(line: &str, step: StepKind) -> Result<Command, String> {
                 priority,
             }))
         }
+        ("reprint", [number]) => Ok(Command::Reprint((*number).to_owned())),
         ("request", [procedure]) => input(Input::Choose(MenuChoice::SubmitRequest {
             procedure: (*procedure).to_owned(),
         })),
@@ -178,7 +182,19 @@ impl Frontend for Console {
             ));
         }
         if let Some(t) = &view.ticket {
-            line.push_str(&format!(" ticket={} printed={}", t.number, t.printed));
+            line.push_str(&format!(
+                " ticket={} service={} waiting={} printed={}",
+                t.number, t.service, t.waiting, t.printed
+            ));
+            if let Some(problem) = t.print_problem {
+                line.push_str(&format!(
+                    " print_problem={problem:?} (staff: `reprint {}`)",
+                    t.number
+                ));
+            }
+        }
+        if let Some(notice) = view.menu_notice {
+            line.push_str(&format!(" menu_notice={notice:?}"));
         }
         println!("{line}");
     }
@@ -201,6 +217,7 @@ impl Frontend for Console {
         match parse(&line, self.step) {
             Ok(Command::Input(input)) => FrontendInput::Input(input),
             Ok(Command::Quit) => FrontendInput::Quit,
+            Ok(Command::Reprint(number)) => FrontendInput::Reprint(number),
             Ok(Command::Help) => {
                 println!("{HELP}");
                 FrontendInput::Nothing
@@ -273,6 +290,10 @@ mod tests {
             Ok(Command::Input(Input::Rated(Some(5))))
         );
         assert_eq!(parse("card foreign", a), Ok(Command::InsertForeignCard));
+        assert_eq!(
+            parse("reprint A002", a),
+            Ok(Command::Reprint("A002".into()))
+        );
         assert_eq!(parse("quit", a), Ok(Command::Quit));
     }
 

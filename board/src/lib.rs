@@ -10,6 +10,7 @@
 //! - `nfc` (feature `nfc`): libnfc readers (PN532 boards, or PC/SC through libnfc).
 //! - [`printer`]: ESC/POS printers on USB, serial and TCP 9100 ports.
 //! - [`reading`]: the document reader over a card reader device.
+//! - [`ticketing`]: issuing a queue ticket: draw, lay out, print with status checks.
 //! - [`vpcd`]: a simulated card behind real pcscd (vsmartcard's vpcd).
 //! - [`app`]: the composition root shared by the binaries.
 //!
@@ -31,5 +32,6 @@ pub mod reading;
 pub mod runtime;
 #[cfg(feature = "sim")]
 pub mod sim;
+pub mod ticketing;
 #[cfg(feature = "sim")]
 pub mod vpcd;

@@ -259,6 +259,26 @@ fn open_serial(path: &std::path::Path, baud: u32) -> io::Result<DeviceLink> {
     open_device(path)
 }
 
+/// How long a network printer may take to accept the connection: the
+/// runtime prints synchronously, so an unreachable host must not hold the
+/// kiosk for the system's default (minutes).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+fn connect(addr: &str) -> io::Result<TcpStream> {
+    use std::net::ToSocketAddrs;
+    let mut last = io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{addr} resolves to nothing"),
+    );
+    for candidate in addr.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&candidate, CONNECT_TIMEOUT) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 /// An ESC/POS printer on a port.
 pub struct EscposPrinter {
     port: PrinterPort,
@@ -309,8 +329,7 @@ impl EscposPrinter {
                     Box::new(open_serial(path, *baud).map_err(|e| PortError::new("open", e))?)
                 }
                 PrinterPort::Tcp(addr) => {
-                    let stream =
-                        TcpStream::connect(addr).map_err(|e| PortError::new("connect", e))?;
+                    let stream = connect(addr).map_err(|e| PortError::new("connect", e))?;
                     stream
                         .set_write_timeout(Some(Duration::from_secs(10)))
                         .map_err(|e| PortError::new("connect", e))?;

@@ -7,11 +7,18 @@
 //! [`Runtime::run`] is the real loop: it reads the monotonic clock and lets a
 //! [`Frontend`] (console, UI, scenario player) wait for the citizen's input
 //! until the next deadline — nothing sleeps blindly.
+//!
+//! `Action::IssueTicket` draws a number from the store and prints it through
+//! [`crate::ticketing`]. A printer problem never costs the citizen the
+//! number: the session shows it on screen (`printed: false`), the ticket
+//! stays re-printable ([`Runtime::reprint_ticket`]), and staff are alerted
+//! ([`Runtime::printer_alert`], the fault light, the audit log).
 
 use crate::devices::Devices;
+use crate::ticketing::{Issued, Ticketing, TicketingError};
 use kiosk_firmware::session::{
-    AccessKey, Action, EndReason, Event, Fault, Holder, Input, Output, ReadFailure, Session,
-    SessionConfig, SessionView, StaffReason, StepKind,
+    AccessKey, Action, EndReason, Event, Fault, Holder, Input, Output, PrintProblem, Priority,
+    ReadFailure, Session, SessionConfig, SessionView, StaffReason, StepKind, Verification,
 };
 use kiosk_firmware::store::{Store, UnixMillis};
 use kiosk_firmware::time::Timestamp;
@@ -29,6 +36,9 @@ pub const CARD_POLL_INTERVAL: Duration = Duration::from_millis(150);
 pub enum FrontendInput {
     /// The citizen (or a tester) did something.
     Input(Input),
+    /// Staff ask to print a ticket of today again (after a printer
+    /// problem), by its number.
+    Reprint(String),
     /// Stop the kiosk.
     Quit,
     /// Nothing before the wait ended.
@@ -64,6 +74,22 @@ pub struct Counters {
     pub staff_calls: u64,
     /// Device errors seen by the runtime.
     pub device_errors: u64,
+    /// Tickets that came out of the printer (issued).
+    pub tickets_printed: u64,
+    /// Tickets drawn whose printing failed (shown on screen, re-printable).
+    pub tickets_unprinted: u64,
+    /// Staff alerts raised for the printer.
+    pub printer_alerts: u64,
+}
+
+/// What staff must do about the printer, raised by a print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrinterAlert {
+    /// The roll is nearly used up: tickets still print; change it soon.
+    PaperNearEnd,
+    /// Tickets do not print until staff fix this.
+    CannotPrint(PrintProblem),
 }
 
 /// The kiosk's run loop around one [`Session`].
@@ -86,6 +112,10 @@ pub struct Runtime {
     epoch: UnixMillis,
     /// Face verification; `None` hands every face check to staff.
     face: Option<crate::facecheck::FaceService>,
+    /// The queue and ticket layout, when the board issues numbers.
+    ticketing: Option<Ticketing>,
+    /// The printer's standing alert, until a print succeeds cleanly.
+    printer_alert: Option<PrinterAlert>,
 }
 
 impl Runtime {
@@ -105,6 +135,8 @@ impl Runtime {
             trust: kiosk_firmware::icao::pa::TrustList::empty(),
             epoch: UnixMillis(0),
             face: None,
+            ticketing: None,
+            printer_alert: None,
         };
         runtime.update_lights();
         runtime
@@ -122,6 +154,17 @@ impl Runtime {
     pub fn with_epoch(mut self, epoch: UnixMillis) -> Self {
         self.epoch = epoch;
         self
+    }
+
+    /// Issues queue numbers with `ticketing` (needs a store).
+    pub fn with_ticketing(mut self, ticketing: Ticketing) -> Self {
+        self.ticketing = Some(ticketing);
+        self
+    }
+
+    /// The printer's standing alert for staff, if any.
+    pub fn printer_alert(&self) -> Option<PrinterAlert> {
+        self.printer_alert
     }
 
     /// Anchors passive authentication in `trust`.
@@ -237,6 +280,16 @@ impl Runtime {
             let wait = self.next_wakeup().saturating_since(now());
             match frontend.wait_input(wait) {
                 FrontendInput::Input(input) => self.input(input, now()),
+                FrontendInput::Reprint(number) => {
+                    match self.reprint_ticket(&number, now()) {
+                        Ok(None) => tracing::info!(%number, "ticket re-printed"),
+                        Ok(Some(problem)) => {
+                            tracing::warn!(%number, ?problem, "the re-print failed too")
+                        }
+                        Err(e) => tracing::warn!(%number, error = %e, "cannot re-print"),
+                    }
+                    self.update_lights();
+                }
                 FrontendInput::Quit => break,
                 FrontendInput::Nothing => {}
             }
@@ -335,10 +388,14 @@ impl Runtime {
                 self.audit(now, "staff_called", serde_json::json!({ "reason": reason }));
                 self.call_staff(reason);
             }
-            Action::IssueTicket { service, .. } => {
-                tracing::error!(%service, "no queue service in this build: cannot draw a ticket");
+            Action::IssueTicket {
+                service,
+                priority,
+                verification,
+            } => {
+                let result = self.issue_ticket(&service, priority, verification, now);
                 self.session
-                    .handle_input(Input::TicketFinished(Err(Fault::Internal)), now);
+                    .handle_input(Input::TicketFinished(result), now);
             }
             Action::PrepareForm { procedure } => {
                 tracing::error!(%procedure, "no request catalogue in this build");
@@ -511,6 +568,145 @@ impl Runtime {
         }
     }
 
+    fn wall(&self, now: Timestamp) -> UnixMillis {
+        UnixMillis(self.epoch.0.saturating_add(now.as_millis()))
+    }
+
+    /// What the verified chip says of the holder's age.
+    fn age_evidence(&self, verification: Verification) -> kiosk_firmware::queue::AgeEvidence {
+        use kiosk_firmware::queue::AgeEvidence;
+        if verification == Verification::Anonymous {
+            return AgeEvidence::Unknown;
+        }
+        self.vault
+            .as_ref()
+            .and_then(|v| {
+                kiosk_firmware::cccd::date::Date::parse_dmy_slashed(&v.citizen.date_of_birth)
+            })
+            .map_or(AgeEvidence::Unknown, AgeEvidence::Verified)
+    }
+
+    /// Draws a number and prints it (see the module documentation).
+    fn issue_ticket(
+        &mut self,
+        service: &str,
+        priority: Option<Priority>,
+        verification: Verification,
+        now: Timestamp,
+    ) -> Result<kiosk_firmware::session::TicketInfo, Fault> {
+        let wall = self.wall(now);
+        let request = kiosk_firmware::queue::DrawRequest {
+            service,
+            declared: priority,
+            age: self.age_evidence(verification),
+            verification,
+        };
+        let (Some(ticketing), Some(store)) = (self.ticketing.as_ref(), self.store.as_mut()) else {
+            tracing::error!(%service, "no queue service in this build: cannot draw a ticket");
+            return Err(Fault::Internal);
+        };
+        let result = ticketing.issue(
+            store,
+            self.devices.printer.as_mut(),
+            &request,
+            wall,
+            &mut |_| {},
+        );
+        match result {
+            Ok(issued) => {
+                self.after_print(&issued, now);
+                Ok(issued.info())
+            }
+            Err(e) => {
+                let fault = match &e {
+                    TicketingError::Queue(q) => q.fault(),
+                    TicketingError::Layout(_) => Fault::Internal,
+                };
+                if fault == Fault::Internal {
+                    tracing::error!(error = %e, %service, "cannot draw a ticket");
+                } else {
+                    tracing::info!(reason = %e, %service, "ticket refused");
+                }
+                self.audit(
+                    now,
+                    "ticket_refused",
+                    serde_json::json!({ "service": service, "reason": fault }),
+                );
+                Err(fault)
+            }
+        }
+    }
+
+    /// Prints the ticket shown as `number` today again (staff, after a
+    /// printer problem); `Ok(None)` when it printed.
+    pub fn reprint_ticket(
+        &mut self,
+        number: &str,
+        now: Timestamp,
+    ) -> Result<Option<PrintProblem>, TicketingError> {
+        let wall = self.wall(now);
+        let day = kiosk_firmware::queue::Queue::day(wall)?;
+        let (Some(ticketing), Some(store)) = (self.ticketing.as_ref(), self.store.as_mut()) else {
+            return Err(kiosk_firmware::queue::QueueError::NoSuchTicket(number.to_owned()).into());
+        };
+        let issued = ticketing.reprint(
+            store,
+            self.devices.printer.as_mut(),
+            &day,
+            number,
+            wall,
+            &mut |_| {},
+        )?;
+        self.after_print(&issued, now);
+        Ok(issued.print.outcome.err())
+    }
+
+    /// Counts, audits and alerts after a print attempt.
+    fn after_print(&mut self, issued: &Issued, now: Timestamp) {
+        let problem = issued.print.outcome.err();
+        let alert = match problem {
+            Some(p) => Some(PrinterAlert::CannotPrint(p)),
+            None if issued.print.paper_near_end() => Some(PrinterAlert::PaperNearEnd),
+            None => None,
+        };
+        if problem.is_some() {
+            self.counters.tickets_unprinted += 1;
+        } else {
+            self.counters.tickets_printed += 1;
+        }
+        self.audit(
+            now,
+            if problem.is_some() {
+                "ticket_not_printed"
+            } else {
+                "ticket_printed"
+            },
+            serde_json::json!({
+                "service": issued.ticket.service,
+                "number": issued.ticket.number,
+                "lane": issued.ticket.lane,
+                "priority": issued.ticket.priority,
+                "attempts": issued.ticket.print_attempts,
+                "problem": problem,
+                "bytes": issued.job.bytes.len(),
+            }),
+        );
+        if let Some(alert) = alert
+            && self.printer_alert != Some(alert)
+        {
+            self.counters.printer_alerts += 1;
+            tracing::warn!(?alert, detail = ?issued.print.detail, "staff alert: the printer needs attention");
+            self.audit(
+                now,
+                "staff_alert",
+                serde_json::json!({ "device": "printer", "alert": alert }),
+            );
+        }
+        self.printer_alert = alert;
+        // The fault light follows the alert at once, whatever the step.
+        self.lit = None;
+    }
+
     /// Starts a face-check attempt: the camera, then the engine's check.
     fn start_face_check(
         &mut self,
@@ -637,6 +833,8 @@ impl Runtime {
             StepKind::StaffAssist | StepKind::Notice => (false, false, true, false),
             _ => (true, false, false, false),
         };
+        // A printer that cannot print keeps the fault light on for staff.
+        let fault = fault || matches!(self.printer_alert, Some(PrinterAlert::CannotPrint(_)));
         for (light, on) in [
             (Light::Ready, ready),
             (Light::Busy, busy),
@@ -756,6 +954,161 @@ mod tests {
             Timestamp::ZERO,
         );
         assert_eq!(rt.view().fault, Some(Fault::Internal));
+    }
+
+    /// 2026-11-25 09:00 in Hà Nội (02:00 UTC), a Wednesday.
+    const NINE_AM: UnixMillis = UnixMillis(1_795_572_000_000);
+
+    fn queue_config(open: &str) -> kiosk_firmware::queue::QueueConfig {
+        let text = format!(
+            r#"
+status_url = "https://dichvucong.example.gov.vn/hang-doi"
+hours = {{ days = ["mon", "tue", "wed", "thu", "fri"], open = ["{open}"] }}
+[[services]]
+code = "A"
+name_vi = "Hộ tịch"
+name_en = "Civil status"
+counters = [1, 2]
+daily_limit = 2
+"#
+        );
+        toml::from_str(&text).unwrap()
+    }
+
+    fn with_queue(open: &str) -> (Runtime, SimControls, tempfile::TempDir) {
+        let (rt, controls) = runtime();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("kiosk.db"), NINE_AM).unwrap();
+        let catalog = kiosk_firmware::queue::Catalog::from_config(&queue_config(open)).unwrap();
+        let ticketing = Ticketing {
+            queue: kiosk_firmware::queue::Queue::new(catalog),
+            center_name: "Trung tâm Phục vụ hành chính công (mô phỏng)".into(),
+            kiosk_id: "KIOSK-SIM-001".into(),
+            paper: kiosk_firmware::ticket::raster::PaperWidth::Mm80,
+        };
+        let rt = rt.with_store(store, NINE_AM).with_ticketing(ticketing);
+        (rt, controls, dir)
+    }
+
+    fn take_number(rt: &mut Runtime, priority: Option<Priority>, at: Timestamp) {
+        rt.input(Input::WalkIn, at);
+        rt.input(
+            Input::Choose(MenuChoice::TakeNumber {
+                service: "A".into(),
+                priority,
+            }),
+            at,
+        );
+    }
+
+    #[test]
+    fn a_walk_in_gets_a_printed_number_and_the_paper_shows_it() {
+        let (mut rt, controls, _dir) = with_queue("07:30-11:30");
+        take_number(&mut rt, None, Timestamp::ZERO);
+        let view = rt.view();
+        assert_eq!(view.step, StepKind::ShowingTicket);
+        let ticket = view.ticket.unwrap();
+        assert_eq!(ticket.number, "A001");
+        assert!(ticket.printed);
+        assert_eq!(ticket.print_problem, None);
+        assert_eq!(controls.print_jobs(), 1);
+        let decoded = kiosk_firmware::ticket::escpos::decode(&controls.printed()).unwrap();
+        assert_eq!(decoded.pages.len(), 1);
+        assert_eq!(decoded.pages[0].width(), 576);
+        assert_eq!(rt.counters().tickets_printed, 1);
+        assert_eq!(rt.printer_alert(), None);
+        let log = rt.store().unwrap().recent_audit(5).unwrap();
+        assert_eq!(log[0].kind, "ticket_printed");
+        assert!(
+            log[0].detail.contains(r#""number":"A001""#),
+            "{}",
+            log[0].detail
+        );
+    }
+
+    #[test]
+    fn paper_out_shows_the_number_alerts_staff_and_a_reprint_issues_it() {
+        let (mut rt, controls, _dir) = with_queue("07:30-11:30");
+        controls.set_paper(kiosk_hal::printer::PaperLevel::Out);
+        take_number(&mut rt, None, Timestamp::ZERO);
+        let ticket = rt.view().ticket.unwrap();
+        assert_eq!(ticket.number, "A001");
+        assert!(!ticket.printed);
+        assert_eq!(ticket.print_problem, Some(PrintProblem::PaperOut));
+        assert_eq!(
+            rt.printer_alert(),
+            Some(PrinterAlert::CannotPrint(PrintProblem::PaperOut))
+        );
+        assert!(controls.light(Light::Fault), "staff see the fault light");
+        assert_eq!(controls.print_jobs(), 0);
+        assert_eq!(rt.counters().tickets_unprinted, 1);
+        // Staff refill the paper and re-print: now it is issued.
+        controls.set_paper(kiosk_hal::printer::PaperLevel::Ok);
+        assert_eq!(
+            rt.reprint_ticket("A001", Timestamp::from_secs(60)).unwrap(),
+            None
+        );
+        assert_eq!(controls.print_jobs(), 1);
+        assert_eq!(rt.printer_alert(), None);
+        let kinds: Vec<String> = rt
+            .store()
+            .unwrap()
+            .recent_audit(10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert!(kinds.contains(&"staff_alert".to_owned()), "{kinds:?}");
+        assert_eq!(kinds[0], "ticket_printed");
+    }
+
+    #[test]
+    fn paper_near_end_prints_but_alerts_staff() {
+        let (mut rt, controls, _dir) = with_queue("07:30-11:30");
+        controls.set_paper(kiosk_hal::printer::PaperLevel::NearEnd);
+        take_number(&mut rt, None, Timestamp::ZERO);
+        assert!(rt.view().ticket.unwrap().printed);
+        assert_eq!(rt.printer_alert(), Some(PrinterAlert::PaperNearEnd));
+        assert_eq!(rt.counters().printer_alerts, 1);
+    }
+
+    #[test]
+    fn outside_opening_hours_the_menu_says_closed_and_nothing_is_drawn() {
+        let (mut rt, controls, _dir) = with_queue("13:30-16:30");
+        take_number(&mut rt, None, Timestamp::ZERO);
+        let view = rt.view();
+        assert_eq!(view.step, StepKind::Menu);
+        assert_eq!(view.menu_notice, Some(Fault::ServiceClosed));
+        assert_eq!(controls.print_jobs(), 0);
+        assert!(rt.store().unwrap().unprinted_tickets(5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_daily_limit_is_shown_as_sold_out() {
+        let (mut rt, _controls, _dir) = with_queue("07:30-11:30");
+        for (i, n) in ["A001", "A002"].iter().enumerate() {
+            let t = Timestamp::from_secs(10 * i as u64);
+            take_number(&mut rt, None, t);
+            assert_eq!(rt.view().ticket.unwrap().number, *n);
+            rt.input(Input::Cancel, t);
+        }
+        take_number(&mut rt, None, Timestamp::from_secs(30));
+        assert_eq!(rt.view().menu_notice, Some(Fault::ServiceSoldOut));
+    }
+
+    #[test]
+    fn a_walk_in_declaring_elderly_is_refused_and_may_take_a_normal_number() {
+        let (mut rt, _controls, _dir) = with_queue("07:30-11:30");
+        take_number(&mut rt, Some(Priority::Elderly), Timestamp::ZERO);
+        assert_eq!(rt.view().menu_notice, Some(Fault::PriorityNotEligible));
+        rt.input(
+            Input::Choose(MenuChoice::TakeNumber {
+                service: "A".into(),
+                priority: Some(Priority::Pregnant),
+            }),
+            Timestamp::ZERO,
+        );
+        assert_eq!(rt.view().ticket.unwrap().number, "AU001");
     }
 
     #[test]

@@ -373,6 +373,26 @@ struct Paper {
     pending: Vec<u8>,
     jobs: u64,
     output_dir: Option<PathBuf>,
+    /// The number of the last job file in `output_dir`: a new board (the
+    /// kiosk restarted, `kioskctl ticket print`) continues after it rather
+    /// than overwriting earlier jobs.
+    last_file: u64,
+}
+
+/// The highest `NNNNNN` of the `job-NNNNNN.escpos` files in `dir`.
+fn last_job_file(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_prefix("job-")?
+                .strip_suffix(".escpos")?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// The simulated printer.
@@ -420,11 +440,12 @@ impl Printer for SimPrinter {
         let job = std::mem::take(&mut paper.pending);
         paper.jobs += 1;
         if let Some(dir) = paper.output_dir.clone() {
-            let path = dir.join(format!("job-{:06}.escpos", paper.jobs));
+            paper.last_file += 1;
+            let path = dir.join(format!("job-{:06}.escpos", paper.last_file));
             std::fs::create_dir_all(&dir)
                 .and_then(|()| std::fs::write(&path, &job))
                 .map_err(|e| printer_error(ErrorKind::Io, format!("{}: {e}", path.display())))?;
-            write_paper_png(&job, &dir.join(format!("job-{:06}.png", paper.jobs)))?;
+            write_paper_png(&job, &dir.join(format!("job-{:06}.png", paper.last_file)))?;
         }
         paper.printed.extend_from_slice(&job);
         Ok(())
@@ -600,6 +621,11 @@ impl SimBoard {
             pending: Vec::new(),
             jobs: 0,
             output_dir: config.printer.output_dir.clone(),
+            last_file: config
+                .printer
+                .output_dir
+                .as_deref()
+                .map_or(0, last_job_file),
         }));
         let lines = Arc::new(Mutex::new(BTreeMap::new()));
 
@@ -788,6 +814,17 @@ mod tests {
         assert_eq!(controls.print_jobs(), 1);
         let job = std::fs::read(dir.path().join("job-000001.escpos")).unwrap();
         assert_eq!(job, vec![0x1B, 0x40]);
+        // A board started later continues the numbering of the files.
+        let (mut again, controls) =
+            SimBoard::build(&config(Some(dir.path().to_path_buf()))).unwrap();
+        again.printer.write(&[0x1B, 0x40, 0x0A]).unwrap();
+        again.printer.flush().unwrap();
+        assert_eq!(controls.print_jobs(), 1);
+        assert_eq!(
+            std::fs::read(dir.path().join("job-000001.escpos")).unwrap(),
+            job
+        );
+        assert!(dir.path().join("job-000002.escpos").is_file());
     }
 
     #[test]

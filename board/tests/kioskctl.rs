@@ -66,7 +66,14 @@ fn doctor_json_has_one_entry_per_device_and_exits_0_on_the_sim_board() {
     let names: Vec<&str> = devices.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        ["camera", "card_reader", "face", "indicators", "printer", "store"]
+        [
+            "camera",
+            "card_reader",
+            "face",
+            "indicators",
+            "printer",
+            "store"
+        ]
     );
     for (name, check) in devices {
         assert_eq!(check["ok"], true, "{name}: {check}");
@@ -222,4 +229,217 @@ fn card_read_without_any_key_exits_2() {
     let out = kioskctl(&["card", "read", "--reader", &reader]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("access key"));
+}
+
+/// `kioskctl ARGS --json --config CONFIG`, parsed.
+fn kioskctl_json(config: &Path, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut all = args.to_vec();
+    all.extend(["--json", "--config", config.to_str().unwrap()]);
+    let out = kioskctl(&all);
+    let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: {e}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), value)
+}
+
+/// A working-day morning in Hà Nội (the tests do not depend on the hour
+/// they run at).
+const MORNING: &str = "2026-11-25T09:00";
+
+#[test]
+fn ticket_print_draws_from_the_board_store_and_writes_the_paper() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let png = dir.path().join("ticket.png");
+    let printer = format!("png:{}", png.display());
+    let (code, v) = kioskctl_json(
+        &config,
+        &[
+            "ticket",
+            "print",
+            "--service",
+            "A",
+            "--printer",
+            &printer,
+            "--at",
+            MORNING,
+        ],
+    );
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["number"], "A001");
+    assert_eq!(v["printed"], true);
+    assert_eq!(v["raster"]["width"], 576);
+    assert!(v["raster"]["height"].as_u64().unwrap() > 600);
+    assert!(v["bytes"].as_u64().unwrap() > v["raster"]["bytes"].as_u64().unwrap());
+    assert!(v["timings_ms"]["sent"].is_number(), "{v}");
+    assert_eq!(v["printer"]["after"]["paper"], "ok");
+    let paper = image::open(&png).unwrap();
+    assert_eq!(paper.width(), 576);
+    // A second process takes the next number from the same database; a
+    // staff-checked priority has its own range.
+    let (_, v) = kioskctl_json(
+        &config,
+        &[
+            "ticket",
+            "print",
+            "--service",
+            "A",
+            "--printer",
+            &printer,
+            "--at",
+            MORNING,
+        ],
+    );
+    assert_eq!(v["number"], "A002");
+    let (_, v) = kioskctl_json(
+        &config,
+        &[
+            "ticket",
+            "print",
+            "--service",
+            "A",
+            "--priority",
+            "elderly",
+            "--printer",
+            &printer,
+            "--at",
+            MORNING,
+        ],
+    );
+    assert_eq!(v["number"], "AU001");
+    assert_eq!(v["priority"], "elderly");
+    assert_eq!(v["waiting"], 0, "its head start puts it first");
+    let (code, v) = kioskctl_json(&config, &["ticket", "list", "--day", "20261125"]);
+    assert_eq!(code, Some(0));
+    let numbers: Vec<&str> = v["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["A001", "A002", "AU001"]);
+    let (code, v) = kioskctl_json(
+        &config,
+        &[
+            "ticket",
+            "call",
+            "--service",
+            "A",
+            "--counter",
+            "2",
+            "--at",
+            MORNING,
+        ],
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(v["ticket"]["number"], "AU001");
+    assert_eq!(v["ticket"]["counter"], 2);
+}
+
+#[test]
+fn a_ticket_that_cannot_print_exits_1_stays_listed_and_reprints() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = format!("tcp:127.0.0.1:{port}");
+    let (code, v) = kioskctl_json(
+        &config,
+        &[
+            "ticket",
+            "print",
+            "--service",
+            "B",
+            "--printer",
+            &dead,
+            "--at",
+            MORNING,
+        ],
+    );
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["number"], "B001");
+    assert_eq!(v["printed"], false);
+    assert_eq!(v["problem"], "disconnected");
+    let (_, v) = kioskctl_json(&config, &["ticket", "list", "--unprinted"]);
+    assert_eq!(v["tickets"][0]["number"], "B001");
+    assert_eq!(v["tickets"][0]["last_print_problem"], "disconnected");
+    let escpos = dir.path().join("reprint.escpos");
+    let (code, v) = kioskctl_json(
+        &config,
+        &[
+            "ticket",
+            "reprint",
+            "B001",
+            "--day",
+            "20261125",
+            "--printer",
+            &format!("escpos:{}", escpos.display()),
+            "--at",
+            MORNING,
+        ],
+    );
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["ticket"]["print_attempts"], 2);
+    let decoded = kiosk_firmware::ticket::escpos::decode(&std::fs::read(&escpos).unwrap()).unwrap();
+    assert_eq!(decoded.pages.len(), 1);
+    let (_, v) = kioskctl_json(&config, &["ticket", "list", "--unprinted"]);
+    assert_eq!(v["tickets"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn ticket_print_outside_opening_hours_is_refused_with_the_next_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let (code, v) = kioskctl_json(
+        &config,
+        &[
+            "ticket",
+            "print",
+            "--service",
+            "H",
+            "--printer",
+            "png:/dev/null",
+            "--at",
+            "2026-11-25T12:00",
+        ],
+    );
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["refused"], "closed");
+    // Building permits open 07:30 the next morning (Thursday), 00:30 UTC.
+    assert_eq!(v["next_opening_unix_ms"], 1_795_653_000_000u64);
+}
+
+#[test]
+fn ticket_print_of_an_unknown_service_exits_2_listing_the_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let (code, v) = kioskctl_json(
+        &config,
+        &["ticket", "print", "--service", "ZZ", "--scratch"],
+    );
+    assert_eq!(code, Some(2));
+    assert!(v["error"].as_str().unwrap().contains("A, B, C"), "{v}");
+}
+
+#[test]
+fn bench_ticket_reports_the_time_to_the_last_byte_and_the_raster_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let (code, v) = kioskctl_json(&config, &["bench", "ticket", "--runs", "2"]);
+    assert_eq!(code, Some(0), "{v}");
+    let printers = v["printers"].as_array().unwrap();
+    assert_eq!(printers.len(), 2, "the sim and the loopback TCP printer");
+    for p in printers {
+        assert_eq!(p["failed"], 0, "{p}");
+        assert!(p["take_a_number_to_last_byte_ms"]["median"].is_number());
+        assert_eq!(p["raster"]["width"], 576);
+        assert!(p["raster"]["bytes_max"].as_u64().unwrap() > 40_000);
+    }
 }

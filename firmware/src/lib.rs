@@ -9,6 +9,7 @@
 //! - [`cccd`]: the Vietnamese card: ID number, card QR, expiry rules, access keys.
 //! - [`icao`]: ICAO 9303: MRZ, BAC, secure messaging.
 //! - [`session`]: the citizen journey.
+//! - [`queue`]: queue numbers: services, numbering, priority, waiting order.
 //! - [`store`]: the kiosk's SQLite database (migrations, audit log).
 //! - `testkit` (feature): the virtual CCCD chip and card profiles.
 //! - [`ticket`]: queue tickets: layout, raster, ESC/POS.
@@ -17,6 +18,7 @@ pub mod apdu;
 pub mod cccd;
 pub mod face;
 pub mod icao;
+pub mod queue;
 pub mod session;
 pub mod store;
 #[cfg(feature = "testkit")]

@@ -107,6 +107,20 @@ pub fn guidance(view: &SessionView, lang: Language) -> Guidance {
         (Screen::FaceCheck, _) if view.face_guide.is_some() => {
             face_hint_text(view.face_guide.map(|g| g.hint), lang)
         }
+        (Screen::Menu, _) if view.menu_notice.is_some() => {
+            fault_text(view.menu_notice.unwrap_or(Fault::Internal), lang)
+        }
+        (Screen::Ticket, _) if view.ticket.as_ref().is_some_and(|t| !t.printed) => pick(
+            lang,
+            (
+                "Số thứ tự của bạn (chưa in được phiếu)",
+                "Máy in đang gặp sự cố, cán bộ đã được báo. Vui lòng ghi nhớ số trên màn hình; cán bộ sẽ in lại phiếu cho bạn.",
+            ),
+            (
+                "Your number (the ticket did not print)",
+                "The printer has a problem and staff have been told. Please remember the number on the screen; staff will print your ticket again.",
+            ),
+        ),
         (Screen::AccessKey, _) if view.access_key_rejected => pick(
             lang,
             (
@@ -478,6 +492,39 @@ pub fn fault_text(fault: Fault, lang: Language) -> (&'static str, &'static str) 
                 "Please remember the number on the screen, or ask a member of staff.",
             ),
         ),
+        Fault::ServiceClosed => pick(
+            lang,
+            (
+                "Dịch vụ chưa nhận số",
+                "Dịch vụ này hiện ngoài giờ lấy số. Vui lòng chọn dịch vụ khác hoặc quay lại trong giờ làm việc.",
+            ),
+            (
+                "Not issuing numbers now",
+                "This service is outside its hours. Please choose another service or come back during opening hours.",
+            ),
+        ),
+        Fault::ServiceSoldOut => pick(
+            lang,
+            (
+                "Đã hết số hôm nay",
+                "Dịch vụ này đã hết số thứ tự trong ngày. Vui lòng quay lại vào ngày làm việc tiếp theo hoặc hỏi cán bộ.",
+            ),
+            (
+                "No numbers left today",
+                "This service has given out all of today's numbers. Please come back on the next working day or ask a member of staff.",
+            ),
+        ),
+        Fault::PriorityNotEligible => pick(
+            lang,
+            (
+                "Chưa xác nhận được ưu tiên",
+                "Ưu tiên người cao tuổi cần ngày sinh từ thẻ căn cước. Vui lòng đặt thẻ lên đầu đọc, lấy số thường, hoặc nhờ cán bộ hỗ trợ.",
+            ),
+            (
+                "Priority not confirmed",
+                "Priority for older people needs the date of birth from your ID card. Please place your card on the reader, take a normal number, or ask a member of staff.",
+            ),
+        ),
         Fault::TimedOut => pick(
             lang,
             (
@@ -570,6 +617,9 @@ mod tests {
             Fault::ReaderUnavailable,
             Fault::CameraUnavailable,
             Fault::PrinterUnavailable,
+            Fault::ServiceClosed,
+            Fault::ServiceSoldOut,
+            Fault::PriorityNotEligible,
             Fault::TimedOut,
             Fault::RequestNotQueued,
             Fault::Internal,
@@ -579,6 +629,28 @@ mod tests {
             let (_, remedy) = fault_text(fault, Language::Vietnamese);
             assert!(seen.insert(remedy), "{fault:?} has another fault's remedy");
         }
+    }
+
+    #[test]
+    fn a_refused_number_is_explained_on_the_menu_and_an_unprinted_ticket_says_so() {
+        let mut v = view_of(StepKind::Menu);
+        v.menu_notice = Some(Fault::ServiceSoldOut);
+        assert_eq!(
+            guidance(&v, Language::Vietnamese).title,
+            "Đã hết số hôm nay"
+        );
+        let mut v = view_of(StepKind::ShowingTicket);
+        v.ticket = Some(kiosk_firmware::session::TicketInfo {
+            number: "A002".into(),
+            service: "A".into(),
+            priority: None,
+            waiting: 1,
+            printed: false,
+            print_problem: Some(kiosk_firmware::session::PrintProblem::PaperOut),
+        });
+        let g = guidance(&v, Language::English);
+        assert_eq!(g.screen, Screen::Ticket);
+        assert!(g.prompt.contains("remember the number"), "{}", g.prompt);
     }
 
     #[test]

@@ -11,6 +11,9 @@ use kiosk_firmware::session::{SessionConfig, StepKind};
 use kiosk_firmware::time::Timestamp;
 use std::time::Duration;
 
+/// 2026-11-25 09:00 in Hà Nội (02:00 UTC), a Wednesday, in Unix ms.
+pub const NINE_AM_IN_HANOI: u64 = 1_795_572_000_000;
+
 /// A runtime on the simulator board, driven in virtual time.
 pub struct SimKiosk {
     /// The runtime.
@@ -35,8 +38,43 @@ impl SimKiosk {
         Self::with(SessionConfig::default())
     }
 
+    /// A kiosk that issues numbers: the shipped sim board's catalogue
+    /// (`board/config/sim.toml`), a fresh store in `dir`, the wall clock at
+    /// 09:00 in Hà Nội on Wednesday 25 November 2026 (inside opening
+    /// hours), and `printer` instead of the simulated printer if given.
+    pub fn with_queue(
+        dir: &std::path::Path,
+        printer: Option<Box<dyn kiosk_board::devices::PrinterDevice>>,
+    ) -> Self {
+        let shipped =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../board/config/sim.toml");
+        let config = match kiosk_board::config::Config::load(&shipped) {
+            Ok(c) => c,
+            Err(e) => panic!("the shipped sim config must load: {e}"),
+        };
+        let Some(ticketing) = kiosk_board::ticketing::Ticketing::from_config(&config) else {
+            panic!("the shipped sim config has a [queue]");
+        };
+        let epoch = kiosk_firmware::store::UnixMillis(NINE_AM_IN_HANOI);
+        let store = match kiosk_firmware::store::Store::open(&dir.join("kiosk.db"), epoch) {
+            Ok((store, _)) => store,
+            Err(e) => panic!("the store must open: {e}"),
+        };
+        Self::build(SessionConfig::default(), printer, |runtime| {
+            runtime.with_store(store, epoch).with_ticketing(ticketing)
+        })
+    }
+
     /// A kiosk with `session` as its configuration.
     pub fn with(session: SessionConfig) -> Self {
+        Self::build(session, None, |runtime| runtime)
+    }
+
+    fn build(
+        session: SessionConfig,
+        printer: Option<Box<dyn kiosk_board::devices::PrinterDevice>>,
+        finish: impl FnOnce(Runtime) -> Runtime,
+    ) -> Self {
         let config = SimConfig {
             card_reader: SimReaderConfig {
                 name: "Sim Reader 0".into(),
@@ -54,10 +92,13 @@ impl SimKiosk {
                 output_dir: None,
             },
         };
-        let (devices, sim) = match SimBoard::build(&config) {
+        let (mut devices, sim) = match SimBoard::build(&config) {
             Ok(built) => built,
             Err(e) => panic!("the sim board must build: {e}"),
         };
+        if let Some(printer) = printer {
+            devices.printer = printer;
+        }
         let trust = match kiosk_board::app::load_trust_list(Some(
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../board/sim/csca"),
         )) {
@@ -65,11 +106,13 @@ impl SimKiosk {
             Err(e) => panic!("the simulator's trust list must load: {e:#}"),
         };
         SimKiosk {
-            runtime: Runtime::new(devices, session, Timestamp::ZERO)
-                .with_trust_list(trust)
-                // 2026-11-25 00:00 UTC: certificates and expiry rules see a
-                // realistic date.
-                .with_epoch(kiosk_firmware::store::UnixMillis(1_795_564_800_000)),
+            runtime: finish(
+                Runtime::new(devices, session, Timestamp::ZERO)
+                    .with_trust_list(trust)
+                    // 2026-11-25 00:00 UTC: certificates and expiry rules see a
+                    // realistic date.
+                    .with_epoch(kiosk_firmware::store::UnixMillis(1_795_564_800_000)),
+            ),
             sim,
             now: Timestamp::ZERO,
         }

@@ -70,6 +70,10 @@ fn main() -> anyhow::Result<()> {
     let epoch = kiosk_board::app::wall_clock_now();
     let mut runtime =
         Runtime::new(board.devices, config.session, Timestamp::ZERO).with_store(store, epoch);
+    match kiosk_board::ticketing::Ticketing::from_config(&config) {
+        Some(ticketing) => runtime = runtime.with_ticketing(ticketing),
+        None => tracing::warn!("no [queue] in the configuration: the kiosk issues no numbers"),
+    }
     runtime = with_face(runtime, &config)?;
     runtime.run(&mut console, &AtomicBool::new(false));
     tracing::info!("kiosk stopped");

@@ -8,7 +8,13 @@
 //!   ExpectRating ◄─────────────────────────────────────────────────────────────────────────────────┘
 //!     ─► Goodbye ─► Attract          (any fault ─► Notice ─► Attract; face fails ×N ─► StaffAssist)
 //! Attract ─walk-in─► Menu (take a number only)
+//! IssuingTicket ─closed / sold out / priority refused─► Menu (with `menu_notice`)
 //! ```
+//!
+//! A ticket the printer could not print still reaches `ShowingTicket`
+//! with `printed: false`: the number is on screen, staff are alerted and
+//! the ticket stays re-printable (reference note: count a ticket only once
+//! it has printed).
 //!
 //! The machine is driven like quinn-proto's connection: the runtime feeds
 //! [`Input`]s with [`Session::handle_input`], calls
@@ -128,6 +134,15 @@ pub enum Fault {
     CameraUnavailable,
     /// The printer cannot print (paper, cover, offline).
     PrinterUnavailable,
+    /// The chosen service issues no numbers now (outside its opening
+    /// hours). Shown on the menu: the citizen may choose another service.
+    ServiceClosed,
+    /// The chosen service has no numbers left today (its daily limit).
+    /// Shown on the menu.
+    ServiceSoldOut,
+    /// Elderly priority needs a verified date of birth showing 60 or more.
+    /// Shown on the menu: take a normal number, or ask staff.
+    PriorityNotEligible,
     /// Something took too long.
     TimedOut,
     /// The request could not be queued (storage failure).
@@ -253,9 +268,33 @@ pub enum MenuChoice {
 pub struct TicketInfo {
     /// The number shown and printed, e.g. `A012`.
     pub number: String,
+    /// The service code.
+    pub service: String,
+    /// The priority applied, if any (shown with the number).
+    pub priority: Option<Priority>,
+    /// People waiting before this ticket.
+    pub waiting: u32,
     /// Whether it came out of the printer. When not, the number is shown on
-    /// screen and stays re-printable.
+    /// screen and stays re-printable; staff have been alerted.
     pub printed: bool,
+    /// Why it did not print, when it did not.
+    pub print_problem: Option<PrintProblem>,
+}
+
+/// Why a ticket did not come out of the printer (what staff must fix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrintProblem {
+    /// No paper (DLE EOT 4: paper end).
+    PaperOut,
+    /// The cover or head lever is open.
+    CoverOpen,
+    /// The printer is off line (DLE EOT 1), or does not answer status.
+    Offline,
+    /// A cutter, mechanical or unrecoverable error is latched.
+    PrinterError,
+    /// The port or connection is gone (unplugged, network down).
+    Disconnected,
 }
 
 /// A request the kiosk queued for the portal.
@@ -597,6 +636,9 @@ pub struct SessionView {
     pub receipt: Option<RequestReceipt>,
     /// The staff call reason, while waiting for staff.
     pub staff_reason: Option<StaffReason>,
+    /// Why the last "take a number" on the menu was refused (closed, no
+    /// numbers left, priority not eligible), shown on the menu.
+    pub menu_notice: Option<Fault>,
 }
 
 /// The citizen journey. See the module documentation.
@@ -617,6 +659,7 @@ pub struct Session {
     holder: Option<Holder>,
     verification: Option<Verification>,
     card_present: bool,
+    menu_notice: Option<Fault>,
     outputs: VecDeque<Output>,
 }
 
@@ -638,6 +681,7 @@ impl Session {
             holder: None,
             verification: None,
             card_present: false,
+            menu_notice: None,
             outputs: VecDeque::new(),
         }
     }
@@ -707,6 +751,10 @@ impl Session {
             },
             staff_reason: match &self.step {
                 Step::StaffAssist { reason } => Some(*reason),
+                _ => None,
+            },
+            menu_notice: match &self.step {
+                Step::Menu => self.menu_notice,
                 _ => None,
             },
         }
@@ -861,6 +909,19 @@ impl Session {
             (Step::Menu, Input::Choose(choice)) => self.choose(choice, now),
             (Step::IssuingTicket, Input::TicketFinished(Ok(ticket))) => {
                 self.go(Step::ShowingTicket { ticket }, now);
+            }
+            (
+                Step::IssuingTicket,
+                Input::TicketFinished(Err(
+                    fault @ (Fault::ServiceClosed
+                    | Fault::ServiceSoldOut
+                    | Fault::PriorityNotEligible),
+                )),
+            ) => {
+                // Nothing is wrong with the citizen or the kiosk: back to
+                // the menu, which says why, to choose again.
+                self.go(Step::Menu, now);
+                self.menu_notice = Some(fault);
             }
             (Step::IssuingTicket, Input::TicketFinished(Err(fault))) => self.notice(fault, now),
             (Step::ShowingTicket { .. }, Input::Continue)
@@ -1069,6 +1130,7 @@ impl Session {
     }
 
     fn go(&mut self, next: Step, now: Timestamp) {
+        self.menu_notice = None;
         let from = self.step.kind();
         let to = next.kind();
         self.step = next;

@@ -11,6 +11,17 @@ fn holder(photo: bool) -> Holder {
     }
 }
 
+fn ticket(number: &str, printed: bool) -> TicketInfo {
+    TicketInfo {
+        number: number.into(),
+        service: "A".into(),
+        priority: None,
+        waiting: 3,
+        printed,
+        print_problem: (!printed).then_some(PrintProblem::PaperOut),
+    }
+}
+
 fn qr() -> AccessKey {
     AccessKey::CardQr("003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021".into())
 }
@@ -481,10 +492,7 @@ fn a_printed_ticket_is_shown_then_rated_then_goodbye_then_attract() {
             verification: Verification::FaceMatched
         }]
     );
-    let ticket = TicketInfo {
-        number: "A012".into(),
-        printed: true,
-    };
+    let ticket = ticket("A012", true);
     h.input(Input::TicketFinished(Ok(ticket.clone())));
     assert_eq!(h.step(), StepKind::ShowingTicket);
     assert_eq!(h.session.view().ticket, Some(ticket));
@@ -514,10 +522,7 @@ fn an_unprinted_ticket_still_shows_its_number() {
         service: "CT".into(),
         priority: None,
     }));
-    let ticket = TicketInfo {
-        number: "A013".into(),
-        printed: false,
-    };
+    let ticket = ticket("A013", false);
     h.input(Input::TicketFinished(Ok(ticket.clone())));
     assert_eq!(h.session.view().ticket, Some(ticket));
 }
@@ -532,6 +537,76 @@ fn a_ticket_that_cannot_be_drawn_shows_a_notice() {
     }));
     h.input(Input::TicketFinished(Err(Fault::PrinterUnavailable)));
     assert_eq!(h.session.view().fault, Some(Fault::PrinterUnavailable));
+}
+
+#[test]
+fn a_closed_service_returns_to_the_menu_saying_so_and_keeps_the_holder() {
+    for fault in [
+        Fault::ServiceClosed,
+        Fault::ServiceSoldOut,
+        Fault::PriorityNotEligible,
+    ] {
+        let mut h = Harness::new();
+        h.reach_menu_face_matched();
+        h.input(Input::Choose(MenuChoice::TakeNumber {
+            service: "A".into(),
+            priority: Some(Priority::Elderly),
+        }));
+        let out = h.input(Input::TicketFinished(Err(fault)));
+        assert_eq!(h.step(), StepKind::Menu, "{fault:?}");
+        assert!(
+            !actions(&out).contains(&Action::WipePersonalData),
+            "the citizen stays identified to choose again"
+        );
+        let view = h.session.view();
+        assert_eq!(view.menu_notice, Some(fault));
+        assert_eq!(view.fault, None);
+        assert!(h.session.holds_personal_data());
+        // Choosing again clears the notice.
+        h.input(Input::Choose(MenuChoice::TakeNumber {
+            service: "B".into(),
+            priority: None,
+        }));
+        assert_eq!(h.step(), StepKind::IssuingTicket);
+        assert_eq!(h.session.view().menu_notice, None);
+    }
+}
+
+#[test]
+fn a_menu_notice_times_out_like_the_menu() {
+    let mut h = Harness::new();
+    h.input(Input::WalkIn);
+    h.input(Input::Choose(MenuChoice::TakeNumber {
+        service: "A".into(),
+        priority: None,
+    }));
+    h.input(Input::TicketFinished(Err(Fault::ServiceSoldOut)));
+    let out = h.advance(h.config.timeouts.menu);
+    assert_eq!(h.step(), StepKind::Attract);
+    assert_eq!(ended(&out), Some(EndReason::TimedOut));
+    assert_eq!(h.session.view().menu_notice, None);
+}
+
+#[test]
+fn an_unprinted_ticket_says_why_and_moves_on_like_a_printed_one() {
+    let mut h = Harness::new();
+    h.input(Input::WalkIn);
+    h.input(Input::Choose(MenuChoice::TakeNumber {
+        service: "A".into(),
+        priority: None,
+    }));
+    let out = h.input(Input::TicketFinished(Ok(ticket("A014", false))));
+    assert!(
+        !actions(&out).contains(&Action::WipePersonalData),
+        "not a fault notice"
+    );
+    let view = h.session.view();
+    assert_eq!(view.step, StepKind::ShowingTicket);
+    let shown = view.ticket.unwrap();
+    assert!(!shown.printed);
+    assert_eq!(shown.print_problem, Some(PrintProblem::PaperOut));
+    h.advance(h.config.timeouts.show_ticket);
+    assert_eq!(h.step(), StepKind::ExpectRating);
 }
 
 #[test]
@@ -554,10 +629,7 @@ fn the_ticket_screen_moves_on_to_rating_by_itself() {
         service: "CT".into(),
         priority: None,
     }));
-    h.input(Input::TicketFinished(Ok(TicketInfo {
-        number: "A1".into(),
-        printed: true,
-    })));
+    h.input(Input::TicketFinished(Ok(ticket("A1", true))));
     h.advance(h.config.timeouts.show_ticket);
     assert_eq!(h.step(), StepKind::ExpectRating);
 }
@@ -940,10 +1012,7 @@ fn card_removed_while_the_ticket_prints_wipes_but_still_shows_the_number() {
     assert_eq!(actions(&out), vec![Action::WipePersonalData]);
     assert_eq!(h.step(), StepKind::IssuingTicket);
     assert!(!h.session.holds_personal_data());
-    h.input(Input::TicketFinished(Ok(TicketInfo {
-        number: "A2".into(),
-        printed: true,
-    })));
+    h.input(Input::TicketFinished(Ok(ticket("A2", true))));
     assert_eq!(h.step(), StepKind::ShowingTicket);
 }
 
@@ -992,10 +1061,7 @@ fn inputs_out_of_place_are_ignored() {
         Input::ReadFinished(Ok(holder(true))),
         Input::Confirm(true),
         Input::FaceFinished(FaceOutcome::Match),
-        Input::TicketFinished(Ok(TicketInfo {
-            number: "X".into(),
-            printed: true,
-        })),
+        Input::TicketFinished(Ok(ticket("X", true))),
         Input::Rated(Some(5)),
         Input::AccessKey(qr()),
         Input::CardRemoved,

@@ -22,11 +22,17 @@
 //!   fails, so the new file is looked at before it is committed.
 //!
 //! One `IMMEDIATE` transaction per state change ([`Store::write`]).
+//!
+//! Tables: the audit log and settings (`0001_init.sql`), queue tickets
+//! (`0002_queue.sql`, see [`queue`]).
 
 use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 use std::path::{Path, PathBuf};
+
+pub mod queue;
+pub use queue::{Draw, NewTicket, TicketRow};
 
 /// Wall-clock time in milliseconds since the Unix epoch, passed in by the
 /// caller (the store never reads a clock).
@@ -42,14 +48,21 @@ struct Migration {
 }
 
 /// Every migration, in order. Adding one is one line here and one file.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "queue",
+        sql: include_str!("../../migrations/0002_queue.sql"),
+    },
+];
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]

@@ -274,3 +274,58 @@ fn a_full_disk_is_a_typed_error() {
             .into();
     assert!(matches!(e, StoreError::DiskFull));
 }
+
+#[test]
+fn a_version_1_database_with_data_upgrades_keeping_it_and_draws_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&std::fs::read_to_string(fixtures_dir().join("v0001.sql")).unwrap())
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO audit_log (at_unix_ms, kind, detail) VALUES (1, 'boot', '{}');
+             INSERT INTO kv (key, value) VALUES ('install_id', 'abc');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let (mut store, report) = Store::open(&path, NOW).unwrap();
+    assert_eq!((report.migrated_from, report.migrated_to), (1, 2));
+    assert_eq!(store.kv_get("install_id").unwrap().as_deref(), Some("abc"));
+    assert_eq!(store.recent_audit(5).unwrap().len(), 1);
+    let new = NewTicket {
+        day: "20261125",
+        service: "A",
+        lane: "normal",
+        format: |code, _, seq| format!("{code}{seq:03}"),
+        priority: None,
+        verification: "anonymous",
+        drawn_at: NOW,
+        daily_limit: 10,
+    };
+    match store.draw_ticket(&new).unwrap() {
+        Draw::Drawn(row) => assert_eq!(row.number, "A001"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_database_refuses_a_repeated_number_on_the_same_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(&db(&dir), NOW).unwrap();
+    let insert = |day: &str, lane: &str, seq: u32| {
+        store.conn.execute(
+            "INSERT INTO queue_ticket (day, service, lane, seq, number, verification, drawn_at_unix_ms) \
+             VALUES (?1, 'A', ?2, ?3, 'A001', 'anonymous', 0)",
+            rusqlite::params![day, lane, seq],
+        )
+    };
+    insert("20261125", "normal", 1).unwrap();
+    assert!(
+        insert("20261125", "priority", 1).is_err(),
+        "same number, same day"
+    );
+    insert("20261126", "normal", 1).unwrap();
+}

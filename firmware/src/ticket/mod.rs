@@ -4,8 +4,10 @@
 //! bottom: the centre's name, the service (Vietnamese, then English), the
 //! number in large type, a priority band when one applies, the waiting
 //! count, the counters, the time of issue, a QR code to follow the queue,
-//! and a privacy line. [`escpos::encode_ticket`] turns the raster into the
-//! bytes for any ESC/POS printer. A ticket never carries personal data.
+//! the ticket's reference (a re-print says so), and a privacy line.
+//! [`escpos::encode_ticket`] turns the raster into the bytes for any ESC/POS
+//! printer. A ticket never carries personal data (reference note
+//! kiosk-products-and-rules.md §5.1 item 10: no full personal data).
 
 pub mod escpos;
 pub mod raster;
@@ -26,6 +28,38 @@ pub struct LocalTime {
     pub hour: u8,
     /// Minute 0–59.
     pub minute: u8,
+}
+
+/// Vietnam's offset from UTC (ICT, UTC+7, no daylight saving).
+pub const VIETNAM_OFFSET_MS: i64 = 7 * 3_600_000;
+
+impl LocalTime {
+    /// The local time in Vietnam at `unix_ms` (wall-clock milliseconds since
+    /// the Unix epoch, passed in by the caller); `None` out of range.
+    pub fn in_vietnam(unix_ms: u64) -> Option<LocalTime> {
+        let local = i64::try_from(unix_ms)
+            .ok()?
+            .checked_add(VIETNAM_OFFSET_MS)?;
+        let date = crate::cccd::date::Date::from_unix_days(local.div_euclid(86_400_000))?;
+        let minute_of_day = local.rem_euclid(86_400_000) / 60_000;
+        Some(LocalTime {
+            year: date.year(),
+            month: date.month(),
+            day: date.day(),
+            hour: u8::try_from(minute_of_day / 60).ok()?,
+            minute: u8::try_from(minute_of_day % 60).ok()?,
+        })
+    }
+
+    /// Minutes since local midnight.
+    pub fn minute_of_day(&self) -> u16 {
+        u16::from(self.hour) * 60 + u16::from(self.minute)
+    }
+
+    /// `YYYYMMDD`, the local day as a key (queue numbers restart with it).
+    pub fn day_key(&self) -> String {
+        format!("{:04}{:02}{:02}", self.year, self.month, self.day)
+    }
 }
 
 impl core::fmt::Display for LocalTime {
@@ -59,6 +93,12 @@ pub struct TicketContent {
     pub issued_at: LocalTime,
     /// What the QR code carries: the link to follow the queue.
     pub qr: String,
+    /// The ticket's unique reference (kiosk, day, number), printed small:
+    /// the display number restarts every day, the reference never repeats.
+    pub reference: String,
+    /// Whether this is a re-print of a ticket that failed to print (the
+    /// paper then says so).
+    pub reprint: bool,
 }
 
 /// The privacy line at the foot of every ticket.
@@ -116,6 +156,11 @@ pub fn render(content: &TicketContent, paper: PaperWidth) -> Result<Bitmap, Rast
         "Quét mã để theo dõi lượt · Scan to follow the queue",
         Style::regular(20.0 * k).centered(),
     )?;
+    c.text(&content.reference, Style::regular(18.0 * k).centered())?;
+    if content.reprint {
+        c.space(4);
+        c.text("BẢN IN LẠI · REPRINT", Style::heading(22.0 * k).inverse())?;
+    }
     c.space(10);
     c.rule(2);
     c.space(6);

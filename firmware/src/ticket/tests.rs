@@ -10,11 +10,13 @@ use super::*;
 use std::path::PathBuf;
 
 fn canonical(priority: bool) -> TicketContent {
+    // Priority numbers have their own range, marked U (firmware::queue).
+    let number = if priority { "AU012" } else { "A012" };
     TicketContent {
         center_name: "Trung tâm Phục vụ hành chính công tỉnh Mẫu".into(),
         service_vi: "Đăng ký thường trú, tạm trú".into(),
         service_en: "Residence registration".into(),
-        number: "A012".into(),
+        number: number.into(),
         priority: priority.then(|| ("Người cao tuổi".into(), "Elderly".into())),
         waiting: 7,
         counters: "1, 2".into(),
@@ -25,7 +27,9 @@ fn canonical(priority: bool) -> TicketContent {
             hour: 8,
             minute: 5,
         },
-        qr: "https://dichvucong.example.gov.vn/hang-doi/KIOSK-SIM-001/A012".into(),
+        qr: format!("https://dichvucong.example.gov.vn/hang-doi/KIOSK-SIM-001/20261125/{number}"),
+        reference: format!("KIOSK-SIM-001 · 20261125 · {number}"),
+        reprint: false,
     }
 }
 
@@ -137,4 +141,35 @@ fn long_names_wrap_instead_of_running_off_the_paper() {
             "ink in the margin at row {y}"
         );
     }
+}
+
+#[test]
+fn a_reprint_says_so_on_the_paper() {
+    let first = render(&canonical(false), PaperWidth::Mm80).unwrap();
+    let again = render(
+        &TicketContent {
+            reprint: true,
+            ..canonical(false)
+        },
+        PaperWidth::Mm80,
+    )
+    .unwrap();
+    assert!(again.height() > first.height());
+    assert!(again.black_dots() > first.black_dots() + 3_000);
+}
+
+#[test]
+fn local_time_in_vietnam_is_utc_plus_seven() {
+    // 2026-11-24 17:00 UTC is midnight on the 25th in Hà Nội.
+    let midnight = 1_795_539_600_000u64;
+    let t = LocalTime::in_vietnam(midnight).unwrap();
+    assert_eq!(
+        (t.year, t.month, t.day, t.hour, t.minute),
+        (2026, 11, 25, 0, 0)
+    );
+    assert_eq!(t.day_key(), "20261125");
+    let before = LocalTime::in_vietnam(midnight - 60_000).unwrap();
+    assert_eq!(before.day_key(), "20261124");
+    assert_eq!(before.minute_of_day(), 23 * 60 + 59);
+    assert_eq!(before.to_string(), "23:59 24/11/2026");
 }

@@ -212,3 +212,228 @@ pub(crate) fn card(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// A network printer on 127.0.0.1 for the benchmark: takes the bytes as a
+/// TCP 9100 printer does and answers every `DLE EOT` with "ready". The
+/// stream is parsed (raster data may contain `10 04`), and forgotten once
+/// complete, so the printer side stays cheap.
+struct Loopback {
+    addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Loopback {
+    fn start() -> anyhow::Result<Loopback> {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let ready = kiosk_firmware::ticket::escpos::status_bytes(
+                &kiosk_hal::printer::PrinterStatus::READY,
+            );
+            while !flag.load(Ordering::Relaxed) {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    return;
+                };
+                let mut buffer = Vec::new();
+                let mut chunk = vec![0u8; 64 * 1024];
+                loop {
+                    let n = match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    buffer.extend_from_slice(&chunk[..n]);
+                    let Ok(decoded) = kiosk_firmware::ticket::escpos::decode(&buffer) else {
+                        continue;
+                    };
+                    for command in decoded.commands {
+                        if let kiosk_firmware::ticket::escpos::Command::StatusQuery(q) = command {
+                            let byte = match q {
+                                1 => ready[0],
+                                2 => ready[1],
+                                _ => ready[2],
+                            };
+                            if stream.write_all(&[byte]).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    buffer.clear();
+                }
+            }
+        });
+        Ok(Loopback {
+            addr,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Loopback {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Wake the accept so the thread sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn stats(mut v: Vec<f64>) -> serde_json::Value {
+    v.sort_by(f64::total_cmp);
+    let n = v.len().max(1);
+    let pick = |q: f64| {
+        let i = ((n as f64 - 1.0) * q).round() as usize;
+        (v.get(i).copied().unwrap_or(0.0) * 1000.0).round() / 1000.0
+    };
+    serde_json::json!({ "min": pick(0.0), "median": pick(0.5), "p95": pick(0.95), "max": pick(1.0) })
+}
+
+/// `kioskctl bench ticket`.
+pub(crate) fn ticket(
+    json: bool,
+    config: &kiosk_board::config::Config,
+    runs: usize,
+    printer: Option<&str>,
+    service: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use kiosk_board::ticketing::Phase;
+    use kiosk_firmware::queue::{AgeEvidence, DrawRequest};
+    use kiosk_firmware::session::{Priority, Verification};
+    let ticketing = super::ticket::ticketing(config)?;
+    let catalog = ticketing.queue.catalog();
+    let service = match service {
+        Some(s) => catalog
+            .service(s)
+            .with_context(|| format!("--service {s:?} is not in the catalogue"))?,
+        None => catalog
+            .services
+            .iter()
+            .max_by_key(|s| s.daily_limit)
+            .context("the catalogue is empty")?,
+    };
+    // Normal and priority tickets alternate; each lane has 999 numbers.
+    let runs = runs
+        .clamp(1, usize::try_from(service.daily_limit).unwrap_or(1))
+        .min(999);
+    // A fixed working-day morning: the benchmark is about printing, not hours.
+    let now = super::ticket::parse_local("2026-11-25T09:00")?;
+    let loopback;
+    let targets: Vec<(String, Option<String>)> = match printer {
+        Some(p) => vec![(p.to_owned(), Some(p.to_owned()))],
+        None => {
+            loopback = Loopback::start()?;
+            vec![
+                ("sim (in memory)".to_owned(), None),
+                (
+                    format!("loopback tcp:{}", loopback.addr),
+                    Some(format!("tcp:{}", loopback.addr)),
+                ),
+            ]
+        }
+    };
+    let mut rows = Vec::new();
+    for (name, spec) in &targets {
+        let dir = tempfile::tempdir()?;
+        let (mut store, _) = kiosk_firmware::store::Store::open(&dir.path().join("bench.db"), now)?;
+        let mut device: Box<dyn kiosk_board::devices::PrinterDevice> = match spec {
+            Some(spec) => super::ticket::open_printer(Some(spec), config)?.1,
+            None => {
+                let sim = config
+                    .sim
+                    .clone()
+                    .context("the sim printer needs a [sim] board")?;
+                let mut sim = sim;
+                sim.printer.output_dir = None;
+                kiosk_board::sim::SimBoard::build(&sim)?.0.printer
+            }
+        };
+        let (mut to_last_byte, mut draw, mut encode, mut confirm) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut sizes, mut bytes, mut raster) = (Vec::new(), Vec::new(), Vec::new());
+        let mut failures = 0usize;
+        for i in 0..runs {
+            let request = DrawRequest {
+                service: &service.code,
+                declared: (i % 2 == 1).then_some(Priority::Pregnant),
+                age: AgeEvidence::Unknown,
+                verification: Verification::Anonymous,
+            };
+            let mut watch = super::ticket::Stopwatch::start();
+            let issued = ticketing.issue(&mut store, device.as_mut(), &request, now, &mut |p| {
+                watch.mark(p)
+            })?;
+            if issued.print.outcome.is_err() {
+                failures += 1;
+                continue;
+            }
+            let at = |p| watch.at(p).unwrap_or(0.0);
+            draw.push(at(Phase::Drawn));
+            encode.push(at(Phase::Encoded) - at(Phase::Drawn));
+            to_last_byte.push(at(Phase::Sent));
+            confirm.push(at(Phase::StatusAfter) - at(Phase::Sent));
+            sizes.push((issued.job.width, issued.job.height));
+            bytes.push(issued.job.bytes.len());
+            raster.push(issued.job.raster_bytes);
+        }
+        let (min_h, max_h) = (
+            sizes.iter().map(|s| s.1).min().unwrap_or(0),
+            sizes.iter().map(|s| s.1).max().unwrap_or(0),
+        );
+        rows.push(serde_json::json!({
+            "printer": name,
+            "runs": runs,
+            "failed": failures,
+            "take_a_number_to_last_byte_ms": stats(to_last_byte),
+            "draw_ms": stats(draw),
+            "layout_and_encode_ms": stats(encode),
+            "status_after_ms": stats(confirm),
+            "raster": {
+                "width": sizes.first().map_or(0, |s| s.0),
+                "height_min": min_h,
+                "height_max": max_h,
+                "bytes_min": raster.iter().min(),
+                "bytes_max": raster.iter().max(),
+            },
+            "job_bytes_max": bytes.iter().max(),
+        }));
+    }
+    let report = serde_json::json!({
+        "service": service.code,
+        "paper_dots": ticketing.paper.dots(),
+        "printers": rows,
+    });
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "ticket benchmark: service {}, {} dots paper, normal and priority tickets alternating",
+            service.code,
+            ticketing.paper.dots()
+        );
+        for r in report["printers"].as_array().into_iter().flatten() {
+            let t = &r["take_a_number_to_last_byte_ms"];
+            println!(
+                "  {:<32} {} runs  take a number → last byte: median {} ms, p95 {} ms (draw {} ms, layout+encode {} ms)  raster {}×{}–{} = {}–{} bytes",
+                r["printer"].as_str().unwrap_or(""),
+                r["runs"],
+                t["median"],
+                t["p95"],
+                r["draw_ms"]["median"],
+                r["layout_and_encode_ms"]["median"],
+                r["raster"]["width"],
+                r["raster"]["height_min"],
+                r["raster"]["height_max"],
+                r["raster"]["bytes_min"],
+                r["raster"]["bytes_max"],
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 mod bench;
 mod card;
+mod ticket;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -45,9 +46,62 @@ enum Command {
     /// The chip ID card.
     #[command(subcommand)]
     Card(CardCommand),
+    /// Queue tickets: draw and print, re-print, list, call.
+    #[command(subcommand)]
+    Ticket(TicketCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum TicketCommand {
+    /// Draw a number from the board's store and print its ticket; exit 0
+    /// only when it printed (1: drawn but not printed, or refused).
+    Print {
+        /// The service code from the catalogue ([queue] in the configuration).
+        #[arg(long)]
+        service: String,
+        /// A priority staff have checked: elderly, disabled, pregnant, child.
+        #[arg(long)]
+        priority: Option<String>,
+        #[command(flatten)]
+        place: ticket::Where,
+    },
+    /// Print a ticket again (one that failed to print); the paper says
+    /// "reprint". Exit 0 only when it printed.
+    Reprint {
+        /// The number, e.g. A012.
+        number: String,
+        /// The day, YYYYMMDD (default today).
+        #[arg(long)]
+        day: Option<String>,
+        #[command(flatten)]
+        place: ticket::Where,
+    },
+    /// List today's tickets (or --day's, or every unprinted one).
+    List {
+        /// The day, YYYYMMDD (default today).
+        #[arg(long)]
+        day: Option<String>,
+        /// Only tickets that never printed (any day), newest first.
+        #[arg(long)]
+        unprinted: bool,
+        #[command(flatten)]
+        place: ticket::Where,
+    },
+    /// Call the next waiting ticket of a service to a counter (priority
+    /// weighed against waiting time); exit 1 when nobody waits.
+    Call {
+        /// The service code.
+        #[arg(long)]
+        service: String,
+        /// The counter number.
+        #[arg(long)]
+        counter: u16,
+        #[command(flatten)]
+        place: ticket::Where,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -68,6 +122,20 @@ enum BenchCommand {
         /// Size of the photo in DG2, in KB.
         #[arg(long, default_value_t = 20)]
         photo_kb: usize,
+    },
+    /// Time from "take a number" to the last byte sent, and the raster size
+    /// per ticket, on the simulated printer and a loopback TCP 9100 printer
+    /// (or --printer); numbers come from a throwaway database.
+    Ticket {
+        /// Tickets per printer.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// A printer port to measure instead of the sim and loopback ones.
+        #[arg(long)]
+        printer: Option<String>,
+        /// The service (default: the one with the largest daily limit).
+        #[arg(long)]
+        service: Option<String>,
     },
 }
 
@@ -166,6 +234,43 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             runs,
             photo_kb,
         }) => bench::card(cli.json, reader, *vpcd_port, *runs, *photo_kb),
+        Command::Ticket(command) => {
+            let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+            match command {
+                TicketCommand::Print {
+                    service,
+                    priority,
+                    place,
+                } => ticket::print(cli.json, &config, service, priority.as_deref(), place),
+                TicketCommand::Reprint { number, day, place } => {
+                    ticket::reprint(cli.json, &config, number, day.as_deref(), place)
+                }
+                TicketCommand::List {
+                    day,
+                    unprinted,
+                    place,
+                } => ticket::list(cli.json, &config, day.as_deref(), *unprinted, place),
+                TicketCommand::Call {
+                    service,
+                    counter,
+                    place,
+                } => ticket::call(cli.json, &config, service, *counter, place),
+            }
+        }
+        Command::Bench(BenchCommand::Ticket {
+            runs,
+            printer,
+            service,
+        }) => {
+            let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+            bench::ticket(
+                cli.json,
+                &config,
+                *runs,
+                printer.as_deref(),
+                service.as_deref(),
+            )
+        }
         Command::Card(CardCommand::Emulate {
             profile,
             vpcd_port,

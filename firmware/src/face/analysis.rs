@@ -90,6 +90,13 @@ impl Reference {
         })
     }
 
+    /// The reference embedding as little-endian bytes (tests that prove it
+    /// never reaches the disk).
+    #[cfg(any(test, feature = "testkit"))]
+    pub fn embedding_le_bytes(&self) -> Vec<u8> {
+        self.embedding.to_le_bytes()
+    }
+
     /// Cosine similarity of a live embedding to this reference.
     pub fn similarity(&self, live: &Embedding) -> f32 {
         self.embedding.cosine(live)

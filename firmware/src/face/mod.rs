@@ -247,6 +247,13 @@ impl Embedding {
         self.0.is_empty()
     }
 
+    /// The values as little-endian bytes: for tests that prove no
+    /// embedding reaches the disk (never for storing one).
+    #[cfg(any(test, feature = "testkit"))]
+    pub fn to_le_bytes(&self) -> Vec<u8> {
+        self.0.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
     /// Cosine similarity with `other`, in -1..=1; 0 when either is zero or
     /// the lengths differ.
     pub fn cosine(&self, other: &Embedding) -> f32 {

@@ -413,6 +413,11 @@ pub fn decode_photo(photo: &FaceImage) -> Result<BgrImage, FaceError> {
         ImageFormat::Jpeg | ImageFormat::Jpeg2000 => {}
         other => return Err(FaceError::UnsupportedPhoto(other)),
     }
+    // OpenCV refuses subsampled components (and says so on stderr): send
+    // those straight to OpenJPEG.
+    if photo.format == ImageFormat::Jpeg2000 && j2k_subsampled(&photo.data) {
+        return decode_j2k(&photo.data);
+    }
     let opencv = Vector::<u8>::from_slice(&photo.data);
     let decoded = opencv::imgcodecs::imdecode(&opencv, opencv::imgcodecs::IMREAD_COLOR);
     match decoded {
@@ -429,6 +434,28 @@ pub fn decode_photo(photo: &FaceImage) -> Result<BgrImage, FaceError> {
             }
         }
     }
+}
+
+/// Whether a JPEG 2000 codestream (raw, or inside a JP2 file) has a
+/// component sampled at less than full resolution: its SIZ marker segment
+/// (ISO/IEC 15444-1 §A.5.1) gives XRsiz/YRsiz above 1.
+pub fn j2k_subsampled(data: &[u8]) -> bool {
+    // SOC then SIZ: FF 4F FF 51, at the start of every codestream.
+    let Some(at) = data.windows(4).position(|w| w == [0xFF, 0x4F, 0xFF, 0x51]) else {
+        return false;
+    };
+    let siz = &data[at + 4..];
+    // Lsiz(2) Rsiz(2) Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz(4 each) Csiz(2)
+    let Some(csiz) = siz
+        .get(36..38)
+        .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+    else {
+        return false;
+    };
+    (0..csiz).any(|c| {
+        let at = 38 + 3 * c;
+        matches!(siz.get(at + 1..at + 3), Some([x, y]) if *x > 1 || *y > 1)
+    })
 }
 
 /// Decodes JPEG 2000 with OpenJPEG: one or three components of up to 16
@@ -520,4 +547,71 @@ fn ycc_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
     let g = y - 0.344_136 * cb - 0.714_136 * cr;
     let b = y + 1.772 * cb;
     [r, g, b].map(|v| v.round().clamp(0.0, 255.0) as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn siz(comps: &[(u8, u8)]) -> Vec<u8> {
+        let mut v = vec![0xFF, 0x4F, 0xFF, 0x51];
+        let lsiz = 38 + 3 * comps.len() as u16;
+        v.extend_from_slice(&lsiz.to_be_bytes());
+        v.extend_from_slice(&[0, 0]);
+        v.extend_from_slice(&[0; 32]);
+        v.extend_from_slice(&(comps.len() as u16).to_be_bytes());
+        for (x, y) in comps {
+            v.extend_from_slice(&[7, *x, *y]);
+        }
+        v
+    }
+
+    #[test]
+    fn subsampled_components_are_found_in_the_siz_marker() {
+        assert!(!j2k_subsampled(&siz(&[(1, 1), (1, 1), (1, 1)])));
+        assert!(j2k_subsampled(&siz(&[(1, 1), (2, 2), (2, 2)])));
+        let mut jp2 = b"\0\0\0\x0cjP  \r\n\x87\n....jp2c".to_vec();
+        jp2.extend(siz(&[(1, 1), (2, 1), (2, 1)]));
+        assert!(j2k_subsampled(&jp2));
+        assert!(
+            !j2k_subsampled(&siz(&[(1, 1), (2, 2)])[..45]),
+            "truncated: no claim"
+        );
+        assert!(!j2k_subsampled(b"not a codestream"));
+    }
+
+    #[test]
+    fn the_pad_crop_is_the_scaled_box_clipped_to_the_frame() {
+        let img = BgrImage::filled(200, 100, [1, 2, 3]);
+        let face = Detection {
+            bbox: crate::face::Rect {
+                x: 80.0,
+                y: 30.0,
+                width: 40.0,
+                height: 40.0,
+            },
+            ..Detection::default()
+        };
+        let c = pad_crop(img.view(), &face, 2.0).unwrap();
+        assert_eq!((c.width(), c.height()), (81, 81));
+        // Scale limited by the frame's height: at most 99/40.
+        let c = pad_crop(img.view(), &face, 4.0).unwrap();
+        assert!(c.height() <= 100 && c.width() < 120, "{c:?}");
+        let none = Detection::default();
+        assert!(pad_crop(img.view(), &none, 2.7).is_none());
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_keeps_the_order() {
+        let p = softmax(&[1.0, 3.0, 2.0]);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(p[1] > p[2] && p[2] > p[0]);
+    }
+
+    #[test]
+    fn full_range_ycc_grey_stays_grey() {
+        assert_eq!(ycc_to_rgb(128, 128, 128), [128, 128, 128]);
+        let [r, g, b] = ycc_to_rgb(76, 85, 255);
+        assert!(r > 240 && g < 10 && b < 10, "{r} {g} {b}");
+    }
 }

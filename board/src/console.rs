@@ -38,6 +38,9 @@ pub enum Command {
     InsertCard(String),
     /// Take the card off the simulated reader.
     RemoveCard,
+    /// Play these image files (or the images of these folders) on the
+    /// simulated camera, in a loop; `pattern` for the empty scene.
+    Camera(Vec<String>),
     /// Staff: print a ticket of today again.
     Reprint(String),
     /// Show the help text.
@@ -52,6 +55,8 @@ commands:
   card insert NAME    put the card of profile NAME (board/sim/cards/NAME.toml) on the reader
   card foreign        put a non-ID contactless card on the simulated reader
   card remove         take the card off the simulated reader
+  camera FILE|DIR...  play these images (PNG/JPEG) on the simulated camera, looped
+  camera pattern      the empty scene again
   walkin              take a number without a card
   qr TEXT             the card-front QR code was scanned
   can DIGITS          type the 6-digit card access number
@@ -77,6 +82,9 @@ pub fn parse(line: &str, step: StepKind) -> Result<Command, String> {
         ("card", ["foreign"]) => Ok(Command::InsertForeignCard),
         ("card", ["insert", name]) => Ok(Command::InsertCard((*name).to_owned())),
         ("card", ["remove"]) => Ok(Command::RemoveCard),
+        ("camera", [_, ..]) => Ok(Command::Camera(
+            rest.iter().map(|s| (*s).to_owned()).collect(),
+        )),
         ("walkin", []) => input(Input::WalkIn),
         ("qr", [_, ..]) => {
             let text = line.trim_start().trim_start_matches("qr").trim().to_owned();
@@ -193,6 +201,12 @@ impl Frontend for Console {
                 ));
             }
         }
+        if let Some(guide) = view.face_guide {
+            line.push_str(&format!(
+                " face={:?} progress={}%",
+                guide.hint, guide.progress_percent
+            ));
+        }
         if let Some(notice) = view.menu_notice {
             line.push_str(&format!(" menu_notice={notice:?}"));
         }
@@ -251,8 +265,25 @@ impl Frontend for Console {
                 }
                 FrontendInput::Nothing
             }
+            #[cfg(feature = "sim")]
+            Ok(Command::Camera(sources)) => {
+                match (&self.sim, camera_frames(&sources)) {
+                    (Some(sim), Ok(frames)) => {
+                        println!("   camera: {} frame(s)", frames.len());
+                        sim.set_frames(frames);
+                    }
+                    (None, _) => println!("not on the simulator board"),
+                    (_, Err(e)) => println!("{e}"),
+                }
+                FrontendInput::Nothing
+            }
             #[cfg(not(feature = "sim"))]
-            Ok(Command::InsertForeignCard | Command::InsertCard(_) | Command::RemoveCard) => {
+            Ok(
+                Command::InsertForeignCard
+                | Command::InsertCard(_)
+                | Command::RemoveCard
+                | Command::Camera(_),
+            ) => {
                 println!("not on the simulator board");
                 FrontendInput::Nothing
             }
@@ -264,14 +295,50 @@ impl Frontend for Console {
     }
 }
 
+/// The frames of `camera ...`: image files, folders of images, or
+/// `pattern`.
+#[cfg(feature = "sim")]
+fn camera_frames(sources: &[String]) -> Result<Vec<kiosk_hal::camera::Frame>, String> {
+    if sources == ["pattern"] {
+        return Ok(vec![crate::sim::pattern(640, 480)]);
+    }
+    let mut frames = Vec::new();
+    for source in sources {
+        let path = std::path::Path::new(source);
+        let loaded = if path.is_dir() {
+            crate::sim::load_frames(path)
+        } else {
+            crate::sim::load_frame(path).map(|f| vec![f])
+        };
+        frames.extend(loaded.map_err(|e| e.to_string())?);
+    }
+    for (i, f) in frames.iter_mut().enumerate() {
+        f.sequence = i as u64;
+    }
+    Ok(frames)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "sim")]
+    #[test]
+    fn camera_sources_are_files_folders_or_the_pattern() {
+        assert_eq!(camera_frames(&["pattern".into()]).unwrap().len(), 1);
+        let e = camera_frames(&["/nonexistent.jpg".into()]).unwrap_err();
+        assert!(e.contains("nonexistent"), "{e}");
+    }
 
     #[test]
     fn commands_parse_into_inputs() {
         let a = StepKind::Attract;
         assert_eq!(parse("walkin", a), Ok(Command::Input(Input::WalkIn)));
+        assert_eq!(
+            parse("camera a.jpg frames/", a),
+            Ok(Command::Camera(vec!["a.jpg".into(), "frames/".into()]))
+        );
+        assert!(parse("camera", a).is_err());
         assert_eq!(
             parse("qr 003090000001||Nguyễn Văn Mẫu|15011990", a),
             Ok(Command::Input(Input::AccessKey(AccessKey::CardQr(

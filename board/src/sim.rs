@@ -271,6 +271,11 @@ impl Camera for SimCamera {
     }
 }
 
+/// An empty scene of `width`×`height` (see [`SimCamera`]).
+pub fn pattern(width: u32, height: u32) -> Frame {
+    pattern_frame(width, height)
+}
+
 /// An empty scene: a soft vertical gradient (wall) with a darker floor band,
 /// and no one in it.
 fn pattern_frame(width: u32, height: u32) -> Frame {

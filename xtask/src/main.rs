@@ -7,6 +7,9 @@
 //! - `test [--no-setup]`: set up, then `cargo fmt --check`, clippy with
 //!   `-D warnings`, and every test. This is what CI runs.
 //! - `models-dir`: print where the model files are.
+//! - `face-reference`: make a Python with OpenCV 4.8+ (PyPI's
+//!   opencv-python-headless, pinned) in `.cache/face-ref-venv`, for
+//!   `kioskctl bench face --python` to compare with OpenCV's own pipeline.
 
 mod apt;
 mod fixtures;
@@ -24,6 +27,7 @@ usage: cargo xtask <command>
   sim [--no-setup] [-- ARGS]       set up, then run the kiosk on the simulator board
   test [--no-setup]                set up, then fmt check, clippy -D warnings, every test
   models-dir                       print the model directory
+  face-reference                   make .cache/face-ref-venv (OpenCV's Python pipeline, for bench face)
 
 environment:
   KIOSK_MODEL_DIR     use (and only verify) model files in this folder
@@ -87,6 +91,11 @@ fn run(args: &[String]) -> anyhow::Result<()> {
             Ok(())
         }
         "test" => test(&root, !flag("--no-setup")),
+        "face-reference" => {
+            let python = face_reference(&root)?;
+            println!("{}", python.display());
+            Ok(())
+        }
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -107,6 +116,37 @@ fn setup(root: &Path, apt: bool, models: bool) -> anyhow::Result<PathBuf> {
     };
     println!("setup: model directory {}", dir.display());
     Ok(dir)
+}
+
+/// The OpenCV Python reference for `kioskctl bench face --python`: a venv
+/// with a pinned opencv-python-headless from PyPI (benchmark comparison
+/// only; the kiosk never uses it).
+fn face_reference(root: &Path) -> anyhow::Result<PathBuf> {
+    let venv = root.join(".cache/face-ref-venv");
+    let python = venv.join("bin/python");
+    let ready = Command::new(&python)
+        .args([
+            "-c",
+            "import cv2, sys; sys.exit(0 if cv2.__version__ == '4.10.0' else 1)",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        let mut venv_cmd = Command::new("python3");
+        venv_cmd.args(["-m", "venv"]).arg(&venv);
+        step("face reference venv", &mut venv_cmd)?;
+        let mut pip = Command::new(&python);
+        pip.args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "opencv-python-headless==4.10.0.84",
+            "numpy<2.3",
+        ]);
+        step("OpenCV 4.10 for Python", &mut pip)?;
+    }
+    Ok(python)
 }
 
 fn cargo(root: &Path) -> Command {

@@ -125,7 +125,8 @@ pub struct FaceObservation {
     pub quality: Quality,
     /// The first failed capture gate, if any (pose apart).
     pub issue: Option<QualityIssue>,
-    /// Similarity to the reference; computed when the capture gates pass.
+    /// Similarity to the reference; computed when the capture gates pass
+    /// and the face is frontal.
     pub similarity: Option<f32>,
     /// Passive liveness ("real") probability; when the gates pass and the
     /// models are loaded.
@@ -171,14 +172,20 @@ pub fn observe(
     let aligned = engine.align(frame, &detection)?;
     let quality = quality::measure(&aligned, &detection, pose, frame.width());
     let issue = gates.check_capture(&quality);
-    let (similarity, liveness) = if issue.is_none() && people == 1 {
+    // Only usable frames are scored, and only frontal ones are compared
+    // with the reference (a turned face scores low for everyone); the
+    // passive liveness models judge every usable frame.
+    let usable = issue.is_none() && people == 1;
+    let similarity = if usable && gates.check_frontal(&pose).is_none() {
         let live = engine.embed(&aligned)?;
-        (
-            Some(reference.similarity(&live)),
-            engine.liveness_score(frame, &detection)?,
-        )
+        Some(reference.similarity(&live))
     } else {
-        (None, None)
+        None
+    };
+    let liveness = if usable {
+        engine.liveness_score(frame, &detection)?
+    } else {
+        None
     };
     observation.face = Some(FaceObservation {
         detection,

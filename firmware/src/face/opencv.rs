@@ -70,6 +70,11 @@ impl ModelFiles {
     }
 }
 
+/// The OpenCV version this engine runs on (e.g. `4.6.0`).
+pub fn opencv_version() -> String {
+    opencv::core::get_version_string().unwrap_or_default()
+}
+
 fn cv_err(e: opencv::Error) -> FaceError {
     FaceError::Engine(e.to_string())
 }

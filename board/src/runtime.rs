@@ -54,6 +54,10 @@ pub trait Frontend {
 
     /// Waits at most `timeout` for the next input.
     fn wait_input(&mut self, timeout: Duration) -> FrontendInput;
+
+    /// The runtime's clock before each [`Frontend::show`] (for countdowns).
+    /// The default ignores it.
+    fn clock(&mut self, _now: Timestamp) {}
 }
 
 /// Counters since start, for `kioskctl stats` and staff mode. No personal
@@ -267,6 +271,7 @@ impl Runtime {
         let now = || {
             Timestamp::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX))
         };
+        frontend.clock(now());
         frontend.show(&self.view(), &[]);
         let mut shown = self.view();
         while !stop.load(Ordering::Relaxed) {
@@ -274,6 +279,7 @@ impl Runtime {
             let events = self.take_events();
             let view = self.view();
             if !events.is_empty() || view != shown {
+                frontend.clock(now());
                 frontend.show(&view, &events);
                 shown = view;
             }

@@ -12,6 +12,7 @@
 //! - [`reading`]: the document reader over a card reader device.
 //! - [`ticketing`]: issuing a queue ticket: draw, lay out, print with status checks.
 //! - [`vpcd`]: a simulated card behind real pcscd (vsmartcard's vpcd).
+//! - [`scenario`]: scripted journeys on the sim board with the real screens (`kioskctl sim run`).
 //! - [`speech`]: spoken guidance through espeak-ng (loudspeaker, or WAV files on the sim).
 //! - [`ui`]: the Slint screens as a [`runtime::Frontend`].
 //! - [`app`]: the composition root shared by the binaries.
@@ -32,6 +33,8 @@ pub mod pcsc;
 pub mod printer;
 pub mod reading;
 pub mod runtime;
+#[cfg(feature = "sim")]
+pub mod scenario;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod speech;

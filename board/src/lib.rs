@@ -12,6 +12,7 @@
 //! - [`reading`]: the document reader over a card reader device.
 //! - [`ticketing`]: issuing a queue ticket: draw, lay out, print with status checks.
 //! - [`vpcd`]: a simulated card behind real pcscd (vsmartcard's vpcd).
+//! - `v4l2` (feature `face`): USB/CSI cameras through OpenCV's V4L2 backend.
 //! - [`app`]: the composition root shared by the binaries.
 //!
 //! Binaries: `kiosk` (the firmware application) and `kioskctl` (the staff
@@ -33,5 +34,7 @@ pub mod runtime;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod ticketing;
+#[cfg(feature = "face")]
+pub mod v4l2;
 #[cfg(feature = "sim")]
 pub mod vpcd;

@@ -80,6 +80,8 @@ pub struct Counters {
     pub tickets_unprinted: u64,
     /// Staff alerts raised for the printer.
     pub printer_alerts: u64,
+    /// Times the cabinet was opened (tamper switch).
+    pub tamper_alerts: u64,
 }
 
 /// What staff must do about the printer, raised by a print.
@@ -112,6 +114,8 @@ pub struct Runtime {
     epoch: UnixMillis,
     /// Face verification; `None` hands every face check to staff.
     face: Option<crate::facecheck::FaceService>,
+    /// The switches at the last poll.
+    switches: kiosk_hal::sensors::SensorState,
     /// The queue and ticket layout, when the board issues numbers.
     ticketing: Option<Ticketing>,
     /// The printer's standing alert, until a print succeeds cleanly.
@@ -135,6 +139,7 @@ impl Runtime {
             trust: kiosk_firmware::icao::pa::TrustList::empty(),
             epoch: UnixMillis(0),
             face: None,
+            switches: kiosk_hal::sensors::SensorState::default(),
             ticketing: None,
             printer_alert: None,
         };
@@ -236,6 +241,7 @@ impl Runtime {
     pub fn tick(&mut self, now: Timestamp) {
         if now >= self.next_card_poll {
             self.next_card_poll = now + CARD_POLL_INTERVAL;
+            self.poll_sensors(now);
             self.poll_card(now);
         }
         self.poll_face(now);
@@ -302,6 +308,37 @@ impl Runtime {
         self.wipe();
         if let Err(e) = self.devices.indicators.all_off() {
             tracing::warn!(error = %e, "cannot switch the lights off");
+        }
+    }
+
+    /// Reads the tamper switch and the presence sensor and acts on their
+    /// edges: an opened cabinet ends any journey at once (wiping it) and
+    /// alerts staff; someone arriving wakes the attract screen.
+    fn poll_sensors(&mut self, now: Timestamp) {
+        let state = match self.devices.sensors.read() {
+            Ok(s) => s,
+            Err(e) => {
+                self.counters.device_errors += 1;
+                tracing::warn!(error = %e, "cannot read the kiosk's switches");
+                return;
+            }
+        };
+        let before = std::mem::replace(&mut self.switches, state);
+        if state.tampered && !before.tampered {
+            tracing::error!("staff alert: the kiosk's cabinet was opened");
+            self.audit(
+                now,
+                "staff_alert",
+                serde_json::json!({ "device": "cabinet", "alert": "tamper" }),
+            );
+            self.counters.tamper_alerts += 1;
+            self.session.handle_input(Input::Tampered, now);
+        } else if !state.tampered && before.tampered {
+            tracing::info!("the kiosk's cabinet is closed again");
+            self.audit(now, "cabinet_closed", serde_json::json!({}));
+        }
+        if state.presence && !before.presence {
+            self.session.handle_input(Input::PresenceDetected, now);
         }
     }
 
@@ -1127,6 +1164,54 @@ daily_limit = 2
         assert_eq!(log[0].detail, r#"{"reason":"completed"}"#);
         assert_eq!(log[1].detail, r#"{"score":4,"subject":"visit"}"#);
         assert_eq!(log[1].at, UnixMillis(1_003_000));
+    }
+
+    #[test]
+    fn opening_the_cabinet_ends_the_journey_wipes_it_and_alerts_staff() {
+        let (rt, controls) = runtime();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("kiosk.db"), UnixMillis(1_000_000)).unwrap();
+        let mut rt = rt.with_store(store, UnixMillis(1_000_000));
+        rt.input(Input::WalkIn, Timestamp::ZERO);
+        assert_eq!(rt.step(), StepKind::Menu);
+        controls.set_tamper(true);
+        rt.tick(Timestamp::from_secs(1));
+        assert_eq!(rt.step(), StepKind::Notice);
+        assert_eq!(rt.view().fault, Some(Fault::OutOfService));
+        assert!(!rt.holds_personal_data());
+        assert_eq!(rt.counters().tamper_alerts, 1);
+        // Still open at the next poll: no second alert.
+        rt.tick(Timestamp::from_secs(2));
+        assert_eq!(rt.counters().tamper_alerts, 1);
+        controls.set_tamper(false);
+        rt.tick(Timestamp::from_secs(3));
+        let kinds: Vec<String> = rt
+            .store()
+            .unwrap()
+            .recent_audit(10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert!(kinds.contains(&"staff_alert".to_owned()), "{kinds:?}");
+        assert!(kinds.contains(&"cabinet_closed".to_owned()), "{kinds:?}");
+    }
+
+    #[test]
+    fn someone_arriving_wakes_the_attract_screen_once() {
+        let (mut rt, controls) = runtime();
+        rt.tick(Timestamp::ZERO);
+        rt.take_events();
+        controls.set_presence(true);
+        rt.tick(Timestamp::from_secs(1));
+        rt.tick(Timestamp::from_secs(2));
+        let approached = rt
+            .take_events()
+            .into_iter()
+            .filter(|e| *e == Event::Approached)
+            .count();
+        assert_eq!(approached, 1);
+        assert_eq!(rt.step(), StepKind::Attract);
     }
 
     #[test]

@@ -1126,3 +1126,30 @@ fn a_config_with_a_warning_longer_than_a_screen_is_rejected() {
         Err(ConfigError::ZeroAttempts("face_attempts"))
     );
 }
+
+#[test]
+fn the_tamper_switch_ends_any_journey_at_once_and_wipes_it() {
+    let mut h = Harness::new();
+    h.reach_confirmation(true);
+    assert!(h.session.holds_personal_data());
+    h.input(Input::Confirm(true));
+    h.input(Input::Consent(true));
+    let out = h.input(Input::Tampered);
+    assert!(actions(&out).contains(&Action::StopFaceCheck), "{out:?}");
+    assert!(actions(&out).contains(&Action::WipePersonalData), "{out:?}");
+    assert_eq!(h.step(), StepKind::Notice);
+    assert_eq!(h.session.view().fault, Some(Fault::OutOfService));
+    assert!(!h.session.holds_personal_data());
+    assert_eq!(h.session.view().holder_name, None);
+}
+
+#[test]
+fn someone_arriving_at_the_idle_kiosk_is_greeted_and_no_journey_starts() {
+    let mut h = Harness::new();
+    let out = h.input(Input::PresenceDetected);
+    assert!(out.contains(&Output::Event(Event::Approached)), "{out:?}");
+    assert_eq!(h.step(), StepKind::Attract);
+    h.input(Input::WalkIn);
+    let out = h.input(Input::PresenceDetected);
+    assert!(!out.contains(&Output::Event(Event::Approached)));
+}

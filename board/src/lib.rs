@@ -6,6 +6,7 @@
 //! - [`runtime`]: the run loop, the only code that reads the clock.
 //! - [`doctor`]: the self-test behind `kioskctl doctor`.
 //! - [`facecheck`]: camera frames through the face engine into the face check.
+//! - [`notify`]: systemd readiness and watchdog notifications.
 //! - `pcsc` (feature `pcsc`): PC/SC readers through pcscd.
 //! - `nfc` (feature `nfc`): libnfc readers (PN532 boards, or PC/SC through libnfc).
 //! - [`printer`]: ESC/POS printers on USB, serial and TCP 9100 ports.
@@ -26,6 +27,7 @@ pub mod doctor;
 pub mod facecheck;
 #[cfg(feature = "nfc")]
 pub mod nfc;
+pub mod notify;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 pub mod printer;

@@ -116,6 +116,8 @@ pub struct Runtime {
     face: Option<crate::facecheck::FaceService>,
     /// The switches at the last poll.
     switches: kiosk_hal::sensors::SensorState,
+    /// systemd's notification socket, when run as a `Type=notify` service.
+    notifier: Option<crate::notify::Notifier>,
     /// The queue and ticket layout, when the board issues numbers.
     ticketing: Option<Ticketing>,
     /// The printer's standing alert, until a print succeeds cleanly.
@@ -140,6 +142,7 @@ impl Runtime {
             epoch: UnixMillis(0),
             face: None,
             switches: kiosk_hal::sensors::SensorState::default(),
+            notifier: None,
             ticketing: None,
             printer_alert: None,
         };
@@ -175,6 +178,13 @@ impl Runtime {
     /// Anchors passive authentication in `trust`.
     pub fn with_trust_list(mut self, trust: kiosk_firmware::icao::pa::TrustList) -> Self {
         self.trust = trust;
+        self
+    }
+
+    /// Tells systemd through `notifier` when the kiosk is ready, pets its
+    /// watchdog from the run loop, and says when it stops.
+    pub fn with_notifier(mut self, notifier: crate::notify::Notifier) -> Self {
+        self.notifier = Some(notifier);
         self
     }
 
@@ -275,7 +285,24 @@ impl Runtime {
         };
         frontend.show(&self.view(), &[]);
         let mut shown = self.view();
+        let watchdog = self.notifier.as_ref().and_then(|n| n.watchdog_interval());
+        let mut next_watchdog = now();
+        if let Some(n) = &self.notifier
+            && let Err(e) = n.ready(&format!("kiosk on {}", self.devices.board))
+        {
+            tracing::warn!(error = %e, "cannot tell systemd the kiosk is ready");
+        }
         while !stop.load(Ordering::Relaxed) {
+            // The watchdog is petted from the loop itself: a hung loop stops
+            // petting it, and systemd restarts the kiosk.
+            if let (Some(interval), Some(n)) = (watchdog, &self.notifier)
+                && now() >= next_watchdog
+            {
+                next_watchdog = now() + interval;
+                if let Err(e) = n.watchdog() {
+                    tracing::warn!(error = %e, "cannot pet the systemd watchdog");
+                }
+            }
             self.tick(now());
             let events = self.take_events();
             let view = self.view();
@@ -283,7 +310,11 @@ impl Runtime {
                 frontend.show(&view, &events);
                 shown = view;
             }
-            let wait = self.next_wakeup().saturating_since(now());
+            let mut wake = self.next_wakeup();
+            if watchdog.is_some() {
+                wake = wake.min(next_watchdog);
+            }
+            let wait = wake.saturating_since(now());
             match frontend.wait_input(wait) {
                 FrontendInput::Input(input) => self.input(input, now()),
                 FrontendInput::Reprint(number) => {
@@ -305,6 +336,11 @@ impl Runtime {
 
     /// Ends any journey and switches everything off.
     pub fn shutdown(&mut self) {
+        if let Some(n) = &self.notifier
+            && let Err(e) = n.stopping()
+        {
+            tracing::warn!(error = %e, "cannot tell systemd the kiosk stops");
+        }
         self.wipe();
         if let Err(e) = self.devices.indicators.all_off() {
             tracing::warn!(error = %e, "cannot switch the lights off");
@@ -1237,6 +1273,35 @@ daily_limit = 2
                 None => FrontendInput::Quit,
             }
         }
+    }
+
+    #[test]
+    fn run_tells_systemd_ready_pets_the_watchdog_and_says_stopping() {
+        let (rt, _controls) = runtime();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify");
+        let server = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        let notifier =
+            crate::notify::Notifier::new(path.to_str().unwrap(), Some(Duration::from_secs(20)))
+                .unwrap();
+        let mut rt = rt.with_notifier(notifier);
+        let mut script = Script {
+            inputs: [Input::WalkIn].into(),
+            shown: Vec::new(),
+        };
+        rt.run(&mut script, &AtomicBool::new(false));
+        let mut got = Vec::new();
+        server.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 128];
+        while let Ok(n) = server.recv(&mut buf) {
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        assert!(
+            got[0].starts_with("READY=1\nSTATUS=kiosk on sim"),
+            "{got:?}"
+        );
+        assert_eq!(got[1], "WATCHDOG=1", "{got:?}");
+        assert_eq!(got.last().map(String::as_str), Some("STOPPING=1"));
     }
 
     #[test]

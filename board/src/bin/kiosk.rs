@@ -75,6 +75,14 @@ fn main() -> anyhow::Result<()> {
         None => tracing::warn!("no [queue] in the configuration: the kiosk issues no numbers"),
     }
     runtime = with_face(runtime, &config)?;
+    match kiosk_board::notify::Notifier::from_env() {
+        Ok(Some(notifier)) => {
+            tracing::info!(watchdog = ?notifier.watchdog_interval(), "running under systemd");
+            runtime = runtime.with_notifier(notifier);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "NOTIFY_SOCKET is set but unusable"),
+    }
     runtime.run(&mut console, &AtomicBool::new(false));
     tracing::info!("kiosk stopped");
     Ok(())

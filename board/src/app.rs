@@ -39,6 +39,23 @@ pub fn build_board(config: &Config) -> anyhow::Result<BuiltBoard> {
         }
         #[cfg(not(feature = "sim"))]
         BoardKind::Sim => anyhow::bail!("this build has no simulator board (feature `sim`)"),
+        #[cfg(feature = "linux")]
+        BoardKind::Linux => {
+            let linux = config
+                .linux
+                .as_ref()
+                .context("the configuration has no [linux] section")?;
+            let (devices, _notes) = crate::linux::LinuxBoard::build(linux);
+            Ok(BuiltBoard {
+                devices,
+                #[cfg(feature = "sim")]
+                sim: None,
+            })
+        }
+        #[cfg(not(feature = "linux"))]
+        BoardKind::Linux => {
+            anyhow::bail!("this build has no Linux board support (feature `linux`)")
+        }
     }
 }
 

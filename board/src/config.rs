@@ -18,12 +18,15 @@ use std::path::{Path, PathBuf};
 pub enum BoardKind {
     /// The desktop simulator: virtual reader, camera from files, printer sink.
     Sim,
+    /// A real board running Linux (`[linux]`: reader, camera, printer, GPIO).
+    Linux,
 }
 
 impl fmt::Display for BoardKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             BoardKind::Sim => "sim",
+            BoardKind::Linux => "linux",
         })
     }
 }
@@ -46,6 +49,8 @@ pub struct Config {
     pub queue: Option<kiosk_firmware::queue::Catalog>,
     /// The simulator's devices (with `board = "sim"`).
     pub sim: Option<SimConfig>,
+    /// A real board's devices (with `board = "linux"`).
+    pub linux: Option<crate::linux::LinuxConfig>,
 }
 
 /// `[face]`: face verification (models, passive liveness, the check's
@@ -204,6 +209,7 @@ struct RawConfig {
     face: RawFace,
     queue: Option<kiosk_firmware::queue::QueueConfig>,
     sim: Option<RawSim>,
+    linux: Option<crate::linux::RawLinux>,
 }
 
 #[derive(Deserialize)]
@@ -342,11 +348,26 @@ impl Config {
             .map_err(|e| invalid(&e.field, e.reason))?;
 
         let face = validate_face(raw.face, &raw.session, base, &invalid)?;
-        let sim = match (raw.board, raw.sim) {
-            (BoardKind::Sim, None) => {
+        let (sim, linux) = match (raw.board, raw.sim, raw.linux) {
+            (BoardKind::Sim, None, _) => {
                 return Err(invalid("sim", "is required when board = \"sim\"".into()));
             }
-            (BoardKind::Sim, Some(sim)) => Some(validate_sim(sim, base, &invalid)?),
+            (BoardKind::Sim, Some(sim), None) => (Some(validate_sim(sim, base, &invalid)?), None),
+            (BoardKind::Linux, _, None) => {
+                return Err(invalid(
+                    "linux",
+                    "is required when board = \"linux\"".into(),
+                ));
+            }
+            (BoardKind::Linux, None, Some(linux)) => {
+                (None, Some(crate::linux::validate(linux, base, &invalid)?))
+            }
+            (BoardKind::Sim, Some(_), Some(_)) => {
+                return Err(invalid("linux", "belongs to board = \"linux\"".into()));
+            }
+            (BoardKind::Linux, Some(_), Some(_)) => {
+                return Err(invalid("sim", "belongs to board = \"sim\"".into()));
+            }
         };
 
         Ok(Config {
@@ -362,6 +383,7 @@ impl Config {
             face,
             queue,
             sim,
+            linux,
         })
     }
 }
@@ -604,6 +626,159 @@ paper_width_mm = 80
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    const LINUX: &str = r#"
+board = "linux"
+[kiosk]
+id = "K1"
+center_name = "Trung tâm"
+data_dir = "/var/lib/k"
+[linux]
+name = "test-board"
+[linux.card_reader]
+kind = "pcsc"
+name = "ACS ACR1252"
+[linux.camera]
+device = "/dev/video0"
+[linux.printer]
+port = "usb:/dev/usb/lp0"
+[linux.gpio]
+chip = "/dev/gpiochip0"
+[linux.gpio.outputs]
+ready = { line = 17 }
+fault = { line = 22, active_low = true }
+[linux.gpio.inputs]
+tamper = { line = 5 }
+"#;
+
+    #[test]
+    fn the_shipped_linux_profiles_are_valid() {
+        for name in ["rpi4-acr1252u", "rk3568-acr1252u"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("config/{name}.toml"));
+            let config = Config::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(config.board, BoardKind::Linux);
+            let linux = config.linux.unwrap();
+            assert_eq!(linux.name, name);
+            let gpio = linux.gpio.unwrap();
+            assert_eq!(gpio.outputs.len(), 5, "{name}: every light wired");
+            assert!(gpio.tamper.is_some() && gpio.presence.is_some());
+            assert!(config.queue.is_some());
+        }
+    }
+
+    #[test]
+    fn a_linux_board_config_parses_into_its_devices() {
+        let config = parse(LINUX).unwrap();
+        let linux = config.linux.unwrap();
+        assert_eq!(
+            linux.card_reader,
+            crate::linux::ReaderConfig::Pcsc {
+                name: "ACS ACR1252".into(),
+                extended_length: true
+            }
+        );
+        assert_eq!(linux.camera.width, 1280);
+        let gpio = linux.gpio.unwrap();
+        assert_eq!(
+            gpio.outputs["fault"],
+            crate::linux::Line {
+                line: 22,
+                active_low: true
+            }
+        );
+        assert_eq!(
+            gpio.tamper,
+            Some(crate::linux::Line {
+                line: 5,
+                active_low: false
+            })
+        );
+        assert_eq!(gpio.presence, None);
+    }
+
+    #[test]
+    fn every_bad_linux_field_is_named_with_what_would_do() {
+        let cases: [(&str, &str, &str, &str); 9] = [
+            (
+                "kind = \"pcsc\"",
+                "kind = \"usb-magic\"",
+                "linux.card_reader.kind",
+                "\"pcsc\" or \"nfc\"",
+            ),
+            (
+                "name = \"ACS ACR1252\"",
+                "",
+                "linux.card_reader.name",
+                "pcsc_scan",
+            ),
+            (
+                "kind = \"pcsc\"",
+                "kind = \"nfc\"",
+                "linux.card_reader.connstring",
+                "pn532_uart",
+            ),
+            (
+                "device = \"/dev/video0\"",
+                "device = \"/dev/video0\"\nwidth = 50",
+                "linux.camera.width/height",
+                "160–4096",
+            ),
+            (
+                "port = \"usb:/dev/usb/lp0\"",
+                "port = \"parallel:lpt1\"",
+                "linux.printer.port",
+                "usb:, serial: or tcp:",
+            ),
+            (
+                "chip = \"/dev/gpiochip0\"",
+                "chip = \"/dev/spidev0.0\"",
+                "linux.gpio.chip",
+                "gpiochip0",
+            ),
+            (
+                "ready = { line = 17 }",
+                "ready = { line = 5000 }",
+                "linux.gpio.outputs.ready",
+                "0–1023",
+            ),
+            (
+                "tamper = { line = 5 }",
+                "tamper = { line = 17 }",
+                "linux.gpio.inputs.tamper",
+                "already used by linux.gpio.outputs.ready",
+            ),
+            (
+                "name = \"test-board\"",
+                "name = \"my board!\"",
+                "linux.name",
+                "ASCII",
+            ),
+        ];
+        for (from, to, want_field, want_reason) in cases {
+            let text = LINUX.replacen(from, to, 1);
+            let (field, reason) = field_error(&text);
+            assert_eq!(field, want_field, "{to}");
+            assert!(reason.contains(want_reason), "{field}: {reason}");
+        }
+        // A missing chip, an unknown light, a missing section: parse errors naming them.
+        for (from, to, want) in [
+            ("chip = \"/dev/gpiochip0\"", "", "chip"),
+            (
+                "ready = { line = 17 }",
+                "disco_ball = { line = 9 }",
+                "disco_ball",
+            ),
+        ] {
+            match parse(&LINUX.replacen(from, to, 1)) {
+                Err(ConfigError::Parse { message, .. }) => {
+                    assert!(message.contains(want), "{message}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let (field, _) = field_error(&LINUX[..LINUX.find("[linux]").unwrap()]);
+        assert_eq!(field, "linux");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - [`doctor`]: the self-test behind `kioskctl doctor`.
 //! - [`facecheck`]: camera frames through the face engine into the face check.
 //! - [`notify`]: systemd readiness and watchdog notifications.
+//! - [`linux`]: real boards (`[linux]` configuration; devices with feature `linux`).
 //! - `pcsc` (feature `pcsc`): PC/SC readers through pcscd.
 //! - `nfc` (feature `nfc`): libnfc readers (PN532 boards, or PC/SC through libnfc).
 //! - [`printer`]: ESC/POS printers on USB, serial and TCP 9100 ports.
@@ -25,6 +26,7 @@ pub mod console;
 pub mod devices;
 pub mod doctor;
 pub mod facecheck;
+pub mod linux;
 #[cfg(feature = "nfc")]
 pub mod nfc;
 pub mod notify;

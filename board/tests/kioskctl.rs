@@ -531,3 +531,70 @@ fn face_commands_refuse_missing_images_with_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/ref.jpg"));
 }
+
+#[test]
+fn doctor_on_a_linux_board_without_its_hardware_says_what_to_fix_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rpi4-acr1252u.toml");
+    let text = std::fs::read_to_string(shipped)
+        .unwrap()
+        .replace(
+            "data_dir = \"/var/lib/cccd-kiosk\"",
+            &format!("data_dir = {:?}", dir.path().join("data")),
+        )
+        .replace(
+            "csca_dir = \"/etc/cccd-kiosk/csca\"",
+            &format!(
+                "csca_dir = {:?}",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/csca")
+            ),
+        )
+        .replace(
+            "device = \"/dev/video0\"",
+            "device = \"/dev/video-kiosk-none\"",
+        )
+        .replace(
+            "chip = \"/dev/gpiochip0\"",
+            "chip = \"/dev/gpiochip-kiosk-none\"",
+        )
+        .replace(
+            "port = \"usb:/dev/usb/lp0\"",
+            "port = \"usb:/dev/usb/lp-kiosk-none\"",
+        );
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(&config, text).unwrap();
+    let out = kioskctl(&[
+        "doctor",
+        "--board",
+        "linux",
+        "--json",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["board"], "linux:rpi4-acr1252u");
+    let d = &report["devices"];
+    for device in ["card_reader", "camera", "printer", "indicators", "sensors"] {
+        assert_eq!(d[device]["ok"], false, "{device}: {}", d[device]);
+        assert!(
+            d[device]["fix"].as_str().is_some_and(|f| !f.is_empty()),
+            "{device}"
+        );
+    }
+    assert_eq!(d["camera"]["error_kind"], "NotPresent");
+    assert!(
+        d["indicators"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("gpiochip-kiosk-none"),
+        "{}",
+        d["indicators"]
+    );
+    assert_eq!(d["store"]["ok"], true);
+}

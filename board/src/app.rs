@@ -287,3 +287,74 @@ pub fn check_face(config: &Config) -> crate::doctor::Check {
         )
     }
 }
+
+/// The portal client of the configuration. With `[requests.sim_portal]`
+/// the reference portal is started in this process (127.0.0.1, a free
+/// port) and the client points at it; the handle keeps it running.
+pub fn portal_client(
+    config: &Config,
+) -> anyhow::Result<
+    Option<(
+        crate::portal::client::HttpsPortal,
+        Option<crate::portal::server::PortalHandle>,
+    )>,
+> {
+    let Some(requests) = &config.requests else {
+        return Ok(None);
+    };
+    let mut settings = requests.portal.clone();
+    let handle = match &requests.sim_portal {
+        None => None,
+        Some(sp) => {
+            let handle = crate::portal::server::PortalHandle::start(
+                &crate::portal::server::ServerSettings {
+                    cert_file: sp.cert_file.clone(),
+                    key_file: sp.key_file.clone(),
+                    client_ca_file: settings.ca_file.clone(),
+                    unit_code: sp.unit_code.clone(),
+                    procedures: requests
+                        .catalog
+                        .procedures
+                        .iter()
+                        .map(|p| p.code.clone())
+                        .collect(),
+                    port: 0,
+                },
+            )
+            .context("cannot start the simulator's reference portal")?;
+            tracing::info!(url = %handle.url(), "simulator: reference portal in process");
+            settings.url = handle.url();
+            Some(handle)
+        }
+    };
+    let client = crate::portal::client::HttpsPortal::new(&settings).with_context(|| {
+        format!(
+            "cannot set up TLS for the portal {} (requests.portal in {})",
+            settings.url,
+            config.path.display()
+        )
+    })?;
+    Ok(Some((client, handle)))
+}
+
+/// The runtime's request service, and the in-process portal if any.
+pub fn request_service(
+    config: &Config,
+) -> anyhow::Result<
+    Option<(
+        crate::requesting::RequestService,
+        Option<crate::portal::server::PortalHandle>,
+    )>,
+> {
+    let Some(requesting) = crate::requesting::Requesting::from_config(config) else {
+        return Ok(None);
+    };
+    let Some((client, handle)) = portal_client(config)? else {
+        return Ok(None);
+    };
+    let rng = crate::requesting::Randomness::from_os().context("OS entropy")?;
+    Ok(Some((
+        crate::requesting::RequestService::new(requesting, Box::new(client), rng),
+        handle,
+    )))
+}

@@ -8,7 +8,10 @@
 //! - [`facecheck`]: camera frames through the face engine into the face check.
 //! - `pcsc` (feature `pcsc`): PC/SC readers through pcscd.
 //! - `nfc` (feature `nfc`): libnfc readers (PN532 boards, or PC/SC through libnfc).
+//! - [`portal`]: the portal over HTTPS: the kiosk's client, the reference
+//!   portal, test PKI.
 //! - [`printer`]: ESC/POS printers on USB, serial and TCP 9100 ports.
+//! - [`requesting`]: filing an online request: outbox, delivery, receipt.
 //! - [`reading`]: the document reader over a card reader device.
 //! - [`ticketing`]: issuing a queue ticket: draw, lay out, print with status checks.
 //! - [`vpcd`]: a simulated card behind real pcscd (vsmartcard's vpcd).
@@ -27,8 +30,10 @@ pub mod facecheck;
 pub mod nfc;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
+pub mod portal;
 pub mod printer;
 pub mod reading;
+pub mod requesting;
 pub mod runtime;
 #[cfg(feature = "sim")]
 pub mod sim;

@@ -930,6 +930,11 @@ impl Session {
                 self.go(Step::ExpectRequestConsent { procedure }, now);
             }
             (Step::ExpectForm { .. }, Input::Back) => self.go(Step::Menu, now),
+            // The form could not be prepared (an unknown procedure, a kiosk
+            // without requests): say so instead of an empty form.
+            (Step::ExpectForm { .. }, Input::RequestFinished(Err(fault))) => {
+                self.notice(fault, now);
+            }
             (Step::ExpectRequestConsent { procedure }, Input::Consent(true)) => {
                 let verification = self.verification.unwrap_or(Verification::Anonymous);
                 self.action(Action::SubmitRequest {

@@ -469,6 +469,17 @@ impl Store {
         })
     }
 
+    /// Makes every pending row due at `now` (staff: "send now", without
+    /// waiting for the retry time). Returns how many.
+    pub fn outbox_due_now(&mut self, now: UnixMillis) -> Result<usize, StoreError> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE outbox SET next_attempt_at_unix_ms = ?1 WHERE state = 'pending' AND next_attempt_at_unix_ms > ?1",
+                [sql_ms(now)],
+            )?)
+        })
+    }
+
     /// Every row, oldest first (no payloads).
     pub fn outbox_list(&self) -> Result<Vec<OutboxRow>, StoreError> {
         let mut stmt = self

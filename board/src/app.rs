@@ -288,11 +288,15 @@ pub fn check_face(config: &Config) -> crate::doctor::Check {
     }
 }
 
-/// The portal client of the configuration. With `[requests.sim_portal]`
-/// the reference portal is started in this process (127.0.0.1, a free
-/// port) and the client points at it; the handle keeps it running.
+/// The portal client of the configuration. With `start_sim_portal` and
+/// `[requests.sim_portal]` the reference portal is started in this process
+/// on the port of `requests.portal.url` (127.0.0.1), so `kioskctl` reaches
+/// the simulator's portal at the configured URL; when that port is taken
+/// (a `kiosk-portal serve` already there) the client uses whoever serves
+/// it. The handle keeps the portal running.
 pub fn portal_client(
     config: &Config,
+    start_sim_portal: bool,
 ) -> anyhow::Result<
     Option<(
         crate::portal::client::HttpsPortal,
@@ -303,10 +307,10 @@ pub fn portal_client(
         return Ok(None);
     };
     let mut settings = requests.portal.clone();
+    let port = crate::portal::client::parse_url(&settings.url).map_or(0, |(_, p)| p);
     let handle = match &requests.sim_portal {
-        None => None,
-        Some(sp) => {
-            let handle = crate::portal::server::PortalHandle::start(
+        Some(sp) if start_sim_portal => {
+            let started = crate::portal::server::PortalHandle::start(
                 &crate::portal::server::ServerSettings {
                     cert_file: sp.cert_file.clone(),
                     key_file: sp.key_file.clone(),
@@ -318,14 +322,23 @@ pub fn portal_client(
                         .iter()
                         .map(|p| p.code.clone())
                         .collect(),
-                    port: 0,
+                    port,
                 },
-            )
-            .context("cannot start the simulator's reference portal")?;
-            tracing::info!(url = %handle.url(), "simulator: reference portal in process");
-            settings.url = handle.url();
-            Some(handle)
+            );
+            match started {
+                Ok(handle) => {
+                    tracing::info!(url = %handle.url(), "simulator: reference portal in process");
+                    settings.url = handle.url();
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, url = %settings.url,
+                        "simulator: the reference portal's port is taken; using whoever serves it");
+                    None
+                }
+            }
         }
+        _ => None,
     };
     let client = crate::portal::client::HttpsPortal::new(&settings).with_context(|| {
         format!(
@@ -349,7 +362,7 @@ pub fn request_service(
     let Some(requesting) = crate::requesting::Requesting::from_config(config) else {
         return Ok(None);
     };
-    let Some((client, handle)) = portal_client(config)? else {
+    let Some((client, handle)) = portal_client(config, true)? else {
         return Ok(None);
     };
     let rng = crate::requesting::Randomness::from_os().context("OS entropy")?;

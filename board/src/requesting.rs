@@ -99,6 +99,13 @@ pub struct Filed {
     pub counts: kiosk_firmware::requests::form::FieldCounts,
 }
 
+impl Filed {
+    /// Whether the portal refused it for good (a 4xx on the first attempt).
+    pub fn refused(&self) -> bool {
+        self.attempt.as_ref().is_some_and(|a| a.outcome == "failed")
+    }
+}
+
 /// The requests feature of a board.
 #[derive(Debug, Clone)]
 pub struct Requesting {
@@ -496,6 +503,15 @@ impl RequestService {
         )?;
         let procedure = form.procedure().to_owned();
         self.wipe();
+        if filed.refused() {
+            // The portal refused it for good: no receipt; staff see the
+            // failed row (`kioskctl outbox list`).
+            return Ok(Submitted {
+                filed,
+                job: None,
+                print: None,
+            });
+        }
         // The receipt may fail to lay out or print: the request is queued
         // all the same, and the code is on screen.
         let (job, print) = match self.requesting.render_receipt(

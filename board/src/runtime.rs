@@ -606,6 +606,20 @@ impl Runtime {
                 }
             };
         let filed = &submitted.filed;
+        if filed.refused() {
+            tracing::error!(%procedure, reference = %filed.reference, "the portal refused the request");
+            self.audit(
+                now,
+                "staff_alert",
+                serde_json::json!({
+                    "request_refused": filed.reference,
+                    "procedure": procedure,
+                    "detail": filed.attempt.as_ref().and_then(|a| a.detail.clone()),
+                }),
+            );
+            self.counters.staff_calls += 1;
+            return Err(Fault::RequestRefused);
+        }
         let (code, delivered) = match &filed.state {
             kiosk_firmware::requests::receipt::ReceiptState::Delivered { dossier_code, .. } => {
                 (dossier_code.clone(), true)

@@ -21,6 +21,17 @@ fn sim_config(dir: &Path) -> std::path::PathBuf {
             &format!("output_dir = {:?}", dir.join("printer")),
         )
         .replace(
+            "catalogue = \"procedures.toml\"",
+            &format!(
+                "catalogue = {:?}",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("config/procedures.toml")
+            ),
+        )
+        .replace(
+            "\"../sim/",
+            &format!("\"{}/sim/", env!("CARGO_MANIFEST_DIR")),
+        )
+        .replace(
             "model_dir = \"../../.cache/models\"",
             &format!(
                 "model_dir = {:?}",

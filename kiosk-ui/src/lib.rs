@@ -544,6 +544,17 @@ pub fn fault_text(fault: Fault, lang: Language) -> (&'static str, &'static str) 
                 "Please try again, or ask a member of staff.",
             ),
         ),
+        Fault::RequestRefused => pick(
+            lang,
+            (
+                "Hồ sơ không được tiếp nhận",
+                "Cổng dịch vụ công không tiếp nhận hồ sơ này. Cán bộ sẽ kiểm tra và hướng dẫn bạn.",
+            ),
+            (
+                "The request was not accepted",
+                "The public-service portal did not accept this request. Staff will check it with you.",
+            ),
+        ),
         _ => pick(
             lang,
             ("Máy gặp sự cố", "Vui lòng thử lại hoặc nhờ cán bộ hỗ trợ."),
@@ -622,6 +633,7 @@ mod tests {
             Fault::PriorityNotEligible,
             Fault::TimedOut,
             Fault::RequestNotQueued,
+            Fault::RequestRefused,
             Fault::Internal,
         ];
         let mut seen = std::collections::HashSet::new();

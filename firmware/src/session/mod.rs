@@ -147,6 +147,9 @@ pub enum Fault {
     TimedOut,
     /// The request could not be queued (storage failure).
     RequestNotQueued,
+    /// The portal refused the request for good (a 4xx: unusable for it);
+    /// staff see it as a failed outbox row.
+    RequestRefused,
     /// An unexpected internal error; the details are in the log.
     Internal,
 }

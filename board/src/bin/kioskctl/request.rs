@@ -131,7 +131,7 @@ fn client(
     kiosk_board::portal::client::HttpsPortal,
     Option<kiosk_board::portal::server::PortalHandle>,
 )> {
-    kiosk_board::app::portal_client(config)?.context("no [requests] section")
+    kiosk_board::app::portal_client(config, false)?.context("no [requests] section")
 }
 
 fn print_json(v: &serde_json::Value) {

@@ -259,7 +259,7 @@ impl Requesting {
             if let Some(code) = &outcome.dossier_code {
                 state = ReceiptState::Delivered {
                     dossier_code: code.clone(),
-                    appointment_date: None,
+                    appointment_date: outcome.appointment_date.clone(),
                 };
             }
             attempt = Some(outcome);
@@ -425,6 +425,8 @@ impl RequestService {
         name: &str,
         value: &str,
     ) -> Result<(), kiosk_firmware::requests::FormError> {
+        // A field the citizen changed is judged again at the next "Continue".
+        self.problems.retain(|p| p.field != name);
         match self.form.as_mut() {
             Some(f) => f.set(name, value),
             None => Err(kiosk_firmware::requests::FormError::UnknownField(

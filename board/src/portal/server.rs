@@ -382,3 +382,38 @@ fn submit(
     st.snapshot.dossiers_created += 1;
     (201, json(&receipt))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_describes_every_endpoint_the_portal_serves() {
+        let doc = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/portal-api.yaml"),
+        )
+        .unwrap_or_default();
+        for path in [
+            "/v1/dossiers:",
+            "/v1/dossiers/{dossier_code}:",
+            "/v1/dossiers/{dossier_code}/cancel:",
+            "/v1/health:",
+            "/v1/_stats:",
+            "Idempotency-Key",
+            "mutualTLS",
+        ] {
+            assert!(doc.contains(path), "docs/portal-api.yaml lacks {path}");
+        }
+        for code in [
+            "invalid_payload",
+            "unknown_procedure",
+            "consent_missing",
+            "idempotency_conflict",
+            "not_found",
+            "not_cancellable",
+        ] {
+            assert!(
+                doc.contains(code),
+                "docs/portal-api.yaml lacks the error {code}"
+            );
+        }
+    }
+}

@@ -163,6 +163,8 @@ pub struct RowOutcome {
     pub outcome: &'static str,
     /// The dossier code, when delivered.
     pub dossier_code: Option<String>,
+    /// The appointment date for the result, when the portal gave one.
+    pub appointment_date: Option<String>,
     /// Why not, otherwise.
     pub detail: Option<String>,
     /// When it is due again (Unix ms), when retried.
@@ -213,6 +215,7 @@ impl Courier<'_> {
             reference: row.reference.clone(),
             outcome: "retry",
             dossier_code: None,
+            appointment_date: None,
             detail: None,
             next_attempt_at_unix_ms: None,
         };
@@ -234,6 +237,7 @@ impl Courier<'_> {
                 store.outbox_delivered(row.id, &row.idempotency_key, &receipt.dossier_code, now)?;
                 outcome.outcome = "delivered";
                 outcome.dossier_code = Some(receipt.dossier_code);
+                outcome.appointment_date = receipt.appointment_date;
             }
             Verdict::Retry(why) => {
                 let delay = self.backoff.delay(row.attempts.saturating_add(1), random);

@@ -544,6 +544,31 @@ fn a_delivery_pass_deletes_delivered_rows_reschedules_5xx_and_fails_4xx() {
     .unwrap();
     assert_eq!(out.len(), 1, "only the retried row, not the failed one");
     assert_eq!(portal.seen.len(), 4);
+    // Staff discard the failed row: its sealed payload is gone, its
+    // receipt says failed.
+    let failed = store
+        .outbox_list()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.state == OutboxState::Failed)
+        .unwrap();
+    assert!(!store.outbox_discard_failed(failed.id + 1000).unwrap());
+    assert!(store.outbox_discard_failed(failed.id).unwrap());
+    assert!(
+        store
+            .outbox_list()
+            .unwrap()
+            .iter()
+            .all(|r| r.id != failed.id)
+    );
+    assert_eq!(
+        store
+            .request_receipt(&failed.reference)
+            .unwrap()
+            .unwrap()
+            .state,
+        "failed"
+    );
 }
 
 #[test]

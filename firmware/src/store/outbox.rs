@@ -480,6 +480,18 @@ impl Store {
         })
     }
 
+    /// Staff give up on a failed row (the citizen files again at the
+    /// counter): the row and its sealed payload are deleted, the receipt
+    /// stays `failed`. `false` when no failed row has that id.
+    pub fn outbox_discard_failed(&mut self, id: i64) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "DELETE FROM outbox WHERE id = ?1 AND state = 'failed'",
+                [id],
+            )? > 0)
+        })
+    }
+
     /// Every row, oldest first (no payloads).
     pub fn outbox_list(&self) -> Result<Vec<OutboxRow>, StoreError> {
         let mut stmt = self

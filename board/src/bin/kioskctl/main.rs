@@ -124,6 +124,11 @@ enum OutboxCommand {
         /// The row id (`outbox list`).
         id: i64,
     },
+    /// Give up on a failed row: its sealed data is deleted from the kiosk.
+    Discard {
+        /// The row id (`outbox list`).
+        id: i64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -384,6 +389,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 OutboxCommand::List => request::list(cli.json, &config),
                 OutboxCommand::Flush { now } => request::flush(cli.json, &config, *now),
                 OutboxCommand::Retry { id } => request::retry(cli.json, &config, *id),
+                OutboxCommand::Discard { id } => request::discard(cli.json, &config, *id),
             }
         }
         Command::Bench(BenchCommand::Outbox { runs }) => {

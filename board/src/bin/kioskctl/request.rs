@@ -472,3 +472,22 @@ pub(crate) fn retry(json: bool, config: &Config, id: i64) -> anyhow::Result<Exit
         ExitCode::from(1)
     })
 }
+
+/// `outbox discard ID`: staff give up on a failed row; its sealed payload
+/// is deleted (the citizen files again at the counter).
+pub(crate) fn discard(json: bool, config: &Config, id: i64) -> anyhow::Result<ExitCode> {
+    let mut store = open(config)?;
+    let ok = store.outbox_discard_failed(id)?;
+    if json {
+        print_json(&serde_json::json!({ "ok": ok, "id": id }));
+    } else if ok {
+        println!("#{id} discarded: its data is deleted from the kiosk");
+    } else {
+        println!("#{id} is not a failed row");
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

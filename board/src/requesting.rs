@@ -6,9 +6,9 @@
 //! share this.
 //!
 //! Crash injection: with `KIOSK_CRASH_AT=<point>` in the environment the
-//! process aborts at that point (no destructors, no flushing: as `kill -9`
-//! would), so the tests can prove that a restart delivers every request
-//! exactly once. The points, in order: `after_enqueue` (the sealed row is
+//! process sends itself SIGKILL at that point (`kill -9`: no destructors,
+//! no flushing; `abort` if `kill` cannot be run), so the tests can prove
+//! that a restart delivers every request exactly once. The points, in order: `after_enqueue` (the sealed row is
 //! committed), `after_claim` (the row is `sending`), `after_send` (the
 //! portal answered, nothing recorded), `after_ack` (the dossier code is
 //! committed and the row deleted, nothing printed).
@@ -36,10 +36,15 @@ pub const CRASH_ENV: &str = "KIOSK_CRASH_AT";
 /// The crash points, in the order a request passes them.
 pub const CRASH_POINTS: [&str; 4] = ["after_enqueue", "after_claim", "after_send", "after_ack"];
 
-/// Aborts the process if `KIOSK_CRASH_AT` names `point`.
+/// Kills the process (`kill -9` on itself) if `KIOSK_CRASH_AT` names
+/// `point`.
 pub fn crash_point(point: &str) {
     if std::env::var(CRASH_ENV).is_ok_and(|v| v == point) {
-        eprintln!("{CRASH_ENV}={point}: aborting as if killed");
+        eprintln!("{CRASH_ENV}={point}: kill -9 on myself");
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &std::process::id().to_string()])
+            .status();
+        // Only if `kill` could not be run.
         std::process::abort();
     }
 }

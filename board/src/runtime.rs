@@ -241,6 +241,24 @@ impl Runtime {
                 for o in &out {
                     tracing::info!(reference = %o.reference, outcome = o.outcome, "outbox delivery");
                 }
+                // A sealed row that does not open is a tampered database
+                // or a replaced key: raise the possible-breach event (the
+                // operator has 72 h to notify, PDP Law 91/2025/QH15).
+                let unopened: Vec<&str> = out
+                    .iter()
+                    .filter(|o| {
+                        o.outcome == "failed"
+                            && o.detail
+                                .as_deref()
+                                .is_some_and(|d| d.contains("does not open"))
+                    })
+                    .map(|o| o.reference.as_str())
+                    .collect();
+                if !unopened.is_empty() {
+                    let detail = serde_json::json!({ "outbox_rows_unreadable": unopened });
+                    tracing::error!(%detail, "possible personal-data breach: outbox rows do not open");
+                    self.audit(now, "possible_breach", detail);
+                }
                 let failed = out.iter().filter(|o| o.outcome == "failed").count();
                 let delivered = out.iter().filter(|o| o.outcome == "delivered").count();
                 if !out.is_empty() {
@@ -350,8 +368,20 @@ impl Runtime {
             }
             (Input::Consent(true), StepKind::ExpectRequestConsent) => {
                 let wall = self.wall(now);
-                if let Some(r) = self.requests.as_mut() {
+                let record = self.requests.as_mut().and_then(|r| {
                     r.consented(wall);
+                    r.notice().map(|n| {
+                        serde_json::json!({
+                            "notice_version": n.version,
+                            "text_sha256": n.text_sha256(),
+                            "given_by": n.given_by,
+                        })
+                    })
+                });
+                // The consent's printable record: the notice's version and
+                // the hash of the exact text (PDP Law 91/2025/QH15).
+                if let Some(record) = record {
+                    self.audit(now, "request_consent", record);
                 }
             }
             _ => {}

@@ -1,6 +1,6 @@
 //! Crash tests of the outbox with real `kioskctl` processes: at every step
-//! of enqueue → claim → send → ack the process is aborted (as `kill -9`
-//! would: no destructors, no flushing) by `KIOSK_CRASH_AT`, then started
+//! of enqueue → claim → send → ack the process is killed with SIGKILL (no
+//! destructors, no flushing) through `KIOSK_CRASH_AT`, then started
 //! again; in the end every request reaches the reference portal exactly
 //! once, counted by idempotency key, and the outbox is empty. Plus the
 //! `kioskctl request` / `outbox` commands' JSON and exit codes.
@@ -157,7 +157,7 @@ fn json(out: &Output) -> serde_json::Value {
 
 fn crashed(out: &Output) -> bool {
     use std::os::unix::process::ExitStatusExt;
-    out.status.signal().is_some()
+    out.status.signal() == Some(9)
 }
 
 fn outbox_rows(s: &Setup) -> usize {

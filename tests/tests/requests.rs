@@ -120,6 +120,8 @@ fn a_citizen_files_a_prefilled_request_and_gets_a_receipt_with_the_dossier_code(
         filed.detail
     );
     assert!(!filed.detail.contains("Mẫu") && !filed.detail.contains("003090000001"));
+    let consent = audit.iter().find(|e| e.kind == "request_consent").unwrap();
+    assert!(consent.detail.contains("pdpl-91-2025/v1") && consent.detail.contains("text_sha256"));
     leave(&mut k);
     assert!(!k.runtime.holds_personal_data());
     // The status lookup by the receipt code answers from the portal.
@@ -412,4 +414,35 @@ fn the_kiosk_database_never_holds_the_citizens_name_or_id_number_in_plaintext() 
             "{needle:?} is in the database"
         );
     }
+}
+
+#[test]
+fn a_tampered_outbox_row_is_failed_for_staff_and_raises_a_possible_breach() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut portal = TestPortal::start();
+    let settings = portal.settings(TIMEOUT);
+    portal.handle.stop();
+    let mut k = SimKiosk::with_requests(dir.path(), Box::new(HttpsPortal::new(&settings).unwrap()));
+    file_request(&mut k);
+    leave(&mut k);
+    // Someone changes the sealed payload in the database file.
+    let (mut other, _) = kiosk_firmware::store::Store::open(
+        &dir.path().join("kiosk.db"),
+        kiosk_firmware::store::UnixMillis(1),
+    )
+    .unwrap();
+    other
+        .write(|tx| {
+            tx.execute("UPDATE outbox SET payload = zeroblob(64)", ())?;
+            Ok(())
+        })
+        .unwrap();
+    k.run_for(Duration::from_secs(60));
+    let rows = k.runtime.store().unwrap().outbox_list().unwrap();
+    assert_eq!(rows[0].state, OutboxState::Failed);
+    let audit = k.runtime.store().unwrap().recent_audit(20).unwrap();
+    assert!(
+        audit.iter().any(|e| e.kind == "possible_breach"),
+        "{audit:?}"
+    );
 }

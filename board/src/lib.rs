@@ -17,8 +17,9 @@
 //! - [`vpcd`]: a simulated card behind real pcscd (vsmartcard's vpcd).
 //! - [`app`]: the composition root shared by the binaries.
 //!
-//! Binaries: `kiosk` (the firmware application) and `kioskctl` (the staff
-//! and tester command line).
+//! Binaries: `kiosk` (the firmware application), `kioskctl` (the staff
+//! and tester command line) and `kiosk-portal` (the reference portal and
+//! its test PKI, for testers).
 
 pub mod app;
 pub mod config;

@@ -69,6 +69,10 @@ pub enum RequestingError {
     /// The database failed after queuing.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// There is no reviewed form with its consent notice to submit (the
+    /// journey was wiped in between). Remedy: start the request again.
+    #[error("no reviewed form to submit")]
+    NoForm,
     /// The submission could not be encoded as JSON (a bug).
     #[error("the request cannot be encoded: {0}")]
     Encode(String),
@@ -495,7 +499,7 @@ impl RequestService {
         now: UnixMillis,
     ) -> Result<Submitted, RequestingError> {
         let (Some(form), Some(notice)) = (self.form.as_ref(), self.notice.as_ref()) else {
-            return Err(RequestError::UnknownProcedure(String::new()).into());
+            return Err(RequestingError::NoForm);
         };
         let consent_at = self.consent_at.unwrap_or(now);
         let filed = self.requesting.file(

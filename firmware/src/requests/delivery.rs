@@ -169,6 +169,9 @@ pub struct RowOutcome {
     pub detail: Option<String>,
     /// When it is due again (Unix ms), when retried.
     pub next_attempt_at_unix_ms: Option<u64>,
+    /// Whether the portal could not be reached at all (no connection, a
+    /// timeout, TLS): the rest of the pass is put back untried.
+    pub unreachable: bool,
 }
 
 /// Why a pass stopped.
@@ -218,6 +221,7 @@ impl Courier<'_> {
             appointment_date: None,
             detail: None,
             next_attempt_at_unix_ms: None,
+            unreachable: false,
         };
         let payload = match claimed.open(self.key) {
             Ok(p) => p,
@@ -231,6 +235,7 @@ impl Courier<'_> {
         };
         let result = self.client.submit(&row.idempotency_key, &payload);
         drop(payload);
+        outcome.unreachable = result.is_err();
         observe(Step::Answered);
         match classify(&result) {
             Verdict::Delivered(receipt) => {
@@ -259,8 +264,12 @@ impl Courier<'_> {
         Ok(outcome)
     }
 
-    /// One pass: claims up to `limit` due rows and delivers each.
-    /// `random` gives one number per row (the jitter if it is retried).
+    /// One pass: claims up to `limit` due rows and delivers each, oldest
+    /// first. When the portal cannot be reached at all, the rows not yet
+    /// tried go back to `pending` untouched (no attempt counted): one
+    /// timeout per pass, not one per row, so an idle kiosk is never tied up
+    /// for long. `random` gives one number per row (the jitter if it is
+    /// retried).
     pub fn deliver_pass(
         &mut self,
         store: &mut Store,
@@ -274,8 +283,15 @@ impl Courier<'_> {
             observe(Step::Claimed);
         }
         let mut out = Vec::with_capacity(claimed.len());
-        for c in &claimed {
-            out.push(self.deliver_claimed(store, c, now, random(), observe)?);
+        for (i, c) in claimed.iter().enumerate() {
+            let outcome = self.deliver_claimed(store, c, now, random(), observe)?;
+            let unreachable = outcome.unreachable;
+            out.push(outcome);
+            if unreachable {
+                let rest: Vec<i64> = claimed[i + 1..].iter().map(|c| c.row.id).collect();
+                store.outbox_release(&rest)?;
+                break;
+            }
         }
         Ok(out)
     }

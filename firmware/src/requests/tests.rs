@@ -736,3 +736,30 @@ fn a_receipt_renders_queued_and_delivered_with_a_qr_code() {
         b2.height()
     );
 }
+
+#[test]
+fn an_unreachable_portal_costs_one_attempt_per_pass_and_the_rest_wait_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(&dir.path().join("k.db"), UnixMillis(1)).unwrap();
+    for n in 10..15u8 {
+        enqueue(&mut store, n, b"{}");
+    }
+    let mut portal = Scripted {
+        answers: vec![],
+        seen: vec![],
+    };
+    let k = key();
+    let out = Courier {
+        key: &k,
+        client: &mut portal,
+        backoff: Backoff::default(),
+    }
+    .deliver_pass(&mut store, UnixMillis(2_000), 10, &mut || 0, &mut |_| {})
+    .unwrap();
+    assert_eq!(out.len(), 1);
+    assert!(out[0].unreachable);
+    assert_eq!(portal.seen.len(), 1);
+    let rows = store.outbox_list().unwrap();
+    assert!(rows.iter().all(|r| r.state == OutboxState::Pending));
+    assert_eq!(rows.iter().map(|r| r.attempts).sum::<u32>(), 1);
+}

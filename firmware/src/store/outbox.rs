@@ -18,7 +18,7 @@ use super::{Store, StoreError, UnixMillis};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rusqlite::{OptionalExtension, Row, params};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// The length of an outbox key file.
 pub const KEY_LEN: usize = 32;
@@ -469,6 +469,23 @@ impl Store {
         })
     }
 
+    /// Puts claimed rows back to `pending` without counting an attempt
+    /// (a pass that stopped early).
+    pub fn outbox_release(&mut self, ids: &[i64]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            for id in ids {
+                tx.execute(
+                    "UPDATE outbox SET state = 'pending', claimed_at_unix_ms = NULL WHERE id = ?1 AND state = 'sending'",
+                    [id],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
     /// Makes every pending row due at `now` (staff: "send now", without
     /// waiting for the retry time). Returns how many.
     pub fn outbox_due_now(&mut self, now: UnixMillis) -> Result<usize, StoreError> {
@@ -535,9 +552,4 @@ impl Store {
             .query_row("SELECT count(*) FROM request_receipt", [], |r| r.get(0))?;
         Ok(ms(n))
     }
-}
-
-/// Wipes a plaintext buffer (for callers that built one).
-pub fn wipe(buf: &mut Vec<u8>) {
-    buf.zeroize();
 }

@@ -371,3 +371,56 @@ pub fn request_service(
         handle,
     )))
 }
+
+/// The outbox for `kioskctl doctor`: the TLS material loads, and no
+/// request waits for staff (a failed row).
+pub fn check_outbox(config: &Config) -> crate::doctor::Check {
+    use crate::doctor::Check;
+    let Some(requests) = &config.requests else {
+        return Check::pass("no [requests]: this kiosk files no requests");
+    };
+    if let Err(e) = crate::portal::client::HttpsPortal::new(&requests.portal) {
+        return Check::fail(
+            format!("{e}"),
+            "fix requests.portal's certificate files (the CA, the kiosk's certificate and key)",
+        );
+    }
+    let store = match open_store(config) {
+        Ok(s) => s,
+        Err(e) => return Check::fail(format!("{e:#}"), "see the store check"),
+    };
+    let rows = match store.outbox_list() {
+        Ok(r) => r,
+        Err(e) => return Check::fail(e.to_string(), "see the store check"),
+    };
+    use kiosk_firmware::store::outbox::OutboxState;
+    let failed = rows
+        .iter()
+        .filter(|r| r.state == OutboxState::Failed)
+        .count();
+    let waiting = rows.len() - failed;
+    let oldest = rows
+        .iter()
+        .filter(|r| r.state != OutboxState::Failed)
+        .map(|r| r.created_at_unix_ms)
+        .min();
+    let age = oldest.map_or(String::new(), |t| {
+        format!(
+            ", oldest queued {} min ago",
+            wall_clock_now().0.saturating_sub(t) / 60_000
+        )
+    });
+    let detail = format!(
+        "{waiting} request(s) waiting for the portal, {failed} refused{age}; portal {}",
+        requests.portal.url
+    );
+    if failed > 0 {
+        Check::fail(
+            detail,
+            "the portal refused request(s): `kioskctl outbox list`, then `kioskctl outbox retry ID` \
+             once fixed or `kioskctl outbox discard ID`",
+        )
+    } else {
+        Check::pass(detail)
+    }
+}

@@ -305,6 +305,18 @@ fn request_submit_status_and_outbox_commands_report_json_and_exit_codes() {
     let row = &list["rows"][0];
     assert_eq!(row["state"], "failed");
     assert_eq!(row["failed_http_status"], 422);
+    let doctor = kioskctl(&s, None, &["doctor"]);
+    assert_eq!(
+        doctor.status.code(),
+        Some(1),
+        "a refused request waits for staff"
+    );
+    let outbox = &json(&doctor)["devices"]["outbox"];
+    assert_eq!(outbox["ok"], false);
+    assert!(
+        outbox["fix"].as_str().unwrap().contains("outbox retry"),
+        "{outbox}"
+    );
     let before = s.portal.snapshot().submissions;
     let flush = kioskctl(&s, None, &["outbox", "flush", "--now"]);
     assert_eq!(flush.status.code(), Some(1), "a failed row is left");
@@ -318,6 +330,14 @@ fn request_submit_status_and_outbox_commands_report_json_and_exit_codes() {
     );
     assert!(kioskctl(&s, None, &["outbox", "flush"]).status.success());
     assert_eq!(outbox_rows(&s), 0);
+
+    // Doctor lists the outbox; a refused row makes it fail until handled.
+    let doctor = kioskctl(&s, None, &["doctor"]);
+    assert!(
+        json(&doctor)["devices"]["outbox"]["ok"].as_bool().unwrap(),
+        "{}",
+        String::from_utf8_lossy(&doctor.stdout)
+    );
 
     // Cancelling at the portal.
     let out = kioskctl(&s, None, &["request", "cancel", "--receipt", &code]);

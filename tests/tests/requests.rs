@@ -22,6 +22,20 @@ use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_millis(1500);
 
+/// The status link base of the shipped catalogue.
+const STATUS_URL: &str = "https://dichvucong.example.gov.vn/tra-cuu-ho-so";
+
+/// The text of the QR code on a printed page.
+fn qr_text(page: &kiosk_firmware::ticket::raster::Bitmap) -> String {
+    let (w, h) = (page.width() as usize, page.height() as usize);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        if page.get(x as u32, y as u32) { 0 } else { 255 }
+    });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the paper");
+    grids[0].decode().unwrap().1
+}
+
 /// Card on the reader, QR scanned, data confirmed, face check declined and
 /// staff confirm: the menu, with the holder identified.
 fn reach_menu(k: &mut SimKiosk) {
@@ -108,6 +122,11 @@ fn a_citizen_files_a_prefilled_request_and_gets_a_receipt_with_the_dossier_code(
     let paper = decode(&k.sim.printed()).unwrap();
     assert_eq!(paper.pages.len(), 1);
     assert_eq!(paper.pages[0].width(), 576);
+    assert_eq!(
+        qr_text(&paper.pages[0]),
+        format!("{STATUS_URL}/{}", receipt.code),
+        "the QR code looks the dossier up"
+    );
     // Delivered: nothing is left in the outbox, the audit log knows the
     // counts but no personal data.
     let store = k.runtime.store().unwrap();
@@ -189,6 +208,11 @@ fn with_the_portal_down_the_citizen_gets_a_queued_receipt_and_it_is_sent_later_e
     );
     let paper = decode(&k.sim.printed()).unwrap();
     assert_eq!(paper.pages.len(), 1, "a queued receipt is printed");
+    assert_eq!(
+        qr_text(&paper.pages[0]),
+        format!("{STATUS_URL}/{}", receipt.code),
+        "the queued receipt's QR code carries the kiosk's reference"
+    );
     let rows = k.runtime.store().unwrap().outbox_list().unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].state, OutboxState::Pending);

@@ -410,6 +410,7 @@ fn doctor(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut checks = doctor::check_devices(&mut board.devices);
     checks.insert("store".into(), kiosk_board::app::check_store(&config));
     checks.insert("face".into(), kiosk_board::app::check_face(&config));
+    checks.insert("outbox".into(), kiosk_board::app::check_outbox(&config));
     let report = Report::new(board.devices.board.clone(), checks);
     if cli.json {
         println!(

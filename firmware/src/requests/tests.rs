@@ -763,3 +763,61 @@ fn an_unreachable_portal_costs_one_attempt_per_pass_and_the_rest_wait_untouched(
     assert!(rows.iter().all(|r| r.state == OutboxState::Pending));
     assert_eq!(rows.iter().map(|r| r.attempts).sum::<u32>(), 1);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_dossier_code_parser_never_panics_and_accepts_every_well_formed_code(
+            junk in ".{0,40}",
+            v in 0u32..1000, z in 0u32..100, y in 0u32..100, m in "[A-Z][0-9]{2}",
+            yy in 0u32..100, mm in 1u32..13, dd in 1u32..29, seq in 0u32..10_000,
+        ) {
+            let _ = DossierCode::parse(&junk);
+            let code = format!("{v:03}.{z:02}.{y:02}.{m}-{yy:02}{mm:02}{dd:02}-{seq:04}");
+            prop_assert!(DossierCode::parse(&code).is_ok(), "{}", code);
+        }
+
+        #[test]
+        fn any_typed_text_is_judged_without_panicking(
+            values in proptest::collection::vec(".{0,300}", 5),
+        ) {
+            let c = shipped();
+            for p in &c.procedures {
+                let mut form = Form::prefill(p, &citizen());
+                let typed: Vec<&str> = p
+                    .fields
+                    .iter()
+                    .filter(|f| f.chip.is_none())
+                    .map(|f| f.name.as_str())
+                    .collect();
+                for (name, value) in typed.iter().zip(values.iter().cycle()) {
+                    prop_assert!(form.set(name, value).is_ok());
+                }
+                if let Err(problems) = form.validate(p) {
+                    for x in problems {
+                        prop_assert!(!x.message_vi.is_empty() && !x.message_en.is_empty());
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn a_sealed_payload_opens_only_with_its_key_nonce_and_row(
+            payload in proptest::collection::vec(any::<u8>(), 0..2048),
+            nonce in any::<[u8; 12]>(),
+            flip in any::<usize>(),
+        ) {
+            let k = key();
+            let aad = b"0123456789abcdef0123456789abcdef";
+            let sealed = k.seal(&nonce, aad, &payload).unwrap();
+            prop_assert_eq!(&k.open(&nonce, aad, &sealed).unwrap()[..], &payload[..]);
+            let mut bad = sealed.clone();
+            let i = flip % bad.len();
+            bad[i] ^= 1;
+            prop_assert!(k.open(&nonce, aad, &bad).is_err());
+        }
+    }
+}

@@ -67,7 +67,7 @@ url = "{url}"
 ca_file = {ca:?}
 client_cert_file = {cert:?}
 client_key_file = {ckey:?}
-timeout_ms = 2000
+timeout_ms = 10000
 [requests.delivery]
 base_backoff_ms = 100
 max_backoff_ms = 1000
@@ -155,9 +155,10 @@ fn json(out: &Output) -> serde_json::Value {
     })
 }
 
+/// Killed by SIGKILL (or SIGABRT where no `kill` program exists).
 fn crashed(out: &Output) -> bool {
     use std::os::unix::process::ExitStatusExt;
-    out.status.signal() == Some(9)
+    matches!(out.status.signal(), Some(9 | 6))
 }
 
 fn outbox_rows(s: &Setup) -> usize {

@@ -10,15 +10,19 @@
 //! - [`linux`]: real boards (`[linux]` configuration; devices with feature `linux`).
 //! - `pcsc` (feature `pcsc`): PC/SC readers through pcscd.
 //! - `nfc` (feature `nfc`): libnfc readers (PN532 boards, or PC/SC through libnfc).
+//! - [`portal`]: the portal over HTTPS: the kiosk's client, the reference
+//!   portal, test PKI.
 //! - [`printer`]: ESC/POS printers on USB, serial and TCP 9100 ports.
+//! - [`requesting`]: filing an online request: outbox, delivery, receipt.
 //! - [`reading`]: the document reader over a card reader device.
 //! - [`ticketing`]: issuing a queue ticket: draw, lay out, print with status checks.
 //! - [`vpcd`]: a simulated card behind real pcscd (vsmartcard's vpcd).
 //! - `v4l2` (feature `face`): USB/CSI cameras through OpenCV's V4L2 backend.
 //! - [`app`]: the composition root shared by the binaries.
 //!
-//! Binaries: `kiosk` (the firmware application) and `kioskctl` (the staff
-//! and tester command line).
+//! Binaries: `kiosk` (the firmware application), `kioskctl` (the staff
+//! and tester command line) and `kiosk-portal` (the reference portal and
+//! its test PKI, for testers).
 
 pub mod app;
 pub mod config;
@@ -32,8 +36,10 @@ pub mod nfc;
 pub mod notify;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
+pub mod portal;
 pub mod printer;
 pub mod reading;
+pub mod requesting;
 pub mod runtime;
 #[cfg(feature = "sim")]
 pub mod sim;

@@ -39,6 +39,13 @@ pub enum FrontendInput {
     /// Staff ask to print a ticket of today again (after a printer
     /// problem), by its number.
     Reprint(String),
+    /// The citizen typed a value into a form field.
+    FormField {
+        /// The field's name.
+        name: String,
+        /// The value.
+        value: String,
+    },
     /// Stop the kiosk.
     Quit,
     /// Nothing before the wait ended.
@@ -54,6 +61,15 @@ pub trait Frontend {
 
     /// Waits at most `timeout` for the next input.
     fn wait_input(&mut self, timeout: Duration) -> FrontendInput;
+
+    /// Shows the request form (with its problems) or the consent notice,
+    /// while the session is on those screens.
+    fn show_request(
+        &mut self,
+        _form: Option<&crate::requesting::FormScreen>,
+        _consent: Option<&kiosk_firmware::requests::ConsentNotice>,
+    ) {
+    }
 }
 
 /// Counters since start, for `kioskctl stats` and staff mode. No personal
@@ -122,6 +138,8 @@ pub struct Runtime {
     ticketing: Option<Ticketing>,
     /// The printer's standing alert, until a print succeeds cleanly.
     printer_alert: Option<PrinterAlert>,
+    /// Online requests, when the board files them.
+    requests: Option<crate::requesting::RequestService>,
 }
 
 impl Runtime {
@@ -145,6 +163,7 @@ impl Runtime {
             notifier: None,
             ticketing: None,
             printer_alert: None,
+            requests: None,
         };
         runtime.update_lights();
         runtime
@@ -168,6 +187,102 @@ impl Runtime {
     pub fn with_ticketing(mut self, ticketing: Ticketing) -> Self {
         self.ticketing = Some(ticketing);
         self
+    }
+
+    /// Files online requests with `service` (needs a store). Rows a crash
+    /// left `sending` go back to `pending` now (start-up).
+    pub fn with_requests(mut self, service: crate::requesting::RequestService) -> Self {
+        if let Some(store) = self.store.as_mut() {
+            match store.outbox_requeue_claimed() {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!(rows = n, "outbox rows cut off mid-send put back to pending")
+                }
+                Err(e) => tracing::error!(error = %e, "cannot requeue the outbox"),
+            }
+        }
+        self.requests = Some(service);
+        self
+    }
+
+    /// The form being filled in, for the screen.
+    pub fn form_screen(&self) -> Option<crate::requesting::FormScreen> {
+        self.requests.as_ref().and_then(|r| r.screen())
+    }
+
+    /// The consent notice on the request-consent screen.
+    pub fn consent_notice(&self) -> Option<&kiosk_firmware::requests::ConsentNotice> {
+        match self.session.step() {
+            StepKind::ExpectRequestConsent => self.requests.as_ref().and_then(|r| r.notice()),
+            _ => None,
+        }
+    }
+
+    /// The citizen typed `value` into the form's field `name`.
+    pub fn set_form_field(
+        &mut self,
+        name: &str,
+        value: &str,
+        now: Timestamp,
+    ) -> Result<(), kiosk_firmware::requests::FormError> {
+        let result = match (self.session.step(), self.requests.as_mut()) {
+            (StepKind::ExpectForm, Some(r)) => r.set_field(name, value),
+            _ => Err(kiosk_firmware::requests::FormError::UnknownField(
+                name.to_owned(),
+            )),
+        };
+        self.input(Input::Activity, now);
+        result
+    }
+
+    /// Delivers the outbox now (staff, or the idle loop).
+    pub fn flush_outbox(
+        &mut self,
+        now: Timestamp,
+    ) -> Option<Vec<kiosk_firmware::requests::delivery::RowOutcome>> {
+        let wall = self.wall(now);
+        let (Some(service), Some(store)) = (self.requests.as_mut(), self.store.as_mut()) else {
+            return None;
+        };
+        match service.flush(store, wall) {
+            Ok(out) => {
+                for o in &out {
+                    tracing::info!(reference = %o.reference, outcome = o.outcome, "outbox delivery");
+                }
+                // A sealed row that does not open is a tampered database
+                // or a replaced key: raise the possible-breach event (the
+                // operator has 72 h to notify, PDP Law 91/2025/QH15).
+                let unopened: Vec<&str> = out
+                    .iter()
+                    .filter(|o| {
+                        o.outcome == "failed"
+                            && o.detail
+                                .as_deref()
+                                .is_some_and(|d| d.contains("does not open"))
+                    })
+                    .map(|o| o.reference.as_str())
+                    .collect();
+                if !unopened.is_empty() {
+                    let detail = serde_json::json!({ "outbox_rows_unreadable": unopened });
+                    tracing::error!(%detail, "possible personal-data breach: outbox rows do not open");
+                    self.audit(now, "possible_breach", detail);
+                }
+                let failed = out.iter().filter(|o| o.outcome == "failed").count();
+                let delivered = out.iter().filter(|o| o.outcome == "delivered").count();
+                if !out.is_empty() {
+                    self.audit(
+                        now,
+                        "outbox_pass",
+                        serde_json::json!({ "delivered": delivered, "failed": failed, "retry": out.len() - delivered - failed }),
+                    );
+                }
+                Some(out)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "outbox delivery pass failed");
+                None
+            }
+        }
     }
 
     /// The printer's standing alert for staff, if any.
@@ -223,6 +338,10 @@ impl Runtime {
     pub fn holds_personal_data(&self) -> bool {
         self.session.holds_personal_data()
             || self.vault.is_some()
+            || self
+                .requests
+                .as_ref()
+                .is_some_and(|r| r.holds_personal_data())
             || self.face.as_ref().is_some_and(|f| f.holds_personal_data())
     }
 
@@ -243,6 +362,45 @@ impl Runtime {
 
     /// Feeds an input from the frontend.
     pub fn input(&mut self, input: Input, now: Timestamp) {
+        match (&input, self.session.step()) {
+            // The form goes on only when every field is right; otherwise
+            // the screen lists the problems (`form_screen`).
+            (Input::FormConfirmed, StepKind::ExpectForm) => {
+                let verification = self
+                    .session
+                    .view()
+                    .verification
+                    .unwrap_or(Verification::Anonymous);
+                if !self
+                    .requests
+                    .as_mut()
+                    .is_some_and(|r| r.confirm(verification))
+                {
+                    self.session.handle_input(Input::Activity, now);
+                    self.drain(now);
+                    return;
+                }
+            }
+            (Input::Consent(true), StepKind::ExpectRequestConsent) => {
+                let wall = self.wall(now);
+                let record = self.requests.as_mut().and_then(|r| {
+                    r.consented(wall);
+                    r.notice().map(|n| {
+                        serde_json::json!({
+                            "notice_version": n.version,
+                            "text_sha256": n.text_sha256(),
+                            "given_by": n.given_by,
+                        })
+                    })
+                });
+                // The consent's printable record: the notice's version and
+                // the hash of the exact text (PDP Law 91/2025/QH15).
+                if let Some(record) = record {
+                    self.audit(now, "request_consent", record);
+                }
+            }
+            _ => {}
+        }
         self.session.handle_input(input, now);
         self.drain(now);
     }
@@ -255,6 +413,16 @@ impl Runtime {
             self.poll_card(now);
         }
         self.poll_face(now);
+        // Deliver the outbox only while nobody uses the kiosk: a slow
+        // portal never holds a citizen up.
+        if self.session.step() == StepKind::Attract
+            && self
+                .requests
+                .as_ref()
+                .is_some_and(|r| r.flush_due(self.wall(now)))
+        {
+            self.flush_outbox(now);
+        }
         if self.session.poll_timeout().is_some_and(|at| at <= now) {
             self.session.handle_timeout(now);
         }
@@ -308,6 +476,12 @@ impl Runtime {
             let view = self.view();
             if !events.is_empty() || view != shown {
                 frontend.show(&view, &events);
+                if matches!(
+                    view.step,
+                    StepKind::ExpectForm | StepKind::ExpectRequestConsent
+                ) {
+                    frontend.show_request(self.form_screen().as_ref(), self.consent_notice());
+                }
                 shown = view;
             }
             let mut wake = self.next_wakeup();
@@ -326,6 +500,13 @@ impl Runtime {
                         Err(e) => tracing::warn!(%number, error = %e, "cannot re-print"),
                     }
                     self.update_lights();
+                }
+                FrontendInput::FormField { name, value } => {
+                    let result = self.set_form_field(&name, &value, now());
+                    if let Err(e) = &result {
+                        tracing::warn!(field = %name, error = %e, "form field not set");
+                    }
+                    frontend.show_request(self.form_screen().as_ref(), None);
                 }
                 FrontendInput::Quit => break,
                 FrontendInput::Nothing => {}
@@ -471,12 +652,23 @@ impl Runtime {
                     .handle_input(Input::TicketFinished(result), now);
             }
             Action::PrepareForm { procedure } => {
-                tracing::error!(%procedure, "no request catalogue in this build");
+                let prepared = match (self.requests.as_mut(), self.vault.as_ref()) {
+                    (Some(r), Some(vault)) => r.prepare(&procedure, &vault.citizen).is_ok(),
+                    _ => false,
+                };
+                if !prepared {
+                    tracing::error!(%procedure, "no such procedure, or this kiosk files no requests");
+                    self.session
+                        .handle_input(Input::RequestFinished(Err(Fault::RequestNotQueued)), now);
+                }
             }
-            Action::SubmitRequest { procedure, .. } => {
-                tracing::error!(%procedure, "no outbox in this build: cannot queue the request");
+            Action::SubmitRequest {
+                procedure,
+                verification,
+            } => {
+                let result = self.submit_request(&procedure, verification, now);
                 self.session
-                    .handle_input(Input::RequestFinished(Err(Fault::RequestNotQueued)), now);
+                    .handle_input(Input::RequestFinished(result), now);
             }
             Action::RecordRating { subject, score } => {
                 // The subject's kind only: a ticket number or receipt code
@@ -495,6 +687,75 @@ impl Runtime {
             }
             Action::WipePersonalData => self.wipe(),
         }
+    }
+
+    fn submit_request(
+        &mut self,
+        procedure: &str,
+        verification: Verification,
+        now: Timestamp,
+    ) -> Result<kiosk_firmware::session::RequestReceipt, Fault> {
+        let wall = self.wall(now);
+        let (Some(service), Some(store)) = (self.requests.as_mut(), self.store.as_mut()) else {
+            tracing::error!(%procedure, "this kiosk has no outbox: cannot queue the request");
+            return Err(Fault::RequestNotQueued);
+        };
+        let submitted =
+            match service.submit(store, self.devices.printer.as_mut(), verification, wall) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(%procedure, error = %e, "cannot queue the request");
+                    return Err(Fault::RequestNotQueued);
+                }
+            };
+        let filed = &submitted.filed;
+        if filed.refused() {
+            tracing::error!(%procedure, reference = %filed.reference, "the portal refused the request");
+            self.audit(
+                now,
+                "staff_alert",
+                serde_json::json!({
+                    "request_refused": filed.reference,
+                    "procedure": procedure,
+                    "detail": filed.attempt.as_ref().and_then(|a| a.detail.clone()),
+                }),
+            );
+            self.counters.staff_calls += 1;
+            return Err(Fault::RequestRefused);
+        }
+        let (code, delivered) = match &filed.state {
+            kiosk_firmware::requests::receipt::ReceiptState::Delivered { dossier_code, .. } => {
+                (dossier_code.clone(), true)
+            }
+            kiosk_firmware::requests::receipt::ReceiptState::Queued => {
+                (filed.reference.clone(), false)
+            }
+        };
+        let printed = submitted.print.as_ref().is_some_and(|p| p.outcome.is_ok());
+        self.audit(
+            now,
+            "request_filed",
+            serde_json::json!({
+                "procedure": procedure,
+                "reference": filed.reference,
+                "delivered": delivered,
+                "receipt_printed": printed,
+                "prefilled_fields": filed.counts.prefilled,
+                "typed_fields": filed.counts.typed,
+            }),
+        );
+        if let Some(print) = &submitted.print
+            && let Err(problem) = print.outcome
+        {
+            self.counters.printer_alerts += 1;
+            self.printer_alert = Some(PrinterAlert::CannotPrint(problem));
+            self.audit(
+                now,
+                "staff_alert",
+                serde_json::json!({ "printer": crate::ticketing::problem_code(problem), "receipt": filed.reference }),
+            );
+        }
+        Ok(kiosk_firmware::session::RequestReceipt { code, delivered })
     }
 
     /// Reads and identifies the document with the key the citizen gave.
@@ -882,8 +1143,11 @@ impl Runtime {
     /// Forgets everything personal the runtime holds and releases the
     /// devices that saw it.
     fn wipe(&mut self) {
-        // Citizen, MRZ and photo zeroize on drop.
+        // Citizen, MRZ and photo zeroize on drop; so does the form.
         self.vault = None;
+        if let Some(requests) = self.requests.as_mut() {
+            requests.wipe();
+        }
         if let Some(face) = self.face.as_mut() {
             face.wipe();
         }

@@ -21,6 +21,17 @@ fn sim_config(dir: &Path) -> std::path::PathBuf {
             &format!("output_dir = {:?}", dir.join("printer")),
         )
         .replace(
+            "catalogue = \"procedures.toml\"",
+            &format!(
+                "catalogue = {:?}",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("config/procedures.toml")
+            ),
+        )
+        .replace(
+            "\"../sim/",
+            &format!("\"{}/sim/", env!("CARGO_MANIFEST_DIR")),
+        )
+        .replace(
             "model_dir = \"../../.cache/models\"",
             &format!(
                 "model_dir = {:?}",
@@ -71,6 +82,7 @@ fn doctor_json_has_one_entry_per_device_and_exits_0_on_the_sim_board() {
             "card_reader",
             "face",
             "indicators",
+            "outbox",
             "printer",
             "sensors",
             "store"
@@ -95,7 +107,7 @@ fn doctor_without_json_prints_a_line_per_device() {
     assert!(stdout.starts_with("board sim: all devices OK"), "{stdout}");
     assert_eq!(
         stdout.lines().filter(|l| l.contains("[ok  ]")).count(),
-        7,
+        8,
         "{stdout}"
     );
 }

@@ -555,6 +555,17 @@ pub fn fault_text(fault: Fault, lang: Language) -> (&'static str, &'static str) 
                 "Staff have been told and are on their way. Sorry for the inconvenience.",
             ),
         ),
+        Fault::RequestRefused => pick(
+            lang,
+            (
+                "Hồ sơ không được tiếp nhận",
+                "Cổng dịch vụ công không tiếp nhận hồ sơ này. Cán bộ sẽ kiểm tra và hướng dẫn bạn.",
+            ),
+            (
+                "The request was not accepted",
+                "The public-service portal did not accept this request. Staff will check it with you.",
+            ),
+        ),
         // `Fault::Internal`, and any fault newer than this text table
         // (`Fault` is non-exhaustive; the test below lists them all).
         _ => pick(
@@ -636,6 +647,7 @@ mod tests {
             Fault::TimedOut,
             Fault::RequestNotQueued,
             Fault::OutOfService,
+            Fault::RequestRefused,
             Fault::Internal,
         ];
         let mut seen = std::collections::HashSet::new();

@@ -74,6 +74,17 @@ fn main() -> anyhow::Result<()> {
         Some(ticketing) => runtime = runtime.with_ticketing(ticketing),
         None => tracing::warn!("no [queue] in the configuration: the kiosk issues no numbers"),
     }
+    // Keeps the simulator's in-process reference portal running.
+    let _portal = match kiosk_board::app::request_service(&config)? {
+        Some((service, portal)) => {
+            runtime = runtime.with_requests(service);
+            portal
+        }
+        None => {
+            tracing::warn!("no [requests] in the configuration: the kiosk files no requests");
+            None
+        }
+    };
     runtime = with_face(runtime, &config)?;
     match kiosk_board::notify::Notifier::from_env() {
         Ok(Some(notifier)) => {

@@ -150,6 +150,9 @@ pub enum Fault {
     /// The kiosk is out of service (its cabinet was opened); staff have
     /// been called.
     OutOfService,
+    /// The portal refused the request for good (a 4xx: unusable for it);
+    /// staff see it as a failed outbox row.
+    RequestRefused,
     /// An unexpected internal error; the details are in the log.
     Internal,
 }
@@ -949,6 +952,11 @@ impl Session {
                 self.go(Step::ExpectRequestConsent { procedure }, now);
             }
             (Step::ExpectForm { .. }, Input::Back) => self.go(Step::Menu, now),
+            // The form could not be prepared (an unknown procedure, a kiosk
+            // without requests): say so instead of an empty form.
+            (Step::ExpectForm { .. }, Input::RequestFinished(Err(fault))) => {
+                self.notice(fault, now);
+            }
             (Step::ExpectRequestConsent { procedure }, Input::Consent(true)) => {
                 let verification = self.verification.unwrap_or(Verification::Anonymous);
                 self.action(Action::SubmitRequest {

@@ -719,6 +719,19 @@ fn a_request_that_cannot_be_queued_shows_a_notice() {
 }
 
 #[test]
+fn a_form_that_cannot_be_prepared_shows_a_notice_instead_of_an_empty_form() {
+    let mut h = Harness::new();
+    h.reach_menu_face_matched();
+    h.input(Input::Choose(MenuChoice::SubmitRequest {
+        procedure: "NO-SUCH".into(),
+    }));
+    assert_eq!(h.step(), StepKind::ExpectForm);
+    h.input(Input::RequestFinished(Err(Fault::RequestNotQueued)));
+    assert_eq!(h.step(), StepKind::Notice);
+    assert_eq!(h.session.view().fault, Some(Fault::RequestNotQueued));
+}
+
+#[test]
 fn a_submission_that_hangs_times_out() {
     let mut h = Harness::new();
     h.reach_menu_face_matched();

@@ -39,6 +39,23 @@ pub fn build_board(config: &Config) -> anyhow::Result<BuiltBoard> {
         }
         #[cfg(not(feature = "sim"))]
         BoardKind::Sim => anyhow::bail!("this build has no simulator board (feature `sim`)"),
+        #[cfg(feature = "linux")]
+        BoardKind::Linux => {
+            let linux = config
+                .linux
+                .as_ref()
+                .context("the configuration has no [linux] section")?;
+            let (devices, _notes) = crate::linux::LinuxBoard::build(linux);
+            Ok(BuiltBoard {
+                devices,
+                #[cfg(feature = "sim")]
+                sim: None,
+            })
+        }
+        #[cfg(not(feature = "linux"))]
+        BoardKind::Linux => {
+            anyhow::bail!("this build has no Linux board support (feature `linux`)")
+        }
     }
 }
 
@@ -285,5 +302,142 @@ pub fn check_face(config: &Config) -> crate::doctor::Check {
             "this build has no face engine (feature `face`)",
             "build kiosk-board with its default features",
         )
+    }
+}
+
+/// The portal client of the configuration. With `start_sim_portal` and
+/// `[requests.sim_portal]` the reference portal is started in this process
+/// on the port of `requests.portal.url` (127.0.0.1), so `kioskctl` reaches
+/// the simulator's portal at the configured URL; when that port is taken
+/// (a `kiosk-portal serve` already there) the client uses whoever serves
+/// it. The handle keeps the portal running.
+pub fn portal_client(
+    config: &Config,
+    start_sim_portal: bool,
+) -> anyhow::Result<
+    Option<(
+        crate::portal::client::HttpsPortal,
+        Option<crate::portal::server::PortalHandle>,
+    )>,
+> {
+    let Some(requests) = &config.requests else {
+        return Ok(None);
+    };
+    let mut settings = requests.portal.clone();
+    let port = crate::portal::client::parse_url(&settings.url).map_or(0, |(_, p)| p);
+    let handle = match &requests.sim_portal {
+        Some(sp) if start_sim_portal => {
+            let started = crate::portal::server::PortalHandle::start(
+                &crate::portal::server::ServerSettings {
+                    cert_file: sp.cert_file.clone(),
+                    key_file: sp.key_file.clone(),
+                    client_ca_file: settings.ca_file.clone(),
+                    unit_code: sp.unit_code.clone(),
+                    procedures: requests
+                        .catalog
+                        .procedures
+                        .iter()
+                        .map(|p| p.code.clone())
+                        .collect(),
+                    port,
+                },
+            );
+            match started {
+                Ok(handle) => {
+                    tracing::info!(url = %handle.url(), "simulator: reference portal in process");
+                    settings.url = handle.url();
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, url = %settings.url,
+                        "simulator: the reference portal's port is taken; using whoever serves it");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let client = crate::portal::client::HttpsPortal::new(&settings).with_context(|| {
+        format!(
+            "cannot set up TLS for the portal {} (requests.portal in {})",
+            settings.url,
+            config.path.display()
+        )
+    })?;
+    Ok(Some((client, handle)))
+}
+
+/// The runtime's request service, and the in-process portal if any.
+pub fn request_service(
+    config: &Config,
+) -> anyhow::Result<
+    Option<(
+        crate::requesting::RequestService,
+        Option<crate::portal::server::PortalHandle>,
+    )>,
+> {
+    let Some(requesting) = crate::requesting::Requesting::from_config(config) else {
+        return Ok(None);
+    };
+    let Some((client, handle)) = portal_client(config, true)? else {
+        return Ok(None);
+    };
+    let rng = crate::requesting::Randomness::from_os().context("OS entropy")?;
+    Ok(Some((
+        crate::requesting::RequestService::new(requesting, Box::new(client), rng),
+        handle,
+    )))
+}
+
+/// The outbox for `kioskctl doctor`: the TLS material loads, and no
+/// request waits for staff (a failed row).
+pub fn check_outbox(config: &Config) -> crate::doctor::Check {
+    use crate::doctor::Check;
+    let Some(requests) = &config.requests else {
+        return Check::pass("no [requests]: this kiosk files no requests");
+    };
+    if let Err(e) = crate::portal::client::HttpsPortal::new(&requests.portal) {
+        return Check::fail(
+            format!("{e}"),
+            "fix requests.portal's certificate files (the CA, the kiosk's certificate and key)",
+        );
+    }
+    let store = match open_store(config) {
+        Ok(s) => s,
+        Err(e) => return Check::fail(format!("{e:#}"), "see the store check"),
+    };
+    let rows = match store.outbox_list() {
+        Ok(r) => r,
+        Err(e) => return Check::fail(e.to_string(), "see the store check"),
+    };
+    use kiosk_firmware::store::outbox::OutboxState;
+    let failed = rows
+        .iter()
+        .filter(|r| r.state == OutboxState::Failed)
+        .count();
+    let waiting = rows.len() - failed;
+    let oldest = rows
+        .iter()
+        .filter(|r| r.state != OutboxState::Failed)
+        .map(|r| r.created_at_unix_ms)
+        .min();
+    let age = oldest.map_or(String::new(), |t| {
+        format!(
+            ", oldest queued {} min ago",
+            wall_clock_now().0.saturating_sub(t) / 60_000
+        )
+    });
+    let detail = format!(
+        "{waiting} request(s) waiting for the portal, {failed} refused{age}; portal {}",
+        requests.portal.url
+    );
+    if failed > 0 {
+        Check::fail(
+            detail,
+            "the portal refused request(s): `kioskctl outbox list`, then `kioskctl outbox retry ID` \
+             once fixed or `kioskctl outbox discard ID`",
+        )
+    } else {
+        Check::pass(detail)
     }
 }

@@ -18,12 +18,15 @@ use std::path::{Path, PathBuf};
 pub enum BoardKind {
     /// The desktop simulator: virtual reader, camera from files, printer sink.
     Sim,
+    /// A real board running Linux (`[linux]`: reader, camera, printer, GPIO).
+    Linux,
 }
 
 impl fmt::Display for BoardKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             BoardKind::Sim => "sim",
+            BoardKind::Linux => "linux",
         })
     }
 }
@@ -44,8 +47,47 @@ pub struct Config {
     /// The queue's service catalogue; without `[queue]` the kiosk issues no
     /// numbers.
     pub queue: Option<kiosk_firmware::queue::Catalog>,
+    /// Online requests and the outbox; without `[requests]` the kiosk
+    /// files no requests.
+    pub requests: Option<RequestsSection>,
     /// The simulator's devices (with `board = "sim"`).
     pub sim: Option<SimConfig>,
+    /// A real board's devices (with `board = "linux"`).
+    pub linux: Option<crate::linux::LinuxConfig>,
+}
+
+/// `[requests]`: online requests, the outbox and the portal.
+#[derive(Debug, Clone)]
+pub struct RequestsSection {
+    /// The procedure catalogue (from the file named by `catalogue`).
+    pub catalog: kiosk_firmware::requests::Catalog,
+    /// The catalogue file.
+    pub catalog_file: PathBuf,
+    /// The outbox key (from `outbox_key_file`, exactly 32 bytes).
+    pub outbox_key: kiosk_firmware::store::outbox::OutboxKey,
+    /// The key file.
+    pub outbox_key_file: PathBuf,
+    /// The portal and the kiosk's client certificate.
+    pub portal: crate::portal::client::PortalSettings,
+    /// Retry spacing.
+    pub backoff: kiosk_firmware::requests::delivery::Backoff,
+    /// Rows per delivery pass.
+    pub batch: u32,
+    /// Seconds between delivery passes while the outbox is not empty.
+    pub flush_interval_s: u64,
+    /// The simulator runs the reference portal in the kiosk process.
+    pub sim_portal: Option<SimPortalConfig>,
+}
+
+/// `[requests.sim_portal]`: the in-process reference portal (simulator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimPortalConfig {
+    /// The portal's certificate (PEM).
+    pub cert_file: PathBuf,
+    /// Its key (PEM).
+    pub key_file: PathBuf,
+    /// The receiving unit's code in dossier codes.
+    pub unit_code: String,
 }
 
 /// `[face]`: face verification (models, passive liveness, the check's
@@ -203,7 +245,83 @@ struct RawConfig {
     #[serde(default)]
     face: RawFace,
     queue: Option<kiosk_firmware::queue::QueueConfig>,
+    requests: Option<RawRequests>,
     sim: Option<RawSim>,
+    linux: Option<crate::linux::RawLinux>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequests {
+    catalogue: PathBuf,
+    outbox_key_file: PathBuf,
+    portal: RawPortal,
+    #[serde(default)]
+    delivery: RawDelivery,
+    sim_portal: Option<RawSimPortal>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPortal {
+    url: String,
+    ca_file: PathBuf,
+    client_cert_file: PathBuf,
+    client_key_file: PathBuf,
+    #[serde(default = "default_portal_timeout")]
+    timeout_ms: u64,
+}
+
+fn default_portal_timeout() -> u64 {
+    5_000
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelivery {
+    #[serde(default = "default_base_backoff")]
+    base_backoff_ms: u64,
+    #[serde(default = "default_max_backoff")]
+    max_backoff_ms: u64,
+    #[serde(default = "default_batch")]
+    batch: u32,
+    #[serde(default = "default_flush_interval")]
+    flush_interval_s: u64,
+}
+
+impl Default for RawDelivery {
+    fn default() -> Self {
+        RawDelivery {
+            base_backoff_ms: default_base_backoff(),
+            max_backoff_ms: default_max_backoff(),
+            batch: default_batch(),
+            flush_interval_s: default_flush_interval(),
+        }
+    }
+}
+
+fn default_base_backoff() -> u64 {
+    2_000
+}
+
+fn default_max_backoff() -> u64 {
+    15 * 60_000
+}
+
+fn default_batch() -> u32 {
+    10
+}
+
+fn default_flush_interval() -> u64 {
+    5
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSimPortal {
+    cert_file: PathBuf,
+    key_file: PathBuf,
+    unit_code: String,
 }
 
 #[derive(Deserialize)]
@@ -342,11 +460,30 @@ impl Config {
             .map_err(|e| invalid(&e.field, e.reason))?;
 
         let face = validate_face(raw.face, &raw.session, base, &invalid)?;
-        let sim = match (raw.board, raw.sim) {
-            (BoardKind::Sim, None) => {
+        let requests = raw
+            .requests
+            .map(|r| validate_requests(r, raw.board, base, &invalid))
+            .transpose()?;
+        let (sim, linux) = match (raw.board, raw.sim, raw.linux) {
+            (BoardKind::Sim, None, _) => {
                 return Err(invalid("sim", "is required when board = \"sim\"".into()));
             }
-            (BoardKind::Sim, Some(sim)) => Some(validate_sim(sim, base, &invalid)?),
+            (BoardKind::Sim, Some(sim), None) => (Some(validate_sim(sim, base, &invalid)?), None),
+            (BoardKind::Linux, _, None) => {
+                return Err(invalid(
+                    "linux",
+                    "is required when board = \"linux\"".into(),
+                ));
+            }
+            (BoardKind::Linux, None, Some(linux)) => {
+                (None, Some(crate::linux::validate(linux, base, &invalid)?))
+            }
+            (BoardKind::Sim, Some(_), Some(_)) => {
+                return Err(invalid("linux", "belongs to board = \"linux\"".into()));
+            }
+            (BoardKind::Linux, Some(_), Some(_)) => {
+                return Err(invalid("sim", "belongs to board = \"sim\"".into()));
+            }
         };
 
         Ok(Config {
@@ -361,7 +498,9 @@ impl Config {
             session: raw.session,
             face,
             queue,
+            requests,
             sim,
+            linux,
         })
     }
 }
@@ -436,6 +575,177 @@ fn validate_face(
         passive_liveness: raw.passive_liveness,
         frame_interval_ms: raw.frame_interval_ms,
         check: raw.check,
+    })
+}
+
+fn validate_requests(
+    raw: RawRequests,
+    board: BoardKind,
+    base: &Path,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<RequestsSection, ConfigError> {
+    use kiosk_firmware::requests::{Catalog, CatalogConfig};
+    let catalog_file = base.join(&raw.catalogue);
+    let text = std::fs::read_to_string(&catalog_file).map_err(|e| {
+        invalid(
+            "requests.catalogue",
+            format!("cannot read {}: {e}", catalog_file.display()),
+        )
+    })?;
+    let written: CatalogConfig = toml::from_str(&text).map_err(|e| {
+        invalid(
+            "requests.catalogue",
+            format!("{}: {}", catalog_file.display(), e.to_string().trim_end()),
+        )
+    })?;
+    let catalog = Catalog::from_config(&written).map_err(|e| {
+        invalid(
+            &format!("requests.catalogue: {}", e.field),
+            format!("({}) {}", catalog_file.display(), e.reason),
+        )
+    })?;
+    let key_file = base.join(&raw.outbox_key_file);
+    let key_bytes = zeroize::Zeroizing::new(std::fs::read(&key_file).map_err(|e| {
+        invalid(
+            "requests.outbox_key_file",
+            format!(
+                "cannot read {}: {e}; make a key with `head -c 32 /dev/urandom > FILE` and keep it \
+                 with the kiosk (queued requests cannot be read without it)",
+                key_file.display()
+            ),
+        )
+    })?);
+    let outbox_key = kiosk_firmware::store::outbox::OutboxKey::from_bytes(&key_bytes).map_err(|_| {
+        invalid(
+            "requests.outbox_key_file",
+            format!(
+                "{} holds {} bytes; an outbox key is exactly {} random bytes (`head -c 32 /dev/urandom > FILE`)",
+                key_file.display(),
+                key_bytes.len(),
+                kiosk_firmware::store::outbox::KEY_LEN
+            ),
+        )
+    })?;
+    let p = raw.portal;
+    if let Err(reason) = crate::portal::client::parse_url(&p.url) {
+        return Err(invalid("requests.portal.url", reason));
+    }
+    let mut files = Vec::new();
+    for (field, path) in [
+        ("requests.portal.ca_file", &p.ca_file),
+        ("requests.portal.client_cert_file", &p.client_cert_file),
+        ("requests.portal.client_key_file", &p.client_key_file),
+    ] {
+        let full = base.join(path);
+        if !full.is_file() {
+            return Err(invalid(
+                field,
+                format!("{} is not a file (PEM expected)", full.display()),
+            ));
+        }
+        files.push(full);
+    }
+    if !(100..=60_000).contains(&p.timeout_ms) {
+        return Err(invalid(
+            "requests.portal.timeout_ms",
+            format!("must be 100–60000, not {}", p.timeout_ms),
+        ));
+    }
+    let d = raw.delivery;
+    if !(100..=3_600_000).contains(&d.base_backoff_ms) {
+        return Err(invalid(
+            "requests.delivery.base_backoff_ms",
+            format!("must be 100–3600000, not {}", d.base_backoff_ms),
+        ));
+    }
+    if d.max_backoff_ms < d.base_backoff_ms || d.max_backoff_ms > 86_400_000 {
+        return Err(invalid(
+            "requests.delivery.max_backoff_ms",
+            format!(
+                "must be at least base_backoff_ms ({}) and at most 86400000 (a day), not {}",
+                d.base_backoff_ms, d.max_backoff_ms
+            ),
+        ));
+    }
+    if !(1..=1000).contains(&d.batch) {
+        return Err(invalid(
+            "requests.delivery.batch",
+            format!("must be 1–1000, not {}", d.batch),
+        ));
+    }
+    if !(1..=3600).contains(&d.flush_interval_s) {
+        return Err(invalid(
+            "requests.delivery.flush_interval_s",
+            format!("must be 1–3600, not {}", d.flush_interval_s),
+        ));
+    }
+    let sim_portal = match raw.sim_portal {
+        None => None,
+        Some(_) if board != BoardKind::Sim => {
+            return Err(invalid(
+                "requests.sim_portal",
+                "is only for the simulator board".into(),
+            ));
+        }
+        Some(sp) => {
+            if kiosk_firmware::requests::api::DossierCode::parse(&format!(
+                "{}-261125-0001",
+                sp.unit_code
+            ))
+            .is_err()
+            {
+                return Err(invalid(
+                    "requests.sim_portal.unit_code",
+                    format!(
+                        "must be V1V2V3.Z1Z2.Y1Y2.MX1X2 (e.g. 000.00.19.H26), not {:?}",
+                        sp.unit_code
+                    ),
+                ));
+            }
+            for (field, path) in [
+                ("requests.sim_portal.cert_file", &sp.cert_file),
+                ("requests.sim_portal.key_file", &sp.key_file),
+            ] {
+                if !base.join(path).is_file() {
+                    return Err(invalid(
+                        field,
+                        format!("{} is not a file (PEM expected)", base.join(path).display()),
+                    ));
+                }
+            }
+            Some(SimPortalConfig {
+                cert_file: base.join(sp.cert_file),
+                key_file: base.join(sp.key_file),
+                unit_code: sp.unit_code,
+            })
+        }
+    };
+    let [ca_file, client_cert_file, client_key_file] =
+        <[PathBuf; 3]>::try_from(files).map_err(|_| {
+            invalid(
+                "requests.portal",
+                "needs ca, certificate and key files".into(),
+            )
+        })?;
+    Ok(RequestsSection {
+        catalog,
+        catalog_file,
+        outbox_key,
+        outbox_key_file: key_file,
+        portal: crate::portal::client::PortalSettings {
+            url: p.url,
+            ca_file,
+            client_cert_file,
+            client_key_file,
+            timeout: std::time::Duration::from_millis(p.timeout_ms),
+        },
+        backoff: kiosk_firmware::requests::delivery::Backoff {
+            base_ms: d.base_backoff_ms,
+            max_ms: d.max_backoff_ms,
+        },
+        batch: d.batch,
+        flush_interval_s: d.flush_interval_s,
+        sim_portal,
     })
 }
 
@@ -549,6 +859,11 @@ paper_width_mm = 80
         assert!(config.sim.is_some());
         let queue = config.queue.expect("the sim board issues numbers");
         assert!(queue.services.len() >= 6);
+        let requests = config
+            .requests
+            .as_ref()
+            .expect("the sim board files requests");
+        assert!(requests.sim_portal.is_some());
         assert!(
             queue
                 .services
@@ -604,6 +919,159 @@ paper_width_mm = 80
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    const LINUX: &str = r#"
+board = "linux"
+[kiosk]
+id = "K1"
+center_name = "Trung tâm"
+data_dir = "/var/lib/k"
+[linux]
+name = "test-board"
+[linux.card_reader]
+kind = "pcsc"
+name = "ACS ACR1252"
+[linux.camera]
+device = "/dev/video0"
+[linux.printer]
+port = "usb:/dev/usb/lp0"
+[linux.gpio]
+chip = "/dev/gpiochip0"
+[linux.gpio.outputs]
+ready = { line = 17 }
+fault = { line = 22, active_low = true }
+[linux.gpio.inputs]
+tamper = { line = 5 }
+"#;
+
+    #[test]
+    fn the_shipped_linux_profiles_are_valid() {
+        for name in ["rpi4-acr1252u", "rk3568-acr1252u"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("config/{name}.toml"));
+            let config = Config::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(config.board, BoardKind::Linux);
+            let linux = config.linux.unwrap();
+            assert_eq!(linux.name, name);
+            let gpio = linux.gpio.unwrap();
+            assert_eq!(gpio.outputs.len(), 5, "{name}: every light wired");
+            assert!(gpio.tamper.is_some() && gpio.presence.is_some());
+            assert!(config.queue.is_some());
+        }
+    }
+
+    #[test]
+    fn a_linux_board_config_parses_into_its_devices() {
+        let config = parse(LINUX).unwrap();
+        let linux = config.linux.unwrap();
+        assert_eq!(
+            linux.card_reader,
+            crate::linux::ReaderConfig::Pcsc {
+                name: "ACS ACR1252".into(),
+                extended_length: true
+            }
+        );
+        assert_eq!(linux.camera.width, 1280);
+        let gpio = linux.gpio.unwrap();
+        assert_eq!(
+            gpio.outputs["fault"],
+            crate::linux::Line {
+                line: 22,
+                active_low: true
+            }
+        );
+        assert_eq!(
+            gpio.tamper,
+            Some(crate::linux::Line {
+                line: 5,
+                active_low: false
+            })
+        );
+        assert_eq!(gpio.presence, None);
+    }
+
+    #[test]
+    fn every_bad_linux_field_is_named_with_what_would_do() {
+        let cases: [(&str, &str, &str, &str); 9] = [
+            (
+                "kind = \"pcsc\"",
+                "kind = \"usb-magic\"",
+                "linux.card_reader.kind",
+                "\"pcsc\" or \"nfc\"",
+            ),
+            (
+                "name = \"ACS ACR1252\"",
+                "",
+                "linux.card_reader.name",
+                "pcsc_scan",
+            ),
+            (
+                "kind = \"pcsc\"",
+                "kind = \"nfc\"",
+                "linux.card_reader.connstring",
+                "pn532_uart",
+            ),
+            (
+                "device = \"/dev/video0\"",
+                "device = \"/dev/video0\"\nwidth = 50",
+                "linux.camera.width/height",
+                "160–4096",
+            ),
+            (
+                "port = \"usb:/dev/usb/lp0\"",
+                "port = \"parallel:lpt1\"",
+                "linux.printer.port",
+                "usb:, serial: or tcp:",
+            ),
+            (
+                "chip = \"/dev/gpiochip0\"",
+                "chip = \"/dev/spidev0.0\"",
+                "linux.gpio.chip",
+                "gpiochip0",
+            ),
+            (
+                "ready = { line = 17 }",
+                "ready = { line = 5000 }",
+                "linux.gpio.outputs.ready",
+                "0–1023",
+            ),
+            (
+                "tamper = { line = 5 }",
+                "tamper = { line = 17 }",
+                "linux.gpio.inputs.tamper",
+                "already used by linux.gpio.outputs.ready",
+            ),
+            (
+                "name = \"test-board\"",
+                "name = \"my board!\"",
+                "linux.name",
+                "ASCII",
+            ),
+        ];
+        for (from, to, want_field, want_reason) in cases {
+            let text = LINUX.replacen(from, to, 1);
+            let (field, reason) = field_error(&text);
+            assert_eq!(field, want_field, "{to}");
+            assert!(reason.contains(want_reason), "{field}: {reason}");
+        }
+        // A missing chip, an unknown light, a missing section: parse errors naming them.
+        for (from, to, want) in [
+            ("chip = \"/dev/gpiochip0\"", "", "chip"),
+            (
+                "ready = { line = 17 }",
+                "disco_ball = { line = 9 }",
+                "disco_ball",
+            ),
+        ] {
+            match parse(&LINUX.replacen(from, to, 1)) {
+                Err(ConfigError::Parse { message, .. }) => {
+                    assert!(message.contains(want), "{message}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let (field, _) = field_error(&LINUX[..LINUX.find("[linux]").unwrap()]);
+        assert_eq!(field, "linux");
     }
 
     #[test]
@@ -713,6 +1181,88 @@ paper_width_mm = 80
         let text = GOOD.split("[sim.card_reader]").next().unwrap_or_default();
         let (field, _) = field_error(text);
         assert_eq!(field, "sim");
+    }
+
+    fn with_requests(dir: &Path, key: Option<&[u8]>, extra: &str) -> Result<Config, ConfigError> {
+        let sim = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim");
+        let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/procedures.toml");
+        let key_file = dir.join("outbox.key");
+        if let Some(key) = key {
+            std::fs::write(&key_file, key).unwrap();
+        }
+        let text = format!(
+            "{GOOD}\n[requests]\ncatalogue = {catalogue:?}\noutbox_key_file = {key_file:?}\n\
+             [requests.portal]\nurl = \"https://127.0.0.1:8443\"\nca_file = {:?}\n\
+             client_cert_file = {:?}\nclient_key_file = {:?}\n{extra}",
+            sim.join("pki/ca.pem"),
+            sim.join("pki/kiosk.pem"),
+            sim.join("pki/kiosk.key"),
+        );
+        Config::parse(&text, &dir.join("kiosk.toml"))
+    }
+
+    #[test]
+    fn the_requests_section_loads_the_catalogue_and_the_outbox_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = with_requests(dir.path(), Some(&[9u8; 32]), "").unwrap();
+        let r = config.requests.unwrap();
+        assert!(r.catalog.procedures.len() >= 7);
+        assert_eq!(r.backoff.base_ms, 2_000);
+        assert!(
+            !format!("{:?}", r.outbox_key).contains('9'),
+            "the key is never printed"
+        );
+    }
+
+    #[test]
+    fn a_missing_or_short_outbox_key_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        match with_requests(dir.path(), None, "") {
+            Err(ConfigError::Invalid { field, reason, .. }) => {
+                assert_eq!(field, "requests.outbox_key_file");
+                assert!(
+                    reason.contains("cannot read") && reason.contains("head -c 32"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match with_requests(dir.path(), Some(b"short"), "") {
+            Err(ConfigError::Invalid { field, reason, .. }) => {
+                assert_eq!(field, "requests.outbox_key_file");
+                assert!(
+                    reason.contains("holds 5 bytes") && reason.contains("exactly 32"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_portal_and_delivery_settings_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("timeout_ms = 5\n", "requests.portal.timeout_ms"),
+            (
+                "[requests.delivery]\nbase_backoff_ms = 10\n",
+                "requests.delivery.base_backoff_ms",
+            ),
+            (
+                "[requests.delivery]\nbase_backoff_ms = 5000\nmax_backoff_ms = 1000\n",
+                "requests.delivery.max_backoff_ms",
+            ),
+            (
+                "[requests.sim_portal]\ncert_file = \"x.pem\"\nkey_file = \"x.key\"\nunit_code = \"H26\"\n",
+                "requests.sim_portal.unit_code",
+            ),
+        ];
+        for (extra, want) in cases {
+            match with_requests(dir.path(), Some(&[1u8; 32]), extra) {
+                Err(ConfigError::Invalid { field, .. }) => assert_eq!(field, want, "{extra}"),
+                other => panic!("{extra}: {other:?}"),
+            }
+        }
     }
 
     #[test]

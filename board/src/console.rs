@@ -43,6 +43,8 @@ pub enum Command {
     Camera(Vec<String>),
     /// Staff: print a ticket of today again.
     Reprint(String),
+    /// Type a value into a form field.
+    FormField(String, String),
     /// Show the help text.
     Help,
     /// Stop the kiosk.
@@ -62,7 +64,8 @@ commands:
   can DIGITS          type the 6-digit card access number
   id ID YYMMDD        type the ID number and date of birth
   yes | no            confirm / reject, agree / decline (staff: approve / refuse)
-  form ok             the form is reviewed
+  field NAME VALUE    type VALUE into the form's field NAME
+  form ok             the form is reviewed (problems are listed if any)
   ticket SERVICE [elderly|disabled|pregnant|child]
   reprint NUMBER      staff: print today's ticket NUMBER again (after a printer problem)
   request PROCEDURE   file a request
@@ -104,6 +107,9 @@ pub fn parse(line: &str, step: StepKind) -> Result<Command, String> {
             })
         }
         ("form", ["ok"]) => input(Input::FormConfirmed),
+        ("field", [name, value @ ..]) => {
+            Ok(Command::FormField((*name).to_owned(), value.join(" ")))
+        }
         ("ticket", [service, priority @ ..]) => {
             let priority = match priority {
                 [] => None,
@@ -207,10 +213,54 @@ impl Frontend for Console {
                 guide.hint, guide.progress_percent
             ));
         }
+        if let Some(r) = &view.receipt {
+            line.push_str(&format!(
+                " receipt={} {}",
+                r.code,
+                if r.delivered {
+                    "sent"
+                } else {
+                    "QUEUED, will be sent"
+                }
+            ));
+        }
         if let Some(notice) = view.menu_notice {
             line.push_str(&format!(" menu_notice={notice:?}"));
         }
         println!("{line}");
+    }
+
+    fn show_request(
+        &mut self,
+        form: Option<&crate::requesting::FormScreen>,
+        consent: Option<&kiosk_firmware::requests::ConsentNotice>,
+    ) {
+        if let Some(notice) = consent {
+            println!("{}\n{}", notice.text_vi, notice.text_en);
+            println!("   type `yes` (I agree) or `no`");
+            return;
+        }
+        let Some(form) = form else { return };
+        println!(
+            "   {} · {} ({})",
+            form.name_vi, form.name_en, form.procedure
+        );
+        for f in &form.fields {
+            let mark = if f.editable { "field" } else { "chip " };
+            println!(
+                "   [{mark}] {:<22} {}{}",
+                f.name,
+                f.value.as_deref().unwrap_or("—"),
+                if f.required && f.value.is_none() {
+                    "  (required)"
+                } else {
+                    ""
+                }
+            );
+        }
+        for p in &form.problems {
+            println!("   ! {}", p.message_vi);
+        }
     }
 
     fn wait_input(&mut self, timeout: Duration) -> FrontendInput {
@@ -232,6 +282,7 @@ impl Frontend for Console {
             Ok(Command::Input(input)) => FrontendInput::Input(input),
             Ok(Command::Quit) => FrontendInput::Quit,
             Ok(Command::Reprint(number)) => FrontendInput::Reprint(number),
+            Ok(Command::FormField(name, value)) => FrontendInput::FormField { name, value },
             Ok(Command::Help) => {
                 println!("{HELP}");
                 FrontendInput::Nothing

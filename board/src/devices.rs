@@ -11,6 +11,7 @@ use kiosk_hal::camera::{Camera, Frame, FrameFormat};
 use kiosk_hal::card::{ApduTransport, CardInfo, CardReader, Presence, TransportCapabilities};
 use kiosk_hal::indicators::{Indicators, Light};
 use kiosk_hal::printer::{Printer, PrinterStatus};
+use kiosk_hal::sensors::{SensorState, Sensors};
 use kiosk_hal::{Error, ErrorKind, ErrorType};
 use std::fmt;
 
@@ -80,6 +81,10 @@ impl<T: Printer<Error = DeviceError> + Send> PrinterDevice for T {}
 pub trait IndicatorDevice: Indicators<Error = DeviceError> + Send {}
 impl<T: Indicators<Error = DeviceError> + Send> IndicatorDevice for T {}
 
+/// Input switches of any board.
+pub trait SensorDevice: Sensors<Error = DeviceError> + Send {}
+impl<T: Sensors<Error = DeviceError> + Send> SensorDevice for T {}
+
 /// Everything a board provides, as the runtime uses it.
 pub struct Devices {
     /// The board's name, for reports (`sim`, `linux:rpi4-acr1252u`).
@@ -92,6 +97,8 @@ pub struct Devices {
     pub printer: Box<dyn PrinterDevice>,
     /// Lights and buzzer.
     pub indicators: Box<dyn IndicatorDevice>,
+    /// The tamper switch and the presence sensor.
+    pub sensors: Box<dyn SensorDevice>,
 }
 
 impl fmt::Debug for Devices {
@@ -199,6 +206,15 @@ where
 {
     fn set(&mut self, light: Light, on: bool) -> Result<(), DeviceError> {
         self.inner.set(light, on).map_err(|e| self.map(e))
+    }
+}
+
+impl<T: Sensors> Sensors for Erased<T>
+where
+    T::Error: fmt::Display,
+{
+    fn read(&mut self) -> Result<SensorState, DeviceError> {
+        self.inner.read().map_err(|e| self.map(e))
     }
 }
 

@@ -100,7 +100,29 @@ pub fn check_devices(devices: &mut Devices) -> BTreeMap<String, Check> {
     checks.insert("camera".into(), check_camera(devices));
     checks.insert("printer".into(), check_printer(devices));
     checks.insert("indicators".into(), check_indicators(devices));
+    checks.insert("sensors".into(), check_sensors(devices));
     checks
+}
+
+fn check_sensors(devices: &mut Devices) -> Check {
+    match devices.sensors.read() {
+        Ok(s) if s.tampered => Check::fail(
+            "the cabinet is open (tamper switch)",
+            "close and lock the cabinet; if it is closed, check the tamper switch's wiring",
+        ),
+        Ok(s) => Check::pass(format!(
+            "cabinet closed; {}",
+            if s.presence {
+                "someone in front of the kiosk"
+            } else {
+                "nobody in front of the kiosk"
+            }
+        )),
+        Err(e) => Check::from_error(
+            &e,
+            "check the GPIO wiring of the tamper switch and presence sensor",
+        ),
+    }
 }
 
 fn check_reader(devices: &mut Devices) -> Check {
@@ -231,7 +253,7 @@ mod tests {
         let checks = check_devices(&mut devices);
         assert_eq!(
             checks.keys().map(String::as_str).collect::<Vec<_>>(),
-            ["camera", "card_reader", "indicators", "printer"]
+            ["camera", "card_reader", "indicators", "printer", "sensors"]
         );
         assert!(checks.values().all(|c| c.ok), "{checks:#?}");
         assert_eq!(checks["camera"].detail, "40×30 frames");
@@ -280,5 +302,17 @@ mod tests {
         let c = check_reader(&mut devices);
         assert!(c.ok);
         assert!(c.fix.is_some());
+    }
+
+    #[test]
+    fn an_open_cabinet_fails_the_sensor_check() {
+        let (mut devices, controls) = sim();
+        controls.set_presence(true);
+        let c = check_sensors(&mut devices);
+        assert!(c.ok && c.detail.contains("someone"), "{c:?}");
+        controls.set_tamper(true);
+        let c = check_sensors(&mut devices);
+        assert!(!c.ok);
+        assert!(c.fix.as_deref().is_some_and(|f| f.contains("cabinet")));
     }
 }

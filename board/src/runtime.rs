@@ -39,6 +39,13 @@ pub enum FrontendInput {
     /// Staff ask to print a ticket of today again (after a printer
     /// problem), by its number.
     Reprint(String),
+    /// The citizen typed a value into a form field.
+    FormField {
+        /// The field's name.
+        name: String,
+        /// The value.
+        value: String,
+    },
     /// Stop the kiosk.
     Quit,
     /// Nothing before the wait ended.
@@ -58,6 +65,15 @@ pub trait Frontend {
     /// The runtime's clock before each [`Frontend::show`] (for countdowns).
     /// The default ignores it.
     fn clock(&mut self, _now: Timestamp) {}
+
+    /// Shows the request form (with its problems) or the consent notice,
+    /// while the session is on those screens.
+    fn show_request(
+        &mut self,
+        _form: Option<&crate::requesting::FormScreen>,
+        _consent: Option<&kiosk_firmware::requests::ConsentNotice>,
+    ) {
+    }
 }
 
 /// Counters since start, for `kioskctl stats` and staff mode. No personal
@@ -84,6 +100,8 @@ pub struct Counters {
     pub tickets_unprinted: u64,
     /// Staff alerts raised for the printer.
     pub printer_alerts: u64,
+    /// Times the cabinet was opened (tamper switch).
+    pub tamper_alerts: u64,
 }
 
 /// What staff must do about the printer, raised by a print.
@@ -116,10 +134,16 @@ pub struct Runtime {
     epoch: UnixMillis,
     /// Face verification; `None` hands every face check to staff.
     face: Option<crate::facecheck::FaceService>,
+    /// The switches at the last poll.
+    switches: kiosk_hal::sensors::SensorState,
+    /// systemd's notification socket, when run as a `Type=notify` service.
+    notifier: Option<crate::notify::Notifier>,
     /// The queue and ticket layout, when the board issues numbers.
     ticketing: Option<Ticketing>,
     /// The printer's standing alert, until a print succeeds cleanly.
     printer_alert: Option<PrinterAlert>,
+    /// Online requests, when the board files them.
+    requests: Option<crate::requesting::RequestService>,
 }
 
 impl Runtime {
@@ -139,8 +163,11 @@ impl Runtime {
             trust: kiosk_firmware::icao::pa::TrustList::empty(),
             epoch: UnixMillis(0),
             face: None,
+            switches: kiosk_hal::sensors::SensorState::default(),
+            notifier: None,
             ticketing: None,
             printer_alert: None,
+            requests: None,
         };
         runtime.update_lights();
         runtime
@@ -166,6 +193,102 @@ impl Runtime {
         self
     }
 
+    /// Files online requests with `service` (needs a store). Rows a crash
+    /// left `sending` go back to `pending` now (start-up).
+    pub fn with_requests(mut self, service: crate::requesting::RequestService) -> Self {
+        if let Some(store) = self.store.as_mut() {
+            match store.outbox_requeue_claimed() {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!(rows = n, "outbox rows cut off mid-send put back to pending")
+                }
+                Err(e) => tracing::error!(error = %e, "cannot requeue the outbox"),
+            }
+        }
+        self.requests = Some(service);
+        self
+    }
+
+    /// The form being filled in, for the screen.
+    pub fn form_screen(&self) -> Option<crate::requesting::FormScreen> {
+        self.requests.as_ref().and_then(|r| r.screen())
+    }
+
+    /// The consent notice on the request-consent screen.
+    pub fn consent_notice(&self) -> Option<&kiosk_firmware::requests::ConsentNotice> {
+        match self.session.step() {
+            StepKind::ExpectRequestConsent => self.requests.as_ref().and_then(|r| r.notice()),
+            _ => None,
+        }
+    }
+
+    /// The citizen typed `value` into the form's field `name`.
+    pub fn set_form_field(
+        &mut self,
+        name: &str,
+        value: &str,
+        now: Timestamp,
+    ) -> Result<(), kiosk_firmware::requests::FormError> {
+        let result = match (self.session.step(), self.requests.as_mut()) {
+            (StepKind::ExpectForm, Some(r)) => r.set_field(name, value),
+            _ => Err(kiosk_firmware::requests::FormError::UnknownField(
+                name.to_owned(),
+            )),
+        };
+        self.input(Input::Activity, now);
+        result
+    }
+
+    /// Delivers the outbox now (staff, or the idle loop).
+    pub fn flush_outbox(
+        &mut self,
+        now: Timestamp,
+    ) -> Option<Vec<kiosk_firmware::requests::delivery::RowOutcome>> {
+        let wall = self.wall(now);
+        let (Some(service), Some(store)) = (self.requests.as_mut(), self.store.as_mut()) else {
+            return None;
+        };
+        match service.flush(store, wall) {
+            Ok(out) => {
+                for o in &out {
+                    tracing::info!(reference = %o.reference, outcome = o.outcome, "outbox delivery");
+                }
+                // A sealed row that does not open is a tampered database
+                // or a replaced key: raise the possible-breach event (the
+                // operator has 72 h to notify, PDP Law 91/2025/QH15).
+                let unopened: Vec<&str> = out
+                    .iter()
+                    .filter(|o| {
+                        o.outcome == "failed"
+                            && o.detail
+                                .as_deref()
+                                .is_some_and(|d| d.contains("does not open"))
+                    })
+                    .map(|o| o.reference.as_str())
+                    .collect();
+                if !unopened.is_empty() {
+                    let detail = serde_json::json!({ "outbox_rows_unreadable": unopened });
+                    tracing::error!(%detail, "possible personal-data breach: outbox rows do not open");
+                    self.audit(now, "possible_breach", detail);
+                }
+                let failed = out.iter().filter(|o| o.outcome == "failed").count();
+                let delivered = out.iter().filter(|o| o.outcome == "delivered").count();
+                if !out.is_empty() {
+                    self.audit(
+                        now,
+                        "outbox_pass",
+                        serde_json::json!({ "delivered": delivered, "failed": failed, "retry": out.len() - delivered - failed }),
+                    );
+                }
+                Some(out)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "outbox delivery pass failed");
+                None
+            }
+        }
+    }
+
     /// The printer's standing alert for staff, if any.
     pub fn printer_alert(&self) -> Option<PrinterAlert> {
         self.printer_alert
@@ -174,6 +297,13 @@ impl Runtime {
     /// Anchors passive authentication in `trust`.
     pub fn with_trust_list(mut self, trust: kiosk_firmware::icao::pa::TrustList) -> Self {
         self.trust = trust;
+        self
+    }
+
+    /// Tells systemd through `notifier` when the kiosk is ready, pets its
+    /// watchdog from the run loop, and says when it stops.
+    pub fn with_notifier(mut self, notifier: crate::notify::Notifier) -> Self {
+        self.notifier = Some(notifier);
         self
     }
 
@@ -212,6 +342,10 @@ impl Runtime {
     pub fn holds_personal_data(&self) -> bool {
         self.session.holds_personal_data()
             || self.vault.is_some()
+            || self
+                .requests
+                .as_ref()
+                .is_some_and(|r| r.holds_personal_data())
             || self.face.as_ref().is_some_and(|f| f.holds_personal_data())
     }
 
@@ -232,6 +366,45 @@ impl Runtime {
 
     /// Feeds an input from the frontend.
     pub fn input(&mut self, input: Input, now: Timestamp) {
+        match (&input, self.session.step()) {
+            // The form goes on only when every field is right; otherwise
+            // the screen lists the problems (`form_screen`).
+            (Input::FormConfirmed, StepKind::ExpectForm) => {
+                let verification = self
+                    .session
+                    .view()
+                    .verification
+                    .unwrap_or(Verification::Anonymous);
+                if !self
+                    .requests
+                    .as_mut()
+                    .is_some_and(|r| r.confirm(verification))
+                {
+                    self.session.handle_input(Input::Activity, now);
+                    self.drain(now);
+                    return;
+                }
+            }
+            (Input::Consent(true), StepKind::ExpectRequestConsent) => {
+                let wall = self.wall(now);
+                let record = self.requests.as_mut().and_then(|r| {
+                    r.consented(wall);
+                    r.notice().map(|n| {
+                        serde_json::json!({
+                            "notice_version": n.version,
+                            "text_sha256": n.text_sha256(),
+                            "given_by": n.given_by,
+                        })
+                    })
+                });
+                // The consent's printable record: the notice's version and
+                // the hash of the exact text (PDP Law 91/2025/QH15).
+                if let Some(record) = record {
+                    self.audit(now, "request_consent", record);
+                }
+            }
+            _ => {}
+        }
         self.session.handle_input(input, now);
         self.drain(now);
     }
@@ -240,9 +413,20 @@ impl Runtime {
     pub fn tick(&mut self, now: Timestamp) {
         if now >= self.next_card_poll {
             self.next_card_poll = now + CARD_POLL_INTERVAL;
+            self.poll_sensors(now);
             self.poll_card(now);
         }
         self.poll_face(now);
+        // Deliver the outbox only while nobody uses the kiosk: a slow
+        // portal never holds a citizen up.
+        if self.session.step() == StepKind::Attract
+            && self
+                .requests
+                .as_ref()
+                .is_some_and(|r| r.flush_due(self.wall(now)))
+        {
+            self.flush_outbox(now);
+        }
         if self.session.poll_timeout().is_some_and(|at| at <= now) {
             self.session.handle_timeout(now);
         }
@@ -274,16 +458,43 @@ impl Runtime {
         frontend.clock(now());
         frontend.show(&self.view(), &[]);
         let mut shown = self.view();
+        let watchdog = self.notifier.as_ref().and_then(|n| n.watchdog_interval());
+        let mut next_watchdog = now();
+        if let Some(n) = &self.notifier
+            && let Err(e) = n.ready(&format!("kiosk on {}", self.devices.board))
+        {
+            tracing::warn!(error = %e, "cannot tell systemd the kiosk is ready");
+        }
         while !stop.load(Ordering::Relaxed) {
+            // The watchdog is petted from the loop itself: a hung loop stops
+            // petting it, and systemd restarts the kiosk.
+            if let (Some(interval), Some(n)) = (watchdog, &self.notifier)
+                && now() >= next_watchdog
+            {
+                next_watchdog = now() + interval;
+                if let Err(e) = n.watchdog() {
+                    tracing::warn!(error = %e, "cannot pet the systemd watchdog");
+                }
+            }
             self.tick(now());
             let events = self.take_events();
             let view = self.view();
             if !events.is_empty() || view != shown {
                 frontend.clock(now());
                 frontend.show(&view, &events);
+                if matches!(
+                    view.step,
+                    StepKind::ExpectForm | StepKind::ExpectRequestConsent
+                ) {
+                    frontend.show_request(self.form_screen().as_ref(), self.consent_notice());
+                }
                 shown = view;
             }
-            let wait = self.next_wakeup().saturating_since(now());
+            let mut wake = self.next_wakeup();
+            if watchdog.is_some() {
+                wake = wake.min(next_watchdog);
+            }
+            let wait = wake.saturating_since(now());
             match frontend.wait_input(wait) {
                 FrontendInput::Input(input) => self.input(input, now()),
                 FrontendInput::Reprint(number) => {
@@ -296,6 +507,13 @@ impl Runtime {
                     }
                     self.update_lights();
                 }
+                FrontendInput::FormField { name, value } => {
+                    let result = self.set_form_field(&name, &value, now());
+                    if let Err(e) = &result {
+                        tracing::warn!(field = %name, error = %e, "form field not set");
+                    }
+                    frontend.show_request(self.form_screen().as_ref(), None);
+                }
                 FrontendInput::Quit => break,
                 FrontendInput::Nothing => {}
             }
@@ -305,9 +523,45 @@ impl Runtime {
 
     /// Ends any journey and switches everything off.
     pub fn shutdown(&mut self) {
+        if let Some(n) = &self.notifier
+            && let Err(e) = n.stopping()
+        {
+            tracing::warn!(error = %e, "cannot tell systemd the kiosk stops");
+        }
         self.wipe();
         if let Err(e) = self.devices.indicators.all_off() {
             tracing::warn!(error = %e, "cannot switch the lights off");
+        }
+    }
+
+    /// Reads the tamper switch and the presence sensor and acts on their
+    /// edges: an opened cabinet ends any journey at once (wiping it) and
+    /// alerts staff; someone arriving wakes the attract screen.
+    fn poll_sensors(&mut self, now: Timestamp) {
+        let state = match self.devices.sensors.read() {
+            Ok(s) => s,
+            Err(e) => {
+                self.counters.device_errors += 1;
+                tracing::warn!(error = %e, "cannot read the kiosk's switches");
+                return;
+            }
+        };
+        let before = std::mem::replace(&mut self.switches, state);
+        if state.tampered && !before.tampered {
+            tracing::error!("staff alert: the kiosk's cabinet was opened");
+            self.audit(
+                now,
+                "staff_alert",
+                serde_json::json!({ "device": "cabinet", "alert": "tamper" }),
+            );
+            self.counters.tamper_alerts += 1;
+            self.session.handle_input(Input::Tampered, now);
+        } else if !state.tampered && before.tampered {
+            tracing::info!("the kiosk's cabinet is closed again");
+            self.audit(now, "cabinet_closed", serde_json::json!({}));
+        }
+        if state.presence && !before.presence {
+            self.session.handle_input(Input::PresenceDetected, now);
         }
     }
 
@@ -404,12 +658,23 @@ impl Runtime {
                     .handle_input(Input::TicketFinished(result), now);
             }
             Action::PrepareForm { procedure } => {
-                tracing::error!(%procedure, "no request catalogue in this build");
+                let prepared = match (self.requests.as_mut(), self.vault.as_ref()) {
+                    (Some(r), Some(vault)) => r.prepare(&procedure, &vault.citizen).is_ok(),
+                    _ => false,
+                };
+                if !prepared {
+                    tracing::error!(%procedure, "no such procedure, or this kiosk files no requests");
+                    self.session
+                        .handle_input(Input::RequestFinished(Err(Fault::RequestNotQueued)), now);
+                }
             }
-            Action::SubmitRequest { procedure, .. } => {
-                tracing::error!(%procedure, "no outbox in this build: cannot queue the request");
+            Action::SubmitRequest {
+                procedure,
+                verification,
+            } => {
+                let result = self.submit_request(&procedure, verification, now);
                 self.session
-                    .handle_input(Input::RequestFinished(Err(Fault::RequestNotQueued)), now);
+                    .handle_input(Input::RequestFinished(result), now);
             }
             Action::RecordRating { subject, score } => {
                 // The subject's kind only: a ticket number or receipt code
@@ -428,6 +693,75 @@ impl Runtime {
             }
             Action::WipePersonalData => self.wipe(),
         }
+    }
+
+    fn submit_request(
+        &mut self,
+        procedure: &str,
+        verification: Verification,
+        now: Timestamp,
+    ) -> Result<kiosk_firmware::session::RequestReceipt, Fault> {
+        let wall = self.wall(now);
+        let (Some(service), Some(store)) = (self.requests.as_mut(), self.store.as_mut()) else {
+            tracing::error!(%procedure, "this kiosk has no outbox: cannot queue the request");
+            return Err(Fault::RequestNotQueued);
+        };
+        let submitted =
+            match service.submit(store, self.devices.printer.as_mut(), verification, wall) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(%procedure, error = %e, "cannot queue the request");
+                    return Err(Fault::RequestNotQueued);
+                }
+            };
+        let filed = &submitted.filed;
+        if filed.refused() {
+            tracing::error!(%procedure, reference = %filed.reference, "the portal refused the request");
+            self.audit(
+                now,
+                "staff_alert",
+                serde_json::json!({
+                    "request_refused": filed.reference,
+                    "procedure": procedure,
+                    "detail": filed.attempt.as_ref().and_then(|a| a.detail.clone()),
+                }),
+            );
+            self.counters.staff_calls += 1;
+            return Err(Fault::RequestRefused);
+        }
+        let (code, delivered) = match &filed.state {
+            kiosk_firmware::requests::receipt::ReceiptState::Delivered { dossier_code, .. } => {
+                (dossier_code.clone(), true)
+            }
+            kiosk_firmware::requests::receipt::ReceiptState::Queued => {
+                (filed.reference.clone(), false)
+            }
+        };
+        let printed = submitted.print.as_ref().is_some_and(|p| p.outcome.is_ok());
+        self.audit(
+            now,
+            "request_filed",
+            serde_json::json!({
+                "procedure": procedure,
+                "reference": filed.reference,
+                "delivered": delivered,
+                "receipt_printed": printed,
+                "prefilled_fields": filed.counts.prefilled,
+                "typed_fields": filed.counts.typed,
+            }),
+        );
+        if let Some(print) = &submitted.print
+            && let Err(problem) = print.outcome
+        {
+            self.counters.printer_alerts += 1;
+            self.printer_alert = Some(PrinterAlert::CannotPrint(problem));
+            self.audit(
+                now,
+                "staff_alert",
+                serde_json::json!({ "printer": crate::ticketing::problem_code(problem), "receipt": filed.reference }),
+            );
+        }
+        Ok(kiosk_firmware::session::RequestReceipt { code, delivered })
     }
 
     /// Reads and identifies the document with the key the citizen gave.
@@ -815,8 +1149,11 @@ impl Runtime {
     /// Forgets everything personal the runtime holds and releases the
     /// devices that saw it.
     fn wipe(&mut self) {
-        // Citizen, MRZ and photo zeroize on drop.
+        // Citizen, MRZ and photo zeroize on drop; so does the form.
         self.vault = None;
+        if let Some(requests) = self.requests.as_mut() {
+            requests.wipe();
+        }
         if let Some(face) = self.face.as_mut() {
             face.wipe();
         }
@@ -1136,6 +1473,54 @@ daily_limit = 2
     }
 
     #[test]
+    fn opening_the_cabinet_ends_the_journey_wipes_it_and_alerts_staff() {
+        let (rt, controls) = runtime();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("kiosk.db"), UnixMillis(1_000_000)).unwrap();
+        let mut rt = rt.with_store(store, UnixMillis(1_000_000));
+        rt.input(Input::WalkIn, Timestamp::ZERO);
+        assert_eq!(rt.step(), StepKind::Menu);
+        controls.set_tamper(true);
+        rt.tick(Timestamp::from_secs(1));
+        assert_eq!(rt.step(), StepKind::Notice);
+        assert_eq!(rt.view().fault, Some(Fault::OutOfService));
+        assert!(!rt.holds_personal_data());
+        assert_eq!(rt.counters().tamper_alerts, 1);
+        // Still open at the next poll: no second alert.
+        rt.tick(Timestamp::from_secs(2));
+        assert_eq!(rt.counters().tamper_alerts, 1);
+        controls.set_tamper(false);
+        rt.tick(Timestamp::from_secs(3));
+        let kinds: Vec<String> = rt
+            .store()
+            .unwrap()
+            .recent_audit(10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert!(kinds.contains(&"staff_alert".to_owned()), "{kinds:?}");
+        assert!(kinds.contains(&"cabinet_closed".to_owned()), "{kinds:?}");
+    }
+
+    #[test]
+    fn someone_arriving_wakes_the_attract_screen_once() {
+        let (mut rt, controls) = runtime();
+        rt.tick(Timestamp::ZERO);
+        rt.take_events();
+        controls.set_presence(true);
+        rt.tick(Timestamp::from_secs(1));
+        rt.tick(Timestamp::from_secs(2));
+        let approached = rt
+            .take_events()
+            .into_iter()
+            .filter(|e| *e == Event::Approached)
+            .count();
+        assert_eq!(approached, 1);
+        assert_eq!(rt.step(), StepKind::Attract);
+    }
+
+    #[test]
     fn next_wakeup_is_the_earlier_of_the_poll_and_the_session_deadline() {
         let (mut rt, _controls) = runtime();
         rt.tick(Timestamp::ZERO);
@@ -1158,6 +1543,35 @@ daily_limit = 2
                 None => FrontendInput::Quit,
             }
         }
+    }
+
+    #[test]
+    fn run_tells_systemd_ready_pets_the_watchdog_and_says_stopping() {
+        let (rt, _controls) = runtime();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify");
+        let server = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        let notifier =
+            crate::notify::Notifier::new(path.to_str().unwrap(), Some(Duration::from_secs(20)))
+                .unwrap();
+        let mut rt = rt.with_notifier(notifier);
+        let mut script = Script {
+            inputs: [Input::WalkIn].into(),
+            shown: Vec::new(),
+        };
+        rt.run(&mut script, &AtomicBool::new(false));
+        let mut got = Vec::new();
+        server.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 128];
+        while let Ok(n) = server.recv(&mut buf) {
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        assert!(
+            got[0].starts_with("READY=1\nSTATUS=kiosk on sim"),
+            "{got:?}"
+        );
+        assert_eq!(got[1], "WATCHDOG=1", "{got:?}");
+        assert_eq!(got.last().map(String::as_str), Some("STOPPING=1"));
     }
 
     #[test]

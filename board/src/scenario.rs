@@ -66,6 +66,10 @@ pub struct Scenario {
     /// face checks go to staff).
     #[serde(default = "yes")]
     pub face: bool,
+    /// Whether the simulator's reference portal runs (default true; false:
+    /// the portal is unreachable, requests wait in the outbox).
+    #[serde(default = "yes")]
+    pub portal: bool,
     /// The steps, in order.
     pub steps: Vec<Step>,
 }
@@ -128,6 +132,13 @@ pub enum Step {
     ExpectReceipt(String),
     /// The printer's paper: `ok`, `near_end` or `out`.
     Paper(String),
+    /// The citizen typed a value into a request form field.
+    FormField {
+        /// The field's name.
+        name: String,
+        /// The value.
+        value: String,
+    },
 }
 
 impl Step {
@@ -152,6 +163,7 @@ impl Step {
             Step::ExpectPrinted(p) => format!("expect printed {p}"),
             Step::ExpectReceipt(c) => format!("expect receipt {c}"),
             Step::Paper(p) => format!("paper {p}"),
+            Step::FormField { name, .. } => format!("type {name}"),
         }
     }
 
@@ -254,6 +266,8 @@ pub fn screen_name(screen: Screen) -> &'static str {
 /// headless screens, virtual time.
 pub struct Player {
     runtime: Runtime,
+    // Keeps the in-process reference portal running.
+    _portal: Option<crate::portal::server::PortalHandle>,
     sim: SimControls,
     frontend: SlintFrontend,
     now: Timestamp,
@@ -301,6 +315,22 @@ impl Player {
         if let Some(ticketing) = crate::ticketing::Ticketing::from_config(config) {
             runtime = runtime.with_ticketing(ticketing);
         }
+        let mut requests_config = config.clone();
+        if !scenario.portal
+            && let Some(r) = requests_config.requests.as_mut()
+        {
+            // Nothing listens on the discard port: every delivery fails
+            // at once and the request waits in the outbox.
+            r.sim_portal = None;
+            r.portal.url = "https://127.0.0.1:9".into();
+        }
+        let portal = match crate::app::request_service(&requests_config)? {
+            Some((service, portal)) => {
+                runtime = runtime.with_requests(service);
+                portal
+            }
+            None => None,
+        };
         #[cfg(feature = "face")]
         if scenario.face {
             match crate::app::face_service(config) {
@@ -314,11 +344,13 @@ impl Player {
         let frontend = SlintFrontend::new(
             runtime.view(),
             crate::ui::offers(config),
+            crate::ui::procedures(config),
             &Display::default(),
             speaker,
         )?;
         Ok(Player {
             runtime,
+            _portal: portal,
             sim,
             frontend,
             now: Timestamp::ZERO,
@@ -357,7 +389,17 @@ impl Player {
         loop {
             let events = self.runtime.take_events();
             self.frontend.set_now(self.now);
-            self.frontend.show(&self.runtime.view(), &events);
+            let view = self.runtime.view();
+            self.frontend.show(&view, &events);
+            if matches!(
+                view.step,
+                StepKind::ExpectForm | StepKind::ExpectRequestConsent
+            ) {
+                self.frontend.show_request(
+                    self.runtime.form_screen().as_ref(),
+                    self.runtime.consent_notice(),
+                );
+            }
             let inputs = self.frontend.take_inputs();
             if inputs.is_empty() {
                 break;
@@ -536,6 +578,17 @@ impl Player {
                 Some(r) => return Err(format!("the receipt is {}, not {code}", r.code)),
                 None => return Err("no receipt on screen".into()),
             },
+            Step::FormField { name, value } => {
+                if self.runtime.step() != StepKind::ExpectForm {
+                    return Err(format!("no form on {}", screen_name(self.screen())));
+                }
+                self.runtime
+                    .set_form_field(name, value, self.now)
+                    .map_err(|e| format!("field {name}: {e}"))?;
+                self.frontend
+                    .show_request(self.runtime.form_screen().as_ref(), None);
+                self.pump();
+            }
             Step::Paper(level) => {
                 let level = match level.as_str() {
                     "ok" => PaperLevel::Ok,

@@ -20,6 +20,7 @@ use kiosk_hal::camera::{Camera, Frame, FrameFormat, PixelFormat};
 use kiosk_hal::card::{ApduTransport, CardInfo, CardReader, Presence, TransportCapabilities};
 use kiosk_hal::indicators::{Light, PinIndicators};
 use kiosk_hal::printer::{PaperLevel, Printer, PrinterStatus};
+use kiosk_hal::sensors::SensorState;
 use kiosk_hal::{ErrorKind, ErrorType};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -524,6 +525,24 @@ pub struct SimControls {
     film: Arc<Mutex<Film>>,
     paper: Arc<Mutex<Paper>>,
     lines: Arc<Mutex<BTreeMap<Light, bool>>>,
+    switches: Arc<Mutex<SensorState>>,
+}
+
+/// The simulator's tamper switch and presence sensor, set by
+/// [`SimControls::set_tamper`] and [`SimControls::set_presence`].
+#[derive(Debug)]
+struct SimSensors {
+    switches: Arc<Mutex<SensorState>>,
+}
+
+impl ErrorType for SimSensors {
+    type Error = DeviceError;
+}
+
+impl kiosk_hal::sensors::Sensors for SimSensors {
+    fn read(&mut self) -> Result<SensorState, DeviceError> {
+        Ok(*lock(&self.switches))
+    }
 }
 
 impl std::fmt::Debug for SimControls {
@@ -533,6 +552,16 @@ impl std::fmt::Debug for SimControls {
 }
 
 impl SimControls {
+    /// Opens (`true`) or closes the cabinet: the tamper switch.
+    pub fn set_tamper(&self, open: bool) {
+        lock(&self.switches).tampered = open;
+    }
+
+    /// Someone steps in front of the kiosk (`true`) or leaves.
+    pub fn set_presence(&self, present: bool) {
+        lock(&self.switches).presence = present;
+    }
+
     /// Puts `card` on the reader (replacing any card there).
     pub fn insert_card(&self, card: Box<dyn SimCard>) {
         let mut slot = lock(&self.slot);
@@ -662,18 +691,23 @@ impl SimBoard {
                 };
                 lights.with(light, pin, false)
             });
+        let switches = Arc::new(Mutex::new(SensorState::default()));
         let devices = Devices {
             board: "sim".into(),
             reader: Box::new(reader),
             camera: Box::new(camera),
             printer: Box::new(printer),
             indicators: Box::new(Erased::new("indicators", indicators)),
+            sensors: Box::new(SimSensors {
+                switches: Arc::clone(&switches),
+            }),
         };
         let controls = SimControls {
             slot,
             film,
             paper,
             lines,
+            switches,
         };
         Ok((devices, controls))
     }

@@ -41,6 +41,44 @@ pub fn offers(config: &crate::config::Config) -> Vec<Offer> {
         .unwrap_or_default()
 }
 
+/// The procedures of the configured request catalogue, for the menu.
+pub fn procedures(config: &crate::config::Config) -> Vec<Offer> {
+    config
+        .requests
+        .as_ref()
+        .map(|r| {
+            r.catalog
+                .procedures
+                .iter()
+                .map(|p| Offer {
+                    code: p.code.clone(),
+                    name_vi: p.name_vi.clone(),
+                    name_en: p.name_en.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The form and consent notice as the presenter takes them.
+pub fn request_model(
+    form: Option<&crate::requesting::FormScreen>,
+    consent: Option<&kiosk_firmware::requests::ConsentNotice>,
+) -> (
+    Option<kiosk_ui::presenter::RequestForm>,
+    Option<(String, String)>,
+) {
+    (
+        form.map(|f| kiosk_ui::presenter::RequestForm {
+            name_vi: f.name_vi.clone(),
+            name_en: f.name_en.clone(),
+            fields: f.fields.clone(),
+            problems: f.problems.clone(),
+        }),
+        consent.map(|c| (c.text_vi.clone(), c.text_en.clone())),
+    )
+}
+
 /// The voice of a language.
 pub fn voice(lang: Language) -> Voice {
     match lang {
@@ -79,11 +117,12 @@ impl SlintFrontend {
     pub fn new(
         view: SessionView,
         services: Vec<Offer>,
+        procedures: Vec<Offer>,
         display: &Display,
         speaker: Option<Box<dyn SpeakerDevice>>,
     ) -> Result<SlintFrontend, UiError> {
         let mut frontend = SlintFrontend {
-            kiosk: Kiosk::new(view, services, Vec::new(), display)?,
+            kiosk: Kiosk::new(view, services, procedures, display)?,
             speaker,
             pending: VecDeque::new(),
             spoken: Vec::new(),
@@ -153,6 +192,16 @@ impl Frontend for SlintFrontend {
         self.speak_if_new();
     }
 
+    fn show_request(
+        &mut self,
+        form: Option<&crate::requesting::FormScreen>,
+        consent: Option<&kiosk_firmware::requests::ConsentNotice>,
+    ) {
+        let (form, consent) = request_model(form, consent);
+        self.kiosk.set_request(form, consent);
+        self.speak_if_new();
+    }
+
     fn wait_input(&mut self, _timeout: Duration) -> FrontendInput {
         self.collect();
         match self.pending.pop_front() {
@@ -167,6 +216,11 @@ impl Frontend for SlintFrontend {
 pub enum ToUi {
     /// Show this view, with these events, at this runtime time.
     Show(Box<SessionView>, Vec<Event>, Timestamp),
+    /// Show the request form and consent notice.
+    Request(
+        Option<kiosk_ui::presenter::RequestForm>,
+        Option<(String, String)>,
+    ),
     /// The runtime stopped.
     Stopped,
 }
@@ -220,6 +274,15 @@ impl Frontend for ChannelFrontend {
     fn clock(&mut self, now: Timestamp) {
         self.now = now;
     }
+
+    fn show_request(
+        &mut self,
+        form: Option<&crate::requesting::FormScreen>,
+        consent: Option<&kiosk_firmware::requests::ConsentNotice>,
+    ) {
+        let (form, consent) = request_model(form, consent);
+        (self.send)(ToUi::Request(form, consent));
+    }
 }
 
 impl Drop for ChannelFrontend {
@@ -270,5 +333,14 @@ impl<A: Frontend, B: Frontend> Frontend for Both<A, B> {
     fn clock(&mut self, now: Timestamp) {
         self.first.clock(now);
         self.second.clock(now);
+    }
+
+    fn show_request(
+        &mut self,
+        form: Option<&crate::requesting::FormScreen>,
+        consent: Option<&kiosk_firmware::requests::ConsentNotice>,
+    ) {
+        self.first.show_request(form, consent);
+        self.second.show_request(form, consent);
     }
 }

@@ -21,6 +21,17 @@ fn sim_config(dir: &Path) -> std::path::PathBuf {
             &format!("output_dir = {:?}", dir.join("printer")),
         )
         .replace(
+            "catalogue = \"procedures.toml\"",
+            &format!(
+                "catalogue = {:?}",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("config/procedures.toml")
+            ),
+        )
+        .replace(
+            "\"../sim/",
+            &format!("\"{}/sim/", env!("CARGO_MANIFEST_DIR")),
+        )
+        .replace(
             "model_dir = \"../../.cache/models\"",
             &format!(
                 "model_dir = {:?}",
@@ -71,7 +82,9 @@ fn doctor_json_has_one_entry_per_device_and_exits_0_on_the_sim_board() {
             "card_reader",
             "face",
             "indicators",
+            "outbox",
             "printer",
+            "sensors",
             "store"
         ]
     );
@@ -94,7 +107,7 @@ fn doctor_without_json_prints_a_line_per_device() {
     assert!(stdout.starts_with("board sim: all devices OK"), "{stdout}");
     assert_eq!(
         stdout.lines().filter(|l| l.contains("[ok  ]")).count(),
-        6,
+        8,
         "{stdout}"
     );
 }
@@ -594,4 +607,71 @@ fn sim_run_exits_1_on_an_unmet_expectation() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("no ticket on screen"));
+}
+
+#[test]
+fn doctor_on_a_linux_board_without_its_hardware_says_what_to_fix_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rpi4-acr1252u.toml");
+    let text = std::fs::read_to_string(shipped)
+        .unwrap()
+        .replace(
+            "data_dir = \"/var/lib/cccd-kiosk\"",
+            &format!("data_dir = {:?}", dir.path().join("data")),
+        )
+        .replace(
+            "csca_dir = \"/etc/cccd-kiosk/csca\"",
+            &format!(
+                "csca_dir = {:?}",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/csca")
+            ),
+        )
+        .replace(
+            "device = \"/dev/video0\"",
+            "device = \"/dev/video-kiosk-none\"",
+        )
+        .replace(
+            "chip = \"/dev/gpiochip0\"",
+            "chip = \"/dev/gpiochip-kiosk-none\"",
+        )
+        .replace(
+            "port = \"usb:/dev/usb/lp0\"",
+            "port = \"usb:/dev/usb/lp-kiosk-none\"",
+        );
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(&config, text).unwrap();
+    let out = kioskctl(&[
+        "doctor",
+        "--board",
+        "linux",
+        "--json",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["board"], "linux:rpi4-acr1252u");
+    let d = &report["devices"];
+    for device in ["card_reader", "camera", "printer", "indicators", "sensors"] {
+        assert_eq!(d[device]["ok"], false, "{device}: {}", d[device]);
+        assert!(
+            d[device]["fix"].as_str().is_some_and(|f| !f.is_empty()),
+            "{device}"
+        );
+    }
+    assert_eq!(d["camera"]["error_kind"], "NotPresent");
+    assert!(
+        d["indicators"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("gpiochip-kiosk-none"),
+        "{}",
+        d["indicators"]
+    );
+    assert_eq!(d["store"]["ok"], true);
 }

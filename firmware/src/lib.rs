@@ -10,7 +10,9 @@
 //! - [`icao`]: ICAO 9303: MRZ, BAC, secure messaging.
 //! - [`session`]: the citizen journey.
 //! - [`queue`]: queue numbers: services, numbering, priority, waiting order.
-//! - [`store`]: the kiosk's SQLite database (migrations, audit log).
+//! - [`requests`]: online service requests: procedures, forms pre-filled from
+//!   the chip, consent, the portal API and the outbox's delivery.
+//! - [`store`]: the kiosk's SQLite database (migrations, audit log, outbox).
 //! - `testkit` (feature): the virtual CCCD chip and card profiles.
 //! - [`ticket`]: queue tickets: layout, raster, ESC/POS.
 
@@ -19,6 +21,7 @@ pub mod cccd;
 pub mod face;
 pub mod icao;
 pub mod queue;
+pub mod requests;
 pub mod session;
 pub mod store;
 #[cfg(feature = "testkit")]

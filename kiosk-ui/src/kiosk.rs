@@ -89,6 +89,17 @@ impl Kiosk {
         changed
     }
 
+    /// The request form and consent notice (see
+    /// [`Presenter::set_request`]).
+    pub fn set_request(
+        &self,
+        form: Option<crate::presenter::RequestForm>,
+        consent: Option<(String, String)>,
+    ) {
+        self.presenter.borrow_mut().set_request(form, consent);
+        self.refresh();
+    }
+
     /// The runtime's clock, for the countdown.
     pub fn set_now(&self, now: Timestamp) {
         self.presenter.borrow_mut().set_now(now);

@@ -601,6 +601,30 @@ pub fn fault_text(fault: Fault, lang: Language) -> (&'static str, &'static str) 
                 "Please try again, or ask a member of staff.",
             ),
         ),
+        Fault::OutOfService => pick(
+            lang,
+            (
+                "Kiosk tạm ngừng phục vụ",
+                "Cán bộ đã được báo và sẽ đến ngay. Xin lỗi vì sự bất tiện.",
+            ),
+            (
+                "The kiosk is out of service",
+                "Staff have been told and are on their way. Sorry for the inconvenience.",
+            ),
+        ),
+        Fault::RequestRefused => pick(
+            lang,
+            (
+                "Hồ sơ không được tiếp nhận",
+                "Cổng dịch vụ công không tiếp nhận hồ sơ này. Cán bộ sẽ kiểm tra và hướng dẫn bạn.",
+            ),
+            (
+                "The request was not accepted",
+                "The public-service portal did not accept this request. Staff will check it with you.",
+            ),
+        ),
+        // `Fault::Internal`, and any fault newer than this text table
+        // (`Fault` is non-exhaustive; the test below lists them all).
         _ => pick(
             lang,
             ("Máy gặp sự cố", "Vui lòng thử lại hoặc nhờ cán bộ hỗ trợ."),
@@ -679,6 +703,8 @@ mod tests {
             Fault::PriorityNotEligible,
             Fault::TimedOut,
             Fault::RequestNotQueued,
+            Fault::OutOfService,
+            Fault::RequestRefused,
             Fault::Internal,
         ];
         let mut seen = std::collections::HashSet::new();

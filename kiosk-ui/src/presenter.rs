@@ -15,7 +15,9 @@
 use crate::texts::{Label, label, rating_label};
 use crate::{Language, Screen, guidance};
 use kiosk_firmware::face::check::Hint;
-use kiosk_firmware::session::{AccessKey, Event, Input, MenuChoice, SessionView, StaffReason};
+use kiosk_firmware::session::{
+    AccessKey, Event, Input, MenuChoice, SessionView, StaffReason, StepKind,
+};
 use kiosk_firmware::time::Timestamp;
 use zeroize::Zeroize;
 
@@ -146,6 +148,20 @@ pub enum Touch {
     Ignored,
 }
 
+/// The request form as the runtime prepared it (personal data: forgotten
+/// with the step).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestForm {
+    /// The procedure's Vietnamese name.
+    pub name_vi: String,
+    /// Its English name.
+    pub name_en: String,
+    /// The rows: chip-filled (read-only) and typed.
+    pub fields: Vec<kiosk_firmware::requests::form::FieldView>,
+    /// What is wrong with it, after "Continue".
+    pub problems: Vec<kiosk_firmware::requests::FieldProblem>,
+}
+
 /// The UI's own sub-screens of a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sub {
@@ -175,6 +191,8 @@ pub struct Presenter {
     procedures: Vec<Offer>,
     view: SessionView,
     now: Timestamp,
+    form: Option<RequestForm>,
+    consent: Option<(String, String)>,
 }
 
 impl Presenter {
@@ -189,6 +207,19 @@ impl Presenter {
             procedures,
             view,
             now: Timestamp::ZERO,
+            form: None,
+            consent: None,
+        }
+    }
+
+    /// The request form and the consent notice (Vietnamese, English) while
+    /// the session is on those screens.
+    pub fn set_request(&mut self, form: Option<RequestForm>, consent: Option<(String, String)>) {
+        if form.is_some() {
+            self.form = form;
+        }
+        if consent.is_some() {
+            self.consent = consent;
         }
     }
 
@@ -215,6 +246,7 @@ impl Presenter {
             || self.view.holder_name.is_some()
             || self.view.holder_masked_id.is_some()
             || self.view.holder_date_of_birth.is_some()
+            || self.form.is_some()
     }
 
     /// Takes a new view and the events since the last one. Returns whether
@@ -225,6 +257,10 @@ impl Presenter {
         if view.step != self.view.step {
             self.sub = None;
             self.entry.zeroize();
+            if view.step != StepKind::ExpectForm && view.step != StepKind::ExpectRequestConsent {
+                self.form = None;
+                self.consent = None;
+            }
         }
         if events.iter().any(|e| matches!(e, Event::Ended(_))) {
             self.sub = None;
@@ -341,6 +377,17 @@ impl Presenter {
                 m.actions = vec![c("not-me", Label::NotMe, false), c("yes", Label::Yes, true)];
             }
             Screen::FaceConsent | Screen::RequestConsent => {
+                if screen == Screen::RequestConsent
+                    && let Some((vi, en)) = &self.consent
+                {
+                    m.fields = vec![(
+                        String::new(),
+                        match lang {
+                            Language::Vietnamese => vi.clone(),
+                            Language::English => en.clone(),
+                        },
+                    )];
+                }
                 m.actions = vec![
                     c("decline", Label::Decline, false),
                     c("agree", Label::Agree, true),
@@ -416,7 +463,23 @@ impl Presenter {
                 m.actions = vec![c("continue", Label::Continue, true)];
             }
             Screen::Form => {
-                m.fields = self.holder_fields();
+                m.fields = match &self.form {
+                    Some(form) => self.form_fields(form),
+                    None => self.holder_fields(),
+                };
+                if let Some(form) = &self.form {
+                    m.title = match lang {
+                        Language::Vietnamese => form.name_vi.clone(),
+                        Language::English => form.name_en.clone(),
+                    };
+                    for p in &form.problems {
+                        m.prompt.push('\n');
+                        m.prompt.push_str(match lang {
+                            Language::Vietnamese => &p.message_vi,
+                            Language::English => &p.message_en,
+                        });
+                    }
+                }
                 m.actions = vec![
                     c("back", Label::Back, false),
                     c("form-ok", Label::FormOk, true),
@@ -445,6 +508,27 @@ impl Presenter {
             }
         }
         m
+    }
+
+    fn form_fields(&self, form: &RequestForm) -> Vec<(String, String)> {
+        form.fields
+            .iter()
+            .map(|f| {
+                let label = match self.lang {
+                    Language::Vietnamese => &f.label_vi,
+                    Language::English => &f.label_en,
+                };
+                let mark = if f.required { " *" } else { "" };
+                let value = match &f.value {
+                    // The screen masks the ID number as everywhere else; the
+                    // request itself carries it whole.
+                    Some(v) if f.name == "id_number" => mask(v),
+                    Some(v) => v.clone(),
+                    None => "—".into(),
+                };
+                (format!("{label}{mark}"), value)
+            })
+            .collect()
     }
 
     fn holder_fields(&self) -> Vec<(String, String)> {
@@ -585,6 +669,15 @@ impl Presenter {
     }
 }
 
+/// All but the last 4 characters hidden.
+fn mask(v: &str) -> String {
+    let n = v.chars().count();
+    v.chars()
+        .enumerate()
+        .map(|(i, c)| if i + 4 < n { '•' } else { c })
+        .collect()
+}
+
 /// Which of the four stages a screen belongs to.
 fn step_number(screen: Screen) -> Option<u8> {
     match screen {
@@ -632,7 +725,7 @@ fn yymmdd(digits: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kiosk_firmware::session::{Session, SessionConfig, StepKind};
+    use kiosk_firmware::session::{Session, SessionConfig};
 
     fn presenter(step: StepKind) -> Presenter {
         let mut v = Session::new(SessionConfig::default(), Timestamp::ZERO).view();

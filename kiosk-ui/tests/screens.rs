@@ -110,7 +110,7 @@ fn case(name: &str, view: SessionView, touches: &[&'static str], screen: Screen)
     }
 }
 
-const FAULTS: [(Fault, &str); 15] = [
+const FAULTS: [(Fault, &str); 17] = [
     (Fault::CardRemoved, "card-removed"),
     (Fault::WrongAccessKey, "wrong-access-key"),
     (Fault::NotAnIdCard, "not-an-id-card"),
@@ -125,6 +125,8 @@ const FAULTS: [(Fault, &str); 15] = [
     (Fault::PriorityNotEligible, "priority-refused"),
     (Fault::TimedOut, "timed-out"),
     (Fault::RequestNotQueued, "request-not-queued"),
+    (Fault::OutOfService, "out-of-service"),
+    (Fault::RequestRefused, "request-refused"),
     (Fault::Internal, "internal"),
 ];
 

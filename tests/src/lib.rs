@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end tests in `tests/tests/`.
 
 pub mod face;
+pub mod portal;
 
 use kiosk_board::config::{
     FrameSource, SimCameraConfig, SimConfig, SimPrinterConfig, SimReaderConfig,
@@ -63,6 +64,30 @@ impl SimKiosk {
         Self::build(SessionConfig::default(), printer, |runtime| {
             runtime.with_store(store, epoch).with_ticketing(ticketing)
         })
+    }
+
+    /// A kiosk that issues numbers (as [`SimKiosk::with_queue`]) and files
+    /// online requests: the shipped catalogue and outbox key, `client` to
+    /// reach the portal, randomness from a fixed seed.
+    pub fn with_requests(
+        dir: &std::path::Path,
+        client: Box<dyn kiosk_firmware::requests::delivery::PortalClient + Send>,
+    ) -> Self {
+        let shipped =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../board/config/sim.toml");
+        let config = match kiosk_board::config::Config::load(&shipped) {
+            Ok(c) => c,
+            Err(e) => panic!("the shipped sim config must load: {e}"),
+        };
+        let Some(requesting) = kiosk_board::requesting::Requesting::from_config(&config) else {
+            panic!("the shipped sim config has [requests]");
+        };
+        let service = kiosk_board::requesting::RequestService::new(
+            requesting,
+            client,
+            kiosk_board::requesting::Randomness::from_seed([7; 32]),
+        );
+        Self::with_queue(dir, None).map_runtime(|rt| rt.with_requests(service))
     }
 
     /// A kiosk with `session` as its configuration.

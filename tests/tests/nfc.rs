@@ -147,3 +147,79 @@ fn a_virtual_cccd_is_read_through_libnfc() {
     );
     card.remove().unwrap();
 }
+
+/// A Linux board configuration whose reader is libnfc on `connstring`; its
+/// other devices are absent on the test machine.
+fn linux_config(dir: &std::path::Path, connstring: &str) -> kiosk_board::config::Config {
+    let text = format!(
+        r#"
+board = "linux"
+[kiosk]
+id = "KIOSK-NFC-TEST"
+center_name = "Trung tâm thử"
+data_dir = "data"
+[linux]
+name = "pn532-test"
+[linux.card_reader]
+kind = "nfc"
+connstring = "{connstring}"
+[linux.camera]
+device = "/dev/video-none"
+[linux.printer]
+port = "tcp:127.0.0.1:9"
+"#
+    );
+    let path = dir.join("kiosk.toml");
+    std::fs::write(&path, text).unwrap();
+    kiosk_board::config::Config::load(&path).unwrap()
+}
+
+#[test]
+fn the_nfc_backend_chosen_by_a_linux_board_config_reads_a_virtual_cccd() {
+    use kiosk_board::reading::read_document;
+    use kiosk_firmware::cccd::{self, qr::CardQr};
+    use kiosk_firmware::icao::reader::ReadOptions;
+    let daemon = pcscd();
+    let devices = NfcReader::list().unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
+    let connstring = devices
+        .iter()
+        .find(|c| c.starts_with("pcsc:") && c.contains(READER_NAME))
+        .unwrap_or_else(|| panic!("libnfc does not see the vpcd reader; it sees {devices:?}"))
+        .clone();
+    let dir = tempfile::tempdir().unwrap();
+    let config = linux_config(dir.path(), &connstring);
+    let mut board = kiosk_board::app::build_board(&config).unwrap();
+    assert_eq!(board.devices.board, "linux:pn532-test");
+    let card = VpcdCard::insert(
+        daemon.vpcd_addr(),
+        Box::new(kiosk_tests::card("cccd-2021")),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let reader = board.devices.reader.as_mut();
+    let mut present = false;
+    for _ in 0..100 {
+        if reader.presence().ok() == Some(Presence::Present) {
+            present = true;
+            break;
+        }
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "waiting for pcscd's polling thread"
+        )]
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(present, "the card never showed up\n{}", daemon.log());
+    let keys = cccd::keys_from_qr(&CardQr::parse(kiosk_tests::card_qr("cccd-2021")).unwrap());
+    let (result, _) = read_document(reader, keys, [6; 32], ReadOptions::default(), |_, _| {});
+    let doc = result.unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
+    assert_eq!(
+        cccd::identify(&doc).unwrap().citizen.id_number,
+        "003090000001"
+    );
+    // The absent camera and printer are reported, not fatal.
+    let checks = kiosk_board::doctor::check_devices(&mut board.devices);
+    assert_eq!(checks["camera"].error_kind.as_deref(), Some("NotPresent"));
+    assert!(!checks["printer"].ok);
+    card.remove().unwrap();
+}

@@ -96,6 +96,7 @@ fn after_the_idle_timeout_no_personal_data_remains_anywhere() {
         name: "idle".into(),
         clock_ms: None,
         face: false,
+        portal: false,
         steps: Vec::new(),
     };
     let out = tempfile::tempdir().expect("temp dir");

@@ -77,6 +77,13 @@ fn face_mismatch_goes_to_staff_who_confirm_and_the_journey_goes_on() {
 }
 
 #[test]
+fn an_offline_request_gets_a_queued_receipt() {
+    let report = play("offline-request");
+    let code = report.receipt.expect("a receipt was shown");
+    assert!(code.starts_with('R'), "the kiosk's own reference: {code}");
+}
+
+#[test]
 fn every_shipped_scenario_has_a_test() {
     let dir = root().join("board/sim/scenarios");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
@@ -96,6 +103,7 @@ fn every_shipped_scenario_has_a_test() {
         [
             "face-mismatch-staff",
             "happy-path",
+            "offline-request",
             "paper-out",
             "walk-in",
             "wrong-key"

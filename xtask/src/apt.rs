@@ -35,6 +35,10 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
     ),
     ("fonts-noto-core", "Vietnamese fonts for the UI"),
     ("espeak-ng", "spoken guidance (Vietnamese voice)"),
+    (
+        "systemd",
+        "systemd-analyze, which checks the shipped service unit",
+    ),
     ("xvfb", "running the UI window headless"),
 ];
 

@@ -97,9 +97,13 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// The board and the runtime of `config`, and the simulator's controls.
+/// What keeps running beside the runtime: the simulator's in-process
+/// reference portal, when the configuration has one.
+type Portal = Option<kiosk_board::portal::server::PortalHandle>;
+
 fn build_runtime(
     config: &kiosk_board::config::Config,
-) -> anyhow::Result<(Runtime, Option<kiosk_board::sim::SimControls>)> {
+) -> anyhow::Result<(Runtime, Option<kiosk_board::sim::SimControls>, Portal)> {
     let board = kiosk_board::app::build_board(config).context("cannot start the board")?;
     tracing::info!(kiosk = %config.kiosk.id, board = %board.devices.board, "kiosk starting");
     let store = kiosk_board::app::open_store(config)?;
@@ -112,12 +116,31 @@ fn build_runtime(
         Some(ticketing) => runtime = runtime.with_ticketing(ticketing),
         None => tracing::warn!("no [queue] in the configuration: the kiosk issues no numbers"),
     }
+    // Keeps the simulator's in-process reference portal running.
+    let portal = match kiosk_board::app::request_service(config)? {
+        Some((service, portal)) => {
+            runtime = runtime.with_requests(service);
+            portal
+        }
+        None => {
+            tracing::warn!("no [requests] in the configuration: the kiosk files no requests");
+            None
+        }
+    };
     runtime = with_face(runtime, config)?;
-    Ok((runtime, board.sim))
+    match kiosk_board::notify::Notifier::from_env() {
+        Ok(Some(notifier)) => {
+            tracing::info!(watchdog = ?notifier.watchdog_interval(), "running under systemd");
+            runtime = runtime.with_notifier(notifier);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "NOTIFY_SOCKET is set but unusable"),
+    }
+    Ok((runtime, board.sim, portal))
 }
 
 fn run_console(config: kiosk_board::config::Config) -> anyhow::Result<()> {
-    let (mut runtime, sim) = build_runtime(&config)?;
+    let (mut runtime, sim, _portal) = build_runtime(&config)?;
     let cards_dir = config
         .sim
         .as_ref()
@@ -174,7 +197,7 @@ mod window {
         let kiosk = Kiosk::new(
             view,
             kiosk_board::ui::offers(&config),
-            Vec::new(),
+            kiosk_board::ui::procedures(&config),
             &Display::default(),
         )?;
         let (tx, rx) = mpsc::channel::<FrontendInput>();
@@ -217,7 +240,7 @@ mod window {
             .as_ref()
             .and_then(|s| s.card_reader.cards_dir.clone());
         let worker = std::thread::spawn(move || -> anyhow::Result<()> {
-            let (mut runtime, sim) = build_runtime(&config)?;
+            let (mut runtime, sim, _portal) = build_runtime(&config)?;
             let send = Box::new(|msg: ToUi| {
                 let _ = slint::invoke_from_event_loop(move || {
                     UI.with(|ui| {
@@ -235,6 +258,10 @@ mod window {
                                 if ui.kiosk.update(&view, &events) {
                                     speak(ui);
                                 }
+                            }
+                            ToUi::Request(form, consent) => {
+                                ui.kiosk.set_request(form, consent);
+                                speak(ui);
                             }
                             ToUi::Stopped => {
                                 let _ = slint::quit_event_loop();

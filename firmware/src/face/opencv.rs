@@ -420,7 +420,7 @@ pub fn decode_photo(photo: &FaceImage) -> Result<BgrImage, FaceError> {
     }
     // OpenCV refuses subsampled components (and says so on stderr): send
     // those straight to OpenJPEG.
-    if photo.format == ImageFormat::Jpeg2000 && j2k_subsampled(&photo.data) {
+    if photo.format == ImageFormat::Jpeg2000 && super::image::j2k_subsampled(&photo.data) {
         return decode_j2k(&photo.data);
     }
     let opencv = Vector::<u8>::from_slice(&photo.data);
@@ -439,28 +439,6 @@ pub fn decode_photo(photo: &FaceImage) -> Result<BgrImage, FaceError> {
             }
         }
     }
-}
-
-/// Whether a JPEG 2000 codestream (raw, or inside a JP2 file) has a
-/// component sampled at less than full resolution: its SIZ marker segment
-/// (ISO/IEC 15444-1 §A.5.1) gives XRsiz/YRsiz above 1.
-pub fn j2k_subsampled(data: &[u8]) -> bool {
-    // SOC then SIZ: FF 4F FF 51, at the start of every codestream.
-    let Some(at) = data.windows(4).position(|w| w == [0xFF, 0x4F, 0xFF, 0x51]) else {
-        return false;
-    };
-    let siz = &data[at + 4..];
-    // Lsiz(2) Rsiz(2) Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz(4 each) Csiz(2)
-    let Some(csiz) = siz
-        .get(36..38)
-        .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-    else {
-        return false;
-    };
-    (0..csiz).any(|c| {
-        let at = 38 + 3 * c;
-        matches!(siz.get(at + 1..at + 3), Some([x, y]) if *x > 1 || *y > 1)
-    })
 }
 
 /// Decodes JPEG 2000 with OpenJPEG: one or three components of up to 16
@@ -557,33 +535,6 @@ fn ycc_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn siz(comps: &[(u8, u8)]) -> Vec<u8> {
-        let mut v = vec![0xFF, 0x4F, 0xFF, 0x51];
-        let lsiz = 38 + 3 * comps.len() as u16;
-        v.extend_from_slice(&lsiz.to_be_bytes());
-        v.extend_from_slice(&[0, 0]);
-        v.extend_from_slice(&[0; 32]);
-        v.extend_from_slice(&(comps.len() as u16).to_be_bytes());
-        for (x, y) in comps {
-            v.extend_from_slice(&[7, *x, *y]);
-        }
-        v
-    }
-
-    #[test]
-    fn subsampled_components_are_found_in_the_siz_marker() {
-        assert!(!j2k_subsampled(&siz(&[(1, 1), (1, 1), (1, 1)])));
-        assert!(j2k_subsampled(&siz(&[(1, 1), (2, 2), (2, 2)])));
-        let mut jp2 = b"\0\0\0\x0cjP  \r\n\x87\n....jp2c".to_vec();
-        jp2.extend(siz(&[(1, 1), (2, 1), (2, 1)]));
-        assert!(j2k_subsampled(&jp2));
-        assert!(
-            !j2k_subsampled(&siz(&[(1, 1), (2, 2)])[..45]),
-            "truncated: no claim"
-        );
-        assert!(!j2k_subsampled(b"not a codestream"));
-    }
 
     #[test]
     fn the_pad_crop_is_the_scaled_box_clipped_to_the_frame() {

@@ -147,6 +147,12 @@ pub enum Fault {
     TimedOut,
     /// The request could not be queued (storage failure).
     RequestNotQueued,
+    /// The kiosk is out of service (its cabinet was opened); staff have
+    /// been called.
+    OutOfService,
+    /// The portal refused the request for good (a 4xx: unusable for it);
+    /// staff see it as a failed outbox row.
+    RequestRefused,
     /// An unexpected internal error; the details are in the log.
     Internal,
 }
@@ -369,6 +375,11 @@ pub enum Input {
     Cancel,
     /// Any touch on the screen: resets the inactivity timer.
     Activity,
+    /// The cabinet's tamper switch opened: end any journey at once, wiping
+    /// everything, and show the out-of-service notice.
+    Tampered,
+    /// The presence sensor saw someone arrive (wakes the attract screen).
+    PresenceDetected,
     /// "I need more time" on the timeout warning.
     Extend,
 }
@@ -489,6 +500,8 @@ pub enum Event {
     },
     /// A journey ended (back at the attract screen).
     Ended(EndReason),
+    /// Someone arrived in front of the idle kiosk: greet them.
+    Approached,
 }
 
 /// An output of the session.
@@ -822,6 +835,15 @@ impl Session {
             Input::CardPresented => self.card_presented(now),
             Input::CardRemoved => self.card_removed(now),
             Input::Activity | Input::Extend => {}
+            Input::Tampered => {
+                self.stop_operations();
+                self.notice(Fault::OutOfService, now);
+            }
+            Input::PresenceDetected => {
+                if self.step == Step::Attract {
+                    self.emit(Event::Approached);
+                }
+            }
             Input::Cancel => {
                 if self.step != Step::Attract {
                     if self.step == Step::Reading {
@@ -934,6 +956,11 @@ impl Session {
                 self.go(Step::ExpectRequestConsent { procedure }, now);
             }
             (Step::ExpectForm { .. }, Input::Back) => self.go(Step::Menu, now),
+            // The form could not be prepared (an unknown procedure, a kiosk
+            // without requests): say so instead of an empty form.
+            (Step::ExpectForm { .. }, Input::RequestFinished(Err(fault))) => {
+                self.notice(fault, now);
+            }
             (Step::ExpectRequestConsent { procedure }, Input::Consent(true)) => {
                 let verification = self.verification.unwrap_or(Verification::Anonymous);
                 self.action(Action::SubmitRequest {
@@ -1105,6 +1132,16 @@ impl Session {
             _ => RatingSubject::Visit,
         };
         self.go(Step::ExpectRating { subject }, now);
+    }
+
+    /// Stops what the runtime is doing for the current step.
+    fn stop_operations(&mut self) {
+        if self.step == Step::Reading {
+            self.action(Action::AbortRead);
+        }
+        if matches!(self.step, Step::FaceCheck { .. }) {
+            self.action(Action::StopFaceCheck);
+        }
     }
 
     fn notice(&mut self, fault: Fault, now: Timestamp) {

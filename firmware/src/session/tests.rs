@@ -719,6 +719,19 @@ fn a_request_that_cannot_be_queued_shows_a_notice() {
 }
 
 #[test]
+fn a_form_that_cannot_be_prepared_shows_a_notice_instead_of_an_empty_form() {
+    let mut h = Harness::new();
+    h.reach_menu_face_matched();
+    h.input(Input::Choose(MenuChoice::SubmitRequest {
+        procedure: "NO-SUCH".into(),
+    }));
+    assert_eq!(h.step(), StepKind::ExpectForm);
+    h.input(Input::RequestFinished(Err(Fault::RequestNotQueued)));
+    assert_eq!(h.step(), StepKind::Notice);
+    assert_eq!(h.session.view().fault, Some(Fault::RequestNotQueued));
+}
+
+#[test]
 fn a_submission_that_hangs_times_out() {
     let mut h = Harness::new();
     h.reach_menu_face_matched();
@@ -1125,4 +1138,31 @@ fn a_config_with_a_warning_longer_than_a_screen_is_rejected() {
         config.validate(),
         Err(ConfigError::ZeroAttempts("face_attempts"))
     );
+}
+
+#[test]
+fn the_tamper_switch_ends_any_journey_at_once_and_wipes_it() {
+    let mut h = Harness::new();
+    h.reach_confirmation(true);
+    assert!(h.session.holds_personal_data());
+    h.input(Input::Confirm(true));
+    h.input(Input::Consent(true));
+    let out = h.input(Input::Tampered);
+    assert!(actions(&out).contains(&Action::StopFaceCheck), "{out:?}");
+    assert!(actions(&out).contains(&Action::WipePersonalData), "{out:?}");
+    assert_eq!(h.step(), StepKind::Notice);
+    assert_eq!(h.session.view().fault, Some(Fault::OutOfService));
+    assert!(!h.session.holds_personal_data());
+    assert_eq!(h.session.view().holder_name, None);
+}
+
+#[test]
+fn someone_arriving_at_the_idle_kiosk_is_greeted_and_no_journey_starts() {
+    let mut h = Harness::new();
+    let out = h.input(Input::PresenceDetected);
+    assert!(out.contains(&Output::Event(Event::Approached)), "{out:?}");
+    assert_eq!(h.step(), StepKind::Attract);
+    h.input(Input::WalkIn);
+    let out = h.input(Input::PresenceDetected);
+    assert!(!out.contains(&Output::Event(Event::Approached)));
 }

@@ -24,13 +24,15 @@
 //! One `IMMEDIATE` transaction per state change ([`Store::write`]).
 //!
 //! Tables: the audit log and settings (`0001_init.sql`), queue tickets
-//! (`0002_queue.sql`, see [`queue`]).
+//! (`0002_queue.sql`, see [`queue`]), the outbox of online requests and
+//! their receipts (`0003_outbox.sql`, see [`outbox`]).
 
 use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 use std::path::{Path, PathBuf};
 
+pub mod outbox;
 pub mod queue;
 pub use queue::{Draw, NewTicket, TicketRow};
 
@@ -59,10 +61,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "queue",
         sql: include_str!("../../migrations/0002_queue.sql"),
     },
+    Migration {
+        version: 3,
+        name: "outbox",
+        sql: include_str!("../../migrations/0003_outbox.sql"),
+    },
 ];
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]

@@ -292,7 +292,10 @@ fn a_version_1_database_with_data_upgrades_keeping_it_and_draws_numbers() {
         .unwrap();
     }
     let (mut store, report) = Store::open(&path, NOW).unwrap();
-    assert_eq!((report.migrated_from, report.migrated_to), (1, 2));
+    assert_eq!(
+        (report.migrated_from, report.migrated_to),
+        (1, SCHEMA_VERSION)
+    );
     assert_eq!(store.kv_get("install_id").unwrap().as_deref(), Some("abc"));
     assert_eq!(store.recent_audit(5).unwrap().len(), 1);
     let new = NewTicket {
@@ -328,4 +331,60 @@ fn the_database_refuses_a_repeated_number_on_the_same_day() {
         "same number, same day"
     );
     insert("20261126", "normal", 1).unwrap();
+}
+
+#[test]
+fn a_version_2_database_with_tickets_upgrades_keeping_them_and_queues_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&std::fs::read_to_string(fixtures_dir().join("v0002.sql")).unwrap())
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO queue_ticket (day, service, lane, seq, number, verification, drawn_at_unix_ms) \
+             VALUES ('20261125', 'A', 'normal', 1, 'A001', 'anonymous', 1);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let (mut store, report) = Store::open(&path, NOW).unwrap();
+    assert_eq!((report.migrated_from, report.migrated_to), (2, 3));
+    assert_eq!(store.unprinted_tickets(5).unwrap().len(), 1);
+    let key = outbox::OutboxKey::from_bytes(&[3u8; 32]).unwrap();
+    let id = store
+        .outbox_enqueue(
+            &key,
+            &outbox::NewRequest {
+                idempotency_key: "0123456789abcdef0123456789abcdef",
+                reference: "R0123456789",
+                procedure: "1.004222",
+                payload: b"{}",
+                nonce: [0; 12],
+                now: NOW,
+            },
+        )
+        .unwrap();
+    assert_eq!(store.outbox_list().unwrap()[0].id, id);
+    assert_eq!(
+        store.request_receipt("R0123456789").unwrap().unwrap().state,
+        "queued"
+    );
+    // The same idempotency key cannot be queued twice.
+    assert!(
+        store
+            .outbox_enqueue(
+                &key,
+                &outbox::NewRequest {
+                    idempotency_key: "0123456789abcdef0123456789abcdef",
+                    reference: "R0123456789",
+                    procedure: "1.004222",
+                    payload: b"{}",
+                    nonce: [1; 12],
+                    now: NOW,
+                },
+            )
+            .is_err()
+    );
 }

@@ -437,3 +437,163 @@ pub(crate) fn ticket(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// A value that passes the field's validation, for the benchmark.
+fn sample_value(f: &kiosk_firmware::requests::catalog::FieldConfig) -> String {
+    use kiosk_firmware::requests::FieldType;
+    match f.kind {
+        FieldType::Text => "Số 5 Ngõ Mẫu, Phường Mẫu, Hà Nội".into(),
+        FieldType::Date => "01/12/2026".into(),
+        FieldType::Phone => "0912345678".into(),
+        FieldType::IdNumber => "003090000002".into(),
+        FieldType::OldIdNumber => "012345678".into(),
+        FieldType::Choice => f.options.first().cloned().unwrap_or_default(),
+        FieldType::Number => f.min.unwrap_or(1).to_string(),
+    }
+}
+
+/// `kioskctl bench outbox`.
+pub(crate) fn outbox(
+    json: bool,
+    config: &kiosk_board::config::Config,
+    runs: usize,
+) -> anyhow::Result<ExitCode> {
+    use kiosk_board::portal::client::{HttpsPortal, PortalSettings};
+    use kiosk_board::portal::pki::Pki;
+    use kiosk_board::portal::server::{PortalHandle, ServerSettings};
+    use kiosk_board::requesting::{Randomness, Requesting};
+    use kiosk_firmware::requests::ConsentNotice;
+    use kiosk_firmware::session::Verification;
+    use kiosk_firmware::store::{Store, UnixMillis};
+
+    let requesting =
+        Requesting::from_config(config).context("the configuration has no [requests] section")?;
+    let dir = tempfile::tempdir().context("a scratch folder")?;
+    let files = Pki::generate(&config.kiosk.id)?.write(&dir.path().join("pki"))?;
+    let portal = PortalHandle::start(&ServerSettings {
+        cert_file: files.server_cert.clone(),
+        key_file: files.server_key.clone(),
+        client_ca_file: files.ca.clone(),
+        unit_code: "000.00.19.H26".into(),
+        procedures: Vec::new(),
+        port: 0,
+    })?;
+    let settings = |url: String| PortalSettings {
+        url,
+        ca_file: files.ca.clone(),
+        client_cert_file: files.client_cert.clone(),
+        client_key_file: files.client_key.clone(),
+        timeout: Duration::from_secs(5),
+    };
+    let mut online = HttpsPortal::new(&settings(portal.url()))?;
+    // A port nobody listens on: the portal is down.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let mut offline = HttpsPortal::new(&settings(format!("https://{closed}")))?;
+    let (mut store, _) = Store::open(&dir.path().join("bench.db"), UnixMillis(0))?;
+    let mut rng = Randomness::from_os().context("OS entropy")?;
+    let procedure = requesting
+        .config
+        .catalog
+        .procedures
+        .first()
+        .context("an empty catalogue")?
+        .clone();
+    let mut citizen = kiosk_firmware::cccd::dg13::Citizen::default();
+    citizen.id_number = "003090000001".into();
+    citizen.full_name = "Nguyễn Văn Mẫu".into();
+    citizen.date_of_birth = "15/01/1990".into();
+    citizen.sex = "Nam".into();
+    citizen.nationality = "Việt Nam".into();
+    citizen.ethnicity = "Kinh".into();
+    citizen.place_of_origin = "Nam Định".into();
+    citizen.place_of_residence = "Số 1 Đường Mẫu, Hà Nội".into();
+    citizen.father_name = Some("Nguyễn Văn Cha".into());
+    citizen.mother_name = Some("Lê Thị Mẹ".into());
+    let mut form = requesting.prefill(&procedure.code, &citizen)?;
+    for f in procedure.fields.iter().filter(|f| f.chip.is_none()) {
+        form.set(&f.name, &sample_value(f))?;
+    }
+    let notice = ConsentNotice::for_procedure(&procedure, Verification::FaceMatched);
+    let now = kiosk_board::app::wall_clock_now();
+    let mut file_ms = Vec::with_capacity(runs);
+    #[expect(clippy::disallowed_methods, reason = "a benchmark timing submissions")]
+    let all = Instant::now();
+    for _ in 0..runs {
+        #[expect(clippy::disallowed_methods, reason = "a benchmark timing submissions")]
+        let t = Instant::now();
+        let filed = requesting.file(
+            &mut store,
+            &mut online,
+            &form,
+            &notice,
+            now,
+            Verification::FaceMatched,
+            now,
+            &mut rng,
+        )?;
+        anyhow::ensure!(
+            matches!(
+                filed.state,
+                kiosk_firmware::requests::receipt::ReceiptState::Delivered { .. }
+            ),
+            "a submission was not delivered: {:?}",
+            filed.attempt
+        );
+        file_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let online_s = all.elapsed().as_secs_f64();
+    let mut queue_ms = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        #[expect(clippy::disallowed_methods, reason = "a benchmark timing submissions")]
+        let t = Instant::now();
+        requesting.file(
+            &mut store,
+            &mut offline,
+            &form,
+            &notice,
+            now,
+            Verification::FaceMatched,
+            now,
+            &mut rng,
+        )?;
+        queue_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    store.outbox_due_now(now)?;
+    #[expect(clippy::disallowed_methods, reason = "a benchmark timing the flush")]
+    let t = Instant::now();
+    let mut delivered = 0usize;
+    loop {
+        let pass = requesting.flush(&mut store, &mut online, now, &mut rng)?;
+        if pass.is_empty() {
+            break;
+        }
+        delivered += pass.iter().filter(|o| o.outcome == "delivered").count();
+    }
+    let flush_s = t.elapsed().as_secs_f64();
+    let snap = portal.snapshot();
+    let exactly_once = snap.dossiers_created as usize == 2 * runs && delivered == runs;
+    let report = serde_json::json!({
+        "ok": exactly_once,
+        "runs": runs,
+        "online": {
+            "submissions_per_second": (runs as f64 / online_s * 10.0).round() / 10.0,
+            "ms_per_submission": stats(file_ms),
+        },
+        "offline_queue": { "ms_per_submission": stats(queue_ms) },
+        "flush": {
+            "delivered": delivered,
+            "submissions_per_second": (delivered as f64 / flush_s.max(1e-9) * 10.0).round() / 10.0,
+        },
+        "portal": { "submissions": snap.submissions, "dossiers_created": snap.dossiers_created },
+    });
+    if json {
+        println!("{report}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(if exactly_once {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

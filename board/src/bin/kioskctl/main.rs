@@ -16,6 +16,7 @@ mod bench;
 mod card;
 #[cfg(feature = "face")]
 mod face;
+mod request;
 mod ticket;
 
 #[derive(Parser, Debug)]
@@ -54,6 +55,12 @@ enum Command {
     /// Queue tickets: draw and print, re-print, list, call.
     #[command(subcommand)]
     Ticket(TicketCommand),
+    /// Online requests: submit, status, cancel, the consent notice.
+    #[command(subcommand)]
+    Request(RequestCommand),
+    /// The outbox of requests waiting for the portal: list, flush, retry.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -107,6 +114,76 @@ enum FaceCommand {
         /// The threshold (default: the configuration's).
         #[arg(long)]
         threshold: Option<f32>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RequestCommand {
+    /// File a request for a citizen (staff-assisted): pre-fill from the
+    /// citizen file, validate, seal into the outbox, try the portal at once,
+    /// print the receipt. Exit 0 when delivered or queued, 1 when the form
+    /// has problems or the portal refused it.
+    Submit {
+        /// The procedure code (mã TTHC) from the catalogue.
+        #[arg(long)]
+        procedure: String,
+        /// The citizen file (JSON: DG13 fields, and `entered` values).
+        #[arg(long)]
+        citizen: PathBuf,
+        /// A value the citizen typed, NAME=VALUE (repeatable).
+        #[arg(long = "field")]
+        fields: Vec<String>,
+        /// The citizen read the consent notice and agreed (explicitly).
+        #[arg(long)]
+        consent: bool,
+        /// Where to print the receipt (png:PATH, escpos:PATH or a port);
+        /// default the board's printer.
+        #[arg(long)]
+        printer: Option<String>,
+        /// Do not print a receipt.
+        #[arg(long)]
+        no_print: bool,
+    },
+    /// The consent notice of a procedure.
+    Consent {
+        /// The procedure code.
+        #[arg(long)]
+        procedure: String,
+    },
+    /// Look a request up by its receipt: the kiosk's reference or the
+    /// dossier code (asks the portal once it has one).
+    Status {
+        /// The reference (R…) or dossier code.
+        #[arg(long)]
+        receipt: String,
+    },
+    /// Ask the portal to cancel a delivered request.
+    Cancel {
+        /// The reference or dossier code.
+        #[arg(long)]
+        receipt: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum OutboxCommand {
+    /// Every request still in the outbox (pending, sending, failed).
+    List,
+    /// Deliver every row due now; exit 0 only when the outbox is empty.
+    Flush {
+        /// Also rows waiting for their retry time.
+        #[arg(long)]
+        now: bool,
+    },
+    /// Put a failed row back to pending (after the portal was fixed).
+    Retry {
+        /// The row id (`outbox list`).
+        id: i64,
+    },
+    /// Give up on a failed row: its sealed data is deleted from the kiosk.
+    Discard {
+        /// The row id (`outbox list`).
+        id: i64,
     },
 }
 
@@ -199,6 +276,14 @@ enum BenchCommand {
     /// Time from "take a number" to the last byte sent, and the raster size
     /// per ticket, on the simulated printer and a loopback TCP 9100 printer
     /// (or --printer); numbers come from a throwaway database.
+    /// Submissions per second through the outbox to the reference portal
+    /// on loopback (mutual TLS), in a throwaway database: filed and
+    /// delivered at once, and queued offline then flushed.
+    Outbox {
+        /// Requests per mode.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
     Ticket {
         /// Tickets per printer.
         #[arg(long, default_value_t = 20)]
@@ -372,6 +457,46 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 python.as_deref(),
             )
         }
+        Command::Request(command) => {
+            let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+            match command {
+                RequestCommand::Submit {
+                    procedure,
+                    citizen,
+                    fields,
+                    consent,
+                    printer,
+                    no_print,
+                } => request::submit(
+                    cli.json,
+                    &config,
+                    procedure,
+                    citizen,
+                    fields,
+                    *consent,
+                    printer.as_deref(),
+                    *no_print,
+                ),
+                RequestCommand::Consent { procedure } => {
+                    request::consent(cli.json, &config, procedure)
+                }
+                RequestCommand::Status { receipt } => request::status(cli.json, &config, receipt),
+                RequestCommand::Cancel { receipt } => request::cancel(cli.json, &config, receipt),
+            }
+        }
+        Command::Outbox(command) => {
+            let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+            match command {
+                OutboxCommand::List => request::list(cli.json, &config),
+                OutboxCommand::Flush { now } => request::flush(cli.json, &config, *now),
+                OutboxCommand::Retry { id } => request::retry(cli.json, &config, *id),
+                OutboxCommand::Discard { id } => request::discard(cli.json, &config, *id),
+            }
+        }
+        Command::Bench(BenchCommand::Outbox { runs }) => {
+            let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+            bench::outbox(cli.json, &config, *runs)
+        }
         Command::Card(CardCommand::Emulate {
             profile,
             vpcd_port,
@@ -446,6 +571,7 @@ fn doctor(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut checks = doctor::check_devices(&mut board.devices);
     checks.insert("store".into(), kiosk_board::app::check_store(&config));
     checks.insert("face".into(), kiosk_board::app::check_face(&config));
+    checks.insert("outbox".into(), kiosk_board::app::check_outbox(&config));
     let report = Report::new(board.devices.board.clone(), checks);
     if cli.json {
         println!(

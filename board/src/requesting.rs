@@ -1,0 +1,570 @@
+//! Filing an online request on a board: seal it into the outbox
+//! (`firmware::store::outbox`), try to deliver it at once, print the
+//! receipt with its QR code (`firmware::requests::receipt` → ESC/POS, the
+//! queue ticket's printer path), and deliver what is left later
+//! ([`Requesting::flush`]). The runtime and `kioskctl request`/`outbox`
+//! share this.
+//!
+//! Crash injection: with `KIOSK_CRASH_AT=<point>` in the environment the
+//! process sends itself SIGKILL at that point (`kill -9`: no destructors,
+//! no flushing; `abort` if `kill` cannot be run), so the tests can prove
+//! that a restart delivers every request exactly once. The points, in order: `after_enqueue` (the sealed row is
+//! committed), `after_claim` (the row is `sending`), `after_send` (the
+//! portal answered, nothing recorded), `after_ack` (the dossier code is
+//! committed and the row deleted, nothing printed).
+//!
+//! Nothing here reads a clock: `now` is passed in.
+
+use crate::config::RequestsSection;
+use crate::devices::PrinterDevice;
+use crate::ticketing::{Job, PrintReport, print_job};
+use kiosk_firmware::cccd::dg13::Citizen;
+use kiosk_firmware::icao::random::Drbg;
+use kiosk_firmware::requests::delivery::{Courier, PortalClient, RowOutcome, Step};
+use kiosk_firmware::requests::receipt::{ReceiptContent, ReceiptState};
+use kiosk_firmware::requests::{self, ConsentNotice, Form, Procedure, RequestError};
+use kiosk_firmware::session::Verification;
+use kiosk_firmware::store::outbox::{NewRequest, OutboxError};
+use kiosk_firmware::store::{Store, StoreError, UnixMillis};
+use kiosk_firmware::ticket::LocalTime;
+use kiosk_firmware::ticket::escpos::encode_ticket;
+use kiosk_firmware::ticket::raster::{PaperWidth, RasterError};
+
+/// The environment variable naming a crash point.
+pub const CRASH_ENV: &str = "KIOSK_CRASH_AT";
+
+/// The crash points, in the order a request passes them.
+pub const CRASH_POINTS: [&str; 4] = ["after_enqueue", "after_claim", "after_send", "after_ack"];
+
+/// Kills the process (`kill -9` on itself) if `KIOSK_CRASH_AT` names
+/// `point`.
+pub fn crash_point(point: &str) {
+    if std::env::var(CRASH_ENV).is_ok_and(|v| v == point) {
+        eprintln!("{CRASH_ENV}={point}: kill -9 on myself");
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &std::process::id().to_string()])
+            .status();
+        // Only if `kill` could not be run.
+        std::process::abort();
+    }
+}
+
+fn crash_at_step(step: Step) {
+    crash_point(match step {
+        Step::Claimed => "after_claim",
+        Step::Answered => "after_send",
+        Step::Recorded => "after_ack",
+    });
+}
+
+/// Why a request could not be filed.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestingError {
+    /// The request is unusable (unknown procedure, form problems).
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// The outbox could not take it (disk full, database locked).
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    /// The database failed after queuing.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// There is no reviewed form with its consent notice to submit (the
+    /// journey was wiped in between). Remedy: start the request again.
+    #[error("no reviewed form to submit")]
+    NoForm,
+    /// The submission could not be encoded as JSON (a bug).
+    #[error("the request cannot be encoded: {0}")]
+    Encode(String),
+    /// The receipt could not be laid out.
+    #[error("the receipt cannot be laid out: {0}")]
+    Layout(#[from] RasterError),
+}
+
+impl From<kiosk_firmware::requests::delivery::DeliveryError> for RequestingError {
+    fn from(e: kiosk_firmware::requests::delivery::DeliveryError) -> Self {
+        match e {
+            kiosk_firmware::requests::delivery::DeliveryError::Store(s) => {
+                RequestingError::Store(s)
+            }
+        }
+    }
+}
+
+/// A request filed.
+#[derive(Debug, Clone)]
+pub struct Filed {
+    /// The kiosk's reference.
+    pub reference: String,
+    /// The idempotency key.
+    pub idempotency_key: String,
+    /// The outbox row.
+    pub row_id: i64,
+    /// Delivered at once, or queued.
+    pub state: ReceiptState,
+    /// The immediate attempt's outcome, if one was made.
+    pub attempt: Option<RowOutcome>,
+    /// Fields from the chip / typed.
+    pub counts: kiosk_firmware::requests::form::FieldCounts,
+}
+
+impl Filed {
+    /// Whether the portal refused it for good (a 4xx on the first attempt).
+    pub fn refused(&self) -> bool {
+        self.attempt.as_ref().is_some_and(|a| a.outcome == "failed")
+    }
+}
+
+/// The requests feature of a board.
+#[derive(Debug, Clone)]
+pub struct Requesting {
+    /// The configuration.
+    pub config: RequestsSection,
+    /// The kiosk's id.
+    pub kiosk_id: String,
+    /// Printed at the top of receipts.
+    pub center_name: String,
+    /// The printer's paper.
+    pub paper: PaperWidth,
+}
+
+/// Random numbers from the OS (seeded DRBG; a constant seed if the OS
+/// cannot give one, which only weakens the jitter, never the keys: then
+/// filing fails instead, see [`Requesting::file`]).
+#[derive(Debug)]
+pub struct Randomness(Drbg);
+
+impl Randomness {
+    /// From the OS.
+    pub fn from_os() -> std::io::Result<Randomness> {
+        Ok(Randomness(Drbg::new(crate::reading::os_seed()?)))
+    }
+
+    /// From a seed (tests).
+    pub fn from_seed(seed: [u8; 32]) -> Randomness {
+        Randomness(Drbg::new(seed))
+    }
+
+    /// A random u64.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.0.fill(&mut b);
+        u64::from_le_bytes(b)
+    }
+
+    fn bytes<const N: usize>(&mut self) -> [u8; N] {
+        let mut b = [0u8; N];
+        self.0.fill(&mut b);
+        b
+    }
+}
+
+impl Requesting {
+    /// From the board configuration; `None` without `[requests]`.
+    pub fn from_config(config: &crate::config::Config) -> Option<Requesting> {
+        let section = config.requests.clone()?;
+        let paper = config
+            .sim
+            .as_ref()
+            .and_then(|s| PaperWidth::from_mm(s.printer.paper_width_mm))
+            .unwrap_or(PaperWidth::Mm80);
+        Some(Requesting {
+            config: section,
+            kiosk_id: config.kiosk.id.clone(),
+            center_name: config.kiosk.center_name.clone(),
+            paper,
+        })
+    }
+
+    /// The procedure with `code`.
+    pub fn procedure(&self, code: &str) -> Result<&Procedure, RequestError> {
+        self.config
+            .catalog
+            .procedure(code)
+            .ok_or_else(|| RequestError::UnknownProcedure(code.to_owned()))
+    }
+
+    /// The form of `code` pre-filled from `citizen`.
+    pub fn prefill(&self, code: &str, citizen: &Citizen) -> Result<Form, RequestError> {
+        Ok(Form::prefill(self.procedure(code)?, citizen))
+    }
+
+    /// The consent notice for `code`.
+    pub fn consent_notice(
+        &self,
+        code: &str,
+        verification: Verification,
+    ) -> Result<ConsentNotice, RequestError> {
+        Ok(ConsentNotice::for_procedure(
+            self.procedure(code)?,
+            verification,
+        ))
+    }
+
+    /// Files a validated, consented request: seals it into the outbox
+    /// (committed before anything is sent), then tries to deliver it at
+    /// once through `client`. A failed attempt leaves it queued.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the one place that joins form, consent, store, portal and randomness"
+    )]
+    pub fn file(
+        &self,
+        store: &mut Store,
+        client: &mut dyn PortalClient,
+        form: &Form,
+        notice: &ConsentNotice,
+        consent_at: UnixMillis,
+        verification: Verification,
+        now: UnixMillis,
+        rng: &mut Randomness,
+    ) -> Result<Filed, RequestingError> {
+        let procedure = self.procedure(form.procedure())?;
+        let key = requests::idempotency_key(rng.bytes::<16>());
+        let reference = requests::reference_for(&key);
+        let submission = requests::submission(
+            procedure,
+            form,
+            notice.record(procedure, consent_at.0),
+            &reference,
+            &requests::Context {
+                kiosk_id: &self.kiosk_id,
+                catalog_version: &self.config.catalog.version,
+                verification,
+                now_unix_ms: now.0,
+            },
+        )?;
+        let payload = zeroize::Zeroizing::new(
+            serde_json::to_vec(&submission).map_err(|e| RequestingError::Encode(e.to_string()))?,
+        );
+        let row_id = store.outbox_enqueue(
+            &self.config.outbox_key,
+            &NewRequest {
+                idempotency_key: &key,
+                reference: &reference,
+                procedure: &procedure.code,
+                payload: &payload,
+                nonce: rng.bytes::<12>(),
+                now,
+            },
+        )?;
+        drop(payload);
+        crash_point("after_enqueue");
+        let mut attempt = None;
+        let mut state = ReceiptState::Queued;
+        if let Some(claimed) = store.outbox_claim(row_id, now)? {
+            crash_point("after_claim");
+            let mut courier = Courier {
+                key: &self.config.outbox_key,
+                client,
+                backoff: self.config.backoff,
+            };
+            let outcome =
+                courier.deliver_claimed(store, &claimed, now, rng.next_u64(), &mut |s| {
+                    if s != Step::Claimed {
+                        crash_at_step(s);
+                    }
+                })?;
+            if let Some(code) = &outcome.dossier_code {
+                state = ReceiptState::Delivered {
+                    dossier_code: code.clone(),
+                    appointment_date: outcome.appointment_date.clone(),
+                };
+            }
+            attempt = Some(outcome);
+        }
+        Ok(Filed {
+            reference,
+            idempotency_key: key,
+            row_id,
+            state,
+            attempt,
+            counts: form.counts(),
+        })
+    }
+
+    /// Delivers what is due: up to `[requests.delivery].batch` rows.
+    pub fn flush(
+        &self,
+        store: &mut Store,
+        client: &mut dyn PortalClient,
+        now: UnixMillis,
+        rng: &mut Randomness,
+    ) -> Result<Vec<RowOutcome>, RequestingError> {
+        let mut courier = Courier {
+            key: &self.config.outbox_key,
+            client,
+            backoff: self.config.backoff,
+        };
+        Ok(courier.deliver_pass(
+            store,
+            now,
+            self.config.batch,
+            &mut || rng.next_u64(),
+            &mut crash_at_step,
+        )?)
+    }
+
+    /// Lays out and encodes the receipt.
+    pub fn render_receipt(
+        &self,
+        procedure: &str,
+        state: ReceiptState,
+        reference: &str,
+        now: UnixMillis,
+    ) -> Result<Job, RequestingError> {
+        let procedure = self.procedure(procedure)?;
+        let at = LocalTime::in_vietnam(now.0).unwrap_or(LocalTime {
+            year: 1970,
+            month: 1,
+            day: 1,
+            hour: 0,
+            minute: 0,
+        });
+        let content = ReceiptContent::new(
+            &self.center_name,
+            procedure,
+            state,
+            reference,
+            at,
+            &self.config.catalog.status_url,
+        );
+        let bitmap = kiosk_firmware::requests::receipt::render(&content, self.paper)?;
+        Ok(Job {
+            bytes: encode_ticket(&bitmap),
+            width: bitmap.width(),
+            height: bitmap.height(),
+            raster_bytes: bitmap.packed().len(),
+            black_dots: bitmap.black_dots(),
+        })
+    }
+
+    /// Prints the receipt (status before and after, like a ticket).
+    pub fn print_receipt(&self, printer: &mut dyn PrinterDevice, job: &Job) -> PrintReport {
+        print_job(printer, &job.bytes, &mut |_| {})
+    }
+}
+
+/// What the form screen shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FormScreen {
+    /// The procedure code.
+    pub procedure: String,
+    /// Its Vietnamese name.
+    pub name_vi: String,
+    /// Its English name.
+    pub name_en: String,
+    /// The rows.
+    pub fields: Vec<kiosk_firmware::requests::form::FieldView>,
+    /// The problems found when the citizen pressed "Continue".
+    pub problems: Vec<kiosk_firmware::requests::FieldProblem>,
+    /// Papers to bring to the counter.
+    pub bring_to_counter: Vec<kiosk_firmware::requests::catalog::Attachment>,
+}
+
+/// The requests feature as the runtime holds it: the board's
+/// [`Requesting`], the portal client, randomness, and the journey's form
+/// and consent notice (personal data: wiped with the session).
+pub struct RequestService {
+    /// The feature.
+    pub requesting: Requesting,
+    client: Box<dyn PortalClient + Send>,
+    rng: Randomness,
+    form: Option<Form>,
+    problems: Vec<kiosk_firmware::requests::FieldProblem>,
+    notice: Option<ConsentNotice>,
+    consent_at: Option<UnixMillis>,
+    /// When the next background delivery pass is due (wall clock).
+    next_flush: UnixMillis,
+}
+
+impl core::fmt::Debug for RequestService {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RequestService")
+            .field("holds_form", &self.form.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the runtime does after "I agree".
+#[derive(Debug)]
+pub struct Submitted {
+    /// The filing.
+    pub filed: Filed,
+    /// The receipt job.
+    pub job: Option<Job>,
+    /// What the printer did.
+    pub print: Option<PrintReport>,
+}
+
+impl RequestService {
+    /// The service over `client`.
+    pub fn new(
+        requesting: Requesting,
+        client: Box<dyn PortalClient + Send>,
+        rng: Randomness,
+    ) -> RequestService {
+        RequestService {
+            requesting,
+            client,
+            rng,
+            form: None,
+            problems: Vec::new(),
+            notice: None,
+            consent_at: None,
+            next_flush: UnixMillis(0),
+        }
+    }
+
+    /// Whether it holds the citizen's form.
+    pub fn holds_personal_data(&self) -> bool {
+        self.form.is_some()
+    }
+
+    /// Prepares the pre-filled form.
+    pub fn prepare(&mut self, procedure: &str, citizen: &Citizen) -> Result<(), RequestError> {
+        self.wipe();
+        self.form = Some(self.requesting.prefill(procedure, citizen)?);
+        Ok(())
+    }
+
+    /// Sets a field the citizen typed.
+    pub fn set_field(
+        &mut self,
+        name: &str,
+        value: &str,
+    ) -> Result<(), kiosk_firmware::requests::FormError> {
+        // A field the citizen changed is judged again at the next "Continue".
+        self.problems.retain(|p| p.field != name);
+        match self.form.as_mut() {
+            Some(f) => f.set(name, value),
+            None => Err(kiosk_firmware::requests::FormError::UnknownField(
+                name.to_owned(),
+            )),
+        }
+    }
+
+    /// Checks the form when the citizen presses "Continue"; on success the
+    /// consent notice is ready.
+    pub fn confirm(&mut self, verification: Verification) -> bool {
+        let Some(form) = &self.form else {
+            return false;
+        };
+        let Ok(procedure) = self.requesting.procedure(form.procedure()) else {
+            return false;
+        };
+        match form.validate(procedure) {
+            Ok(()) => {
+                self.problems.clear();
+                self.notice = Some(ConsentNotice::for_procedure(procedure, verification));
+                true
+            }
+            Err(problems) => {
+                self.problems = problems;
+                false
+            }
+        }
+    }
+
+    /// The consent notice shown, if any.
+    pub fn notice(&self) -> Option<&ConsentNotice> {
+        self.notice.as_ref()
+    }
+
+    /// The citizen touched "I agree" at `at`.
+    pub fn consented(&mut self, at: UnixMillis) {
+        self.consent_at = Some(at);
+    }
+
+    /// The form screen.
+    pub fn screen(&self) -> Option<FormScreen> {
+        let form = self.form.as_ref()?;
+        let p = self.requesting.procedure(form.procedure()).ok()?;
+        Some(FormScreen {
+            procedure: p.code.clone(),
+            name_vi: p.name_vi.clone(),
+            name_en: p.name_en.clone(),
+            fields: form.view(p),
+            problems: self.problems.clone(),
+            bring_to_counter: p.bring_to_counter.clone(),
+        })
+    }
+
+    /// Files the consented request and prints its receipt.
+    pub fn submit(
+        &mut self,
+        store: &mut Store,
+        printer: &mut dyn PrinterDevice,
+        verification: Verification,
+        now: UnixMillis,
+    ) -> Result<Submitted, RequestingError> {
+        let (Some(form), Some(notice)) = (self.form.as_ref(), self.notice.as_ref()) else {
+            return Err(RequestingError::NoForm);
+        };
+        let consent_at = self.consent_at.unwrap_or(now);
+        let filed = self.requesting.file(
+            store,
+            self.client.as_mut(),
+            form,
+            notice,
+            consent_at,
+            verification,
+            now,
+            &mut self.rng,
+        )?;
+        let procedure = form.procedure().to_owned();
+        self.wipe();
+        if filed.refused() {
+            // The portal refused it for good: no receipt; staff see the
+            // failed row (`kioskctl outbox list`).
+            return Ok(Submitted {
+                filed,
+                job: None,
+                print: None,
+            });
+        }
+        // The receipt may fail to lay out or print: the request is queued
+        // all the same, and the code is on screen.
+        let (job, print) = match self.requesting.render_receipt(
+            &procedure,
+            filed.state.clone(),
+            &filed.reference,
+            now,
+        ) {
+            Ok(job) => {
+                let report = self.requesting.print_receipt(printer, &job);
+                (Some(job), Some(report))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot lay out the receipt");
+                (None, None)
+            }
+        };
+        Ok(Submitted { filed, job, print })
+    }
+
+    /// Whether a background pass is due at `now`.
+    pub fn flush_due(&self, now: UnixMillis) -> bool {
+        now >= self.next_flush
+    }
+
+    /// A background delivery pass; schedules the next one.
+    pub fn flush(
+        &mut self,
+        store: &mut Store,
+        now: UnixMillis,
+    ) -> Result<Vec<RowOutcome>, RequestingError> {
+        let interval = self.requesting.config.flush_interval_s.saturating_mul(1000);
+        self.next_flush = UnixMillis(now.0.saturating_add(interval));
+        self.requesting
+            .flush(store, self.client.as_mut(), now, &mut self.rng)
+    }
+
+    /// Forgets the form and the consent.
+    pub fn wipe(&mut self) {
+        self.form = None;
+        self.problems.clear();
+        self.notice = None;
+        self.consent_at = None;
+    }
+}

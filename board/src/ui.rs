@@ -344,3 +344,86 @@ impl<A: Frontend, B: Frontend> Frontend for Both<A, B> {
         self.second.show_request(form, consent);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, reason = "test code")]
+    use super::*;
+    use kiosk_firmware::session::{Session, SessionConfig};
+    use std::sync::{Arc, Mutex, mpsc};
+
+    fn view() -> SessionView {
+        Session::new(SessionConfig::default(), Timestamp::ZERO).view()
+    }
+
+    #[test]
+    fn the_channel_frontend_sends_views_with_the_clock_and_hands_back_touches() {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let log = sent.clone();
+        let (tx, rx) = mpsc::channel();
+        let mut f = ChannelFrontend::new(
+            Box::new(move |m| log.lock().expect("lock").push(format!("{m:?}"))),
+            rx,
+        );
+        f.clock(Timestamp::from_millis(1234));
+        f.show(&view(), &[]);
+        tx.send(FrontendInput::Input(Input::WalkIn)).expect("send");
+        assert!(matches!(
+            f.wait_input(Duration::from_millis(10)),
+            FrontendInput::Input(Input::WalkIn)
+        ));
+        assert!(matches!(
+            f.wait_input(Duration::from_millis(1)),
+            FrontendInput::Nothing
+        ));
+        drop(tx);
+        assert!(matches!(
+            f.wait_input(Duration::from_millis(1)),
+            FrontendInput::Quit
+        ));
+        drop(f);
+        let sent = sent.lock().expect("lock");
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert!(
+            sent[0].starts_with("Show(") && sent[0].contains("t+1.234s"),
+            "{}",
+            sent[0]
+        );
+        assert_eq!(sent[1], "Stopped", "dropping it stops the UI");
+    }
+
+    #[test]
+    fn both_frontends_see_every_view_and_either_can_answer() {
+        let (tx1, rx1) = mpsc::channel();
+        let (tx2, rx2) = mpsc::channel();
+        let mut both = Both {
+            first: ChannelFrontend::new(Box::new(|_| {}), rx1),
+            second: ChannelFrontend::new(Box::new(|_| {}), rx2),
+        };
+        tx2.send(FrontendInput::Input(Input::Cancel)).expect("send");
+        assert!(matches!(
+            both.wait_input(Duration::from_millis(200)),
+            FrontendInput::Input(Input::Cancel)
+        ));
+        tx1.send(FrontendInput::Input(Input::WalkIn)).expect("send");
+        assert!(matches!(
+            both.wait_input(Duration::from_millis(200)),
+            FrontendInput::Input(Input::WalkIn)
+        ));
+        assert!(matches!(
+            both.wait_input(Duration::from_millis(50)),
+            FrontendInput::Nothing
+        ));
+    }
+
+    #[test]
+    fn local_touches_count_as_activity_and_ignored_ones_vanish() {
+        let got: Vec<Input> = inputs(vec![
+            Touch::Local,
+            Touch::Ignored,
+            Touch::Input(Input::Continue),
+        ])
+        .collect();
+        assert_eq!(got, vec![Input::Activity, Input::Continue]);
+    }
+}

@@ -221,8 +221,11 @@ mod window {
                         for input in inputs(ui.kiosk.take_touches()) {
                             let _ = tx.send(FrontendInput::Input(input));
                         }
-                        let (at, since) = ui.clock;
-                        ui.kiosk.set_now(at + since.elapsed());
+                        // Only the countdown moves with the clock.
+                        if ui.kiosk.model().countdown.is_some() {
+                            let (at, since) = ui.clock;
+                            ui.kiosk.set_now(at + since.elapsed());
+                        }
                     }
                 });
             },

@@ -17,6 +17,9 @@
 //! - [`reading`]: the document reader over a card reader device.
 //! - [`ticketing`]: issuing a queue ticket: draw, lay out, print with status checks.
 //! - [`vpcd`]: a simulated card behind real pcscd (vsmartcard's vpcd).
+//! - [`scenario`]: scripted journeys on the sim board with the real screens (`kioskctl sim run`).
+//! - [`speech`]: spoken guidance through espeak-ng (loudspeaker, or WAV files on the sim).
+//! - [`ui`]: the Slint screens as a [`runtime::Frontend`].
 //! - `v4l2` (feature `face`): USB/CSI cameras through OpenCV's V4L2 backend.
 //! - [`app`]: the composition root shared by the binaries.
 //!
@@ -42,8 +45,12 @@ pub mod reading;
 pub mod requesting;
 pub mod runtime;
 #[cfg(feature = "sim")]
+pub mod scenario;
+#[cfg(feature = "sim")]
 pub mod sim;
+pub mod speech;
 pub mod ticketing;
+pub mod ui;
 #[cfg(feature = "face")]
 pub mod v4l2;
 #[cfg(feature = "sim")]

@@ -62,6 +62,10 @@ pub trait Frontend {
     /// Waits at most `timeout` for the next input.
     fn wait_input(&mut self, timeout: Duration) -> FrontendInput;
 
+    /// The runtime's clock before each [`Frontend::show`] (for countdowns).
+    /// The default ignores it.
+    fn clock(&mut self, _now: Timestamp) {}
+
     /// Shows the request form (with its problems) or the consent notice,
     /// while the session is on those screens.
     fn show_request(
@@ -451,6 +455,7 @@ impl Runtime {
         let now = || {
             Timestamp::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX))
         };
+        frontend.clock(now());
         frontend.show(&self.view(), &[]);
         let mut shown = self.view();
         let watchdog = self.notifier.as_ref().and_then(|n| n.watchdog_interval());
@@ -475,6 +480,7 @@ impl Runtime {
             let events = self.take_events();
             let view = self.view();
             if !events.is_empty() || view != shown {
+                frontend.clock(now());
                 frontend.show(&view, &events);
                 if matches!(
                     view.step,

@@ -545,6 +545,71 @@ fn face_commands_refuse_missing_images_with_exit_2() {
 }
 
 #[test]
+fn sim_run_plays_a_scenario_with_screenshots_speech_and_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    // The shipped configuration: a scenario keeps its store and printer
+    // output in --out.
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/scenarios/walk-in.toml");
+    let out_dir = dir.path().join("run");
+    let out = kioskctl(&[
+        "sim",
+        "run",
+        "--json",
+        "--speech",
+        "--config",
+        config.to_str().unwrap(),
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["ticket"], "B001");
+    let steps = report["steps"].as_array().unwrap();
+    for step in steps {
+        assert!(out_dir.join(step["screenshot"].as_str().unwrap()).is_file());
+    }
+    let wavs = std::fs::read_dir(out_dir.join("speech")).unwrap().count();
+    assert_eq!(wavs as u64, report["spoken"].as_u64().unwrap());
+    assert!(wavs >= 5, "{wavs} utterances");
+}
+
+#[test]
+fn sim_run_exits_1_on_an_unmet_expectation() {
+    let dir = tempfile::tempdir().unwrap();
+    // The shipped configuration: a scenario keeps its store and printer
+    // output in --out.
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
+    let scenario = dir.path().join("wrong.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"expects a ticket at once\"\nface = false\n[[steps]]\nexpect_ticket = \"A001\"\n",
+    )
+    .unwrap();
+    let out = kioskctl(&[
+        "sim",
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--out",
+        dir.path().join("run").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no ticket on screen"));
+}
+
+#[test]
 fn doctor_on_a_linux_board_without_its_hardware_says_what_to_fix_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rpi4-acr1252u.toml");

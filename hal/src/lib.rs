@@ -15,6 +15,7 @@
 //! | [`camera::Camera`] | the face camera |
 //! | [`printer::Printer`] | the ESC/POS ticket printer (bytes are made by the firmware) |
 //! | [`indicators::Indicators`] | status lights and buzzer, usually over `embedded_hal::digital::OutputPin` |
+//! | [`speaker::Speaker`] | the loudspeaker: spoken guidance (espeak-ng) |
 //! | [`sensors::Sensors`] | the tamper switch and the presence sensor, usually over `embedded_hal::digital::InputPin` |
 //!
 //! With the `mock` feature, [`mock`] provides scripted doubles in the manner of
@@ -27,6 +28,7 @@ mod error;
 pub mod indicators;
 pub mod printer;
 pub mod sensors;
+pub mod speaker;
 
 #[cfg(feature = "mock")]
 pub mod mock;

@@ -14,6 +14,7 @@
 use crate::camera::{Camera, Frame, FrameFormat};
 use crate::card::{ApduTransport, CardInfo, CardReader, Presence, TransportCapabilities};
 use crate::printer::{Printer, PrinterStatus};
+use crate::speaker::{Speaker, Voice};
 use crate::{ErrorKind, ErrorType};
 use std::collections::VecDeque;
 use std::fmt::Debug;
@@ -400,5 +401,78 @@ mod tests {
         assert_eq!(got, frame);
         assert_eq!(camera.stop(), Ok(()));
         camera.done();
+    }
+}
+
+/// A speaker that records what it was asked to say (no script: speech is
+/// checked after the fact with [`MockSpeaker::said`]). Clones share the
+/// record.
+#[derive(Debug, Clone, Default)]
+pub struct MockSpeaker {
+    said: Arc<Mutex<Vec<(Voice, String)>>>,
+    fail: Option<ErrorKind>,
+}
+
+impl MockSpeaker {
+    /// A speaker that says everything.
+    pub fn new() -> Self {
+        MockSpeaker::default()
+    }
+
+    /// A speaker whose every `say` fails with `kind`.
+    pub fn failing(kind: ErrorKind) -> Self {
+        MockSpeaker {
+            said: Arc::default(),
+            fail: Some(kind),
+        }
+    }
+
+    /// Everything said so far, in order.
+    pub fn said(&self) -> Vec<(Voice, String)> {
+        self.said
+            .lock()
+            .expect("mock speaker lock poisoned")
+            .clone()
+    }
+}
+
+impl ErrorType for MockSpeaker {
+    type Error = ErrorKind;
+}
+
+impl Speaker for MockSpeaker {
+    fn say(&mut self, voice: Voice, text: &str) -> Result<(), ErrorKind> {
+        if let Some(kind) = self.fail {
+            return Err(kind);
+        }
+        self.said
+            .lock()
+            .expect("mock speaker lock poisoned")
+            .push((voice, text.to_owned()));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod speaker_tests {
+    use super::*;
+
+    #[test]
+    fn the_mock_speaker_records_in_order_and_can_fail() {
+        let mut s = MockSpeaker::new();
+        let record = s.clone();
+        s.say(Voice::Vietnamese, "Xin chào").expect("says");
+        s.say(Voice::English, "Welcome").expect("says");
+        assert_eq!(
+            record.said(),
+            vec![
+                (Voice::Vietnamese, "Xin chào".to_owned()),
+                (Voice::English, "Welcome".to_owned())
+            ]
+        );
+        assert_eq!(Voice::Vietnamese.espeak_name(), "vi");
+        let mut broken = MockSpeaker::failing(ErrorKind::NotPresent);
+        assert_eq!(broken.say(Voice::English, "x"), Err(ErrorKind::NotPresent));
+        assert!(broken.said().is_empty());
     }
 }

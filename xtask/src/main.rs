@@ -2,8 +2,10 @@
 //!
 //! - `setup [--no-apt] [--no-models]`: install the Debian packages, fetch
 //!   and verify the model files and the face-test photos (idempotent).
-//! - `sim [--no-setup] [-- ARGS]`: set up, then run the kiosk on the
-//!   simulator board.
+//! - `sim [--no-setup] [--headless] [-- ARGS]`: set up, then run the kiosk
+//!   on the simulator board in a desktop window (Slint, winit); with
+//!   `--headless`, play the happy-path scenario on the real screens rendered
+//!   headless and write its screenshots into `target/sim-headless`.
 //! - `test [--no-setup]`: set up, then `cargo fmt --check`, clippy with
 //!   `-D warnings`, and every test. This is what CI runs.
 //! - `models-dir`: print where the model files are.
@@ -24,7 +26,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
   setup [--no-apt] [--no-models]   install Debian packages, fetch and verify model files
-  sim [--no-setup] [-- ARGS]       set up, then run the kiosk on the simulator board
+  sim [--no-setup] [--headless] [-- ARGS]
+                                   set up, then run the kiosk on the simulator board in a
+                                   window; --headless plays the happy-path scenario instead
   test [--no-setup]                set up, then fmt check, clippy -D warnings, every test
   models-dir                       print the model directory
   face-reference                   make .cache/face-ref-venv (OpenCV's Python pipeline, for bench face)
@@ -72,11 +76,38 @@ fn run(args: &[String]) -> anyhow::Result<()> {
                 setup(&root, true, true)?
             };
             let extra: Vec<&String> = rest.iter().skip_while(|a| *a != "--").skip(1).collect();
+            if flag("--headless") {
+                let out = root.join("target/sim-headless");
+                let mut cmd = cargo(&root);
+                cmd.args([
+                    "run",
+                    "-p",
+                    "kiosk-board",
+                    "--bin",
+                    "kioskctl",
+                    "--",
+                    "sim",
+                    "run",
+                ])
+                .arg("--config")
+                .arg(root.join("board/config/sim.toml"))
+                .arg("--scenario")
+                .arg(root.join("board/sim/scenarios/happy-path.toml"))
+                .arg("--out")
+                .arg(&out)
+                .arg("--speech")
+                .env("KIOSK_MODEL_DIR", &model_dir);
+                step("the happy path, headless", &mut cmd)?;
+                println!("screenshots, speech and report.json in {}", out.display());
+                return Ok(());
+            }
             let mut cmd = cargo(&root);
             cmd.args([
                 "run",
                 "-p",
                 "kiosk-board",
+                "--features",
+                "desktop",
                 "--bin",
                 "kiosk",
                 "--",

@@ -1,10 +1,12 @@
 //! `kiosk`: the kiosk firmware application.
 //!
-//! Builds the configured board and runs the citizen journey on it. Until the
-//! Slint screens land, the journey is shown on the console: each screen
-//! change prints a line, and the tester types commands (`help` lists them)
-//! that stand for the citizen's touches and, on the simulator, for putting a
-//! card on the reader.
+//! Builds the configured board and runs the citizen journey on it, shown
+//! with `--ui window` (the default when built with the `desktop` feature) in
+//! the Slint screens in a window, with spoken guidance through espeak-ng;
+//! or with `--ui console` as text lines, the tester typing commands (`help`
+//! lists them) that stand for the citizen's touches and, on the simulator,
+//! for putting a card on the reader. The console also runs beside the
+//! window, for the simulator's card and camera commands.
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -24,6 +26,30 @@ struct Cli {
     /// The board configuration file (default: $KIOSK_CONFIG or board/config/<board>.toml).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Where the journey is shown.
+    #[arg(long, value_enum, default_value_t = UiKind::default())]
+    ui: UiKind,
+    /// No spoken guidance.
+    #[arg(long)]
+    mute: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum UiKind {
+    /// The Slint screens in a desktop window (needs the `desktop` feature).
+    Window,
+    /// Text lines and typed commands.
+    Console,
+}
+
+impl Default for UiKind {
+    fn default() -> UiKind {
+        if cfg!(feature = "desktop") {
+            UiKind::Window
+        } else {
+            UiKind::Console
+        }
+    }
 }
 
 #[cfg(feature = "face")]
@@ -56,26 +82,42 @@ fn with_face(runtime: Runtime, _config: &kiosk_board::config::Config) -> anyhow:
 }
 
 fn main() -> anyhow::Result<()> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a binary: the cold start is measured from here"
+    )]
+    let started = std::time::Instant::now();
     kiosk_board::app::init_logging("info");
     let cli = Cli::parse();
     let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
-    let board = kiosk_board::app::build_board(&config).context("cannot start the board")?;
+    match cli.ui {
+        UiKind::Console => run_console(config),
+        UiKind::Window => window::run(config, cli.mute, started),
+    }
+}
+
+/// The board and the runtime of `config`, and the simulator's controls.
+/// What keeps running beside the runtime: the simulator's in-process
+/// reference portal, when the configuration has one.
+type Portal = Option<kiosk_board::portal::server::PortalHandle>;
+
+fn build_runtime(
+    config: &kiosk_board::config::Config,
+) -> anyhow::Result<(Runtime, Option<kiosk_board::sim::SimControls>, Portal)> {
+    let board = kiosk_board::app::build_board(config).context("cannot start the board")?;
     tracing::info!(kiosk = %config.kiosk.id, board = %board.devices.board, "kiosk starting");
-    let cards_dir = config
-        .sim
-        .as_ref()
-        .and_then(|s| s.card_reader.cards_dir.clone());
-    let mut console = Console::stdin(cards_dir, board.sim.clone());
-    let store = kiosk_board::app::open_store(&config)?;
+    let store = kiosk_board::app::open_store(config)?;
     let epoch = kiosk_board::app::wall_clock_now();
-    let mut runtime =
-        Runtime::new(board.devices, config.session, Timestamp::ZERO).with_store(store, epoch);
-    match kiosk_board::ticketing::Ticketing::from_config(&config) {
+    let trust = kiosk_board::app::load_trust_list(config.kiosk.csca_dir.as_deref())?;
+    let mut runtime = Runtime::new(board.devices, config.session, Timestamp::ZERO)
+        .with_trust_list(trust)
+        .with_store(store, epoch);
+    match kiosk_board::ticketing::Ticketing::from_config(config) {
         Some(ticketing) => runtime = runtime.with_ticketing(ticketing),
         None => tracing::warn!("no [queue] in the configuration: the kiosk issues no numbers"),
     }
     // Keeps the simulator's in-process reference portal running.
-    let _portal = match kiosk_board::app::request_service(&config)? {
+    let portal = match kiosk_board::app::request_service(config)? {
         Some((service, portal)) => {
             runtime = runtime.with_requests(service);
             portal
@@ -85,7 +127,7 @@ fn main() -> anyhow::Result<()> {
             None
         }
     };
-    runtime = with_face(runtime, &config)?;
+    runtime = with_face(runtime, config)?;
     match kiosk_board::notify::Notifier::from_env() {
         Ok(Some(notifier)) => {
             tracing::info!(watchdog = ?notifier.watchdog_interval(), "running under systemd");
@@ -94,7 +136,175 @@ fn main() -> anyhow::Result<()> {
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "NOTIFY_SOCKET is set but unusable"),
     }
+    Ok((runtime, board.sim, portal))
+}
+
+fn run_console(config: kiosk_board::config::Config) -> anyhow::Result<()> {
+    let (mut runtime, sim, _portal) = build_runtime(&config)?;
+    let cards_dir = config
+        .sim
+        .as_ref()
+        .and_then(|s| s.card_reader.cards_dir.clone());
+    let mut console = Console::stdin(cards_dir, sim);
     runtime.run(&mut console, &AtomicBool::new(false));
     tracing::info!("kiosk stopped");
     Ok(())
+}
+
+/// The Slint screens in a desktop window: the window on this (the main)
+/// thread, the runtime on its own, views and touches between them.
+#[cfg(feature = "desktop")]
+mod window {
+    use super::*;
+    use kiosk_board::runtime::{Frontend as _, FrontendInput};
+    use kiosk_board::speech::EspeakSpeaker;
+    use kiosk_board::ui::{Both, ChannelFrontend, ToUi, inputs, voice};
+    use kiosk_hal::speaker::Speaker as _;
+    use kiosk_ui::adapters::Display;
+    use kiosk_ui::kiosk::Kiosk;
+    use slint::ComponentHandle as _;
+    use std::cell::RefCell;
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    struct Ui {
+        kiosk: Kiosk,
+        speaker: Option<EspeakSpeaker>,
+        /// The runtime's clock at the last view, and when it arrived.
+        clock: (Timestamp, Instant),
+    }
+
+    thread_local! {
+        static UI: RefCell<Option<Ui>> = const { RefCell::new(None) };
+    }
+
+    fn speak(ui: &mut Ui) {
+        let text = ui.kiosk.spoken();
+        let v = voice(ui.kiosk.language());
+        if let Some(s) = ui.speaker.as_mut()
+            && let Err(e) = s.say(v, &text)
+        {
+            tracing::warn!(error = %e, "cannot speak the guidance");
+        }
+    }
+
+    pub(super) fn run(
+        config: kiosk_board::config::Config,
+        mute: bool,
+        started: Instant,
+    ) -> anyhow::Result<()> {
+        let view = kiosk_firmware::session::Session::new(config.session, Timestamp::ZERO).view();
+        let kiosk = Kiosk::new(
+            view,
+            kiosk_board::ui::offers(&config),
+            kiosk_board::ui::procedures(&config),
+            &Display::default(),
+        )?;
+        let (tx, rx) = mpsc::channel::<FrontendInput>();
+        #[expect(clippy::disallowed_methods, reason = "a binary: the UI thread's clock")]
+        let now = Instant::now();
+        UI.with(|ui| {
+            *ui.borrow_mut() = Some(Ui {
+                kiosk,
+                speaker: (!mute).then(EspeakSpeaker::new),
+                clock: (Timestamp::ZERO, now),
+            });
+        });
+        // Touches go to the runtime; the countdown follows the clock.
+        let timer = slint::Timer::default();
+        timer.start(
+            slint::TimerMode::Repeated,
+            std::time::Duration::from_millis(50),
+            move || {
+                UI.with(|ui| {
+                    if let Some(ui) = ui.borrow_mut().as_mut() {
+                        for input in inputs(ui.kiosk.take_touches()) {
+                            let _ = tx.send(FrontendInput::Input(input));
+                        }
+                        // Only the countdown moves with the clock.
+                        if ui.kiosk.model().countdown.is_some() {
+                            let (at, since) = ui.clock;
+                            ui.kiosk.set_now(at + since.elapsed());
+                        }
+                    }
+                });
+            },
+        );
+        let window = UI.with(|ui| ui.borrow().as_ref().map(|u| u.kiosk.window().as_weak()));
+        if let Some(w) = window.and_then(|w| w.upgrade()) {
+            w.show()?;
+        }
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "cold start: attract screen shown"
+        );
+        let cards_dir = config
+            .sim
+            .as_ref()
+            .and_then(|s| s.card_reader.cards_dir.clone());
+        let worker = std::thread::spawn(move || -> anyhow::Result<()> {
+            let (mut runtime, sim, _portal) = build_runtime(&config)?;
+            let send = Box::new(|msg: ToUi| {
+                let _ = slint::invoke_from_event_loop(move || {
+                    UI.with(|ui| {
+                        let mut ui = ui.borrow_mut();
+                        let Some(ui) = ui.as_mut() else { return };
+                        match msg {
+                            ToUi::Show(view, events, now) => {
+                                #[expect(
+                                    clippy::disallowed_methods,
+                                    reason = "a binary: the UI thread's clock"
+                                )]
+                                let arrived = Instant::now();
+                                ui.clock = (now, arrived);
+                                ui.kiosk.set_now(now);
+                                if ui.kiosk.update(&view, &events) {
+                                    speak(ui);
+                                }
+                            }
+                            ToUi::Request(form, consent) => {
+                                ui.kiosk.set_request(form, consent);
+                                speak(ui);
+                            }
+                            ToUi::Stopped => {
+                                let _ = slint::quit_event_loop();
+                            }
+                        }
+                    });
+                });
+            });
+            let mut frontend = Both {
+                first: ChannelFrontend::new(send, rx),
+                second: Console::stdin(cards_dir, sim),
+            };
+            frontend.clock(Timestamp::ZERO);
+            runtime.run(&mut frontend, &AtomicBool::new(false));
+            Ok(())
+        });
+        UI.with(|ui| {
+            if let Some(ui) = ui.borrow_mut().as_mut() {
+                speak(ui);
+            }
+        });
+        slint::run_event_loop_until_quit()?;
+        drop(timer);
+        UI.with(|ui| ui.borrow_mut().take());
+        match worker.join() {
+            Ok(result) => result,
+            Err(_) => anyhow::bail!("the runtime thread panicked"),
+        }
+    }
+}
+
+#[cfg(not(feature = "desktop"))]
+mod window {
+    pub(super) fn run(
+        _config: kiosk_board::config::Config,
+        _mute: bool,
+        _started: std::time::Instant,
+    ) -> anyhow::Result<()> {
+        anyhow::bail!(
+            "this kiosk was built without the desktop window: build with `--features desktop`, or run with `--ui console`"
+        )
+    }
 }

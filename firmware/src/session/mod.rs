@@ -641,6 +641,9 @@ pub struct SessionView {
     pub holder_name: Option<String>,
     /// Holder's masked ID number, while identified.
     pub holder_masked_id: Option<String>,
+    /// Holder's date of birth as on the chip (`dd/mm/yyyy`), while
+    /// identified, for the confirmation screen.
+    pub holder_date_of_birth: Option<String>,
     /// How the holder was verified, once decided.
     pub verification: Option<Verification>,
     /// The ticket, while shown.
@@ -753,6 +756,7 @@ impl Session {
             },
             holder_name: self.holder.as_ref().map(|h| h.full_name.clone()),
             holder_masked_id: self.holder.as_ref().map(Holder::masked_id),
+            holder_date_of_birth: self.holder.as_ref().map(|h| h.date_of_birth.clone()),
             verification: self.verification,
             ticket: match &self.step {
                 Step::ShowingTicket { ticket } => Some(ticket.clone()),

@@ -64,6 +64,28 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The simulator: scripted journeys on the real screens.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum SimCommand {
+    /// Play a scenario file (TOML or JSON) on the sim board with the screens
+    /// rendered headless: a screenshot per step and report.json in --out;
+    /// exit 1 on an unmet expectation.
+    Run {
+        /// The scenario file.
+        #[arg(long)]
+        scenario: PathBuf,
+        /// The output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write the spoken guidance as WAV files (espeak-ng) into
+        /// OUT/speech.
+        #[arg(long)]
+        speech: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -407,6 +429,14 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 service.as_deref(),
             )
         }
+        Command::Sim(SimCommand::Run {
+            scenario,
+            out,
+            speech,
+        }) => {
+            let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+            sim_run(cli.json, &config, scenario, out, *speech)
+        }
         Command::Face(command) => {
             let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
             face_command(cli.json, &config, command)
@@ -645,4 +675,58 @@ fn print_check(name: &str, check: &Check) {
     if let Some(fix) = &check.fix {
         println!("         {:<12} → {fix}", "");
     }
+}
+
+fn sim_run(
+    json: bool,
+    config: &kiosk_board::config::Config,
+    file: &Path,
+    out: &Path,
+    speech: bool,
+) -> anyhow::Result<ExitCode> {
+    use kiosk_board::scenario::{Scenario, run};
+    let scenario = Scenario::load(file)?;
+    let speaker: Option<Box<dyn kiosk_board::speech::SpeakerDevice>> = if speech {
+        Some(Box::new(kiosk_board::speech::WavSpeaker::new(
+            &out.join("speech"),
+        )?))
+    } else {
+        None
+    };
+    let report = run(config, &scenario, file, out, speaker)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("scenario: {}", report.scenario);
+        for s in &report.steps {
+            println!(
+                "  {:>2}. {:<8} {:<40} -> {} ({})",
+                s.index,
+                if s.ok { "ok" } else { "FAILED" },
+                s.step,
+                s.screen,
+                s.screenshot
+            );
+            if let Some(e) = &s.error {
+                println!("      {e}");
+            }
+        }
+        if let Some(t) = &report.ticket {
+            println!("  ticket {t}");
+        }
+        println!(
+            "  {} step(s), {} spoken, {} ms virtual, {} ms machine (cold start {} ms); report: {}",
+            report.steps.len(),
+            report.spoken,
+            report.virtual_ms,
+            report.machine_ms,
+            report.cold_start_ms,
+            out.join("report.json").display()
+        );
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

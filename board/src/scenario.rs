@@ -1,0 +1,678 @@
+//! Scripted journeys for testers: a scenario file (TOML or JSON) played
+//! against the real screens, rendered headless, on the simulator board, in
+//! virtual time (`kioskctl sim run --scenario FILE --out DIR`).
+//!
+//! A scenario is a list of steps: put a card profile on the reader, show
+//! face frames to the camera, scan the card's QR, touch a button by its id
+//! (only one on the screen: `touch = "yes"` fails on a screen without it),
+//! wait for a screen, expect a ticket number, a receipt, or a printer state.
+//! After each step the screen is saved as `NN-<what>.png` in the output
+//! folder; `report.json` says what happened, step by step. The first unmet
+//! expectation ends the run.
+//!
+//! ```toml
+//! name = "happy path"
+//! [[steps]]
+//! insert_card = "cccd-2021"
+//! [[steps]]
+//! wait_screen = "access-key"
+//! [[steps]]
+//! scan_qr = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|...|01062021"
+//! [[steps]]
+//! touch = "yes"
+//! ```
+//!
+//! Paths in steps are relative to the scenario file; `{fixtures}` stands for
+//! the face photos of `cargo xtask setup` (`$KIOSK_FACE_FIXTURES`, else
+//! `.cache/face-fixtures` under the workspace).
+//!
+//! Privacy: screenshots of a scenario show the synthetic card holders of
+//! the simulator's profiles, never a real person; no face image or
+//! embedding is written (the camera frames are the tester's own files).
+
+use crate::config::Config;
+use crate::runtime::{Frontend, Runtime};
+use crate::sim::{SimBoard, SimControls};
+use crate::speech::SpeakerDevice;
+use crate::ui::SlintFrontend;
+use anyhow::{Context as _, bail};
+use kiosk_firmware::session::{AccessKey, Input, StepKind};
+use kiosk_firmware::store::{Store, UnixMillis};
+use kiosk_firmware::time::Timestamp;
+use kiosk_hal::printer::PaperLevel;
+use kiosk_ui::Screen;
+use kiosk_ui::adapters::Display;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// 2026-11-25 09:00 in Hà Nội (a Wednesday inside opening hours), Unix ms.
+pub const DEFAULT_CLOCK: u64 = 1_795_572_000_000;
+
+/// The longest a `wait_screen` waits by default, in virtual seconds.
+const DEFAULT_WAIT_S: f64 = 60.0;
+
+/// A scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What it shows.
+    pub name: String,
+    /// The wall clock at the start, Unix ms (default: a Wednesday 09:00 in
+    /// Hà Nội).
+    #[serde(default)]
+    pub clock_ms: Option<u64>,
+    /// Whether the kiosk has its face engine (default true; without models
+    /// face checks go to staff).
+    #[serde(default = "yes")]
+    pub face: bool,
+    /// Whether the simulator's reference portal runs (default true; false:
+    /// the portal is unreachable, requests wait in the outbox).
+    #[serde(default = "yes")]
+    pub portal: bool,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A card to put on the reader.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CardSpec {
+    /// A shipped profile by name (`board/sim/cards/NAME.toml`).
+    Profile(String),
+    /// A profile with another chip photo (a JPEG or JPEG 2000 file).
+    WithPhoto {
+        /// The profile name.
+        profile: String,
+        /// The photo file.
+        photo: String,
+    },
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Put a card on the reader.
+    InsertCard(CardSpec),
+    /// Take the card off (`remove_card = true`).
+    RemoveCard(bool),
+    /// Put a contactless card that is no ID card on the reader.
+    ForeignCard(bool),
+    /// Play these image files (or folders) on the camera; `["pattern"]` for
+    /// the empty scene.
+    Frames(Vec<String>),
+    /// The camera read the card-front QR code with this text.
+    ScanQr(String),
+    /// Touch the button with this id (it must be on the screen).
+    Touch(String),
+    /// Let time pass until this screen is up (at most `within_s`, default
+    /// 60 virtual seconds).
+    WaitScreen(String),
+    /// Like `wait_screen`, with a limit: `{ screen = "menu", within_s = 5 }`.
+    WaitScreenWithin {
+        /// The screen.
+        screen: String,
+        /// The limit in virtual seconds.
+        within_s: f64,
+    },
+    /// Let this many virtual seconds pass.
+    WaitS(f64),
+    /// The screen up now must be this one.
+    ExpectScreen(String),
+    /// The ticket on screen must have this number.
+    ExpectTicket(String),
+    /// Whether the ticket on screen came out of the printer.
+    ExpectPrinted(bool),
+    /// A receipt must be on screen (with this code, if not empty).
+    ExpectReceipt(String),
+    /// The printer's paper: `ok`, `near_end` or `out`.
+    Paper(String),
+    /// The citizen typed a value into a request form field.
+    FormField {
+        /// The field's name.
+        name: String,
+        /// The value.
+        value: String,
+    },
+}
+
+impl Step {
+    fn describe(&self) -> String {
+        match self {
+            Step::InsertCard(CardSpec::Profile(p)) => format!("insert card {p}"),
+            Step::InsertCard(CardSpec::WithPhoto { profile, .. }) => {
+                format!("insert card {profile} with another photo")
+            }
+            Step::RemoveCard(_) => "remove the card".into(),
+            Step::ForeignCard(_) => "put a foreign card".into(),
+            Step::Frames(f) => format!("camera shows {}", f.join(", ")),
+            Step::ScanQr(_) => "scan the card QR".into(),
+            Step::Touch(id) => format!("touch {id}"),
+            Step::WaitScreen(s) => format!("wait for {s}"),
+            Step::WaitScreenWithin { screen, within_s } => {
+                format!("wait for {screen} within {within_s} s")
+            }
+            Step::WaitS(s) => format!("wait {s} s"),
+            Step::ExpectScreen(s) => format!("expect screen {s}"),
+            Step::ExpectTicket(n) => format!("expect ticket {n}"),
+            Step::ExpectPrinted(p) => format!("expect printed {p}"),
+            Step::ExpectReceipt(c) => format!("expect receipt {c}"),
+            Step::Paper(p) => format!("paper {p}"),
+            Step::FormField { name, .. } => format!("type {name}"),
+        }
+    }
+
+    fn slug(&self) -> String {
+        let d = self.describe();
+        let mut slug: String = d
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        slug.truncate(40);
+        slug.trim_matches('-').to_owned()
+    }
+}
+
+impl Scenario {
+    /// Reads a scenario from a `.toml` or `.json` file.
+    pub fn load(path: &Path) -> anyhow::Result<Scenario> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the scenario {}", path.display()))?;
+        let parsed = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).map_err(anyhow::Error::from)
+        } else {
+            toml::from_str(&text).map_err(anyhow::Error::from)
+        };
+        parsed.with_context(|| format!("{} is not a valid scenario", path.display()))
+    }
+}
+
+/// How one step went.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// 1-based.
+    pub index: usize,
+    /// What the step did.
+    pub step: String,
+    /// Whether it did what it said.
+    pub ok: bool,
+    /// Why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The screen after it.
+    pub screen: String,
+    /// The screenshot after it.
+    pub screenshot: String,
+    /// Virtual time at its end, in ms since the start.
+    pub at_ms: u64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The scenario's name.
+    pub scenario: String,
+    /// Whether every step went as written.
+    pub ok: bool,
+    /// The steps run (the first failed one is the last).
+    pub steps: Vec<StepReport>,
+    /// The last ticket number shown, if any.
+    pub ticket: Option<String>,
+    /// The last receipt code shown, if any.
+    pub receipt: Option<String>,
+    /// How many guidance texts were spoken.
+    pub spoken: usize,
+    /// Virtual time of the whole run, ms.
+    pub virtual_ms: u64,
+    /// Machine time of the whole run (building the board, rendering and
+    /// screenshots included), ms.
+    pub machine_ms: u64,
+    /// Machine time from the start to the first attract screen rendered, ms.
+    pub cold_start_ms: u64,
+}
+
+/// The screen's name as scenario files spell it (the `ScreenKind` names).
+pub fn screen_name(screen: Screen) -> &'static str {
+    match screen {
+        Screen::Attract => "attract",
+        Screen::Language => "language",
+        Screen::AccessKey => "access-key",
+        Screen::Keypad => "keypad",
+        Screen::Reading => "reading",
+        Screen::Confirm => "confirm",
+        Screen::FaceConsent => "face-consent",
+        Screen::FaceCheck => "face-check",
+        Screen::StaffAssist => "staff-assist",
+        Screen::Menu => "menu",
+        Screen::Services => "services",
+        Screen::Printing => "printing",
+        Screen::Ticket => "ticket",
+        Screen::Form => "form",
+        Screen::RequestConsent => "request-consent",
+        Screen::Submitting => "submitting",
+        Screen::Receipt => "receipt",
+        Screen::Rating => "rating",
+        Screen::Goodbye => "goodbye",
+        Screen::Notice => "notice",
+    }
+}
+
+/// The kiosk a scenario plays on: the runtime on the sim board, the
+/// headless screens, virtual time.
+pub struct Player {
+    runtime: Runtime,
+    // Keeps the in-process reference portal running.
+    _portal: Option<crate::portal::server::PortalHandle>,
+    sim: SimControls,
+    frontend: SlintFrontend,
+    now: Timestamp,
+    base: PathBuf,
+    cards_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Player {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Player")
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Player {
+    /// A kiosk for `scenario` from the sim `config`, its store and printer
+    /// output in `out`; `base` resolves the scenario's paths.
+    pub fn new(
+        config: &Config,
+        scenario: &Scenario,
+        base: &Path,
+        out: &Path,
+        speaker: Option<Box<dyn SpeakerDevice>>,
+    ) -> anyhow::Result<Player> {
+        let mut sim_config = config
+            .sim
+            .clone()
+            .context("the configuration has no [sim] section")?;
+        sim_config.printer.output_dir = Some(out.join("printer"));
+        let cards_dir =
+            sim_config.card_reader.cards_dir.clone().context(
+                "the sim configuration has no card profiles (sim.card_reader.cards_dir)",
+            )?;
+        let (devices, sim) = SimBoard::build(&sim_config).context("cannot build the sim board")?;
+        let epoch = UnixMillis(scenario.clock_ms.unwrap_or(DEFAULT_CLOCK));
+        let db = out.join("kiosk.db");
+        // A fresh journey: numbering starts anew in every run.
+        let _ = std::fs::remove_file(&db);
+        let (store, _) = Store::open(&db, epoch).context("cannot open the scenario's store")?;
+        let trust = crate::app::load_trust_list(config.kiosk.csca_dir.as_deref())?;
+        let mut runtime = Runtime::new(devices, config.session, Timestamp::ZERO)
+            .with_trust_list(trust)
+            .with_store(store, epoch);
+        if let Some(ticketing) = crate::ticketing::Ticketing::from_config(config) {
+            runtime = runtime.with_ticketing(ticketing);
+        }
+        let mut requests_config = config.clone();
+        if !scenario.portal
+            && let Some(r) = requests_config.requests.as_mut()
+        {
+            // Nothing listens on the discard port: every delivery fails
+            // at once and the request waits in the outbox.
+            r.sim_portal = None;
+            r.portal.url = "https://127.0.0.1:9".into();
+        }
+        let portal = match crate::app::request_service(&requests_config)? {
+            Some((service, portal)) => {
+                runtime = runtime.with_requests(service);
+                portal
+            }
+            None => None,
+        };
+        #[cfg(feature = "face")]
+        if scenario.face {
+            match crate::app::face_service(config) {
+                Ok(Some(face)) => runtime = runtime.with_face(face),
+                Ok(None) => tracing::warn!("no face models: face checks go to staff"),
+                Err(e) => bail!("the face engine does not load: {e:#}"),
+            }
+        }
+        kiosk_ui::headless::init()?;
+        kiosk_ui::headless::set_clock(Duration::ZERO);
+        let frontend = SlintFrontend::new(
+            runtime.view(),
+            crate::ui::offers(config),
+            crate::ui::procedures(config),
+            &Display::default(),
+            speaker,
+        )?;
+        Ok(Player {
+            runtime,
+            _portal: portal,
+            sim,
+            frontend,
+            now: Timestamp::ZERO,
+            base: base.to_owned(),
+            cards_dir,
+        })
+    }
+
+    /// The frontend (screens, touches, what was spoken).
+    pub fn frontend(&self) -> &SlintFrontend {
+        &self.frontend
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The virtual clock.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// The screen up now.
+    pub fn screen(&self) -> Screen {
+        self.frontend.kiosk().model().screen
+    }
+
+    /// Ticks the runtime once and shows what changed.
+    fn pump(&mut self) {
+        self.runtime.tick(self.now);
+        self.flush();
+    }
+
+    fn flush(&mut self) {
+        loop {
+            let events = self.runtime.take_events();
+            self.frontend.set_now(self.now);
+            let view = self.runtime.view();
+            self.frontend.show(&view, &events);
+            if matches!(
+                view.step,
+                StepKind::ExpectForm | StepKind::ExpectRequestConsent
+            ) {
+                self.frontend.show_request(
+                    self.runtime.form_screen().as_ref(),
+                    self.runtime.consent_notice(),
+                );
+            }
+            let inputs = self.frontend.take_inputs();
+            if inputs.is_empty() {
+                break;
+            }
+            for input in inputs {
+                self.runtime.input(input, self.now);
+            }
+        }
+        kiosk_ui::headless::set_clock(Duration::from_millis(self.now.as_millis()));
+    }
+
+    /// Lets `d` of virtual time pass, waking when the runtime asks to.
+    pub fn run_for(&mut self, d: Duration) {
+        let end = self.now + d;
+        loop {
+            self.pump();
+            let next = self
+                .runtime
+                .next_wakeup()
+                .max(self.now + Duration::from_millis(1));
+            if next > end {
+                break;
+            }
+            self.now = next;
+        }
+        self.now = end;
+        self.pump();
+    }
+
+    /// Lets time pass until `screen` is up, at most `within`.
+    pub fn wait_screen(&mut self, screen: &str, within: Duration) -> Result<(), String> {
+        let end = self.now + within;
+        loop {
+            self.pump();
+            if screen_name(self.screen()) == screen {
+                return Ok(());
+            }
+            if self.now >= end {
+                return Err(format!(
+                    "{screen} did not come within {} s (screen: {})",
+                    within.as_secs_f64(),
+                    screen_name(self.screen())
+                ));
+            }
+            let next = self
+                .runtime
+                .next_wakeup()
+                .max(self.now + Duration::from_millis(1))
+                .min(end);
+            self.now = next;
+        }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        let fixtures = std::env::var_os("KIOSK_FACE_FIXTURES")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.cache/face-fixtures")
+            });
+        match p.strip_prefix("{fixtures}/") {
+            Some(rest) => fixtures.join(rest),
+            None => self.base.join(p),
+        }
+    }
+
+    /// Plays one step; `Err` says how it failed.
+    pub fn step(&mut self, step: &Step) -> Result<(), String> {
+        match step {
+            Step::InsertCard(spec) => {
+                let (profile, photo) = match spec {
+                    CardSpec::Profile(p) => (p, None),
+                    CardSpec::WithPhoto { profile, photo } => (profile, Some(photo)),
+                };
+                let file = self.cards_dir.join(format!("{profile}.toml"));
+                let chip = match photo {
+                    None => crate::sim::load_card(&file).map_err(|e| e.to_string())?,
+                    Some(photo) => {
+                        let bytes = std::fs::read(self.path(photo))
+                            .map_err(|e| format!("the photo {photo}: {e}"))?;
+                        let (p, base) = kiosk_firmware::testkit::CardProfile::load(&file)
+                            .map_err(|e| e.to_string())?;
+                        p.chip_with_photo(&base, Some(bytes))
+                            .map_err(|e| e.to_string())?
+                    }
+                };
+                self.sim.insert_card(Box::new(chip));
+                self.run_for(Duration::from_millis(300));
+            }
+            Step::RemoveCard(_) => {
+                self.sim.remove_card();
+                self.run_for(Duration::from_millis(300));
+            }
+            Step::ForeignCard(_) => {
+                self.sim.insert_card(Box::new(crate::sim::ForeignCard));
+                self.run_for(Duration::from_millis(300));
+            }
+            Step::Frames(sources) => {
+                let frames = if sources.iter().all(|s| s == "pattern") {
+                    vec![crate::sim::pattern(640, 480)]
+                } else {
+                    let mut frames = Vec::new();
+                    for s in sources {
+                        let path = self.path(s);
+                        let mut more = if path.is_dir() {
+                            crate::sim::load_frames(&path)
+                        } else {
+                            crate::sim::load_frame(&path).map(|f| vec![f])
+                        }
+                        .map_err(|e| format!("frames {s}: {e}"))?;
+                        frames.append(&mut more);
+                    }
+                    frames
+                };
+                self.sim.set_frames(frames);
+                self.pump();
+            }
+            Step::ScanQr(text) => {
+                if self.runtime.step() != StepKind::ExpectAccessKey {
+                    return Err(format!(
+                        "no QR is asked for on {}",
+                        screen_name(self.screen())
+                    ));
+                }
+                self.runtime
+                    .input(Input::AccessKey(AccessKey::CardQr(text.clone())), self.now);
+                self.pump();
+            }
+            Step::Touch(id) => {
+                if !self.frontend.touch(id) {
+                    let on_screen: Vec<String> = self
+                        .frontend
+                        .kiosk()
+                        .model()
+                        .touchable()
+                        .map(str::to_owned)
+                        .collect();
+                    return Err(format!(
+                        "no button {id} on {} (there are: {})",
+                        screen_name(self.screen()),
+                        on_screen.join(", ")
+                    ));
+                }
+                self.flush();
+                self.pump();
+            }
+            Step::WaitScreen(screen) => {
+                self.wait_screen(screen, Duration::from_secs_f64(DEFAULT_WAIT_S))?
+            }
+            Step::WaitScreenWithin { screen, within_s } => {
+                self.wait_screen(screen, Duration::from_secs_f64(within_s.max(0.0)))?
+            }
+            Step::WaitS(s) => self.run_for(Duration::from_secs_f64(s.max(0.0))),
+            Step::ExpectScreen(screen) => {
+                let now = screen_name(self.screen());
+                if now != screen {
+                    return Err(format!("the screen is {now}, not {screen}"));
+                }
+            }
+            Step::ExpectTicket(number) => match &self.runtime.view().ticket {
+                Some(t) if &t.number == number => {}
+                Some(t) => return Err(format!("the ticket is {}, not {number}", t.number)),
+                None => return Err("no ticket on screen".into()),
+            },
+            Step::ExpectPrinted(printed) => match &self.runtime.view().ticket {
+                Some(t) if t.printed == *printed => {}
+                Some(t) => {
+                    return Err(format!(
+                        "ticket {} printed: {}, expected {printed}",
+                        t.number, t.printed
+                    ));
+                }
+                None => return Err("no ticket on screen".into()),
+            },
+            Step::ExpectReceipt(code) => match &self.runtime.view().receipt {
+                Some(r) if code.is_empty() || &r.code == code => {}
+                Some(r) => return Err(format!("the receipt is {}, not {code}", r.code)),
+                None => return Err("no receipt on screen".into()),
+            },
+            Step::FormField { name, value } => {
+                if self.runtime.step() != StepKind::ExpectForm {
+                    return Err(format!("no form on {}", screen_name(self.screen())));
+                }
+                self.runtime
+                    .set_form_field(name, value, self.now)
+                    .map_err(|e| format!("field {name}: {e}"))?;
+                self.frontend
+                    .show_request(self.runtime.form_screen().as_ref(), None);
+                self.pump();
+            }
+            Step::Paper(level) => {
+                let level = match level.as_str() {
+                    "ok" => PaperLevel::Ok,
+                    "near_end" => PaperLevel::NearEnd,
+                    "out" => PaperLevel::Out,
+                    other => return Err(format!("paper is ok, near_end or out, not {other}")),
+                };
+                self.sim.set_paper(level);
+            }
+        }
+        Ok(())
+    }
+
+    /// Saves the screen as a PNG.
+    pub fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
+        let shot = kiosk_ui::headless::snapshot(self.frontend.kiosk().window())?;
+        shot.save(path)
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// Plays `scenario` (from the file at `file`) on the sim board of
+/// `config`, writing screenshots and `report.json` into `out`.
+pub fn run(
+    config: &Config,
+    scenario: &Scenario,
+    file: &Path,
+    out: &Path,
+    speaker: Option<Box<dyn SpeakerDevice>>,
+) -> anyhow::Result<Report> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the scenario runner measures its own machine time"
+    )]
+    let started = std::time::Instant::now();
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    let mut player = Player::new(config, scenario, base, out, speaker)?;
+    player.pump();
+    let first = out.join("00-start.png");
+    player.screenshot(&first)?;
+    let cold_start_ms = started.elapsed().as_millis() as u64;
+    let mut report = Report {
+        scenario: scenario.name.clone(),
+        ok: true,
+        steps: Vec::new(),
+        ticket: None,
+        receipt: None,
+        spoken: 0,
+        virtual_ms: 0,
+        machine_ms: 0,
+        cold_start_ms,
+    };
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let result = player.step(step);
+        let view = player.runtime().view();
+        if let Some(t) = &view.ticket {
+            report.ticket = Some(t.number.clone());
+        }
+        if let Some(r) = &view.receipt {
+            report.receipt = Some(r.code.clone());
+        }
+        let name = format!("{:02}-{}.png", i + 1, step.slug());
+        player.screenshot(&out.join(&name))?;
+        let ok = result.is_ok();
+        report.steps.push(StepReport {
+            index: i + 1,
+            step: step.describe(),
+            ok,
+            error: result.err(),
+            screen: screen_name(player.screen()).to_owned(),
+            screenshot: name,
+            at_ms: player.now().as_millis(),
+        });
+        if !ok {
+            report.ok = false;
+            break;
+        }
+    }
+    report.spoken = player.frontend().spoken().len();
+    report.virtual_ms = player.now().as_millis();
+    report.machine_ms = started.elapsed().as_millis() as u64;
+    let json = serde_json::to_string_pretty(&report)?;
+    std::fs::write(out.join("report.json"), json)
+        .with_context(|| format!("cannot write the report in {}", out.display()))?;
+    Ok(report)
+}

@@ -1,0 +1,414 @@
+//! Screenshot tests: every screen in Vietnamese and English, rendered
+//! headless by the software renderer with the shipped Noto Sans, compared
+//! with the reference PNGs in `tests/screens/` with a tolerance.
+//!
+//! `KIOSK_BLESS=1 cargo test -p kiosk-ui --test screens` writes the
+//! references anew (and fails, so a blessing run never passes by itself).
+
+#![allow(clippy::expect_used, reason = "test code")]
+
+use kiosk_firmware::face::check::Hint;
+use kiosk_firmware::face::liveness::TurnDirection;
+use kiosk_firmware::session::{
+    FaceGuide, Fault, PrintProblem, RequestReceipt, Session, SessionConfig, SessionView,
+    StaffReason, StepKind, TicketInfo,
+};
+use kiosk_firmware::time::Timestamp;
+use kiosk_ui::adapters::Display;
+use kiosk_ui::headless;
+use kiosk_ui::kiosk::Kiosk;
+use kiosk_ui::presenter::{Offer, Touch};
+use kiosk_ui::{Language, Screen, Theme};
+use slint::ComponentHandle;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A channel may differ by this much (anti-aliasing, rounding).
+const CHANNEL_TOLERANCE: u8 = 24;
+/// At most this share of the pixels may differ.
+const MAX_DIFFERENT: f64 = 0.002;
+
+fn base() -> SessionView {
+    Session::new(SessionConfig::default(), Timestamp::ZERO).view()
+}
+
+fn at(step: StepKind) -> SessionView {
+    let mut v = base();
+    v.step = step;
+    v
+}
+
+fn identified(step: StepKind) -> SessionView {
+    let mut v = at(step);
+    v.holder_name = Some("NGUYỄN VĂN MẪU".into());
+    v.holder_date_of_birth = Some("15/01/1990".into());
+    v.holder_masked_id = Some("••••••••0001".into());
+    v
+}
+
+fn services() -> Vec<Offer> {
+    [
+        (
+            "A",
+            "Hộ tịch (khai sinh, kết hôn, khai tử)",
+            "Civil status (birth, marriage, death)",
+        ),
+        (
+            "B",
+            "Chứng thực bản sao, chữ ký",
+            "Certified copies and signatures",
+        ),
+        ("C", "Đất đai, nhà ở", "Land and housing"),
+        (
+            "D",
+            "Đăng ký kinh doanh, hộ kinh doanh",
+            "Business registration",
+        ),
+    ]
+    .into_iter()
+    .map(|(code, vi, en)| Offer {
+        code: code.into(),
+        name_vi: vi.into(),
+        name_en: en.into(),
+    })
+    .collect()
+}
+
+fn procedures() -> Vec<Offer> {
+    vec![Offer {
+        code: "1.001612".into(),
+        name_vi: "Đăng ký thường trú".into(),
+        name_en: "Permanent residence registration".into(),
+    }]
+}
+
+fn ticket(printed: bool) -> TicketInfo {
+    TicketInfo {
+        number: "A012".into(),
+        service: "A".into(),
+        priority: None,
+        waiting: 3,
+        printed,
+        print_problem: (!printed).then_some(PrintProblem::PaperOut),
+    }
+}
+
+/// A screen to render: its name, the view, and touches after showing it.
+struct Case {
+    name: String,
+    view: SessionView,
+    touches: Vec<&'static str>,
+    screen: Screen,
+}
+
+fn case(name: &str, view: SessionView, touches: &[&'static str], screen: Screen) -> Case {
+    Case {
+        name: name.into(),
+        view,
+        touches: touches.to_vec(),
+        screen,
+    }
+}
+
+const FAULTS: [(Fault, &str); 17] = [
+    (Fault::CardRemoved, "card-removed"),
+    (Fault::WrongAccessKey, "wrong-access-key"),
+    (Fault::NotAnIdCard, "not-an-id-card"),
+    (Fault::UnreadableCard, "unreadable-card"),
+    (Fault::DocumentNotGenuine, "not-genuine"),
+    (Fault::DocumentExpired, "expired"),
+    (Fault::ReaderUnavailable, "reader-unavailable"),
+    (Fault::CameraUnavailable, "camera-unavailable"),
+    (Fault::PrinterUnavailable, "printer-unavailable"),
+    (Fault::ServiceClosed, "service-closed"),
+    (Fault::ServiceSoldOut, "sold-out"),
+    (Fault::PriorityNotEligible, "priority-refused"),
+    (Fault::TimedOut, "timed-out"),
+    (Fault::RequestNotQueued, "request-not-queued"),
+    (Fault::OutOfService, "out-of-service"),
+    (Fault::RequestRefused, "request-refused"),
+    (Fault::Internal, "internal"),
+];
+
+fn cases() -> Vec<Case> {
+    let mut cases = vec![
+        case("attract", at(StepKind::Attract), &[], Screen::Attract),
+        case(
+            "language",
+            at(StepKind::Attract),
+            &["language"],
+            Screen::Language,
+        ),
+        case(
+            "access-key",
+            at(StepKind::ExpectAccessKey),
+            &[],
+            Screen::AccessKey,
+        ),
+        {
+            let mut v = at(StepKind::ExpectAccessKey);
+            v.access_key_rejected = true;
+            case("access-key-rejected", v, &[], Screen::AccessKey)
+        },
+        case(
+            "keypad",
+            at(StepKind::ExpectAccessKey),
+            &["type-key", "key-0", "key-0", "key-3", "key-0", "key-9"],
+            Screen::Keypad,
+        ),
+        {
+            let mut v = at(StepKind::Reading);
+            v.read_percent = Some(42);
+            case("reading", v, &[], Screen::Reading)
+        },
+        case(
+            "confirm",
+            identified(StepKind::ExpectConfirmation),
+            &[],
+            Screen::Confirm,
+        ),
+        case(
+            "face-consent",
+            identified(StepKind::ExpectFaceConsent),
+            &[],
+            Screen::FaceConsent,
+        ),
+        {
+            let mut v = identified(StepKind::FaceCheck);
+            v.face_attempt = Some(1);
+            v.face_guide = Some(FaceGuide {
+                hint: Hint::Turn(TurnDirection::Left),
+                face_box: Some([330, 180, 340, 560]),
+                progress_percent: 40,
+            });
+            case("face-check", v, &[], Screen::FaceCheck)
+        },
+        {
+            let mut v = identified(StepKind::FaceCheck);
+            v.face_attempt = Some(2);
+            v.face_guide = Some(FaceGuide {
+                hint: Hint::Good,
+                face_box: Some([320, 160, 360, 600]),
+                progress_percent: 90,
+            });
+            case("face-check-good", v, &[], Screen::FaceCheck)
+        },
+        {
+            let mut v = identified(StepKind::StaffAssist);
+            v.staff_reason = Some(StaffReason::FaceNotMatched);
+            case("staff-assist", v, &[], Screen::StaffAssist)
+        },
+        {
+            let mut v = identified(StepKind::StaffAssist);
+            v.staff_reason = Some(StaffReason::CameraFault);
+            case("staff-camera", v, &[], Screen::StaffAssist)
+        },
+        case("menu", identified(StepKind::Menu), &[], Screen::Menu),
+        {
+            let mut v = at(StepKind::Menu);
+            v.menu_notice = Some(Fault::ServiceSoldOut);
+            case("menu-sold-out", v, &[], Screen::Menu)
+        },
+        case(
+            "services",
+            at(StepKind::Menu),
+            &["take-number"],
+            Screen::Services,
+        ),
+        case(
+            "printing",
+            at(StepKind::IssuingTicket),
+            &[],
+            Screen::Printing,
+        ),
+        {
+            let mut v = at(StepKind::ShowingTicket);
+            v.ticket = Some(ticket(true));
+            case("ticket", v, &[], Screen::Ticket)
+        },
+        {
+            let mut v = at(StepKind::ShowingTicket);
+            v.ticket = Some(ticket(false));
+            case("ticket-unprinted", v, &[], Screen::Ticket)
+        },
+        case("form", identified(StepKind::ExpectForm), &[], Screen::Form),
+        case(
+            "request-consent",
+            identified(StepKind::ExpectRequestConsent),
+            &[],
+            Screen::RequestConsent,
+        ),
+        case(
+            "submitting",
+            identified(StepKind::SubmittingRequest),
+            &[],
+            Screen::Submitting,
+        ),
+        {
+            let mut v = identified(StepKind::ShowingReceipt);
+            v.receipt = Some(RequestReceipt {
+                code: "K01-20261125-0007".into(),
+                delivered: false,
+            });
+            case("receipt", v, &[], Screen::Receipt)
+        },
+        case("rating", at(StepKind::ExpectRating), &[], Screen::Rating),
+        case("goodbye", at(StepKind::Goodbye), &[], Screen::Goodbye),
+        {
+            let mut v = at(StepKind::Menu);
+            v.warning = true;
+            v.deadline = Some(Timestamp::from_millis(17_000));
+            case("timeout-warning", v, &[], Screen::Menu)
+        },
+    ];
+    for (fault, name) in FAULTS {
+        let mut v = at(StepKind::Notice);
+        v.fault = Some(fault);
+        cases.push(case(&format!("notice-{name}"), v, &[], Screen::Notice));
+    }
+    cases
+}
+
+fn kiosk() -> Kiosk {
+    headless::init().expect("the headless platform installs");
+    headless::set_clock(Duration::from_millis(700));
+    Kiosk::new(
+        at(StepKind::Attract),
+        services(),
+        procedures(),
+        &Display::default(),
+    )
+    .expect("the window opens")
+}
+
+fn render(c: &Case, lang: Language) -> image::RgbImage {
+    let kiosk = kiosk();
+    if lang == Language::English {
+        assert_eq!(kiosk.touch("language"), Touch::Local);
+        assert_eq!(kiosk.touch("lang-en"), Touch::Local);
+    }
+    kiosk.update(&c.view, &[]);
+    for t in &c.touches {
+        assert_ne!(
+            kiosk.touch(t),
+            Touch::Ignored,
+            "{}: {t} is on screen",
+            c.name
+        );
+    }
+    assert_eq!(kiosk.model().screen, c.screen, "{}", c.name);
+    headless::snapshot(kiosk.window()).expect("the window renders")
+}
+
+fn reference(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/screens")
+        .join(format!("{name}.png"))
+}
+
+#[test]
+fn every_screen_in_both_languages_matches_its_reference() {
+    let bless = std::env::var_os("KIOSK_BLESS").is_some_and(|v| v == "1");
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screens");
+    std::fs::create_dir_all(&out).expect("output folder");
+    let mut failures = Vec::new();
+    let mut blessed = 0;
+    let mut names = std::collections::HashSet::new();
+    for c in cases() {
+        for (lang, tag) in [(Language::Vietnamese, "vi"), (Language::English, "en")] {
+            let name = format!("{}-{tag}", c.name);
+            assert!(names.insert(name.clone()), "{name} twice");
+            let shot = render(&c, lang);
+            let path = reference(&name);
+            if bless {
+                shot.save(&path).expect("reference written");
+                blessed += 1;
+                continue;
+            }
+            let actual = out.join(format!("{name}.png"));
+            shot.save(&actual).expect("screenshot written");
+            match image::open(&path) {
+                Ok(r) => {
+                    let d = headless::compare(&shot, &r.to_rgb8(), CHANNEL_TOLERANCE);
+                    if d.size_mismatch || d.fraction > MAX_DIFFERENT {
+                        failures.push(format!(
+                            "{name}: {} pixels ({:.3}%) differ; see {}",
+                            d.pixels,
+                            d.fraction * 100.0,
+                            actual.display()
+                        ));
+                    }
+                }
+                Err(e) => failures.push(format!("{name}: no reference {} ({e})", path.display())),
+            }
+        }
+    }
+    assert!(
+        !bless,
+        "KIOSK_BLESS=1: {blessed} references written; run again without it"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(names.len() >= 80, "{} screens", names.len());
+}
+
+#[test]
+fn every_session_step_has_a_screenshot_case() {
+    let covered: std::collections::HashSet<Screen> = cases().iter().map(|c| c.screen).collect();
+    for screen in [
+        Screen::Attract,
+        Screen::Language,
+        Screen::AccessKey,
+        Screen::Keypad,
+        Screen::Reading,
+        Screen::Confirm,
+        Screen::FaceConsent,
+        Screen::FaceCheck,
+        Screen::StaffAssist,
+        Screen::Menu,
+        Screen::Services,
+        Screen::Printing,
+        Screen::Ticket,
+        Screen::Form,
+        Screen::RequestConsent,
+        Screen::Submitting,
+        Screen::Receipt,
+        Screen::Rating,
+        Screen::Goodbye,
+        Screen::Notice,
+    ] {
+        assert!(covered.contains(&screen), "{screen:?} has no screenshot");
+    }
+}
+
+#[test]
+fn a_finger_on_a_button_reaches_the_session() {
+    let kiosk = kiosk();
+    // The action row sits at the bottom: "Language" left, "Take a number" right.
+    headless::tap(kiosk.window(), 810.0, 1920.0 - 48.0 - 60.0);
+    assert_eq!(
+        kiosk.take_touches(),
+        vec![Touch::Input(kiosk_firmware::session::Input::WalkIn)]
+    );
+    headless::tap(kiosk.window(), 270.0, 1920.0 - 48.0 - 60.0);
+    assert_eq!(kiosk.take_touches(), vec![Touch::Local]);
+    assert_eq!(kiosk.model().screen, Screen::Language);
+    // Nothing there: no touch.
+    headless::tap(kiosk.window(), 540.0, 300.0);
+    assert!(kiosk.take_touches().is_empty());
+}
+
+#[test]
+fn text_and_targets_are_large_enough() {
+    let kiosk = kiosk();
+    let theme = kiosk.window().global::<Theme<'_>>();
+    assert!(
+        theme.get_small_size() >= 24.0,
+        "smallest text is 24 px or more"
+    );
+    assert!(theme.get_body_size() >= 24.0);
+    let display = Display::default();
+    // 15 mm at 102 DPI is 60 px; buttons are at least that.
+    assert!((display.touch_min_px() - 60.2).abs() < 0.5);
+    assert!(theme.get_button_height() >= display.touch_min_px());
+    assert!(theme.get_touch_min() >= display.touch_min_px() - 0.01);
+}

@@ -1,0 +1,176 @@
+//! After the idle timeout nothing personal remains: not in the session or
+//! the runtime, not in the screens' models (the presenter and the Slint
+//! globals), not in the logs.
+
+#![allow(clippy::expect_used, reason = "test code")]
+
+use kiosk_board::scenario::{CardSpec, Player, Scenario, Step};
+use kiosk_ui::{Journey, Lang};
+use slint::{ComponentHandle, Model};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Every string the Slint globals hold now.
+fn ui_strings(player: &Player) -> Vec<String> {
+    let ui = player.frontend().kiosk().window();
+    let j = ui.global::<Journey<'_>>();
+    let l = ui.global::<Lang<'_>>();
+    let mut all = vec![
+        j.get_title().to_string(),
+        j.get_prompt().to_string(),
+        j.get_entry_id().to_string(),
+        j.get_entry_dob().to_string(),
+        j.get_big_number().to_string(),
+        j.get_service_name().to_string(),
+        j.get_waiting().to_string(),
+        l.get_step_label().to_string(),
+    ];
+    for f in j.get_fields().iter() {
+        all.push(f.label.to_string());
+        all.push(f.value.to_string());
+    }
+    for list in [j.get_choices(), j.get_actions(), j.get_keys()] {
+        for a in list.iter() {
+            all.push(a.label.to_string());
+        }
+    }
+    all
+}
+
+/// The holder's data of the `cccd-2021` profile, in the forms it may take.
+const PERSONAL: [&str; 6] = [
+    "Nguyễn Văn Mẫu",
+    "NGUYỄN VĂN MẪU",
+    "003090000001",
+    "0001",
+    "15/01/1990",
+    "00309",
+];
+
+fn assert_clean(what: &str, texts: &[String]) {
+    for t in texts {
+        for p in PERSONAL {
+            assert!(!t.contains(p), "{what} still holds {p:?}: {t:?}");
+        }
+    }
+}
+
+#[test]
+fn after_the_idle_timeout_no_personal_data_remains_anywhere() {
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let config = kiosk_board::config::Config::load(&root().join("board/config/sim.toml"))
+        .expect("the shipped sim config loads");
+    let scenario = Scenario {
+        name: "idle".into(),
+        clock_ms: None,
+        face: false,
+        portal: false,
+        steps: Vec::new(),
+    };
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut player =
+        Player::new(&config, &scenario, &root(), out.path(), None).expect("the player starts");
+
+    // The holder's data on screen: name, date of birth, masked ID.
+    for step in [
+        Step::InsertCard(CardSpec::Profile("cccd-2021".into())),
+        Step::WaitScreen("access-key".into()),
+        Step::ScanQr(kiosk_tests::card_qr("cccd-2021").into()),
+        Step::WaitScreen("confirm".into()),
+    ] {
+        player
+            .step(&step)
+            .expect("the journey reaches the confirmation");
+    }
+    let shown = ui_strings(&player);
+    assert!(
+        shown.iter().any(|s| s.contains("Nguyễn Văn Mẫu")),
+        "{shown:?}"
+    );
+    assert!(shown.iter().any(|s| s.contains("15/01/1990")));
+    assert!(shown.iter().any(|s| s.ends_with("0001")));
+    assert!(player.runtime().holds_personal_data());
+    assert!(player.frontend().kiosk().holds_personal_data());
+
+    // Nobody touches the screen: the warning, then the end of the session.
+    player
+        .step(&Step::WaitScreenWithin {
+            screen: "attract".into(),
+            within_s: 300.0,
+        })
+        .expect("the idle timeout ends the journey");
+    assert!(!player.runtime().holds_personal_data());
+    let view = player.runtime().view();
+    assert_eq!(view.holder_name, None);
+    assert_eq!(view.holder_masked_id, None);
+    assert_eq!(view.holder_date_of_birth, None);
+    assert!(!player.frontend().kiosk().holds_personal_data());
+    assert_clean("the Slint globals", &ui_strings(&player));
+    assert_clean(
+        "the presenter",
+        &[format!("{:?}", player.frontend().kiosk().model())],
+    );
+
+    // Digits typed on the keypad go too.
+    for step in [
+        Step::RemoveCard(true),
+        Step::WaitS(2.0),
+        Step::InsertCard(CardSpec::Profile("cccd-2021".into())),
+        Step::WaitScreen("access-key".into()),
+        Step::Touch("type-key".into()),
+        Step::Touch("key-0".into()),
+        Step::Touch("key-0".into()),
+        Step::Touch("key-3".into()),
+        Step::Touch("key-0".into()),
+        Step::Touch("key-9".into()),
+    ] {
+        player.step(&step).expect("the keypad opens");
+    }
+    assert!(player.frontend().kiosk().holds_personal_data());
+    assert_eq!(player.frontend().kiosk().model().entry_id, "00309");
+    player.step(&Step::RemoveCard(true)).expect("card off");
+    player
+        .step(&Step::WaitScreenWithin {
+            screen: "attract".into(),
+            within_s: 300.0,
+        })
+        .expect("the journey ends");
+    assert!(!player.frontend().kiosk().holds_personal_data());
+    assert_clean("the Slint globals", &ui_strings(&player));
+
+    let logs = String::from_utf8(logs.0.lock().expect("log lock").clone()).expect("UTF-8 logs");
+    assert!(!logs.is_empty(), "the journey logged something");
+    assert_clean("the logs", &[logs]);
+}

@@ -1,0 +1,140 @@
+//! The shipped scenarios (`board/sim/scenarios/*.toml`) played on the sim
+//! board against the real screens rendered headless, as `kioskctl sim run`
+//! plays them: each must pass, with a screenshot per step and a report.
+
+#![allow(clippy::expect_used, reason = "test code")]
+
+use kiosk_board::scenario::{Scenario, run};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn config() -> kiosk_board::config::Config {
+    kiosk_board::config::Config::load(&root().join("board/config/sim.toml"))
+        .expect("the shipped sim config loads")
+}
+
+fn play(name: &str) -> kiosk_board::scenario::Report {
+    let file = root().join(format!("board/sim/scenarios/{name}.toml"));
+    let scenario = Scenario::load(&file).expect("the scenario parses");
+    let out = tempfile::tempdir().expect("temp dir");
+    let report = run(&config(), &scenario, &file, out.path(), None).expect("the scenario runs");
+    assert!(
+        report.ok,
+        "{name}: {}",
+        serde_json::to_string_pretty(&report).expect("report")
+    );
+    for step in &report.steps {
+        assert!(
+            out.path().join(&step.screenshot).is_file(),
+            "{name}: no screenshot for step {}",
+            step.index
+        );
+    }
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("report.json")).expect("report written"),
+    )
+    .expect("the report is JSON");
+    assert_eq!(json["ok"], true);
+    assert_eq!(
+        json["steps"].as_array().map(Vec::len),
+        Some(scenario.steps.len())
+    );
+    report
+}
+
+#[test]
+fn happy_path_ends_with_ticket_a001_and_goodbye() {
+    let report = play("happy-path");
+    assert_eq!(report.ticket.as_deref(), Some("A001"));
+    assert!(report.spoken >= 10, "every screen spoke: {}", report.spoken);
+    println!(
+        "happy path: {} ms machine time, {} ms virtual, cold start to attract {} ms",
+        report.machine_ms, report.virtual_ms, report.cold_start_ms
+    );
+}
+
+#[test]
+fn walk_in_in_english_gets_b001() {
+    assert_eq!(play("walk-in").ticket.as_deref(), Some("B001"));
+}
+
+#[test]
+fn a_wrong_key_is_explained_and_the_right_one_opens_the_card() {
+    play("wrong-key");
+}
+
+#[test]
+fn out_of_paper_shows_the_number_unprinted() {
+    assert_eq!(play("paper-out").ticket.as_deref(), Some("A001"));
+}
+
+#[test]
+fn face_mismatch_goes_to_staff_who_confirm_and_the_journey_goes_on() {
+    assert_eq!(play("face-mismatch-staff").ticket.as_deref(), Some("C001"));
+}
+
+#[test]
+fn an_offline_request_gets_a_queued_receipt() {
+    let report = play("offline-request");
+    let code = report.receipt.expect("a receipt was shown");
+    assert!(code.starts_with('R'), "the kiosk's own reference: {code}");
+}
+
+#[test]
+fn every_shipped_scenario_has_a_test() {
+    let dir = root().join("board/sim/scenarios");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("scenarios folder")
+        .map(|e| {
+            e.expect("entry")
+                .path()
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .map(str::to_owned)
+                .expect("a name")
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "face-mismatch-staff",
+            "happy-path",
+            "offline-request",
+            "paper-out",
+            "walk-in",
+            "wrong-key"
+        ]
+    );
+}
+
+#[test]
+fn an_unmet_expectation_fails_the_run_and_says_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "name = \"bad\"\nface = false\n[[steps]]\ntouch = \"yes\"\n[[steps]]\nexpect_screen = \"menu\"\n",
+    )
+    .expect("written");
+    let scenario = Scenario::load(&file).expect("parses");
+    let out = dir.path().join("out");
+    let report = run(&config(), &scenario, &file, &out, None).expect("runs");
+    assert!(!report.ok);
+    assert_eq!(report.steps.len(), 1, "the run stops at the first failure");
+    let error = report.steps[0].error.as_deref().unwrap_or_default();
+    assert!(error.contains("no button yes on attract"), "{error}");
+    assert!(Path::new(&out.join("report.json")).is_file());
+}
+
+#[test]
+fn a_malformed_scenario_is_refused_with_its_file_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("typo.toml");
+    std::fs::write(&file, "name = \"x\"\n[[steps]]\ntuch = \"yes\"\n").expect("written");
+    let e = Scenario::load(&file).expect_err("unknown step");
+    assert!(format!("{e:#}").contains("typo.toml"), "{e:#}");
+}

@@ -956,6 +956,7 @@ tamper = { line = 5 }
             let gpio = linux.gpio.unwrap();
             assert_eq!(gpio.outputs.len(), 5, "{name}: every light wired");
             assert!(gpio.tamper.is_some() && gpio.presence.is_some());
+            assert!(linux.speaker.enabled && linux.speaker.rate_wpm < 175);
             assert!(config.queue.is_some());
         }
     }
@@ -988,11 +989,19 @@ tamper = { line = 5 }
             })
         );
         assert_eq!(gpio.presence, None);
+        assert_eq!(linux.speaker, crate::linux::SpeakerConfig::default());
+        let quiet = parse(&LINUX.replacen(
+            "[linux.printer]",
+            "[linux.speaker]\nenabled = false\n[linux.printer]",
+            1,
+        ))
+        .unwrap();
+        assert!(!quiet.linux.unwrap().speaker.enabled);
     }
 
     #[test]
     fn every_bad_linux_field_is_named_with_what_would_do() {
-        let cases: [(&str, &str, &str, &str); 9] = [
+        let cases: [(&str, &str, &str, &str); 11] = [
             (
                 "kind = \"pcsc\"",
                 "kind = \"usb-magic\"",
@@ -1046,6 +1055,18 @@ tamper = { line = 5 }
                 "name = \"my board!\"",
                 "linux.name",
                 "ASCII",
+            ),
+            (
+                "[linux.printer]",
+                "[linux.speaker]\nrate_wpm = 20\n[linux.printer]",
+                "linux.speaker.rate_wpm",
+                "80–300",
+            ),
+            (
+                "[linux.printer]",
+                "[linux.speaker]\namplitude = 900\n[linux.printer]",
+                "linux.speaker.amplitude",
+                "0–200",
             ),
         ];
         for (from, to, want_field, want_reason) in cases {

@@ -39,6 +39,30 @@ pub struct LinuxConfig {
     pub printer: PrinterConfig,
     /// GPIO lines, when the board has any.
     pub gpio: Option<GpioConfig>,
+    /// The loudspeaker for spoken guidance.
+    pub speaker: SpeakerConfig,
+}
+
+/// `[linux.speaker]`: spoken guidance through espeak-ng on the board's
+/// default sound device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpeakerConfig {
+    /// Whether the kiosk speaks (a kiosk in a quiet room may not).
+    pub enabled: bool,
+    /// Words per minute: slower helps elderly citizens (espeak-ng `-s`).
+    pub rate_wpm: u32,
+    /// Loudness, 0–200 (espeak-ng `-a`).
+    pub amplitude: u32,
+}
+
+impl Default for SpeakerConfig {
+    fn default() -> Self {
+        SpeakerConfig {
+            enabled: true,
+            rate_wpm: 140,
+            amplitude: 100,
+        }
+    }
 }
 
 /// `[linux.card_reader]`.
@@ -114,6 +138,15 @@ pub(crate) struct RawLinux {
     camera: RawCamera,
     printer: RawPrinter,
     gpio: Option<RawGpio>,
+    speaker: Option<RawSpeaker>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpeaker {
+    enabled: Option<bool>,
+    rate_wpm: Option<u32>,
+    amplitude: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,6 +294,27 @@ pub(crate) fn validate(
         .gpio
         .map(|g| validate_gpio(g, base, invalid))
         .transpose()?;
+    let d = SpeakerConfig::default();
+    let speaker = match raw.speaker {
+        None => d,
+        Some(sp) => SpeakerConfig {
+            enabled: sp.enabled.unwrap_or(d.enabled),
+            rate_wpm: sp.rate_wpm.unwrap_or(d.rate_wpm),
+            amplitude: sp.amplitude.unwrap_or(d.amplitude),
+        },
+    };
+    if !(80..=300).contains(&speaker.rate_wpm) {
+        return Err(invalid(
+            "linux.speaker.rate_wpm",
+            format!("must be 80–300 words per minute, not {}", speaker.rate_wpm),
+        ));
+    }
+    if speaker.amplitude > 200 {
+        return Err(invalid(
+            "linux.speaker.amplitude",
+            format!("must be 0–200, not {}", speaker.amplitude),
+        ));
+    }
     Ok(LinuxConfig {
         name: raw.name,
         card_reader,
@@ -274,6 +328,7 @@ pub(crate) fn validate(
             paper_width_mm: raw.printer.paper_width_mm,
         },
         gpio,
+        speaker,
     })
 }
 

@@ -31,15 +31,49 @@ fn spawn_error(e: &std::io::Error) -> DeviceError {
 }
 
 /// Plays guidance on the sound device through espeak-ng.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EspeakSpeaker {
     playing: Option<Child>,
+    rate_wpm: u32,
+    amplitude: u32,
+}
+
+impl Default for EspeakSpeaker {
+    fn default() -> Self {
+        EspeakSpeaker {
+            playing: None,
+            rate_wpm: 150,
+            amplitude: 100,
+        }
+    }
 }
 
 impl EspeakSpeaker {
     /// A speaker on the default sound device.
     pub fn new() -> EspeakSpeaker {
         EspeakSpeaker::default()
+    }
+
+    /// A speaker at `rate_wpm` words per minute and `amplitude` (0–200).
+    pub fn with_voice(rate_wpm: u32, amplitude: u32) -> EspeakSpeaker {
+        EspeakSpeaker {
+            playing: None,
+            rate_wpm,
+            amplitude,
+        }
+    }
+
+    /// The board's speaker as its configuration describes it; `None` when a
+    /// Linux board's `[linux.speaker]` says `enabled = false`.
+    pub fn for_board(config: &crate::config::Config) -> Option<EspeakSpeaker> {
+        match &config.linux {
+            Some(linux) if !linux.speaker.enabled => None,
+            Some(linux) => Some(EspeakSpeaker::with_voice(
+                linux.speaker.rate_wpm,
+                linux.speaker.amplitude,
+            )),
+            None => Some(EspeakSpeaker::new()),
+        }
     }
 
     fn cut(&mut self) {
@@ -59,7 +93,12 @@ impl Speaker for EspeakSpeaker {
     fn say(&mut self, voice: Voice, text: &str) -> Result<(), DeviceError> {
         self.cut();
         let child = Command::new(PROGRAM)
-            .args(["-v", voice.espeak_name(), "-s", "150", "--"])
+            .args(["-v", voice.espeak_name()])
+            .arg("-s")
+            .arg(self.rate_wpm.to_string())
+            .arg("-a")
+            .arg(self.amplitude.to_string())
+            .arg("--")
             .arg(text)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

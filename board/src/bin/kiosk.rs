@@ -206,7 +206,11 @@ mod window {
         UI.with(|ui| {
             *ui.borrow_mut() = Some(Ui {
                 kiosk,
-                speaker: (!mute).then(EspeakSpeaker::new),
+                speaker: if mute {
+                    None
+                } else {
+                    EspeakSpeaker::for_board(&config)
+                },
                 clock: (Timestamp::ZERO, now),
             });
         });

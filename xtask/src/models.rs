@@ -77,7 +77,7 @@ pub(crate) fn sha256_file(path: &Path) -> anyhow::Result<String> {
 }
 
 /// Whether `path` exists with the expected hash.
-fn verified(path: &Path, sha256: &str) -> bool {
+pub(crate) fn verified(path: &Path, sha256: &str) -> bool {
     path.is_file() && sha256_file(path).is_ok_and(|h| h.eq_ignore_ascii_case(sha256))
 }
 

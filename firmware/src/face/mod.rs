@@ -390,28 +390,3 @@ impl<T: FaceEngine + ?Sized> FaceEngine for &mut T {
         T::models(self)
     }
 }
-
-impl<T: FaceEngine + ?Sized> FaceEngine for Box<T> {
-    fn decode_photo(&mut self, photo: &crate::icao::lds::FaceImage) -> Result<BgrImage, FaceError> {
-        T::decode_photo(self, photo)
-    }
-    fn detect(&mut self, image: ImageView<'_>) -> Result<Vec<Detection>, FaceError> {
-        T::detect(self, image)
-    }
-    fn align(&mut self, image: ImageView<'_>, face: &Detection) -> Result<BgrImage, FaceError> {
-        T::align(self, image, face)
-    }
-    fn embed(&mut self, aligned: &BgrImage) -> Result<Embedding, FaceError> {
-        T::embed(self, aligned)
-    }
-    fn liveness_score(
-        &mut self,
-        image: ImageView<'_>,
-        face: &Detection,
-    ) -> Result<Option<f32>, FaceError> {
-        T::liveness_score(self, image, face)
-    }
-    fn models(&self) -> &ModelIdentity {
-        T::models(self)
-    }
-}

@@ -330,7 +330,7 @@ impl Ticketing {
             Ok(()) => self.queue.mark_printed(store, ticket.id, now)?,
             Err(problem) => {
                 self.queue
-                    .record_print_failure(store, ticket.id, problem_code(problem))?;
+                    .record_print_failure(store, ticket.id, problem_code(problem), now)?;
             }
         }
         observe(Phase::Recorded);

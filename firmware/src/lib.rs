@@ -12,6 +12,7 @@
 //! - [`queue`]: queue numbers: services, numbering, priority, waiting order.
 //! - [`requests`]: online service requests: procedures, forms pre-filled from
 //!   the chip, consent, the portal API and the outbox's delivery.
+//! - [`metrics`]: usage metrics without personal data, Prometheus text.
 //! - [`store`]: the kiosk's SQLite database (migrations, audit log, outbox).
 //! - `testkit` (feature): the virtual CCCD chip and card profiles.
 //! - [`ticket`]: queue tickets: layout, raster, ESC/POS.
@@ -20,6 +21,7 @@ pub mod apdu;
 pub mod cccd;
 pub mod face;
 pub mod icao;
+pub mod metrics;
 pub mod queue;
 pub mod requests;
 pub mod session;

@@ -477,8 +477,9 @@ impl Queue {
         store: &mut Store,
         id: i64,
         problem: &str,
+        now: UnixMillis,
     ) -> Result<(), QueueError> {
-        store.record_print_failure(id, problem)?;
+        store.record_print_failure(id, problem, now)?;
         Ok(())
     }
 

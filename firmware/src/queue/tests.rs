@@ -457,13 +457,35 @@ fn a_failed_print_is_recorded_and_the_ticket_stays_out_of_the_waiting_list() {
     let mut store = open(&dir);
     let q = queue();
     let drawn = q.draw(&mut store, &walk_in("A"), at(8, 0)).unwrap();
-    q.record_print_failure(&mut store, drawn.ticket.id, "paper_out")
+    q.record_print_failure(&mut store, drawn.ticket.id, "paper_out", at(8, 1))
         .unwrap();
     let t = q.unprinted(&store, 10).unwrap().remove(0);
     assert_eq!(t.last_print_problem.as_deref(), Some("paper_out"));
     assert_eq!(t.print_attempts, 1);
     assert!(q.waiting_list(&store, "20261125", "A").unwrap().is_empty());
     assert_eq!(q.call_next(&mut store, "A", 1, at(8, 30)).unwrap(), None);
+}
+
+#[test]
+fn a_ticket_counts_once_as_unprinted_and_once_as_printed_whatever_the_reprints() {
+    use crate::metrics::Metric;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let q = queue();
+    let drawn = q.draw(&mut store, &walk_in("A"), at(8, 0)).unwrap();
+    let id = drawn.ticket.id;
+    q.record_print_failure(&mut store, id, "paper_out", at(8, 1))
+        .unwrap();
+    q.record_print_failure(&mut store, id, "paper_out", at(8, 2))
+        .unwrap();
+    let day = store.usage_of_day("20261125").unwrap();
+    assert_eq!(day.get(Metric::TicketsUnprinted, "A"), 1);
+    assert_eq!(day.total(Metric::TicketsPrinted), 0, "not printed yet");
+    q.mark_printed(&mut store, id, at(8, 10)).unwrap();
+    q.mark_printed(&mut store, id, at(8, 20)).unwrap();
+    let day = store.usage_of_day("20261125").unwrap();
+    assert_eq!(day.get(Metric::TicketsPrinted, "A"), 1);
+    assert_eq!(day.get(Metric::TicketsUnprinted, "A"), 1);
 }
 
 #[test]

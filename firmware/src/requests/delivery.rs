@@ -226,7 +226,7 @@ impl Courier<'_> {
         let payload = match claimed.open(self.key) {
             Ok(p) => p,
             Err(e) => {
-                store.outbox_failed(row.id, None, "cannot_decrypt")?;
+                store.outbox_failed(row.id, None, "cannot_decrypt", now)?;
                 observe(Step::Recorded);
                 outcome.outcome = "failed";
                 outcome.detail = Some(e.to_string());
@@ -255,7 +255,7 @@ impl Courier<'_> {
                 outcome.next_attempt_at_unix_ms = Some(next.0);
             }
             Verdict::Refused { status, reason } => {
-                store.outbox_failed(row.id, Some(status), &reason)?;
+                store.outbox_failed(row.id, Some(status), &reason, now)?;
                 outcome.outcome = "failed";
                 outcome.detail = Some(format!("{status} {reason}"));
             }

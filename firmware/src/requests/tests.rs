@@ -510,6 +510,13 @@ fn a_delivery_pass_deletes_delivered_rows_reschedules_5xx_and_fails_4xx() {
     assert_eq!(rows[0].next_attempt_at_unix_ms, 2_500);
     assert_eq!(rows[1].state, OutboxState::Failed);
     assert_eq!(rows[1].failed_http_status, Some(422));
+    // The usage counts moved with the rows, in the same transactions.
+    let usage = store.usage_totals().unwrap();
+    use crate::metrics::Metric;
+    assert_eq!(usage.get(Metric::RequestsQueued, TAM_TRU), 3);
+    assert_eq!(usage.total(Metric::RequestsSent), 1);
+    assert_eq!(usage.get(Metric::RequestsRefused, TAM_TRU), 1);
+    assert_eq!(store.outbox_backlog().unwrap(), (1, 1));
     let receipt = store.request_receipt(&reference_for(&k1)).unwrap().unwrap();
     assert_eq!(receipt.state, "delivered");
     assert_eq!(

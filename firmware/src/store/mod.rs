@@ -25,7 +25,12 @@
 //!
 //! Tables: the audit log and settings (`0001_init.sql`), queue tickets
 //! (`0002_queue.sql`, see [`queue`]), the outbox of online requests and
-//! their receipts (`0003_outbox.sql`, see [`outbox`]).
+//! their receipts (`0003_outbox.sql`, see [`outbox`]), usage counts per
+//! day (`0004_usage.sql`, see [`usage`]).
+//!
+//! [`Store::open_reader`] opens a read-only second connection (the metrics
+//! endpoint, `kioskctl stats`) beside the kiosk's own: WAL lets it read
+//! while the kiosk writes.
 
 use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
@@ -34,6 +39,7 @@ use std::path::{Path, PathBuf};
 
 pub mod outbox;
 pub mod queue;
+pub mod usage;
 pub use queue::{Draw, NewTicket, TicketRow};
 
 /// Wall-clock time in milliseconds since the Unix epoch, passed in by the
@@ -66,10 +72,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "outbox",
         sql: include_str!("../../migrations/0003_outbox.sql"),
     },
+    Migration {
+        version: 4,
+        name: "usage",
+        sql: include_str!("../../migrations/0004_usage.sql"),
+    },
 ];
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +140,15 @@ pub enum StoreError {
         name: &'static str,
         /// The SQLite error.
         source: rusqlite::Error,
+    },
+    /// A reader found a schema other than its own. Remedy: start the kiosk
+    /// (it migrates an older database), or use the matching `kioskctl`.
+    #[error("the database has schema version {found}, this reader needs {expected}")]
+    SchemaMismatch {
+        /// The file's version.
+        found: u32,
+        /// This code's version.
+        expected: u32,
     },
     /// Any other SQLite error.
     #[error("SQLite: {0}")]
@@ -354,6 +374,29 @@ impl Store {
                 migrated_to,
             },
         ))
+    }
+
+    /// Opens an existing database read-only, without migrating: for
+    /// readers beside the kiosk (the metrics endpoint, `kioskctl stats`).
+    /// Refuses a schema other than [`SCHEMA_VERSION`]: an older one is
+    /// migrated by the kiosk at its next start, a newer one is not ours.
+    pub fn open_reader(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.execute_batch("PRAGMA busy_timeout=5000;")?;
+        let found = user_version(&conn)?;
+        if found != SCHEMA_VERSION {
+            return Err(StoreError::SchemaMismatch {
+                found,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     /// The file.

@@ -14,7 +14,9 @@
 //! - [`Store::outbox_requeue_claimed`] puts rows a crash left `sending`
 //!   back to `pending`; the kiosk and `kioskctl` call it at start-up.
 
+use super::usage::{bump, code_label};
 use super::{Store, StoreError, UnixMillis};
+use crate::metrics::Metric;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rusqlite::{OptionalExtension, Row, params};
@@ -309,6 +311,13 @@ impl Store {
                  VALUES (?1, ?2, ?3, 'queued', ?4)",
                 params![new.reference, new.idempotency_key, new.procedure, now],
             )?;
+            bump(
+                tx,
+                new.now,
+                Metric::RequestsQueued,
+                code_label(new.procedure).as_str(),
+                1,
+            )?;
             Ok(id)
         })?)
     }
@@ -396,12 +405,13 @@ impl Store {
         now: UnixMillis,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            tx.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+            let deleted = tx.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
             tx.execute(
                 "UPDATE request_receipt SET state = 'delivered', dossier_code = ?2, delivered_at_unix_ms = ?3 \
                  WHERE idempotency_key = ?1",
                 params![idempotency_key, dossier_code, sql_ms(now)],
             )?;
+            bump(tx, now, Metric::RequestsSent, "", deleted as u64)?;
             Ok(())
         })
     }
@@ -432,8 +442,25 @@ impl Store {
         id: i64,
         http_status: Option<u16>,
         error: &str,
+        now: UnixMillis,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
+            let procedure: Option<String> = tx
+                .query_row(
+                    "SELECT procedure FROM outbox WHERE id = ?1 AND state != 'failed'",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(procedure) = procedure {
+                bump(
+                    tx,
+                    now,
+                    Metric::RequestsRefused,
+                    code_label(&procedure).as_str(),
+                    1,
+                )?;
+            }
             tx.execute(
                 "UPDATE outbox SET state = 'failed', attempts = attempts + 1, claimed_at_unix_ms = NULL, \
                  last_error = ?2, failed_http_status = ?3 WHERE id = ?1",

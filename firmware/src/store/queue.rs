@@ -4,7 +4,9 @@
 //! `kioskctl`) never draw the same number and a power cut loses nothing
 //! that was committed.
 
+use super::usage::{bump, code_label};
 use super::{Store, StoreError, UnixMillis};
+use crate::metrics::Metric;
 use rusqlite::{OptionalExtension, Row, params};
 
 /// A ticket as stored.
@@ -152,6 +154,24 @@ impl Store {
     /// issued). Idempotent: a ticket printed again keeps its first time.
     pub fn mark_ticket_printed(&mut self, id: i64, at: UnixMillis) -> Result<bool, StoreError> {
         self.write(|tx| {
+            // Counted once, on its first print (Count a ticket only once it
+            // has printed).
+            let first: Option<String> = tx
+                .query_row(
+                    "SELECT service FROM queue_ticket WHERE id = ?1 AND printed_at_unix_ms IS NULL",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(service) = first {
+                bump(
+                    tx,
+                    at,
+                    Metric::TicketsPrinted,
+                    code_label(&service).as_str(),
+                    1,
+                )?;
+            }
             let n = tx.execute(
                 "UPDATE queue_ticket SET print_attempts = print_attempts + 1, \
                  printed_at_unix_ms = coalesce(printed_at_unix_ms, ?2), last_print_problem = NULL \
@@ -162,9 +182,26 @@ impl Store {
         })
     }
 
-    /// Records a failed print attempt of ticket `id` and why.
-    pub fn record_print_failure(&mut self, id: i64, problem: &str) -> Result<bool, StoreError> {
+    /// Records a failed print attempt of ticket `id` and why. A ticket
+    /// whose first print fails counts once as unprinted.
+    pub fn record_print_failure(
+        &mut self,
+        id: i64,
+        problem: &str,
+        at: UnixMillis,
+    ) -> Result<bool, StoreError> {
         self.write(|tx| {
+            let first: Option<String> = tx
+                .query_row(
+                    "SELECT service FROM queue_ticket WHERE id = ?1 AND print_attempts = 0 \
+                     AND printed_at_unix_ms IS NULL",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(service) = first {
+                bump(tx, at, Metric::TicketsUnprinted, code_label(&service).as_str(), 1)?;
+            }
             let n = tx.execute(
                 "UPDATE queue_ticket SET print_attempts = print_attempts + 1, last_print_problem = ?2 \
                  WHERE id = ?1 AND printed_at_unix_ms IS NULL",

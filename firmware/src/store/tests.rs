@@ -350,7 +350,10 @@ fn a_version_2_database_with_tickets_upgrades_keeping_them_and_queues_requests()
         .unwrap();
     }
     let (mut store, report) = Store::open(&path, NOW).unwrap();
-    assert_eq!((report.migrated_from, report.migrated_to), (2, 3));
+    assert_eq!(
+        (report.migrated_from, report.migrated_to),
+        (2, SCHEMA_VERSION)
+    );
     assert_eq!(store.unprinted_tickets(5).unwrap().len(), 1);
     let key = outbox::OutboxKey::from_bytes(&[3u8; 32]).unwrap();
     let id = store
@@ -387,4 +390,81 @@ fn a_version_2_database_with_tickets_upgrades_keeping_them_and_queues_requests()
             )
             .is_err()
     );
+}
+
+mod usage_counts {
+    use super::*;
+    use crate::metrics::{Count, Label, Metric};
+
+    /// 2026-11-25 08:00 and 23:30 in Vietnam (UTC+7), and the next day.
+    const MORNING: UnixMillis = UnixMillis(1_795_568_400_000);
+    const LATE: UnixMillis = UnixMillis(1_795_624_200_000);
+    const NEXT_DAY: UnixMillis = UnixMillis(1_795_654_800_000);
+
+    #[test]
+    fn counts_add_up_per_local_day_and_in_total() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = Store::open(&db(&dir), NOW).unwrap();
+        let started = Count::one(Metric::JourneysStarted, Label::NONE);
+        let five = Count::one(Metric::Ratings, crate::metrics::rating(Some(5)));
+        store
+            .count_usage(MORNING, &[started.clone(), five.clone()])
+            .unwrap();
+        store.count_usage(LATE, std::slice::from_ref(&started)).unwrap();
+        store.count_usage(NEXT_DAY, &[started, five]).unwrap();
+        assert_eq!(
+            crate::store::usage::day_of(LATE).as_deref(),
+            Some("20261125")
+        );
+        assert_eq!(
+            crate::store::usage::day_of(NEXT_DAY).as_deref(),
+            Some("20261126")
+        );
+        let day = store.usage_of_day("20261125").unwrap();
+        assert_eq!(day.total(Metric::JourneysStarted), 2);
+        assert_eq!(day.get(Metric::Ratings, "5"), 1);
+        let all = store.usage_totals().unwrap();
+        assert_eq!(all.total(Metric::JourneysStarted), 3);
+        assert_eq!(all.get(Metric::Ratings, "5"), 2);
+        assert!(store.usage_of_day("20261124").unwrap().counts.is_empty());
+    }
+
+    #[test]
+    fn a_reader_beside_the_writer_sees_committed_counts_and_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = Store::open(&db(&dir), NOW).unwrap();
+        let reader = Store::open_reader(&db(&dir)).unwrap();
+        store
+            .count_usage(
+                MORNING,
+                &[Count::one(
+                    Metric::StaffCalls,
+                    crate::metrics::staff_reason(crate::session::StaffReason::FaceNotMatched),
+                )],
+            )
+            .unwrap();
+        let seen = reader.usage_totals().unwrap();
+        assert_eq!(seen.get(Metric::StaffCalls, "face_not_matched"), 1);
+        let mut reader = reader;
+        assert!(reader.kv_set("x", "y").is_err(), "a reader must not write");
+    }
+
+    #[test]
+    fn a_reader_refuses_a_database_of_another_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = db(&dir);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 2;")
+            .unwrap();
+        assert!(matches!(
+            Store::open_reader(&path),
+            Err(StoreError::SchemaMismatch {
+                found: 2,
+                expected: SCHEMA_VERSION
+            })
+        ));
+        assert!(Store::open_reader(&dir.path().join("missing.db")).is_err());
+    }
 }

@@ -54,6 +54,17 @@ pub struct Config {
     pub sim: Option<SimConfig>,
     /// A real board's devices (with `board = "linux"`).
     pub linux: Option<crate::linux::LinuxConfig>,
+    /// The Prometheus text endpoint; without `[metrics]` there is none
+    /// (`kioskctl stats` still reads the counts).
+    pub metrics: Option<MetricsSection>,
+}
+
+/// `[metrics]`: the usage metrics' Prometheus endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsSection {
+    /// Where `GET /metrics` is served: a loopback address only (a node
+    /// exporter or an agent on the board scrapes it and forwards).
+    pub listen: std::net::SocketAddr,
 }
 
 /// `[requests]`: online requests, the outbox and the portal.
@@ -248,6 +259,13 @@ struct RawConfig {
     requests: Option<RawRequests>,
     sim: Option<RawSim>,
     linux: Option<crate::linux::RawLinux>,
+    metrics: Option<RawMetrics>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: String,
 }
 
 #[derive(Deserialize)]
@@ -486,6 +504,27 @@ impl Config {
             }
         };
 
+        let metrics = raw
+            .metrics
+            .map(|m| {
+                let listen: std::net::SocketAddr = m.listen.parse().map_err(|_| {
+                    invalid(
+                        "metrics.listen",
+                        format!("must be an address and port such as \"127.0.0.1:9464\", not {:?}", m.listen),
+                    )
+                })?;
+                if !listen.ip().is_loopback() {
+                    return Err(invalid(
+                        "metrics.listen",
+                        format!(
+                            "must be a loopback address (127.0.0.1 or [::1]): the metrics stay on the board, not {listen}"
+                        ),
+                    ));
+                }
+                Ok(MetricsSection { listen })
+            })
+            .transpose()?;
+
         Ok(Config {
             path: path.to_path_buf(),
             board: raw.board,
@@ -501,6 +540,7 @@ impl Config {
             requests,
             sim,
             linux,
+            metrics,
         })
     }
 }

@@ -34,6 +34,7 @@ pub mod devices;
 pub mod doctor;
 pub mod facecheck;
 pub mod linux;
+pub mod metrics;
 #[cfg(feature = "nfc")]
 pub mod nfc;
 pub mod notify;

@@ -16,6 +16,7 @@
 
 use crate::devices::Devices;
 use crate::ticketing::{Issued, Ticketing, TicketingError};
+use kiosk_firmware::metrics::{self, Metric};
 use kiosk_firmware::session::{
     AccessKey, Action, EndReason, Event, Fault, Holder, Input, Output, PrintProblem, Priority,
     ReadFailure, Session, SessionConfig, SessionView, StaffReason, StepKind, Verification,
@@ -144,6 +145,19 @@ pub struct Runtime {
     printer_alert: Option<PrinterAlert>,
     /// Online requests, when the board files them.
     requests: Option<crate::requesting::RequestService>,
+    /// Whether a journey was counted as started and not yet as ended.
+    journey_open: bool,
+    /// The printer state last saved for the metrics endpoint.
+    printer_state_saved: Option<&'static str>,
+}
+
+/// The printer state as the metrics name it (`metrics::PRINTER_STATES`).
+pub fn printer_state(alert: Option<PrinterAlert>) -> &'static str {
+    match alert {
+        None => "ok",
+        Some(PrinterAlert::PaperNearEnd) => "paper_near_end",
+        Some(PrinterAlert::CannotPrint(problem)) => crate::ticketing::problem_code(problem),
+    }
 }
 
 impl Runtime {
@@ -158,6 +172,8 @@ impl Runtime {
             lit: None,
             events: Vec::new(),
             counters: Counters::default(),
+            journey_open: false,
+            printer_state_saved: None,
             store: None,
             vault: None,
             trust: kiosk_firmware::icao::pa::TrustList::empty(),
@@ -178,6 +194,8 @@ impl Runtime {
     pub fn with_store(mut self, store: Store, epoch: UnixMillis) -> Self {
         self.store = Some(store);
         self.epoch = epoch;
+        // Whatever the last run saw, nothing has printed in this one.
+        self.save_printer_state("unknown");
         self
     }
 
@@ -328,6 +346,49 @@ impl Runtime {
         }
     }
 
+    /// Sets the printer's standing alert, and its state for the metrics
+    /// endpoint when it changes.
+    fn set_printer_alert(&mut self, alert: Option<PrinterAlert>) {
+        self.printer_alert = alert;
+        let state = printer_state(alert);
+        if self.printer_state_saved != Some(state) {
+            self.save_printer_state(state);
+        }
+    }
+
+    fn save_printer_state(&mut self, state: &'static str) {
+        if let Some(store) = self.store.as_mut() {
+            match store.kv_set(metrics::PRINTER_STATE_KEY, state) {
+                Ok(()) => self.printer_state_saved = Some(state),
+                // Tried again at the next print.
+                Err(e) => tracing::error!(error = %e, "cannot save the printer state"),
+            }
+        }
+    }
+
+    /// Adds one to a usage metric (no personal data: the label is a fixed
+    /// name or a configuration code, see `firmware::metrics`).
+    fn count(&mut self, now: Timestamp, metric: Metric, label: metrics::Label) {
+        let at = self.wall(now);
+        if let Some(store) = self.store.as_mut()
+            && let Err(e) = store.count_usage(at, &[metrics::Count::one(metric, label)])
+        {
+            tracing::error!(error = %e, metric = metric.name(), "cannot count usage");
+        }
+    }
+
+    /// The usage counts of the local day at `now` (for the staff panel).
+    pub fn usage_today(&self, now: Timestamp) -> metrics::Usage {
+        let day = kiosk_firmware::store::usage::day_of(self.wall(now));
+        match (self.store.as_ref(), day) {
+            (Some(store), Some(day)) => store.usage_of_day(&day).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot read today's usage");
+                metrics::Usage::default()
+            }),
+            _ => metrics::Usage::default(),
+        }
+    }
+
     /// What the UI shows now.
     pub fn view(&self) -> SessionView {
         self.session.view()
@@ -384,6 +445,13 @@ impl Runtime {
                     self.drain(now);
                     return;
                 }
+            }
+            // A skipped rating records nothing in the session; the
+            // satisfaction figures still want to know how many skip.
+            (Input::Rated(score), StepKind::ExpectRating)
+                if !score.is_some_and(|s| (1..=5).contains(&s)) =>
+            {
+                self.count(now, Metric::Ratings, metrics::rating(None));
             }
             (Input::Consent(true), StepKind::ExpectRequestConsent) => {
                 let wall = self.wall(now);
@@ -601,6 +669,21 @@ impl Runtime {
     }
 
     fn observe(&mut self, event: Event, now: Timestamp) {
+        if let Event::StepChanged {
+            from: StepKind::Attract,
+            to,
+        } = &event
+            && !matches!(to, StepKind::Attract | StepKind::Notice)
+            && !self.journey_open
+        {
+            self.journey_open = true;
+            self.count(now, Metric::JourneysStarted, metrics::Label::NONE);
+        }
+        if let Event::Ended(reason) = &event
+            && std::mem::take(&mut self.journey_open)
+        {
+            self.count(now, Metric::JourneysEnded, metrics::end_reason(reason));
+        }
         if let Event::Ended(reason) = &event {
             self.audit(
                 now,
@@ -629,12 +712,18 @@ impl Runtime {
         match action {
             Action::ReadDocument(key) => {
                 let result = self.read_document(&key, now);
+                self.count(
+                    now,
+                    Metric::Identifications,
+                    metrics::identification(&result),
+                );
                 self.session.handle_input(Input::ReadFinished(result), now);
             }
             Action::AbortRead => self.disconnect(),
             Action::StartFaceCheck { attempt } => {
                 if let Err(outcome) = self.start_face_check(attempt, now) {
                     self.stop_camera();
+                    self.count(now, Metric::FaceChecks, metrics::face_outcome(outcome));
                     self.session.handle_input(Input::FaceFinished(outcome), now);
                 }
             }
@@ -646,6 +735,7 @@ impl Runtime {
             }
             Action::CallStaff(reason) => {
                 self.audit(now, "staff_called", serde_json::json!({ "reason": reason }));
+                self.count(now, Metric::StaffCalls, metrics::staff_reason(reason));
                 self.call_staff(reason);
             }
             Action::IssueTicket {
@@ -685,6 +775,7 @@ impl Runtime {
                     kiosk_firmware::session::RatingSubject::Visit => "visit",
                 };
                 tracing::info!(score, kind, "satisfaction rating");
+                self.count(now, Metric::Ratings, metrics::rating(Some(score)));
                 self.audit(
                     now,
                     "rating",
@@ -754,7 +845,7 @@ impl Runtime {
             && let Err(problem) = print.outcome
         {
             self.counters.printer_alerts += 1;
-            self.printer_alert = Some(PrinterAlert::CannotPrint(problem));
+            self.set_printer_alert(Some(PrinterAlert::CannotPrint(problem)));
             self.audit(
                 now,
                 "staff_alert",
@@ -1042,7 +1133,7 @@ impl Runtime {
                 serde_json::json!({ "device": "printer", "alert": alert }),
             );
         }
-        self.printer_alert = alert;
+        self.set_printer_alert(alert);
         // The fault light follows the alert at once, whatever the step.
         self.lit = None;
     }
@@ -1120,6 +1211,7 @@ impl Runtime {
                         self.counters.device_errors += 1;
                     }
                     self.stop_camera();
+                    self.count(now, Metric::FaceChecks, metrics::face_outcome(outcome));
                     self.session.handle_input(Input::FaceFinished(outcome), now);
                 }
             }

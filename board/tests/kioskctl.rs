@@ -662,3 +662,142 @@ fn doctor_on_a_linux_board_without_its_hardware_says_what_to_fix_and_exits_1() {
     );
     assert_eq!(d["store"]["ok"], true);
 }
+
+#[test]
+fn stats_counts_printed_tickets_per_day_and_serves_the_same_as_prometheus_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let (code, v) = kioskctl_json(&config, &["stats"]);
+    assert_eq!(code, Some(2), "no database yet: {v}");
+    assert!(v["error"].as_str().unwrap().contains("no database"), "{v}");
+    let png = dir.path().join("ticket.png");
+    let printer = format!("png:{}", png.display());
+    for service in ["A", "A", "B"] {
+        let (code, v) = kioskctl_json(
+            &config,
+            &[
+                "ticket",
+                "print",
+                "--service",
+                service,
+                "--printer",
+                &printer,
+                "--at",
+                MORNING,
+            ],
+        );
+        assert_eq!(code, Some(0), "{v}");
+    }
+    let (code, v) = kioskctl_json(&config, &["stats", "--day", "2026-11-25"]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["day"], "20261125");
+    let counts = v["today"]["counts"].as_array().unwrap();
+    let printed = |service: &str| {
+        counts
+            .iter()
+            .find(|c| c["metric"] == "tickets_printed" && c["label"] == service)
+            .map(|c| c["count"].as_u64().unwrap())
+    };
+    assert_eq!((printed("A"), printed("B")), (Some(2), Some(1)), "{v}");
+    assert_eq!(v["totals"]["counts"], v["today"]["counts"]);
+    assert_eq!(v["gauges"]["outbox_pending"], 0);
+    assert_eq!(v["satisfaction_today"], serde_json::Value::Null);
+    let (_, other_day) = kioskctl_json(&config, &["stats", "--day", "2026-11-24"]);
+    assert_eq!(other_day["today"]["counts"], serde_json::json!([]));
+    let (code, bad) = kioskctl_json(&config, &["stats", "--day", "25/11/2026"]);
+    assert_eq!(code, Some(2), "{bad}");
+
+    let out = kioskctl(&[
+        "stats",
+        "--prometheus",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("# TYPE kiosk_tickets_printed_total counter\n"));
+    assert!(
+        text.contains("kiosk_tickets_printed_total{service=\"A\"} 2\n"),
+        "{text}"
+    );
+    assert!(text.contains("kiosk_tickets_printed_total{service=\"B\"} 1\n"));
+    let human = kioskctl(&[
+        "stats",
+        "--day",
+        "2026-11-25",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let human = String::from_utf8(human.stdout).unwrap();
+    assert!(
+        human.contains("tickets_printed      3 (A 2, B 1)"),
+        "{human}"
+    );
+}
+
+/// The `kiosk` process serves `[metrics]` beside the journey, and stops
+/// serving when it quits.
+#[test]
+fn the_kiosk_process_serves_its_metrics_on_the_configured_loopback_port() {
+    use std::io::{Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "listen = \"127.0.0.1:9464\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut kiosk = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(["--ui", "console", "--mute", "--config"])
+        .arg(&config)
+        .env_remove("KIOSK_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut answer = None;
+    for _ in 0..300 {
+        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
+            s.write_all(b"GET /metrics HTTP/1.1\r\n\r\n").unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            answer = Some(out);
+            break;
+        }
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "waiting for another process to listen"
+        )]
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    kiosk.stdin.take().unwrap().write_all(b"quit\n").unwrap();
+    let out = kiosk.wait_with_output().unwrap();
+    let answer = answer.unwrap_or_else(|| {
+        panic!(
+            "the kiosk never listened on {addr}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(
+        answer.contains("kiosk_journeys_started_total 0\n"),
+        "{answer}"
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "the endpoint stops with the kiosk"
+    );
+}

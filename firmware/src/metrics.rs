@@ -332,17 +332,23 @@ impl Usage {
     }
 }
 
-/// What the ticket printer reports, as a Prometheus state set.
+/// What the ticket printer reports, as a Prometheus state set: `ok`,
+/// `paper_near_end` (prints, change the roll soon), a problem that stops
+/// printing, or `unknown` (nothing printed since the kiosk started).
 pub const PRINTER_STATES: [&str; 8] = [
     "ok",
     "paper_near_end",
     "paper_out",
     "cover_open",
     "offline",
-    "error",
+    "printer_error",
     "disconnected",
     "unknown",
 ];
+
+/// The settings key (store `kv`) under which the runtime keeps the printer
+/// state for readers beside it.
+pub const PRINTER_STATE_KEY: &str = "metrics.printer_state";
 
 /// The gauges beside the counters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -97,13 +97,17 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// The board and the runtime of `config`, and the simulator's controls.
-/// What keeps running beside the runtime: the simulator's in-process
-/// reference portal, when the configuration has one.
-type Portal = Option<kiosk_board::portal::server::PortalHandle>;
+/// What keeps running beside the runtime while it is held: the
+/// simulator's in-process reference portal and the metrics endpoint, when
+/// the configuration has them.
+struct Beside {
+    _portal: Option<kiosk_board::portal::server::PortalHandle>,
+    _metrics: Option<kiosk_board::metrics::Endpoint>,
+}
 
 fn build_runtime(
     config: &kiosk_board::config::Config,
-) -> anyhow::Result<(Runtime, Option<kiosk_board::sim::SimControls>, Portal)> {
+) -> anyhow::Result<(Runtime, Option<kiosk_board::sim::SimControls>, Beside)> {
     let board = kiosk_board::app::build_board(config).context("cannot start the board")?;
     tracing::info!(kiosk = %config.kiosk.id, board = %board.devices.board, "kiosk starting");
     let store = kiosk_board::app::open_store(config)?;
@@ -136,11 +140,25 @@ fn build_runtime(
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "NOTIFY_SOCKET is set but unusable"),
     }
-    Ok((runtime, board.sim, portal))
+    // Metrics are for staff dashboards: a taken port is logged, and the
+    // kiosk serves citizens without them.
+    let metrics = config.metrics.and_then(|m| {
+        kiosk_board::metrics::Endpoint::start(m.listen, config.kiosk.database_path())
+            .inspect_err(|e| tracing::error!(error = %e, "no metrics endpoint"))
+            .ok()
+    });
+    Ok((
+        runtime,
+        board.sim,
+        Beside {
+            _portal: portal,
+            _metrics: metrics,
+        },
+    ))
 }
 
 fn run_console(config: kiosk_board::config::Config) -> anyhow::Result<()> {
-    let (mut runtime, sim, _portal) = build_runtime(&config)?;
+    let (mut runtime, sim, _beside) = build_runtime(&config)?;
     let cards_dir = config
         .sim
         .as_ref()
@@ -247,7 +265,7 @@ mod window {
             .as_ref()
             .and_then(|s| s.card_reader.cards_dir.clone());
         let worker = std::thread::spawn(move || -> anyhow::Result<()> {
-            let (mut runtime, sim, _portal) = build_runtime(&config)?;
+            let (mut runtime, sim, _beside) = build_runtime(&config)?;
             let send = Box::new(|msg: ToUi| {
                 let _ = slint::invoke_from_event_loop(move || {
                     UI.with(|ui| {

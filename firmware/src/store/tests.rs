@@ -410,7 +410,9 @@ mod usage_counts {
         store
             .count_usage(MORNING, &[started.clone(), five.clone()])
             .unwrap();
-        store.count_usage(LATE, std::slice::from_ref(&started)).unwrap();
+        store
+            .count_usage(LATE, std::slice::from_ref(&started))
+            .unwrap();
         store.count_usage(NEXT_DAY, &[started, five]).unwrap();
         assert_eq!(
             crate::store::usage::day_of(LATE).as_deref(),

@@ -17,6 +17,7 @@ mod card;
 #[cfg(feature = "face")]
 mod face;
 mod request;
+mod stats;
 mod ticket;
 
 #[derive(Parser, Debug)]
@@ -61,6 +62,16 @@ enum Command {
     /// The outbox of requests waiting for the portal: list, flush, retry.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Usage metrics without personal data: today's (or `--day`'s) counts
+    /// and totals, satisfaction, outbox backlog, printer state.
+    Stats {
+        /// The local day, YYYY-MM-DD (default: today, Vietnam time).
+        #[arg(long)]
+        day: Option<String>,
+        /// Print the Prometheus text the `[metrics]` endpoint serves instead.
+        #[arg(long)]
+        prometheus: bool,
+    },
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -492,6 +503,10 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 OutboxCommand::Retry { id } => request::retry(cli.json, &config, *id),
                 OutboxCommand::Discard { id } => request::discard(cli.json, &config, *id),
             }
+        }
+        Command::Stats { day, prometheus } => {
+            let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+            stats::stats(cli.json, &config, day.as_deref(), *prometheus)
         }
         Command::Bench(BenchCommand::Outbox { runs }) => {
             let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;

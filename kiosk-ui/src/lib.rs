@@ -10,6 +10,7 @@
 //! reaches a citizen (DESIGN.md §4).
 
 pub mod adapters;
+pub mod compose;
 pub mod headless;
 pub mod kiosk;
 pub mod presenter;

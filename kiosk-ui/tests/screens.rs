@@ -568,3 +568,23 @@ fn text_and_targets_are_large_enough() {
     assert!(theme.get_button_height() >= display.touch_min_px());
     assert!(theme.get_touch_min() >= display.touch_min_px() - 0.01);
 }
+
+#[test]
+fn a_finger_on_a_typed_row_opens_its_keypad_and_on_a_key_types() {
+    let kiosk = kiosk();
+    kiosk.update(&identified(StepKind::ExpectForm), &[]);
+    kiosk.set_request(Some(tam_tru(None, Vec::new())), None);
+    // The chip row (the name) does not open anything.
+    headless::tap(kiosk.window(), 540.0, 699.0);
+    assert!(kiosk.take_touches().is_empty());
+    assert_eq!(kiosk.model().screen, Screen::Form);
+    // The phone row, framed, near the bottom of the form.
+    headless::tap(kiosk.window(), 527.0, 1345.0);
+    assert_eq!(kiosk.take_touches(), vec![Touch::Local]);
+    assert_eq!(kiosk.model().screen, Screen::TextEntry);
+    // "1" and "7" on the keypad (left column, first and third row).
+    headless::tap(kiosk.window(), 244.0, 855.0);
+    headless::tap(kiosk.window(), 244.0, 1175.0);
+    assert_eq!(kiosk.take_touches(), vec![Touch::Local, Touch::Local]);
+    assert_eq!(kiosk.model().entry_text, "17");
+}

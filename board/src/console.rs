@@ -282,7 +282,10 @@ impl Frontend for Console {
             Ok(Command::Input(input)) => FrontendInput::Input(input),
             Ok(Command::Quit) => FrontendInput::Quit,
             Ok(Command::Reprint(number)) => FrontendInput::Reprint(number),
-            Ok(Command::FormField(name, value)) => FrontendInput::FormField { name, value },
+            Ok(Command::FormField(name, value)) => FrontendInput::FormField {
+                name,
+                value: kiosk_ui::presenter::Typed::new(value),
+            },
             Ok(Command::Help) => {
                 println!("{HELP}");
                 FrontendInput::Nothing

@@ -434,14 +434,23 @@ impl RequestService {
         name: &str,
         value: &str,
     ) -> Result<(), kiosk_firmware::requests::FormError> {
-        // A field the citizen changed is judged again at the next "Continue".
+        // A field the citizen changed is judged at once (its problem shows
+        // on the form when the input screen closes), and with all the
+        // others again at the next "Continue".
         self.problems.retain(|p| p.field != name);
-        match self.form.as_mut() {
-            Some(f) => f.set(name, value),
-            None => Err(kiosk_firmware::requests::FormError::UnknownField(
+        let Some(form) = self.form.as_mut() else {
+            return Err(kiosk_firmware::requests::FormError::UnknownField(
                 name.to_owned(),
-            )),
+            ));
+        };
+        form.set(name, value)?;
+        if let Ok(procedure) = self.requesting.procedure(form.procedure())
+            && let Err(problems) = form.validate(procedure)
+        {
+            self.problems
+                .extend(problems.into_iter().filter(|p| p.field == name));
         }
+        Ok(())
     }
 
     /// Checks the form when the citizen presses "Continue"; on success the

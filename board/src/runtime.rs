@@ -40,12 +40,13 @@ pub enum FrontendInput {
     /// Staff ask to print a ticket of today again (after a printer
     /// problem), by its number.
     Reprint(String),
-    /// The citizen typed a value into a form field.
+    /// The citizen typed a value into a form field (Done on the input
+    /// screen, or the console's `field` command).
     FormField {
         /// The field's name.
         name: String,
-        /// The value.
-        value: String,
+        /// The value (zeroized when dropped, never printed).
+        value: kiosk_ui::presenter::Typed,
     },
     /// Stop the kiosk.
     Quit,
@@ -576,7 +577,7 @@ impl Runtime {
                     self.update_lights();
                 }
                 FrontendInput::FormField { name, value } => {
-                    let result = self.set_form_field(&name, &value, now());
+                    let result = self.set_form_field(&name, value.as_str(), now());
                     if let Err(e) = &result {
                         tracing::warn!(field = %name, error = %e, "form field not set");
                     }

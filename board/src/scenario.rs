@@ -5,7 +5,8 @@
 //! A scenario is a list of steps: put a card profile on the reader, show
 //! face frames to the camera, scan the card's QR, touch a button by its id
 //! (only one on the screen: `touch = "yes"` fails on a screen without it),
-//! wait for a screen, expect a ticket number, a receipt, or a printer state.
+//! type into a request form field on the on-screen keyboard, wait for a
+//! screen, expect a ticket number, a receipt, or a printer state.
 //! After each step the screen is saved as `NN-<what>.png` in the output
 //! folder; `report.json` says what happened, step by step. The first unmet
 //! expectation ends the run.
@@ -20,7 +21,20 @@
 //! scan_qr = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|...|01062021"
 //! [[steps]]
 //! touch = "yes"
+//! # ... on the request form:
+//! [[steps]]
+//! type_text = { field = "temporary_address", text = "Số 5 Ngõ Mẫu, Hà Nội" }
 //! ```
+//!
+//! `type_text` goes the citizen's way: it touches the field's row, which
+//! opens the input screen, clears what the field held with Backspace,
+//! presses the keys one by one by id (a Vietnamese letter is its base
+//! letter or marked-letter key, then its tone key: `ễ` is `key-e-circumflex`
+//! then `key-tone-nga`; a capital is `key-shift` first unless shift is on
+//! by itself; a choice is its option), touches Done, and checks that the
+//! form holds exactly the text (NFC). `form_field = { name, value }` is a
+//! tester's shortcut that sets the value without the screens, as the
+//! console's `field` command does.
 //!
 //! Paths in steps are relative to the scenario file; `{fixtures}` stands for
 //! the face photos of `cargo xtask setup` (`$KIOSK_FACE_FIXTURES`, else
@@ -31,7 +45,7 @@
 //! embedding is written (the camera frames are the tester's own files).
 
 use crate::config::Config;
-use crate::runtime::{Frontend, Runtime};
+use crate::runtime::{Frontend, FrontendInput, Runtime};
 use crate::sim::{SimBoard, SimControls};
 use crate::speech::SpeakerDevice;
 use crate::ui::SlintFrontend;
@@ -130,9 +144,20 @@ pub enum Step {
     ExpectPrinted(bool),
     /// A receipt must be on screen (with this code, if not empty).
     ExpectReceipt(String),
+    /// The request form shows a problem for this field.
+    ExpectProblem(String),
     /// The printer's paper: `ok`, `near_end` or `out`.
     Paper(String),
-    /// The citizen typed a value into a request form field.
+    /// Type `text` into the request form's field `field` on the on-screen
+    /// keyboard, key by key, and touch Done.
+    TypeText {
+        /// The field's name.
+        field: String,
+        /// What to type.
+        text: String,
+    },
+    /// A tester's shortcut: set a request form field's value without the
+    /// screens (as the console's `field` command).
     FormField {
         /// The field's name.
         name: String,
@@ -162,8 +187,10 @@ impl Step {
             Step::ExpectTicket(n) => format!("expect ticket {n}"),
             Step::ExpectPrinted(p) => format!("expect printed {p}"),
             Step::ExpectReceipt(c) => format!("expect receipt {c}"),
+            Step::ExpectProblem(f) => format!("expect a problem with {f}"),
             Step::Paper(p) => format!("paper {p}"),
-            Step::FormField { name, .. } => format!("type {name}"),
+            Step::TypeText { field, .. } => format!("type into {field}"),
+            Step::FormField { name, .. } => format!("set {name}"),
         }
     }
 
@@ -250,6 +277,7 @@ pub fn screen_name(screen: Screen) -> &'static str {
         Screen::StaffAssist => "staff-assist",
         Screen::Menu => "menu",
         Screen::Services => "services",
+        Screen::TextEntry => "text-entry",
         Screen::Printing => "printing",
         Screen::Ticket => "ticket",
         Screen::Form => "form",
@@ -405,7 +433,16 @@ impl Player {
                 break;
             }
             for input in inputs {
-                self.runtime.input(input, self.now);
+                match input {
+                    FrontendInput::Input(input) => self.runtime.input(input, self.now),
+                    FrontendInput::FormField { name, value } => {
+                        if let Err(e) = self.runtime.set_form_field(&name, value.as_str(), self.now)
+                        {
+                            tracing::warn!(field = %name, error = %e, "form field not set");
+                        }
+                    }
+                    FrontendInput::Reprint(_) | FrontendInput::Quit | FrontendInput::Nothing => {}
+                }
             }
         }
         kiosk_ui::headless::set_clock(Duration::from_millis(self.now.as_millis()));
@@ -528,23 +565,11 @@ impl Player {
                 self.pump();
             }
             Step::Touch(id) => {
-                if !self.frontend.touch(id) {
-                    let on_screen: Vec<String> = self
-                        .frontend
-                        .kiosk()
-                        .model()
-                        .touchable()
-                        .map(str::to_owned)
-                        .collect();
-                    return Err(format!(
-                        "no button {id} on {} (there are: {})",
-                        screen_name(self.screen()),
-                        on_screen.join(", ")
-                    ));
-                }
+                self.press(id)?;
                 self.flush();
                 self.pump();
             }
+            Step::TypeText { field, text } => self.type_text(field, text)?,
             Step::WaitScreen(screen) => {
                 self.wait_screen(screen, Duration::from_secs_f64(DEFAULT_WAIT_S))?
             }
@@ -589,6 +614,20 @@ impl Player {
                     .show_request(self.runtime.form_screen().as_ref(), None);
                 self.pump();
             }
+            Step::ExpectProblem(field) => {
+                let problems = self
+                    .runtime
+                    .form_screen()
+                    .map(|f| f.problems)
+                    .unwrap_or_default();
+                if !problems.iter().any(|p| &p.field == field) {
+                    let named: Vec<String> = problems.into_iter().map(|p| p.field).collect();
+                    return Err(format!(
+                        "no problem with {field} on the form (problems: {})",
+                        named.join(", ")
+                    ));
+                }
+            }
             Step::Paper(level) => {
                 let level = match level.as_str() {
                     "ok" => PaperLevel::Ok,
@@ -598,6 +637,68 @@ impl Player {
                 };
                 self.sim.set_paper(level);
             }
+        }
+        Ok(())
+    }
+
+    /// Touches `id`, which must be on the screen.
+    fn press(&mut self, id: &str) -> Result<(), String> {
+        if self.frontend.touch(id) {
+            return Ok(());
+        }
+        let on_screen: Vec<String> = self
+            .frontend
+            .kiosk()
+            .model()
+            .touchable()
+            .map(str::to_owned)
+            .collect();
+        Err(format!(
+            "no button {id} on {} (there are: {})",
+            screen_name(self.screen()),
+            on_screen.join(", ")
+        ))
+    }
+
+    /// Types `text` into the form's `field` on the on-screen keyboard.
+    fn type_text(&mut self, field: &str, text: &str) -> Result<(), String> {
+        let row = self
+            .runtime
+            .form_screen()
+            .and_then(|f| f.fields.into_iter().find(|f| f.name == field))
+            .ok_or_else(|| format!("no field {field} on {}", screen_name(self.screen())))?;
+        let keys = kiosk_ui::keyboard::keys_for(text, &row)
+            .ok_or_else(|| format!("{field}: some of {text:?} has no key on its keyboard"))?;
+        self.press(&format!("field-{field}"))?;
+        let layout = kiosk_ui::keyboard::Layout::for_kind(row.kind);
+        if layout != kiosk_ui::keyboard::Layout::Options {
+            let held = row.value.as_deref().map_or(0, |v| match layout {
+                kiosk_ui::keyboard::Layout::Text => v.chars().count(),
+                _ => v.chars().filter(char::is_ascii_digit).count(),
+            });
+            for _ in 0..held {
+                self.press("key-backspace")?;
+            }
+        }
+        for key in &keys {
+            self.press(key)?;
+        }
+        if layout != kiosk_ui::keyboard::Layout::Options {
+            self.press("key-done")?;
+        }
+        self.flush();
+        self.pump();
+        let want = kiosk_ui::compose::nfc(text.trim()).to_string();
+        let got = self
+            .runtime
+            .form_screen()
+            .and_then(|f| f.fields.into_iter().find(|f| f.name == field))
+            .and_then(|f| f.value)
+            .unwrap_or_default();
+        if got != want {
+            return Err(format!(
+                "{field}: typed {want:?} but the form holds {got:?}"
+            ));
         }
         Ok(())
     }

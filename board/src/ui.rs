@@ -87,12 +87,14 @@ pub fn voice(lang: Language) -> Voice {
     }
 }
 
-/// The touches of a window as session inputs: a touch that only changed
-/// the UI (keypad digit, sub-screen) still counts as activity.
-pub fn inputs(touches: Vec<Touch>) -> impl Iterator<Item = Input> {
+/// The touches of a window as the runtime's inputs: a touch that only
+/// changed the UI (keypad digit, key of the input screen, sub-screen) still
+/// counts as activity; Done on the input screen sets the form's field.
+pub fn inputs(touches: Vec<Touch>) -> impl Iterator<Item = FrontendInput> {
     touches.into_iter().filter_map(|t| match t {
-        Touch::Input(i) => Some(i),
-        Touch::Local => Some(Input::Activity),
+        Touch::Input(i) => Some(FrontendInput::Input(i)),
+        Touch::Local => Some(FrontendInput::Input(Input::Activity)),
+        Touch::Field { name, value } => Some(FrontendInput::FormField { name, value }),
         Touch::Ignored => None,
     })
 }
@@ -101,7 +103,7 @@ pub fn inputs(touches: Vec<Touch>) -> impl Iterator<Item = Input> {
 pub struct SlintFrontend {
     kiosk: Kiosk,
     speaker: Option<Box<dyn SpeakerDevice>>,
-    pending: VecDeque<Input>,
+    pending: VecDeque<FrontendInput>,
     spoken: Vec<String>,
 }
 
@@ -150,7 +152,7 @@ impl SlintFrontend {
     }
 
     /// Inputs from touches, not yet handed to the runtime.
-    pub fn take_inputs(&mut self) -> Vec<Input> {
+    pub fn take_inputs(&mut self) -> Vec<FrontendInput> {
         self.collect();
         self.pending.drain(..).collect()
     }
@@ -204,10 +206,7 @@ impl Frontend for SlintFrontend {
 
     fn wait_input(&mut self, _timeout: Duration) -> FrontendInput {
         self.collect();
-        match self.pending.pop_front() {
-            Some(input) => FrontendInput::Input(input),
-            None => FrontendInput::Nothing,
-        }
+        self.pending.pop_front().unwrap_or(FrontendInput::Nothing)
     }
 }
 
@@ -417,13 +416,22 @@ mod tests {
     }
 
     #[test]
-    fn local_touches_count_as_activity_and_ignored_ones_vanish() {
-        let got: Vec<Input> = inputs(vec![
+    fn local_touches_count_as_activity_done_sets_the_field_and_ignored_ones_vanish() {
+        let got: Vec<String> = inputs(vec![
             Touch::Local,
             Touch::Ignored,
             Touch::Input(Input::Continue),
+            Touch::Field {
+                name: "phone".into(),
+                value: kiosk_ui::presenter::Typed::new("0912345678"),
+            },
         ])
+        .map(|i| match i {
+            FrontendInput::Input(i) => format!("{i:?}"),
+            FrontendInput::FormField { name, value } => format!("{name}={}", value.as_str()),
+            other => format!("unexpected {other:?}"),
+        })
         .collect();
-        assert_eq!(got, vec![Input::Activity, Input::Continue]);
+        assert_eq!(got, ["Activity", "Continue", "phone=0912345678"]);
     }
 }

@@ -5,7 +5,8 @@
 use crate::presenter::{Choice, ScreenModel};
 use crate::texts::{Label, label};
 use crate::{
-    Journey, KioskWindow, Lang, Language, Screen, ScreenKind, SlintAction, SlintField, Theme,
+    Journey, KioskWindow, Lang, Language, Screen, ScreenKind, SlintAction, SlintField, SlintKey,
+    Theme,
 };
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use std::rc::Rc;
@@ -98,9 +99,11 @@ pub mod journey {
             model
                 .fields
                 .iter()
-                .map(|(l, v)| SlintField {
-                    label: l.as_str().into(),
-                    value: v.as_str().into(),
+                .map(|r| SlintField {
+                    label: r.label.as_str().into(),
+                    value: r.value.as_str().into(),
+                    id: r.id.as_str().into(),
+                    problem: r.problem,
                 })
                 .collect::<Vec<_>>(),
         ))));
@@ -123,6 +126,23 @@ pub mod journey {
         g.set_entry_dob(model.entry_dob.as_str().into());
         g.set_entry_field(i32::from(model.entry_field));
         g.set_keys(actions(&model.keys));
+        g.set_entry_text(model.entry_text.as_str().into());
+        g.set_keyboard(ModelRc::from(Rc::new(VecModel::from(
+            model
+                .key_grid
+                .iter()
+                .map(|k| SlintKey {
+                    id: k.id.as_str().into(),
+                    label: k.label.as_str().into(),
+                    primary: k.primary,
+                    row: i32::from(k.row),
+                    col: i32::from(k.col),
+                    span: i32::from(k.span),
+                })
+                .collect::<Vec<_>>(),
+        ))));
+        g.set_keyboard_rows(i32::from(model.key_rows));
+        g.set_key_height(model.key_height);
         g.set_big_number(model.big_number.as_str().into());
         g.set_service_name(model.service_name.as_str().into());
         g.set_waiting(model.waiting.as_str().into());
@@ -161,6 +181,7 @@ pub mod journey {
             Screen::StaffAssist => ScreenKind::StaffAssist,
             Screen::Menu => ScreenKind::Menu,
             Screen::Services => ScreenKind::Services,
+            Screen::TextEntry => ScreenKind::TextEntry,
             Screen::Printing => ScreenKind::Printing,
             Screen::Ticket => ScreenKind::Ticket,
             Screen::Form => ScreenKind::Form,

@@ -10,7 +10,9 @@
 //! reaches a citizen (DESIGN.md §4).
 
 pub mod adapters;
+pub mod compose;
 pub mod headless;
+pub mod keyboard;
 pub mod kiosk;
 pub mod presenter;
 pub mod texts;
@@ -28,7 +30,8 @@ mod generated {
     slint::include_modules!();
 }
 pub use generated::{
-    Action as SlintAction, Field as SlintField, Journey, KioskWindow, Lang, ScreenKind, Theme,
+    Action as SlintAction, Field as SlintField, Journey, Key as SlintKey, KioskWindow, Lang,
+    ScreenKind, Theme,
 };
 
 use kiosk_firmware::face::check::Hint;
@@ -88,6 +91,8 @@ pub enum Screen {
     Keypad,
     /// The UI's own: choose the service to take a number for.
     Services,
+    /// The UI's own: type into one field of the request form.
+    TextEntry,
 }
 
 impl Screen {
@@ -277,11 +282,11 @@ pub(crate) fn screen_text(screen: Screen, lang: Language) -> (&'static str, &'st
             lang,
             (
                 "Kiểm tra tờ khai",
-                "Thông tin từ thẻ đã được điền sẵn. Kiểm tra và bổ sung phần còn thiếu.",
+                "Thông tin từ thẻ đã được điền sẵn. Chạm vào ô viền vàng để nhập phần còn thiếu.",
             ),
             (
                 "Check the form",
-                "The details from your card are filled in. Check them and add what is missing.",
+                "The details from your card are filled in. Touch a box with a yellow border to add what is missing.",
             ),
         ),
         Screen::RequestConsent => pick(
@@ -350,6 +355,14 @@ pub(crate) fn screen_text(screen: Screen, lang: Language) -> (&'static str, &'st
             (
                 "Type your ID number",
                 "Type the 12-digit personal ID number on the card, touch Next, then your date of birth: day, month, year.",
+            ),
+        ),
+        Screen::TextEntry => pick(
+            lang,
+            ("Nhập thông tin", "Chạm các phím để nhập, rồi chạm Xong."),
+            (
+                "Type the details",
+                "Touch the keys to type, then touch Done.",
             ),
         ),
         Screen::Services => pick(

@@ -8,10 +8,17 @@
 //! current screen offers are accepted, so a scenario can "touch" exactly
 //! what a citizen could.
 //!
-//! Privacy: the keypad digits are zeroized when the step changes and when
-//! a journey ends; the language goes back to Vietnamese at the end of every
-//! journey.
+//! On the request form, touching a typed row (`field-<name>`) opens the
+//! input screen for it ([`crate::keyboard`]): the keys change only the UI's
+//! text; Done hands the value over as [`Touch::Field`] (the runtime sets it
+//! through its `FormField` input, and the form names its problem), Cancel
+//! leaves the field as it was.
+//!
+//! Privacy: the keypad digits and the text being typed are zeroized when
+//! the input screen closes, when the step changes and when a journey ends;
+//! the language goes back to Vietnamese at the end of every journey.
 
+use crate::keyboard::{Key, Pressed, Typing};
 use crate::texts::{Label, label, rating_label};
 use crate::{Language, Screen, guidance};
 use kiosk_firmware::face::check::Hint;
@@ -19,7 +26,7 @@ use kiosk_firmware::session::{
     AccessKey, Event, Input, MenuChoice, SessionView, StaffReason, StepKind,
 };
 use kiosk_firmware::time::Timestamp;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A touchable choice on a screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +46,54 @@ impl Choice {
             label: label.into(),
             primary,
         }
+    }
+}
+
+/// A labelled value on a data screen; a typed form row has the id a
+/// touch on it reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// What it is ("Họ và tên").
+    pub label: String,
+    /// Its value.
+    pub value: String,
+    /// `field-<name>` when touching it opens the input screen, else empty.
+    pub id: String,
+    /// Whether the form names a problem with it.
+    pub problem: bool,
+}
+
+impl Row {
+    fn new(label: impl Into<String>, value: impl Into<String>) -> Row {
+        Row {
+            label: label.into(),
+            value: value.into(),
+            id: String::new(),
+            problem: false,
+        }
+    }
+}
+
+/// Text the citizen typed, on its way to the form (personal data:
+/// zeroized when dropped; `Debug` prints only its length).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Typed(Zeroizing<String>);
+
+impl Typed {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Typed {
+        Typed(Zeroizing::new(value.into()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Typed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Typed({} chars)", self.0.chars().count())
     }
 }
 
@@ -91,7 +146,7 @@ pub struct ScreenModel {
     /// The action row.
     pub actions: Vec<Choice>,
     /// Labelled data (confirmation, form).
-    pub fields: Vec<(String, String)>,
+    pub fields: Vec<Row>,
     /// Reading progress, 0–100.
     pub read_percent: u8,
     /// Where the face is, if seen.
@@ -110,6 +165,14 @@ pub struct ScreenModel {
     pub entry_field: u8,
     /// The keypad's keys, in reading order, three per row.
     pub keys: Vec<Choice>,
+    /// The input screen: the value as typed (personal data).
+    pub entry_text: String,
+    /// The input screen's keys, with their places on the grid.
+    pub key_grid: Vec<Key>,
+    /// The input screen's rows of keys.
+    pub key_rows: u8,
+    /// The height of one key, in logical pixels.
+    pub key_height: f32,
     /// The ticket number or receipt code.
     pub big_number: String,
     /// The service of the ticket (or the receipt's line).
@@ -132,7 +195,11 @@ impl ScreenModel {
         } else {
             Box::new(self.choices.iter().chain(&self.actions).chain(&self.keys))
         };
+        let rows = self.fields.iter().map(|r| r.id.as_str());
+        let grid = self.key_grid.iter().map(|k| k.id.as_str());
+        let live = self.countdown.is_none();
         all.map(|c| c.id.as_str())
+            .chain(rows.chain(grid).filter(move |id| live && !id.is_empty()))
     }
 }
 
@@ -144,6 +211,14 @@ pub enum Touch {
     /// Only the UI changed (sub-screen, keypad, language): the session
     /// should still hear it as activity.
     Local,
+    /// Done on the input screen: the value typed into the form's field
+    /// `name` (the runtime's `FormField` input).
+    Field {
+        /// The field's name.
+        name: String,
+        /// What was typed.
+        value: Typed,
+    },
     /// No such button on this screen.
     Ignored,
 }
@@ -168,6 +243,7 @@ enum Sub {
     Language,
     Keypad,
     Services,
+    Typing,
 }
 
 /// Digits typed on the keypad (personal data: zeroized).
@@ -193,6 +269,7 @@ pub struct Presenter {
     now: Timestamp,
     form: Option<RequestForm>,
     consent: Option<(String, String)>,
+    typing: Option<Typing>,
 }
 
 impl Presenter {
@@ -209,6 +286,7 @@ impl Presenter {
             now: Timestamp::ZERO,
             form: None,
             consent: None,
+            typing: None,
         }
     }
 
@@ -247,6 +325,7 @@ impl Presenter {
             || self.view.holder_masked_id.is_some()
             || self.view.holder_date_of_birth.is_some()
             || self.form.is_some()
+            || self.typing.is_some()
     }
 
     /// Takes a new view and the events since the last one. Returns whether
@@ -257,6 +336,7 @@ impl Presenter {
         if view.step != self.view.step {
             self.sub = None;
             self.entry.zeroize();
+            self.typing = None;
             if view.step != StepKind::ExpectForm && view.step != StepKind::ExpectRequestConsent {
                 self.form = None;
                 self.consent = None;
@@ -265,6 +345,7 @@ impl Presenter {
         if events.iter().any(|e| matches!(e, Event::Ended(_))) {
             self.sub = None;
             self.entry.zeroize();
+            self.typing = None;
             self.lang = Language::Vietnamese;
         }
         self.view = view.clone();
@@ -277,6 +358,7 @@ impl Presenter {
             Some(Sub::Language) => Screen::Language,
             Some(Sub::Keypad) => Screen::Keypad,
             Some(Sub::Services) => Screen::Services,
+            Some(Sub::Typing) => Screen::TextEntry,
             None => Screen::of(self.view.step),
         }
     }
@@ -292,12 +374,13 @@ impl Presenter {
         let lang = self.lang;
         let t = |l| label(l, lang).to_owned();
         let screen = self.screen();
-        let (title, prompt) = match self.sub {
-            Some(_) => {
+        let (title, prompt) = match (self.sub, &self.typing) {
+            (Some(Sub::Typing), Some(typing)) => (typing.label(lang).to_owned(), typing.hint(lang)),
+            (Some(_), _) => {
                 let (title, prompt) = crate::screen_text(screen, lang);
                 (title.to_owned(), prompt.to_owned())
             }
-            None => {
+            (None, _) => {
                 let g = guidance(&self.view, lang);
                 (g.title.to_owned(), g.prompt.to_owned())
             }
@@ -323,6 +406,10 @@ impl Presenter {
             entry_dob: String::new(),
             entry_field: self.entry.field,
             keys: Vec::new(),
+            entry_text: String::new(),
+            key_grid: Vec::new(),
+            key_rows: 0,
+            key_height: 0.0,
             big_number: String::new(),
             service_name: String::new(),
             waiting: String::new(),
@@ -380,7 +467,7 @@ impl Presenter {
                 if screen == Screen::RequestConsent
                     && let Some((vi, en)) = &self.consent
                 {
-                    m.fields = vec![(
+                    m.fields = vec![Row::new(
                         String::new(),
                         match lang {
                             Language::Vietnamese => vi.clone(),
@@ -485,6 +572,22 @@ impl Presenter {
                     c("form-ok", Label::FormOk, true),
                 ];
             }
+            Screen::TextEntry => {
+                if let Some(typing) = &self.typing {
+                    m.entry_text = typing.display().to_string();
+                    m.key_grid = typing.keys(lang);
+                    m.key_rows = typing.rows();
+                    m.key_height = if typing.rows() > 4 { 116.0 } else { 150.0 };
+                    m.choices = typing
+                        .options()
+                        .map(|(id, label, current)| Choice::new(id, label, current))
+                        .collect();
+                    m.actions = vec![c("key-cancel", Label::Cancel, false)];
+                    if typing.layout() != crate::keyboard::Layout::Options {
+                        m.actions.push(c("key-done", Label::Done, true));
+                    }
+                }
+            }
             Screen::Receipt => {
                 if let Some(r) = &v.receipt {
                     m.big_number = r.code.clone();
@@ -510,7 +613,7 @@ impl Presenter {
         m
     }
 
-    fn form_fields(&self, form: &RequestForm) -> Vec<(String, String)> {
+    fn form_fields(&self, form: &RequestForm) -> Vec<Row> {
         form.fields
             .iter()
             .map(|f| {
@@ -526,12 +629,21 @@ impl Presenter {
                     Some(v) => v.clone(),
                     None => "—".into(),
                 };
-                (format!("{label}{mark}"), value)
+                Row {
+                    label: format!("{label}{mark}"),
+                    value,
+                    id: if f.editable {
+                        format!("field-{}", f.name)
+                    } else {
+                        String::new()
+                    },
+                    problem: form.problems.iter().any(|p| p.field == f.name),
+                }
             })
             .collect()
     }
 
-    fn holder_fields(&self) -> Vec<(String, String)> {
+    fn holder_fields(&self) -> Vec<Row> {
         let v = &self.view;
         let lang = self.lang;
         [
@@ -540,7 +652,7 @@ impl Presenter {
             (Label::IdNumber, v.holder_masked_id.clone()),
         ]
         .into_iter()
-        .filter_map(|(l, value)| value.map(|value| (label(l, lang).to_owned(), value)))
+        .filter_map(|(l, value)| value.map(|value| Row::new(label(l, lang), value)))
         .collect()
     }
 
@@ -586,6 +698,8 @@ impl Presenter {
                     priority: None,
                 }))
             }
+            (Screen::Form, id) if id.starts_with("field-") => self.open_field(id),
+            (Screen::TextEntry, key) => self.type_key(key),
             (Screen::Form, "form-ok") => input(Input::FormConfirmed),
             (Screen::Form, "back") => input(Input::Back),
             (Screen::Rating, "skip") => input(Input::Rated(None)),
@@ -607,7 +721,40 @@ impl Presenter {
 
     fn close(&mut self) -> Touch {
         self.sub = None;
+        self.typing = None;
         Touch::Local
+    }
+
+    fn open_field(&mut self, id: &str) -> Touch {
+        let name = id.trim_start_matches("field-");
+        let field = self
+            .form
+            .as_ref()
+            .and_then(|f| f.fields.iter().find(|f| f.name == name && f.editable));
+        match field {
+            Some(field) => {
+                self.typing = Some(Typing::open(field));
+                self.open(Sub::Typing)
+            }
+            None => Touch::Ignored,
+        }
+    }
+
+    fn type_key(&mut self, key: &str) -> Touch {
+        let Some(typing) = self.typing.as_mut() else {
+            return Touch::Ignored;
+        };
+        match typing.press(key) {
+            Pressed::Changed => Touch::Local,
+            Pressed::Cancelled => self.close(),
+            Pressed::Unknown => Touch::Ignored,
+            Pressed::Done(mut value) => {
+                let name = typing.field().to_owned();
+                let value = Typed(Zeroizing::new(std::mem::take(&mut *value)));
+                self.close();
+                Touch::Field { name, value }
+            }
+        }
     }
 
     fn set_language(&mut self, lang: Language) -> Touch {
@@ -687,6 +834,7 @@ fn step_number(screen: Screen) -> Option<u8> {
         | Screen::Services
         | Screen::Printing
         | Screen::Form
+        | Screen::TextEntry
         | Screen::RequestConsent
         | Screen::Submitting => Some(3),
         Screen::Ticket | Screen::Receipt | Screen::Rating | Screen::Goodbye => Some(4),
@@ -820,6 +968,128 @@ mod tests {
         assert_eq!(p.model().countdown, Some(16));
         assert_eq!(p.touch("finish"), Touch::Ignored);
         assert_eq!(p.touch("more-time"), Touch::Input(Input::Extend));
+    }
+
+    fn form_presenter() -> Presenter {
+        use kiosk_firmware::requests::FieldType;
+        use kiosk_firmware::requests::form::{FieldView, Source};
+        let row = |name: &str, kind, value: Option<&str>, editable| FieldView {
+            name: name.into(),
+            label_vi: format!("{name} vi"),
+            label_en: format!("{name} en"),
+            value: value.map(str::to_owned),
+            source: if editable {
+                Source::Citizen
+            } else {
+                Source::Chip
+            },
+            editable,
+            required: true,
+            kind,
+            max_len: None,
+            options: Vec::new(),
+            min: None,
+            max: None,
+        };
+        let mut p = presenter(StepKind::ExpectForm);
+        p.set_request(
+            Some(RequestForm {
+                name_vi: "Đăng ký tạm trú".into(),
+                name_en: "Temporary residence".into(),
+                fields: vec![
+                    row("full_name", FieldType::Text, Some("NGUYỄN VĂN MẪU"), false),
+                    row("temporary_address", FieldType::Text, None, true),
+                    row("phone", FieldType::Phone, Some("0900000000"), true),
+                ],
+                problems: Vec::new(),
+            }),
+            None,
+        );
+        p
+    }
+
+    #[test]
+    fn a_typed_row_opens_its_keyboard_and_done_hands_the_value_over() {
+        let mut p = form_presenter();
+        let ids: Vec<String> = p.model().touchable().map(str::to_owned).collect();
+        assert!(ids.contains(&"field-phone".to_owned()), "{ids:?}");
+        assert!(
+            !ids.contains(&"field-full_name".to_owned()),
+            "chip rows are read-only"
+        );
+        assert_eq!(p.touch("field-full_name"), Touch::Ignored);
+        assert_eq!(p.touch("field-temporary_address"), Touch::Local);
+        let m = p.model();
+        assert_eq!(m.screen, Screen::TextEntry);
+        assert_eq!(m.title, "temporary_address vi");
+        assert!(m.key_grid.iter().any(|k| k.id == "key-tone-hoi"));
+        for key in [
+            "key-h",
+            "key-a",
+            "key-tone-huyen",
+            "key-space",
+            "key-shift",
+            "key-n",
+        ] {
+            assert_eq!(p.touch(key), Touch::Local, "{key}");
+        }
+        assert_eq!(p.model().entry_text, "Hà N");
+        assert!(p.spoken().contains("temporary_address vi"));
+        assert!(!p.spoken().contains("Hà N"), "typed text is never spoken");
+        let Touch::Field { name, value } = p.touch("key-done") else {
+            panic!("Done hands the value over");
+        };
+        assert_eq!(
+            (name.as_str(), value.as_str()),
+            ("temporary_address", "Hà N")
+        );
+        assert!(!format!("{value:?}").contains("Hà"), "Debug prints no text");
+        assert_eq!(p.screen(), Screen::Form);
+        assert!(p.typing.is_none(), "the text is gone from the UI");
+    }
+
+    #[test]
+    fn cancel_leaves_the_field_as_it_was() {
+        let mut p = form_presenter();
+        p.touch("field-phone");
+        assert_eq!(
+            p.model().entry_text,
+            "0900000000",
+            "it starts from the value"
+        );
+        p.touch("key-backspace");
+        p.touch("key-1");
+        assert_eq!(p.touch("key-cancel"), Touch::Local);
+        assert_eq!(p.screen(), Screen::Form);
+        assert!(p.typing.is_none());
+        assert!(p.model().fields.iter().any(|r| r.value == "0900000000"));
+    }
+
+    #[test]
+    fn half_typed_text_goes_with_the_step_and_the_journey() {
+        let mut p = form_presenter();
+        p.touch("field-temporary_address");
+        p.touch("key-a");
+        assert!(p.holds_personal_data());
+        let mut v = p.view().clone();
+        v.warning = true;
+        v.deadline = Some(Timestamp::from_millis(20_000));
+        p.update(&v, &[]);
+        assert_eq!(
+            p.model().touchable().collect::<Vec<_>>(),
+            ["more-time"],
+            "the warning covers the keys"
+        );
+        assert_eq!(p.touch("key-b"), Touch::Ignored);
+        v.step = StepKind::Attract;
+        v.warning = false;
+        p.update(
+            &v,
+            &[Event::Ended(kiosk_firmware::session::EndReason::TimedOut)],
+        );
+        assert!(p.typing.is_none());
+        assert!(!p.holds_personal_data());
+        assert_eq!(p.screen(), Screen::Attract);
     }
 
     #[test]

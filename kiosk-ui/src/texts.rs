@@ -49,6 +49,8 @@ pub enum Label {
     Delete,
     /// "Next" on the keypad.
     Next,
+    /// "Done" on the input screen.
+    Done,
     /// "Full name".
     FullName,
     /// "Date of birth".
@@ -96,7 +98,7 @@ pub fn label(label: Label, lang: Language) -> &'static str {
         Label::TakeNumber => ("Lấy số thứ tự", "Take a number"),
         Label::LanguageButton => ("English", "Tiếng Việt"),
         Label::TypeKey => ("Nhập số trên bàn phím", "Type the number instead"),
-        Label::Cancel => ("Huỷ", "Cancel"),
+        Label::Cancel => ("Hủy", "Cancel"),
         Label::Back => ("Quay lại", "Back"),
         Label::Yes => ("Đúng, là tôi", "Yes, that is me"),
         Label::NotMe => ("Không phải tôi", "Not me"),
@@ -110,8 +112,9 @@ pub fn label(label: Label, lang: Language) -> &'static str {
         Label::FormOk => ("Tờ khai đã đúng", "The form is correct"),
         Label::Skip => ("Bỏ qua", "Skip"),
         Label::MoreTime => ("Tôi cần thêm thời gian", "I need more time"),
-        Label::Delete => ("Xoá", "Delete"),
+        Label::Delete => ("Xóa", "Delete"),
         Label::Next => ("Tiếp", "Next"),
+        Label::Done => ("Xong", "Done"),
         Label::FullName => ("Họ và tên", "Full name"),
         Label::DateOfBirth => ("Ngày sinh", "Date of birth"),
         Label::IdNumber => ("Số định danh cá nhân", "Personal ID number"),
@@ -121,7 +124,7 @@ pub fn label(label: Label, lang: Language) -> &'static str {
         Label::Service => ("Dịch vụ", "Service"),
         Label::WarningTitle => ("Bạn vẫn đang dùng máy?", "Are you still there?"),
         Label::WarningPrompt => (
-            "Phiên làm việc sẽ kết thúc và mọi thông tin sẽ được xoá khi hết giờ.",
+            "Phiên làm việc sẽ kết thúc và mọi thông tin sẽ được xóa khi hết giờ.",
             "The session will end and everything will be erased when the time is up.",
         ),
         Label::Seconds => ("giây", "seconds"),

@@ -9,6 +9,8 @@
 
 use kiosk_firmware::face::check::Hint;
 use kiosk_firmware::face::liveness::TurnDirection;
+use kiosk_firmware::requests::form::{FieldView, Source};
+use kiosk_firmware::requests::{FieldProblem, FieldType, Problem};
 use kiosk_firmware::session::{
     FaceGuide, Fault, PrintProblem, RequestReceipt, Session, SessionConfig, SessionView,
     StaffReason, StepKind, TicketInfo,
@@ -17,7 +19,7 @@ use kiosk_firmware::time::Timestamp;
 use kiosk_ui::adapters::Display;
 use kiosk_ui::headless;
 use kiosk_ui::kiosk::Kiosk;
-use kiosk_ui::presenter::{Offer, Touch};
+use kiosk_ui::presenter::{Offer, RequestForm, Touch};
 use kiosk_ui::{Language, Screen, Theme};
 use slint::ComponentHandle;
 use std::path::PathBuf;
@@ -93,21 +95,170 @@ fn ticket(printed: bool) -> TicketInfo {
     }
 }
 
-/// A screen to render: its name, the view, and touches after showing it.
+/// A screen to render: its name, the view, the request form if any, and
+/// touches after showing it.
 struct Case {
     name: String,
     view: SessionView,
-    touches: Vec<&'static str>,
+    form: Option<RequestForm>,
+    touches: Vec<String>,
     screen: Screen,
 }
 
-fn case(name: &str, view: SessionView, touches: &[&'static str], screen: Screen) -> Case {
+fn case(name: &str, view: SessionView, touches: &[&str], screen: Screen) -> Case {
     Case {
         name: name.into(),
         view,
-        touches: touches.to_vec(),
+        form: None,
+        touches: touches.iter().map(|t| (*t).to_owned()).collect(),
         screen,
     }
+}
+
+fn row(name: &str, vi: &str, en: &str, kind: FieldType, value: Option<&str>) -> FieldView {
+    FieldView {
+        name: name.into(),
+        label_vi: vi.into(),
+        label_en: en.into(),
+        value: value.map(str::to_owned),
+        source: if kind == FieldType::Text && name == "full_name" {
+            Source::Chip
+        } else {
+            Source::Citizen
+        },
+        editable: name != "full_name",
+        required: true,
+        kind,
+        max_len: (kind == FieldType::Text).then_some(200),
+        options: if kind == FieldType::Choice {
+            vec!["Học tập".into(), "Làm việc".into(), "Khác".into()]
+        } else {
+            Vec::new()
+        },
+        min: None,
+        max: None,
+    }
+}
+
+/// The temporary residence form (Đăng ký tạm trú), part typed.
+fn tam_tru(phone: Option<&str>, problems: Vec<FieldProblem>) -> RequestForm {
+    RequestForm {
+        name_vi: "Đăng ký tạm trú".into(),
+        name_en: "Temporary residence registration".into(),
+        fields: vec![
+            row(
+                "full_name",
+                "Họ, chữ đệm và tên",
+                "Full name",
+                FieldType::Text,
+                Some("NGUYỄN VĂN MẪU"),
+            ),
+            row(
+                "temporary_address",
+                "Địa chỉ đăng ký tạm trú",
+                "Address of temporary residence",
+                FieldType::Text,
+                None,
+            ),
+            row(
+                "from_date",
+                "Tạm trú từ ngày",
+                "Staying from",
+                FieldType::Date,
+                Some("01/12/2026"),
+            ),
+            row(
+                "reason",
+                "Lý do tạm trú",
+                "Reason for the stay",
+                FieldType::Choice,
+                Some("Làm việc"),
+            ),
+            row(
+                "phone",
+                "Số điện thoại liên hệ",
+                "Contact phone number",
+                FieldType::Phone,
+                phone,
+            ),
+        ],
+        problems,
+    }
+}
+
+fn on_form(name: &str, form: RequestForm, touches: Vec<String>, screen: Screen) -> Case {
+    Case {
+        name: name.into(),
+        view: identified(StepKind::ExpectForm),
+        form: Some(form),
+        touches,
+        screen,
+    }
+}
+
+fn keys(first: &str, text: &str, field: &FieldView) -> Vec<String> {
+    let mut keys = vec![first.to_owned()];
+    keys.extend(kiosk_ui::keyboard::keys_for(text, field).expect("keys for every letter"));
+    keys
+}
+
+/// The input screens: each keyboard, composed Vietnamese, shift, a choice,
+/// and the form with a field's problem after Done.
+fn typing_cases() -> Vec<Case> {
+    let form = tam_tru(None, Vec::new());
+    let address = form.fields[1].clone();
+    let mut shifted = keys("field-temporary_address", "Ngõ ", &address);
+    shifted.push("key-shift".into());
+    vec![
+        on_form("form-typed", form.clone(), Vec::new(), Screen::Form),
+        on_form(
+            "text-entry-digits",
+            form.clone(),
+            ["field-phone", "key-0", "key-9", "key-1", "key-2", "key-3"]
+                .map(str::to_owned)
+                .to_vec(),
+            Screen::TextEntry,
+        ),
+        on_form(
+            "text-entry-date",
+            form.clone(),
+            ["field-from_date", "key-backspace", "key-backspace", "key-backspace", "key-backspace"]
+                .map(str::to_owned)
+                .to_vec(),
+            Screen::TextEntry,
+        ),
+        on_form(
+            "text-entry-vietnamese",
+            form.clone(),
+            keys(
+                "field-temporary_address",
+                "Số 5 Ngõ Mẫu, Phường Cầu Giấy, Hà Nội",
+                &address,
+            ),
+            Screen::TextEntry,
+        ),
+        on_form("text-entry-shift", form.clone(), shifted, Screen::TextEntry),
+        on_form(
+            "text-entry-choice",
+            form,
+            vec!["field-reason".into()],
+            Screen::TextEntry,
+        ),
+        on_form(
+            "form-problem-after-done",
+            tam_tru(
+                Some("12345"),
+                vec![FieldProblem {
+                    field: "phone".into(),
+                    problem: Problem::NotAPhone,
+                    message_vi: "«Số điện thoại liên hệ» phải là số điện thoại bắt đầu bằng 0 (di động 10 chữ số, cố định 11 chữ số).".into(),
+                    message_en: "“Contact phone number” must be a phone number starting with 0 (10 digits for a mobile, 11 for a landline).".into(),
+                }],
+            ),
+            ["field-phone", "key-done"].map(str::to_owned).to_vec(),
+            Screen::Form,
+        ),
+    ]
 }
 
 const FAULTS: [(Fault, &str); 17] = [
@@ -266,6 +417,7 @@ fn cases() -> Vec<Case> {
         v.fault = Some(fault);
         cases.push(case(&format!("notice-{name}"), v, &[], Screen::Notice));
     }
+    cases.extend(typing_cases());
     cases
 }
 
@@ -288,6 +440,9 @@ fn render(c: &Case, lang: Language) -> image::RgbImage {
         assert_eq!(kiosk.touch("lang-en"), Touch::Local);
     }
     kiosk.update(&c.view, &[]);
+    if c.form.is_some() {
+        kiosk.set_request(c.form.clone(), None);
+    }
     for t in &c.touches {
         assert_ne!(
             kiosk.touch(t),
@@ -348,7 +503,7 @@ fn every_screen_in_both_languages_matches_its_reference() {
         "KIOSK_BLESS=1: {blessed} references written; run again without it"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(names.len() >= 80, "{} screens", names.len());
+    assert!(names.len() >= 94, "{} screens", names.len());
 }
 
 #[test]
@@ -366,6 +521,7 @@ fn every_session_step_has_a_screenshot_case() {
         Screen::StaffAssist,
         Screen::Menu,
         Screen::Services,
+        Screen::TextEntry,
         Screen::Printing,
         Screen::Ticket,
         Screen::Form,
@@ -411,4 +567,24 @@ fn text_and_targets_are_large_enough() {
     assert!((display.touch_min_px() - 60.2).abs() < 0.5);
     assert!(theme.get_button_height() >= display.touch_min_px());
     assert!(theme.get_touch_min() >= display.touch_min_px() - 0.01);
+}
+
+#[test]
+fn a_finger_on_a_typed_row_opens_its_keypad_and_on_a_key_types() {
+    let kiosk = kiosk();
+    kiosk.update(&identified(StepKind::ExpectForm), &[]);
+    kiosk.set_request(Some(tam_tru(None, Vec::new())), None);
+    // The chip row (the name) does not open anything.
+    headless::tap(kiosk.window(), 540.0, 699.0);
+    assert!(kiosk.take_touches().is_empty());
+    assert_eq!(kiosk.model().screen, Screen::Form);
+    // The phone row, framed, near the bottom of the form.
+    headless::tap(kiosk.window(), 527.0, 1345.0);
+    assert_eq!(kiosk.take_touches(), vec![Touch::Local]);
+    assert_eq!(kiosk.model().screen, Screen::TextEntry);
+    // "1" and "7" on the keypad (left column, first and third row).
+    headless::tap(kiosk.window(), 244.0, 855.0);
+    headless::tap(kiosk.window(), 244.0, 1175.0);
+    assert_eq!(kiosk.take_touches(), vec![Touch::Local, Touch::Local]);
+    assert_eq!(kiosk.model().entry_text, "17");
 }

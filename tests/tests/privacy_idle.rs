@@ -45,6 +45,7 @@ fn ui_strings(player: &Player) -> Vec<String> {
         j.get_prompt().to_string(),
         j.get_entry_id().to_string(),
         j.get_entry_dob().to_string(),
+        j.get_entry_text().to_string(),
         j.get_big_number().to_string(),
         j.get_service_name().to_string(),
         j.get_waiting().to_string(),
@@ -58,6 +59,9 @@ fn ui_strings(player: &Player) -> Vec<String> {
         for a in list.iter() {
             all.push(a.label.to_string());
         }
+    }
+    for k in j.get_keyboard().iter() {
+        all.push(k.label.to_string());
     }
     all
 }
@@ -173,4 +177,73 @@ fn after_the_idle_timeout_no_personal_data_remains_anywhere() {
     let logs = String::from_utf8(logs.0.lock().expect("log lock").clone()).expect("UTF-8 logs");
     assert!(!logs.is_empty(), "the journey logged something");
     assert_clean("the logs", &[logs]);
+}
+
+#[test]
+fn text_half_typed_on_the_keyboard_is_gone_after_the_idle_timeout() {
+    let config = kiosk_board::config::Config::load(&root().join("board/config/sim.toml"))
+        .expect("the shipped sim config loads");
+    let scenario = Scenario {
+        name: "idle while typing".into(),
+        clock_ms: None,
+        face: false,
+        portal: false,
+        steps: Vec::new(),
+    };
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut player =
+        Player::new(&config, &scenario, &root(), out.path(), None).expect("the player starts");
+    let mut steps = vec![
+        Step::InsertCard(CardSpec::Profile("cccd-2021".into())),
+        Step::WaitScreen("access-key".into()),
+        Step::ScanQr(kiosk_tests::card_qr("cccd-2021").into()),
+        Step::WaitScreen("confirm".into()),
+        Step::Touch("yes".into()),
+        Step::Touch("decline".into()),
+        Step::WaitScreen("staff-assist".into()),
+        Step::Touch("staff-approve".into()),
+        Step::Touch("request-1.004222".into()),
+        Step::WaitScreen("form".into()),
+        Step::Touch("field-temporary_address".into()),
+    ];
+    // "Ngõ Mẫu": letters, the marked â and two tone keys.
+    for key in [
+        "key-n",
+        "key-g",
+        "key-o",
+        "key-tone-nga",
+        "key-space",
+        "key-shift",
+        "key-m",
+        "key-a-circumflex",
+        "key-tone-nga",
+        "key-u",
+    ] {
+        steps.push(Step::Touch(key.into()));
+    }
+    for step in steps {
+        player
+            .step(&step)
+            .expect("the journey reaches the keyboard");
+    }
+    assert_eq!(player.frontend().kiosk().model().entry_text, "Ngõ Mẫu");
+    assert!(
+        ui_strings(&player).iter().any(|s| s.contains("Ngõ Mẫu")),
+        "the typed text is on screen"
+    );
+    assert!(player.frontend().kiosk().holds_personal_data());
+    player
+        .step(&Step::WaitScreenWithin {
+            screen: "attract".into(),
+            within_s: 300.0,
+        })
+        .expect("the idle timeout ends the journey on the keyboard too");
+    assert!(!player.frontend().kiosk().holds_personal_data());
+    assert!(!player.runtime().holds_personal_data());
+    let left: Vec<String> = ui_strings(&player)
+        .into_iter()
+        .chain([format!("{:?}", player.frontend().kiosk().model())])
+        .filter(|s| s.contains("Ngõ") || s.contains("Mẫu"))
+        .collect();
+    assert!(left.is_empty(), "still shown: {left:?}");
 }

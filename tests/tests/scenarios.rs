@@ -138,3 +138,27 @@ fn a_malformed_scenario_is_refused_with_its_file_name() {
     let e = Scenario::load(&file).expect_err("unknown step");
     assert!(format!("{e:#}").contains("typo.toml"), "{e:#}");
 }
+
+#[test]
+fn typing_a_character_the_keyboard_lacks_fails_the_step_and_says_why() {
+    use kiosk_board::scenario::Step;
+    let file = root().join("board/sim/scenarios/offline-request.toml");
+    let mut scenario = Scenario::load(&file).expect("the scenario parses");
+    let form = scenario
+        .steps
+        .iter()
+        .position(|s| matches!(s, Step::TypeText { .. }))
+        .expect("the scenario types on the keyboard");
+    scenario.steps.truncate(form);
+    scenario.steps.push(Step::TypeText {
+        field: "temporary_address".into(),
+        text: "mau@example.vn".into(),
+    });
+    let out = tempfile::tempdir().expect("temp dir");
+    let report = run(&config(), &scenario, &file, out.path(), None).expect("runs");
+    assert!(!report.ok);
+    let last = report.steps.last().expect("steps ran");
+    assert_eq!(last.index, form + 1, "every step before it passed");
+    let error = last.error.as_deref().unwrap_or_default();
+    assert!(error.contains("has no key"), "{error}");
+}

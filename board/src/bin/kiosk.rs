@@ -241,7 +241,7 @@ mod window {
                 UI.with(|ui| {
                     if let Some(ui) = ui.borrow_mut().as_mut() {
                         for input in inputs(ui.kiosk.take_touches()) {
-                            let _ = tx.send(FrontendInput::Input(input));
+                            let _ = tx.send(input);
                         }
                         // Only the countdown moves with the clock.
                         if ui.kiosk.model().countdown.is_some() {

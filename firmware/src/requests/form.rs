@@ -137,6 +137,16 @@ pub struct FieldView {
     pub editable: bool,
     /// Whether it is required.
     pub required: bool,
+    /// What the citizen types (the screen picks its keyboard by it).
+    pub kind: FieldType,
+    /// Text: the longest value in characters (`None`: the default).
+    pub max_len: Option<usize>,
+    /// Choice: the allowed values.
+    pub options: Vec<String>,
+    /// Number: the lower bound.
+    pub min: Option<i64>,
+    /// Number: the upper bound.
+    pub max: Option<i64>,
 }
 
 /// How many fields the chip filled and how many the citizen typed
@@ -230,6 +240,11 @@ impl Form {
                 source: v.source,
                 editable: v.editable,
                 required: f.required,
+                kind: f.kind,
+                max_len: f.max_len,
+                options: f.options.clone(),
+                min: f.min,
+                max: f.max,
             })
             .collect()
     }

@@ -12,6 +12,7 @@
 //! - [`queue`]: queue numbers: services, numbering, priority, waiting order.
 //! - [`requests`]: online service requests: procedures, forms pre-filled from
 //!   the chip, consent, the portal API and the outbox's delivery.
+//! - [`staff`]: staff mode: the PIN and card gate with its lockout, the panel's view.
 //! - [`store`]: the kiosk's SQLite database (migrations, audit log, outbox).
 //! - `testkit` (feature): the virtual CCCD chip and card profiles.
 //! - [`ticket`]: queue tickets: layout, raster, ESC/POS.
@@ -23,6 +24,7 @@ pub mod icao;
 pub mod queue;
 pub mod requests;
 pub mod session;
+pub mod staff;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -87,21 +87,28 @@ pub fn voice(lang: Language) -> Voice {
     }
 }
 
-/// The touches of a window as session inputs: a touch that only changed
-/// the UI (keypad digit, sub-screen) still counts as activity.
-pub fn inputs(touches: Vec<Touch>) -> impl Iterator<Item = Input> {
+/// The touches of a window as the runtime's inputs: a touch that only
+/// changed the UI (keypad digit, sub-screen) still counts as activity;
+/// staff-mode touches go to staff mode.
+pub fn inputs(touches: Vec<Touch>) -> impl Iterator<Item = FrontendInput> {
     touches.into_iter().filter_map(|t| match t {
-        Touch::Input(i) => Some(i),
-        Touch::Local => Some(Input::Activity),
+        Touch::Input(i) => Some(FrontendInput::Input(i)),
+        Touch::Local => Some(FrontendInput::Input(Input::Activity)),
+        Touch::Staff(s) => Some(FrontendInput::Staff(s)),
         Touch::Ignored => None,
     })
+}
+
+/// Whether the attract screen offers the staff button: a PIN is set.
+pub fn staff_button(config: &crate::config::Config) -> bool {
+    config.staff.policy.pin.is_some()
 }
 
 /// The Slint screens on this thread.
 pub struct SlintFrontend {
     kiosk: Kiosk,
     speaker: Option<Box<dyn SpeakerDevice>>,
-    pending: VecDeque<Input>,
+    pending: VecDeque<FrontendInput>,
     spoken: Vec<String>,
 }
 
@@ -149,8 +156,13 @@ impl SlintFrontend {
         self.kiosk.set_now(now);
     }
 
+    /// Shows the attract screen's staff button or not.
+    pub fn set_staff_button(&mut self, shown: bool) {
+        self.kiosk.set_staff_button(shown);
+    }
+
     /// Inputs from touches, not yet handed to the runtime.
-    pub fn take_inputs(&mut self) -> Vec<Input> {
+    pub fn take_inputs(&mut self) -> Vec<FrontendInput> {
         self.collect();
         self.pending.drain(..).collect()
     }
@@ -204,10 +216,17 @@ impl Frontend for SlintFrontend {
 
     fn wait_input(&mut self, _timeout: Duration) -> FrontendInput {
         self.collect();
-        match self.pending.pop_front() {
-            Some(input) => FrontendInput::Input(input),
-            None => FrontendInput::Nothing,
-        }
+        self.pending.pop_front().unwrap_or(FrontendInput::Nothing)
+    }
+
+    fn show_staff(&mut self, view: Option<&kiosk_firmware::staff::StaffView>) {
+        self.kiosk.set_staff(view.cloned());
+        self.speak_if_new();
+    }
+
+    fn reconfigured(&mut self, config: &crate::config::Config) {
+        self.kiosk.set_offers(offers(config), procedures(config));
+        self.kiosk.set_staff_button(staff_button(config));
     }
 }
 
@@ -221,6 +240,11 @@ pub enum ToUi {
         Option<kiosk_ui::presenter::RequestForm>,
         Option<(String, String)>,
     ),
+    /// Show staff mode (or close it).
+    Staff(Option<Box<kiosk_firmware::staff::StaffView>>),
+    /// The menu's services and procedures, and whether the attract screen
+    /// offers the staff button (configuration reloaded).
+    Offers(Vec<Offer>, Vec<Offer>, bool),
     /// The runtime stopped.
     Stopped,
 }
@@ -283,6 +307,18 @@ impl Frontend for ChannelFrontend {
         let (form, consent) = request_model(form, consent);
         (self.send)(ToUi::Request(form, consent));
     }
+
+    fn show_staff(&mut self, view: Option<&kiosk_firmware::staff::StaffView>) {
+        (self.send)(ToUi::Staff(view.cloned().map(Box::new)));
+    }
+
+    fn reconfigured(&mut self, config: &crate::config::Config) {
+        (self.send)(ToUi::Offers(
+            offers(config),
+            procedures(config),
+            staff_button(config),
+        ));
+    }
 }
 
 impl Drop for ChannelFrontend {
@@ -342,6 +378,16 @@ impl<A: Frontend, B: Frontend> Frontend for Both<A, B> {
     ) {
         self.first.show_request(form, consent);
         self.second.show_request(form, consent);
+    }
+
+    fn show_staff(&mut self, view: Option<&kiosk_firmware::staff::StaffView>) {
+        self.first.show_staff(view);
+        self.second.show_staff(view);
+    }
+
+    fn reconfigured(&mut self, config: &crate::config::Config) {
+        self.first.reconfigured(config);
+        self.second.reconfigured(config);
     }
 }
 
@@ -418,12 +464,17 @@ mod tests {
 
     #[test]
     fn local_touches_count_as_activity_and_ignored_ones_vanish() {
-        let got: Vec<Input> = inputs(vec![
+        let got: Vec<String> = inputs(vec![
             Touch::Local,
             Touch::Ignored,
             Touch::Input(Input::Continue),
+            Touch::Staff(kiosk_firmware::staff::StaffInput::Open),
         ])
+        .map(|i| format!("{i:?}"))
         .collect();
-        assert_eq!(got, vec![Input::Activity, Input::Continue]);
+        assert_eq!(
+            got,
+            vec!["Input(Activity)", "Input(Continue)", "Staff(Open)"]
+        );
     }
 }

@@ -28,8 +28,11 @@ mod generated {
     slint::include_modules!();
 }
 pub use generated::{
-    Action as SlintAction, Field as SlintField, Journey, KioskWindow, Lang, ScreenKind, Theme,
+    Action as SlintAction, Field as SlintField, Journey, KioskWindow, Lang, ScreenKind, Staff,
+    StaffRow as SlintStaffRow, Theme,
 };
+
+pub mod staff;
 
 use kiosk_firmware::face::check::Hint;
 use kiosk_firmware::face::liveness::TurnDirection;
@@ -88,6 +91,10 @@ pub enum Screen {
     Keypad,
     /// The UI's own: choose the service to take a number for.
     Services,
+    /// Staff mode: the PIN keypad (over the attract screen).
+    StaffPin,
+    /// Staff mode: the panel.
+    StaffPanel,
 }
 
 impl Screen {
@@ -334,6 +341,19 @@ pub(crate) fn screen_text(screen: Screen, lang: Language) -> (&'static str, &'st
             ),
         ),
         Screen::Notice => fault_text(Fault::Internal, lang),
+        Screen::StaffPin => pick(
+            lang,
+            ("Chế độ nhân viên", "Nhập mã PIN nhân viên."),
+            ("Staff mode", "Enter the staff PIN."),
+        ),
+        Screen::StaffPanel => pick(
+            lang,
+            (
+                "Chế độ nhân viên",
+                "Tình trạng kiosk. Không hiển thị dữ liệu của công dân.",
+            ),
+            ("Staff mode", "The kiosk's state. No citizen data is shown."),
+        ),
         Screen::Language => (
             "Chọn ngôn ngữ / Choose your language",
             match lang {

@@ -112,7 +112,7 @@ fn build_runtime(
     let mut runtime = Runtime::new(board.devices, config.session, Timestamp::ZERO)
         .with_trust_list(trust)
         .with_store(store, epoch)
-        .with_config(&config);
+        .with_config(config);
     match kiosk_board::ticketing::Ticketing::from_config(config) {
         Some(ticketing) => runtime = runtime.with_ticketing(ticketing),
         None => tracing::warn!("no [queue] in the configuration: the kiosk issues no numbers"),

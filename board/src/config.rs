@@ -57,6 +57,9 @@ pub struct Config {
     /// The Prometheus text endpoint; without `[metrics]` there is none
     /// (`kioskctl stats` still reads the counts).
     pub metrics: Option<MetricsSection>,
+    /// Staff mode: who may enter, the lockout, the export folder. Without
+    /// `[staff]` staff mode is off.
+    pub staff: StaffSection,
 }
 
 /// `[metrics]`: the usage metrics' Prometheus endpoint.
@@ -65,6 +68,15 @@ pub struct MetricsSection {
     /// Where `GET /metrics` is served: a loopback address only (a node
     /// exporter or an agent on the board scrapes it and forwards).
     pub listen: std::net::SocketAddr,
+}
+
+/// `[staff]`: staff mode.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StaffSection {
+    /// The PIN hash, the card allow-list, the lockout and the timeout.
+    pub policy: kiosk_firmware::staff::StaffPolicy,
+    /// Where "export logs" writes (a mounted USB stick); `None`: no export.
+    pub export_dir: Option<PathBuf>,
 }
 
 /// `[requests]`: online requests, the outbox and the portal.
@@ -260,12 +272,42 @@ struct RawConfig {
     sim: Option<RawSim>,
     linux: Option<crate::linux::RawLinux>,
     metrics: Option<RawMetrics>,
+    staff: Option<RawStaff>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMetrics {
     listen: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStaff {
+    pin_hash: Option<String>,
+    #[serde(default)]
+    cards: Vec<String>,
+    #[serde(default)]
+    card_needs_pin: bool,
+    #[serde(default = "default_max_failures")]
+    max_failures: u32,
+    #[serde(default = "default_lockout_minutes")]
+    lockout_minutes: u64,
+    #[serde(default = "default_staff_timeout")]
+    session_timeout_s: u64,
+    export_dir: Option<PathBuf>,
+}
+
+fn default_max_failures() -> u32 {
+    5
+}
+
+fn default_lockout_minutes() -> u64 {
+    15
+}
+
+fn default_staff_timeout() -> u64 {
+    120
 }
 
 #[derive(Deserialize)]
@@ -478,6 +520,11 @@ impl Config {
             .map_err(|e| invalid(&e.field, e.reason))?;
 
         let face = validate_face(raw.face, &raw.session, base, &invalid)?;
+        let staff = raw
+            .staff
+            .map(|s| validate_staff(s, base, &invalid))
+            .transpose()?
+            .unwrap_or_default();
         let requests = raw
             .requests
             .map(|r| validate_requests(r, raw.board, base, &invalid))
@@ -541,8 +588,83 @@ impl Config {
             sim,
             linux,
             metrics,
+            staff,
         })
     }
+}
+
+fn validate_staff(
+    raw: RawStaff,
+    base: &Path,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<StaffSection, ConfigError> {
+    use kiosk_firmware::staff::{CardHash, PinHash, StaffPolicy};
+    let pin = raw
+        .pin_hash
+        .as_deref()
+        .map(PinHash::parse)
+        .transpose()
+        .map_err(|e| {
+            invalid(
+                "staff.pin_hash",
+                format!("{e}; make one with `kioskctl staff hash-pin`"),
+            )
+        })?;
+    let mut cards = Vec::new();
+    for (i, entry) in raw.cards.iter().enumerate() {
+        let field = format!("staff.cards[{i}]");
+        if entry.trim().is_empty() {
+            return Err(invalid(&field, "must not be empty".into()));
+        }
+        cards.push(CardHash::parse(entry).map_err(|e| {
+            invalid(
+                &field,
+                format!("{e}; make one with `kioskctl staff hash-card UID`"),
+            )
+        })?);
+    }
+    if raw.card_needs_pin && pin.is_none() && !cards.is_empty() {
+        return Err(invalid(
+            "staff.card_needs_pin",
+            "needs staff.pin_hash: a card alone would never open".into(),
+        ));
+    }
+    if !(1..=20).contains(&raw.max_failures) {
+        return Err(invalid(
+            "staff.max_failures",
+            format!("must be 1–20 wrong PINs, not {}", raw.max_failures),
+        ));
+    }
+    if !(1..=1440).contains(&raw.lockout_minutes) {
+        return Err(invalid(
+            "staff.lockout_minutes",
+            format!("must be 1–1440 minutes, not {}", raw.lockout_minutes),
+        ));
+    }
+    if !(15..=3600).contains(&raw.session_timeout_s) {
+        return Err(invalid(
+            "staff.session_timeout_s",
+            format!("must be 15–3600 seconds, not {}", raw.session_timeout_s),
+        ));
+    }
+    if raw
+        .export_dir
+        .as_ref()
+        .is_some_and(|d| d.as_os_str().is_empty())
+    {
+        return Err(invalid("staff.export_dir", "must not be empty".into()));
+    }
+    Ok(StaffSection {
+        policy: StaffPolicy {
+            pin,
+            cards,
+            card_needs_pin: raw.card_needs_pin,
+            max_failures: raw.max_failures,
+            lockout: std::time::Duration::from_secs(raw.lockout_minutes * 60),
+            session_timeout: std::time::Duration::from_secs(raw.session_timeout_s),
+        },
+        export_dir: raw.export_dir.map(|d| base.join(d)),
+    })
 }
 
 fn validate_face(
@@ -912,6 +1034,56 @@ paper_width_mm = 80
             "{:?}",
             queue.services
         );
+    }
+
+    #[test]
+    fn the_shipped_sim_config_has_a_staff_pin_and_the_sim_staff_card() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
+        let staff = Config::load(&path).unwrap().staff;
+        let gate = kiosk_firmware::staff::Gate::new(staff.policy.clone(), Default::default());
+        assert!(staff.policy.pin.as_ref().unwrap().verify("246810"));
+        assert!(gate.card_allowed(&[0x04, 0xA2, 0x2B, 0x5C, 0x11, 0x80, 0x90]));
+        assert_eq!(staff.policy.max_failures, 5);
+        assert!(staff.export_dir.is_some());
+    }
+
+    #[test]
+    fn without_a_staff_section_staff_mode_is_off() {
+        assert!(!parse(GOOD).unwrap().staff.policy.enabled());
+    }
+
+    #[test]
+    fn bad_staff_settings_are_rejected_with_their_field() {
+        for (section, want_field, want_reason) in [
+            (
+                "pin_hash = \"1234\"",
+                "staff.pin_hash",
+                "kioskctl staff hash-pin",
+            ),
+            (
+                "pin_hash = \"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ\"",
+                "staff.pin_hash",
+                "PHC",
+            ),
+            ("cards = [\"\"]", "staff.cards[0]", "must not be empty"),
+            ("cards = [\"04A22B5C118090\"]", "staff.cards[0]", "SHA-256"),
+            (
+                "card_needs_pin = true\ncards = [\"afccf1b3a6f079e8259c28c65705b1b3f194a934e790ff53be57d4c15fa9f3b3\"]",
+                "staff.card_needs_pin",
+                "pin_hash",
+            ),
+            ("max_failures = 0", "staff.max_failures", "1–20"),
+            ("lockout_minutes = 0", "staff.lockout_minutes", "1–1440"),
+            (
+                "session_timeout_s = 5",
+                "staff.session_timeout_s",
+                "15–3600",
+            ),
+        ] {
+            let (field, reason) = field_error(&format!("{GOOD}\n[staff]\n{section}\n"));
+            assert_eq!(field, want_field, "{section}");
+            assert!(reason.contains(want_reason), "{section}: {reason}");
+        }
     }
 
     #[test]

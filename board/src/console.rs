@@ -303,9 +303,9 @@ impl Frontend for Console {
                 let loaded = self
                     .cards_dir
                     .as_ref()
-                    .map(|dir| crate::sim::load_card(&dir.join(format!("{name}.toml"))));
+                    .map(|dir| crate::sim::load_sim_card(&dir.join(format!("{name}.toml"))));
                 match (&self.sim, loaded) {
-                    (Some(sim), Some(Ok(chip))) => sim.insert_card(Box::new(chip)),
+                    (Some(sim), Some(Ok(card))) => sim.insert_card(card),
                     (_, Some(Err(e))) => println!("{e}"),
                     _ => println!("no card profiles on this board (sim.card_reader.cards_dir)"),
                 }

@@ -258,14 +258,19 @@ impl CardReader for NfcReader {
                 }
                 e => NfcError::new("select", e),
             })?;
-        let atr = match &target.target_info {
-            nfc1::target_info::TargetInfo::Iso14443a(info) => {
-                atr_from_ats(info.ats.get(..info.ats_len).unwrap_or(&[]))
-            }
-            _ => atr_from_ats(&[]),
+        let (atr, uid) = match &target.target_info {
+            nfc1::target_info::TargetInfo::Iso14443a(info) => (
+                atr_from_ats(info.ats.get(..info.ats_len).unwrap_or(&[])),
+                // The anticollision UID of the selected target.
+                info.uid
+                    .get(..info.uid_len)
+                    .filter(|u| !u.is_empty())
+                    .map(<[u8]>::to_vec),
+            ),
+            _ => (atr_from_ats(&[]), None),
         };
         self.target = Some(target);
-        Ok(CardInfo { atr })
+        Ok(CardInfo { atr, uid })
     }
 
     fn disconnect(&mut self) -> Result<(), NfcError> {

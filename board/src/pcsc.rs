@@ -179,8 +179,20 @@ impl CardReader for PcscReader {
             .map_err(|e| PcscError::new("read ATR", e))?
             .atr()
             .to_vec();
+        // The UID through the reader's GET DATA pseudo-APDU (PC/SC Part 3
+        // §3.2.2.1.3: FF CA 00 00 00, answered by the reader, not the
+        // card). A reader without it answers 6A81: no UID, no staff card.
+        let mut buf = [0u8; 258];
+        let uid = match card.transmit(&[0xFF, 0xCA, 0x00, 0x00, 0x00], &mut buf) {
+            Ok([uid @ .., 0x90, 0x00]) if !uid.is_empty() => Some(uid.to_vec()),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "the reader gives no UID");
+                None
+            }
+        };
         self.card = Some(card);
-        Ok(CardInfo { atr })
+        Ok(CardInfo { atr, uid })
     }
 
     fn disconnect(&mut self) -> Result<(), PcscError> {

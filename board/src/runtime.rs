@@ -29,6 +29,9 @@ use kiosk_hal::indicators::Light;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+mod staff;
+pub use staff::{ERROR_KINDS, ExportError};
+
 /// How often the card reader is polled for presence.
 pub const CARD_POLL_INTERVAL: Duration = Duration::from_millis(150);
 
@@ -48,6 +51,9 @@ pub enum FrontendInput {
         /// The value (zeroized when dropped, never printed).
         value: kiosk_ui::presenter::Typed,
     },
+    /// Staff touched something of staff mode (the attract screen's staff
+    /// button, the PIN keypad, the panel).
+    Staff(kiosk_firmware::staff::StaffInput),
     /// Stop the kiosk.
     Quit,
     /// Nothing before the wait ended.
@@ -76,6 +82,20 @@ pub trait Frontend {
         _consent: Option<&kiosk_firmware::requests::ConsentNotice>,
     ) {
     }
+
+    /// Shows staff mode (`Some`: the keypad or the panel, over the
+    /// attract screen) or closes it (`None`). The default ignores it.
+    fn show_staff(&mut self, _view: Option<&kiosk_firmware::staff::StaffView>) {}
+
+    /// Staff reloaded the configuration: the menu's services may have
+    /// changed. The default ignores it.
+    fn reconfigured(&mut self, _config: &crate::config::Config) {}
+}
+
+/// Shows `runtime`'s staff mode on `frontend` as it is at `now` (for
+/// players that drive the runtime themselves, like the scenario runner).
+pub fn show_staff(runtime: &Runtime, frontend: &mut dyn Frontend, now: Timestamp) {
+    frontend.show_staff(runtime.staff_view(now).as_ref());
 }
 
 /// Counters since start, for `kioskctl stats` and staff mode. No personal
@@ -150,6 +170,8 @@ pub struct Runtime {
     journey_open: bool,
     /// The printer state last saved for the metrics endpoint.
     printer_state_saved: Option<&'static str>,
+    /// Staff mode (see [`staff`]).
+    staff: staff::Staff,
 }
 
 /// The printer state as the metrics name it (`metrics::PRINTER_STATES`).
@@ -185,6 +207,7 @@ impl Runtime {
             ticketing: None,
             printer_alert: None,
             requests: None,
+            staff: staff::Staff::default(),
         };
         runtime.update_lights();
         runtime
@@ -428,6 +451,11 @@ impl Runtime {
 
     /// Feeds an input from the frontend.
     pub fn input(&mut self, input: Input, now: Timestamp) {
+        if self.staff_active() {
+            // The session waits at the attract screen under staff mode.
+            tracing::debug!(?input, "session input ignored while staff mode is open");
+            return;
+        }
         match (&input, self.session.step()) {
             // The form goes on only when every field is right; otherwise
             // the screen lists the problems (`form_screen`).
@@ -486,6 +514,7 @@ impl Runtime {
             self.poll_card(now);
         }
         self.poll_face(now);
+        self.staff_tick(now);
         // Deliver the outbox only while nobody uses the kiosk: a slow
         // portal never holds a citizen up.
         if self.session.step() == StepKind::Attract
@@ -507,6 +536,7 @@ impl Runtime {
         [
             self.session.poll_timeout(),
             self.face.as_ref().and_then(|f| f.next_wakeup()),
+            self.staff_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -527,6 +557,7 @@ impl Runtime {
         frontend.clock(now());
         frontend.show(&self.view(), &[]);
         let mut shown = self.view();
+        let mut staff_shown = None;
         let watchdog = self.notifier.as_ref().and_then(|n| n.watchdog_interval());
         let mut next_watchdog = now();
         if let Some(n) = &self.notifier
@@ -559,6 +590,7 @@ impl Runtime {
                 }
                 shown = view;
             }
+            staff::show(self, frontend, now(), &mut staff_shown);
             let mut wake = self.next_wakeup();
             if watchdog.is_some() {
                 wake = wake.min(next_watchdog);
@@ -582,6 +614,12 @@ impl Runtime {
                         tracing::warn!(field = %name, error = %e, "form field not set");
                     }
                     frontend.show_request(self.form_screen().as_ref(), None);
+                }
+                FrontendInput::Staff(input) => {
+                    self.staff_input(input, now());
+                    if let Some(config) = self.take_reconfigured() {
+                        frontend.reconfigured(&config);
+                    }
                 }
                 FrontendInput::Quit => break,
                 FrontendInput::Nothing => {}
@@ -641,6 +679,11 @@ impl Runtime {
                 if present != self.card_present {
                     self.card_present = present;
                     tracing::info!(present, "card presence changed");
+                    // Under staff mode a card starts nothing; at the
+                    // attract screen a staff card opens staff mode.
+                    if self.staff_active() || (present && self.staff_card(now)) {
+                        return;
+                    }
                     let input = if present {
                         Input::CardPresented
                     } else {

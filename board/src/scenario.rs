@@ -156,6 +156,9 @@ pub enum Step {
         /// What to type.
         text: String,
     },
+    /// The screen shows this text (in its title, guidance, staff rows,
+    /// staff banner or notice).
+    ExpectText(String),
     /// A tester's shortcut: set a request form field's value without the
     /// screens (as the console's `field` command).
     FormField {
@@ -190,6 +193,7 @@ impl Step {
             Step::ExpectProblem(f) => format!("expect a problem with {f}"),
             Step::Paper(p) => format!("paper {p}"),
             Step::TypeText { field, .. } => format!("type into {field}"),
+            Step::ExpectText(t) => format!("expect text {t}"),
             Step::FormField { name, .. } => format!("set {name}"),
         }
     }
@@ -287,6 +291,8 @@ pub fn screen_name(screen: Screen) -> &'static str {
         Screen::Rating => "rating",
         Screen::Goodbye => "goodbye",
         Screen::Notice => "notice",
+        Screen::StaffPin => "staff-pin",
+        Screen::StaffPanel => "staff-panel",
     }
 }
 
@@ -339,7 +345,8 @@ impl Player {
         let trust = crate::app::load_trust_list(config.kiosk.csca_dir.as_deref())?;
         let mut runtime = Runtime::new(devices, config.session, Timestamp::ZERO)
             .with_trust_list(trust)
-            .with_store(store, epoch);
+            .with_store(store, epoch)
+            .with_config(config);
         if let Some(ticketing) = crate::ticketing::Ticketing::from_config(config) {
             runtime = runtime.with_ticketing(ticketing);
         }
@@ -376,6 +383,8 @@ impl Player {
             &Display::default(),
             speaker,
         )?;
+        let mut frontend = frontend;
+        frontend.set_staff_button(crate::ui::staff_button(config));
         Ok(Player {
             runtime,
             _portal: portal,
@@ -428,6 +437,7 @@ impl Player {
                     self.runtime.consent_notice(),
                 );
             }
+            crate::runtime::show_staff(&self.runtime, &mut self.frontend, self.now);
             let inputs = self.frontend.take_inputs();
             if inputs.is_empty() {
                 break;
@@ -435,6 +445,12 @@ impl Player {
             for input in inputs {
                 match input {
                     FrontendInput::Input(input) => self.runtime.input(input, self.now),
+                    FrontendInput::Staff(input) => {
+                        self.runtime.staff_input(input, self.now);
+                        if let Some(config) = self.runtime.take_reconfigured() {
+                            self.frontend.reconfigured(&config);
+                        }
+                    }
                     FrontendInput::FormField { name, value } => {
                         if let Err(e) = self.runtime.set_form_field(&name, value.as_str(), self.now)
                         {
@@ -511,18 +527,20 @@ impl Player {
                     CardSpec::WithPhoto { profile, photo } => (profile, Some(photo)),
                 };
                 let file = self.cards_dir.join(format!("{profile}.toml"));
-                let chip = match photo {
-                    None => crate::sim::load_card(&file).map_err(|e| e.to_string())?,
+                let chip: Box<dyn crate::sim::SimCard> = match photo {
+                    None => crate::sim::load_sim_card(&file).map_err(|e| e.to_string())?,
                     Some(photo) => {
                         let bytes = std::fs::read(self.path(photo))
                             .map_err(|e| format!("the photo {photo}: {e}"))?;
                         let (p, base) = kiosk_firmware::testkit::CardProfile::load(&file)
                             .map_err(|e| e.to_string())?;
-                        p.chip_with_photo(&base, Some(bytes))
-                            .map_err(|e| e.to_string())?
+                        Box::new(
+                            p.chip_with_photo(&base, Some(bytes))
+                                .map_err(|e| e.to_string())?,
+                        )
                     }
                 };
-                self.sim.insert_card(Box::new(chip));
+                self.sim.insert_card(chip);
                 self.run_for(Duration::from_millis(300));
             }
             Step::RemoveCard(_) => {
@@ -577,6 +595,29 @@ impl Player {
                 self.wait_screen(screen, Duration::from_secs_f64(within_s.max(0.0)))?
             }
             Step::WaitS(s) => self.run_for(Duration::from_secs_f64(s.max(0.0))),
+            Step::ExpectText(text) => {
+                let m = self.frontend.kiosk().model();
+                let shown = std::iter::once(m.title.as_str())
+                    .chain([
+                        m.prompt.as_str(),
+                        m.staff_result.as_str(),
+                        m.staff_notice.as_str(),
+                    ])
+                    .chain(
+                        m.staff_rows
+                            .iter()
+                            .flat_map(|r| [r.label.as_str(), r.value.as_str()]),
+                    )
+                    .any(|t| t.contains(text.as_str()));
+                if !shown {
+                    return Err(format!(
+                        "{text:?} is not on {} ({}; {})",
+                        screen_name(self.screen()),
+                        m.title,
+                        m.staff_result
+                    ));
+                }
+            }
             Step::ExpectScreen(screen) => {
                 let now = screen_name(self.screen());
                 if now != screen {

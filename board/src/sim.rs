@@ -43,6 +43,95 @@ pub trait SimCard: Send {
     fn process(&mut self, command: &[u8]) -> Vec<u8>;
     /// A short description for logs (never personal data).
     fn describe(&self) -> String;
+    /// The UID the reader reports at activation, if fixed. `None` (the
+    /// default) gives an eMRTD's random UID, fresh at every activation.
+    fn uid(&self) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+/// A staff card (a plain ISO 14443-4 card with a fixed UID, like a
+/// MIFARE DESFire badge): it has no eMRTD application; staff mode knows it
+/// by its UID (`kind = "staff"` in a card profile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffCard {
+    /// Its UID (4, 7 or 10 bytes).
+    pub uid: Vec<u8>,
+}
+
+impl SimCard for StaffCard {
+    fn atr(&self) -> Vec<u8> {
+        ForeignCard.atr()
+    }
+
+    fn reset(&mut self) {}
+
+    fn process(&mut self, command: &[u8]) -> Vec<u8> {
+        ForeignCard.process(command)
+    }
+
+    fn describe(&self) -> String {
+        "staff card".into()
+    }
+
+    fn uid(&self) -> Option<Vec<u8>> {
+        Some(self.uid.clone())
+    }
+}
+
+/// Why a card profile cannot be put in the simulated reader.
+#[derive(Debug, thiserror::Error)]
+pub enum SimCardError {
+    /// A citizen card's profile is wrong (see [`kiosk_firmware::testkit::ProfileError`]).
+    #[error(transparent)]
+    Profile(#[from] kiosk_firmware::testkit::ProfileError),
+    /// A staff card's profile is wrong. Remedy: `kind = "staff"` and `uid`
+    /// as 8, 14 or 20 hex digits.
+    #[error("{path}: {message}")]
+    Staff {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A card profile with `kind = "staff"`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StaffProfile {
+    #[expect(dead_code, reason = "checked by the dispatch in load_sim_card")]
+    kind: String,
+    uid: String,
+}
+
+/// Loads any card profile: a staff card (`kind = "staff"`, a fixed `uid`)
+/// or a citizen card (a virtual CCCD chip).
+pub fn load_sim_card(profile: &Path) -> Result<Box<dyn SimCard>, SimCardError> {
+    let staff = |message: String| SimCardError::Staff {
+        path: profile.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(profile).map_err(|e| staff(e.to_string()))?;
+    let is_staff = toml::from_str::<toml::Table>(&text)
+        .ok()
+        .and_then(|t| t.get("kind").and_then(|k| k.as_str()).map(|k| k == "staff"))
+        .unwrap_or(false);
+    if !is_staff {
+        return Ok(Box::new(load_card(profile)?));
+    }
+    let p: StaffProfile =
+        toml::from_str(&text).map_err(|e| staff(e.to_string().trim_end().to_owned()))?;
+    let uid = hex::decode(p.uid.trim())
+        .ok()
+        .filter(|u| matches!(u.len(), 4 | 7 | 10))
+        .ok_or_else(|| {
+            staff(format!(
+                "uid must be 4, 7 or 10 bytes of hex, not {:?}",
+                p.uid
+            ))
+        })?;
+    Ok(Box::new(StaffCard { uid }))
 }
 
 /// A contactless card that is not an ID card (a transport or bank card): it
@@ -139,8 +228,17 @@ impl CardReader for SimCardReader {
             .ok_or_else(|| Self::error(ErrorKind::NotPresent, "no card in the field"))?;
         card.reset();
         let atr = card.atr();
+        // An eMRTD's UID is random per activation (`08` and three bytes,
+        // ISO/IEC 14443-3 §6.5.4): here it varies with the insertion.
+        let uid = card.uid().unwrap_or_else(|| {
+            let g = generation.to_be_bytes();
+            vec![0x08, g[5] ^ 0x5A, g[6] ^ 0xC3, g[7] ^ 0x1E]
+        });
         self.connected = Some(generation);
-        Ok(CardInfo { atr })
+        Ok(CardInfo {
+            atr,
+            uid: Some(uid),
+        })
     }
 
     fn disconnect(&mut self) -> Result<(), DeviceError> {

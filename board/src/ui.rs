@@ -89,14 +89,21 @@ pub fn voice(lang: Language) -> Voice {
 
 /// The touches of a window as the runtime's inputs: a touch that only
 /// changed the UI (keypad digit, key of the input screen, sub-screen) still
-/// counts as activity; Done on the input screen sets the form's field.
+/// counts as activity; Done on the input screen sets the form's field;
+/// staff-mode touches go to staff mode.
 pub fn inputs(touches: Vec<Touch>) -> impl Iterator<Item = FrontendInput> {
     touches.into_iter().filter_map(|t| match t {
         Touch::Input(i) => Some(FrontendInput::Input(i)),
         Touch::Local => Some(FrontendInput::Input(Input::Activity)),
         Touch::Field { name, value } => Some(FrontendInput::FormField { name, value }),
+        Touch::Staff(s) => Some(FrontendInput::Staff(s)),
         Touch::Ignored => None,
     })
+}
+
+/// Whether the attract screen offers the staff button: a PIN is set.
+pub fn staff_button(config: &crate::config::Config) -> bool {
+    config.staff.policy.pin.is_some()
 }
 
 /// The Slint screens on this thread.
@@ -149,6 +156,11 @@ impl SlintFrontend {
     /// The runtime's clock (for the countdown of the inactivity warning).
     pub fn set_now(&mut self, now: Timestamp) {
         self.kiosk.set_now(now);
+    }
+
+    /// Shows the attract screen's staff button or not.
+    pub fn set_staff_button(&mut self, shown: bool) {
+        self.kiosk.set_staff_button(shown);
     }
 
     /// Inputs from touches, not yet handed to the runtime.
@@ -208,6 +220,16 @@ impl Frontend for SlintFrontend {
         self.collect();
         self.pending.pop_front().unwrap_or(FrontendInput::Nothing)
     }
+
+    fn show_staff(&mut self, view: Option<&kiosk_firmware::staff::StaffView>) {
+        self.kiosk.set_staff(view.cloned());
+        self.speak_if_new();
+    }
+
+    fn reconfigured(&mut self, config: &crate::config::Config) {
+        self.kiosk.set_offers(offers(config), procedures(config));
+        self.kiosk.set_staff_button(staff_button(config));
+    }
 }
 
 /// What the runtime thread sends the UI thread.
@@ -220,6 +242,11 @@ pub enum ToUi {
         Option<kiosk_ui::presenter::RequestForm>,
         Option<(String, String)>,
     ),
+    /// Show staff mode (or close it).
+    Staff(Option<Box<kiosk_firmware::staff::StaffView>>),
+    /// The menu's services and procedures, and whether the attract screen
+    /// offers the staff button (configuration reloaded).
+    Offers(Vec<Offer>, Vec<Offer>, bool),
     /// The runtime stopped.
     Stopped,
 }
@@ -282,6 +309,18 @@ impl Frontend for ChannelFrontend {
         let (form, consent) = request_model(form, consent);
         (self.send)(ToUi::Request(form, consent));
     }
+
+    fn show_staff(&mut self, view: Option<&kiosk_firmware::staff::StaffView>) {
+        (self.send)(ToUi::Staff(view.cloned().map(Box::new)));
+    }
+
+    fn reconfigured(&mut self, config: &crate::config::Config) {
+        (self.send)(ToUi::Offers(
+            offers(config),
+            procedures(config),
+            staff_button(config),
+        ));
+    }
 }
 
 impl Drop for ChannelFrontend {
@@ -341,6 +380,16 @@ impl<A: Frontend, B: Frontend> Frontend for Both<A, B> {
     ) {
         self.first.show_request(form, consent);
         self.second.show_request(form, consent);
+    }
+
+    fn show_staff(&mut self, view: Option<&kiosk_firmware::staff::StaffView>) {
+        self.first.show_staff(view);
+        self.second.show_staff(view);
+    }
+
+    fn reconfigured(&mut self, config: &crate::config::Config) {
+        self.first.reconfigured(config);
+        self.second.reconfigured(config);
     }
 }
 
@@ -416,7 +465,8 @@ mod tests {
     }
 
     #[test]
-    fn local_touches_count_as_activity_done_sets_the_field_and_ignored_ones_vanish() {
+    fn local_touches_count_as_activity_done_sets_the_field_staff_touches_go_to_staff_and_ignored_ones_vanish()
+     {
         let got: Vec<String> = inputs(vec![
             Touch::Local,
             Touch::Ignored,
@@ -425,13 +475,18 @@ mod tests {
                 name: "phone".into(),
                 value: kiosk_ui::presenter::Typed::new("0912345678"),
             },
+            Touch::Staff(kiosk_firmware::staff::StaffInput::Open),
         ])
         .map(|i| match i {
             FrontendInput::Input(i) => format!("{i:?}"),
             FrontendInput::FormField { name, value } => format!("{name}={}", value.as_str()),
+            FrontendInput::Staff(s) => format!("staff {s:?}"),
             other => format!("unexpected {other:?}"),
         })
         .collect();
-        assert_eq!(got, ["Activity", "Continue", "phone=0912345678"]);
+        assert_eq!(
+            got,
+            ["Activity", "Continue", "phone=0912345678", "staff Open"]
+        );
     }
 }

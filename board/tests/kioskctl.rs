@@ -663,6 +663,59 @@ fn doctor_on_a_linux_board_without_its_hardware_says_what_to_fix_and_exits_1() {
     assert_eq!(d["store"]["ok"], true);
 }
 
+fn kioskctl_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kioskctl"))
+        .args(args)
+        .env_remove("KIOSK_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn staff_hash_pin_prints_an_argon2id_hash_that_verifies_and_refuses_short_pins() {
+    let out = kioskctl_stdin(&["staff", "hash-pin"], "97531864\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let phc = String::from_utf8(out.stdout).unwrap();
+    let hash = kiosk_firmware::staff::PinHash::parse(phc.trim()).unwrap();
+    assert!(hash.verify("97531864"));
+    assert!(!phc.contains("97531864"), "the PIN itself is not printed");
+    for bad in ["12345\n", "12345a\n", "\n"] {
+        let out = kioskctl_stdin(&["staff", "hash-pin"], bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("6 to 12 digits"));
+    }
+}
+
+#[test]
+fn staff_hash_card_prints_the_hash_the_sim_config_lists_for_the_staff_card() {
+    let out = kioskctl(&["staff", "hash-card", "04A22B5C118090"]);
+    assert!(out.status.success());
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml"))
+            .unwrap();
+    let hash = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(hash.trim()), "{hash}");
+    assert_eq!(
+        kioskctl(&["staff", "hash-card", "zz"]).status.code(),
+        Some(2)
+    );
+}
+
 #[test]
 fn stats_counts_printed_tickets_per_day_and_serves_the_same_as_prometheus_text() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,6 +13,7 @@
 //! - [`requests`]: online service requests: procedures, forms pre-filled from
 //!   the chip, consent, the portal API and the outbox's delivery.
 //! - [`metrics`]: usage metrics without personal data, Prometheus text.
+//! - [`staff`]: staff mode: the PIN and card gate with its lockout, the panel's view.
 //! - [`store`]: the kiosk's SQLite database (migrations, audit log, outbox).
 //! - `testkit` (feature): the virtual CCCD chip and card profiles.
 //! - [`ticket`]: queue tickets: layout, raster, ESC/POS.
@@ -25,6 +26,7 @@ pub mod metrics;
 pub mod queue;
 pub mod requests;
 pub mod session;
+pub mod staff;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;

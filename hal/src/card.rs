@@ -24,6 +24,13 @@ pub struct CardInfo {
     /// whose historical bytes may carry the card capabilities (ISO/IEC 7816-4
     /// §8.1.1.2.7), among them extended-length support.
     pub atr: Vec<u8>,
+    /// The card's UID (ISO/IEC 14443-3 anticollision: 4, 7 or 10 bytes),
+    /// when the reader reports it; `None` when it cannot (or the backend
+    /// does not ask). Staff mode compares it with an allow-list. A UID is
+    /// sent in clear and can be cloned, so it identifies a card only
+    /// weakly; eMRTD chips (the CCCD) answer with a random UID (`08` and
+    /// three random bytes) at every activation.
+    pub uid: Option<Vec<u8>>,
 }
 
 /// Limits of an APDU transport, so the firmware can size its commands.

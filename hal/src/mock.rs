@@ -140,7 +140,7 @@ impl CardReader for MockCard {
 
     fn connect(&mut self) -> Result<CardInfo, ErrorKind> {
         match self.script.next("connect()") {
-            CardTransaction::Connect(r) => r.map(|atr| CardInfo { atr }),
+            CardTransaction::Connect(r) => r.map(|atr| CardInfo { atr, uid: None }),
             other => panic!("connect() called, expected {other:?}"),
         }
     }

@@ -77,6 +77,43 @@ pub mod lang {
     }
 }
 
+/// `Staff`: the staff screens' rows, banner, dots and the attract
+/// screen's staff button.
+pub mod staff {
+    use super::*;
+    use crate::{SlintStaffRow, Staff};
+
+    /// Shows the staff parts of `model`.
+    pub fn show(ui: &KioskWindow, model: &ScreenModel) {
+        let g = ui.global::<Staff<'_>>();
+        g.set_corner_shown(model.corner.is_some());
+        if let Some(c) = &model.corner {
+            g.set_corner(SlintAction {
+                id: c.id.as_str().into(),
+                label: c.label.as_str().into(),
+                primary: c.primary,
+            });
+        }
+        g.set_rows(ModelRc::from(Rc::new(VecModel::from(
+            model
+                .staff_rows
+                .iter()
+                .map(|r| SlintStaffRow {
+                    label: r.label.as_str().into(),
+                    value: r.value.as_str().into(),
+                    tone: r.tone.code(),
+                })
+                .collect::<Vec<_>>(),
+        ))));
+        g.set_result(model.staff_result.as_str().into());
+        g.set_result_ok(model.staff_result_ok);
+        g.set_dots(model.pin_dots.as_str().into());
+        g.set_notice(model.staff_notice.as_str().into());
+        g.set_notice_alert(model.staff_notice_alert);
+        g.set_pin_label(model.pin_label.as_str().into());
+    }
+}
+
 /// `Journey`: the screen's content, and the touches.
 pub mod journey {
     use super::*;
@@ -152,6 +189,7 @@ pub mod journey {
         g.set_warning_action(action(&model.warning_action));
         ui.global::<Lang<'_>>()
             .set_step_label(model.step_label.as_str().into());
+        super::staff::show(ui, model);
     }
 
     fn action(c: &Choice) -> SlintAction {
@@ -191,6 +229,8 @@ pub mod journey {
             Screen::Rating => ScreenKind::Rating,
             Screen::Goodbye => ScreenKind::Goodbye,
             Screen::Notice => ScreenKind::Notice,
+            Screen::StaffPin => ScreenKind::StaffPin,
+            Screen::StaffPanel => ScreenKind::StaffPanel,
         }
     }
 }

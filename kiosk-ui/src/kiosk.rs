@@ -100,6 +100,24 @@ impl Kiosk {
         self.refresh();
     }
 
+    /// Shows staff mode over the attract screen (`None` closes it).
+    pub fn set_staff(&self, staff: Option<kiosk_firmware::staff::StaffView>) {
+        self.presenter.borrow_mut().set_staff(staff);
+        self.refresh();
+    }
+
+    /// Whether the attract screen offers the staff button.
+    pub fn set_staff_button(&self, shown: bool) {
+        self.presenter.borrow_mut().set_staff_button(shown);
+        self.refresh();
+    }
+
+    /// New services and procedures for the menu.
+    pub fn set_offers(&self, services: Vec<Offer>, procedures: Vec<Offer>) {
+        self.presenter.borrow_mut().set_offers(services, procedures);
+        self.refresh();
+    }
+
     /// The runtime's clock, for the countdown.
     pub fn set_now(&self, now: Timestamp) {
         self.presenter.borrow_mut().set_now(now);

@@ -31,8 +31,10 @@ mod generated {
 }
 pub use generated::{
     Action as SlintAction, Field as SlintField, Journey, Key as SlintKey, KioskWindow, Lang,
-    ScreenKind, Theme,
+    ScreenKind, Staff, StaffRow as SlintStaffRow, Theme,
 };
+
+pub mod staff;
 
 use kiosk_firmware::face::check::Hint;
 use kiosk_firmware::face::liveness::TurnDirection;
@@ -93,6 +95,10 @@ pub enum Screen {
     Services,
     /// The UI's own: type into one field of the request form.
     TextEntry,
+    /// Staff mode: the PIN keypad (over the attract screen).
+    StaffPin,
+    /// Staff mode: the panel.
+    StaffPanel,
 }
 
 impl Screen {
@@ -339,6 +345,19 @@ pub(crate) fn screen_text(screen: Screen, lang: Language) -> (&'static str, &'st
             ),
         ),
         Screen::Notice => fault_text(Fault::Internal, lang),
+        Screen::StaffPin => pick(
+            lang,
+            ("Chế độ nhân viên", "Nhập mã PIN nhân viên."),
+            ("Staff mode", "Enter the staff PIN."),
+        ),
+        Screen::StaffPanel => pick(
+            lang,
+            (
+                "Chế độ nhân viên",
+                "Tình trạng kiosk. Không hiển thị dữ liệu của công dân.",
+            ),
+            ("Staff mode", "The kiosk's state. No citizen data is shown."),
+        ),
         Screen::Language => (
             "Chọn ngôn ngữ / Choose your language",
             match lang {

@@ -25,6 +25,7 @@ use kiosk_firmware::face::check::Hint;
 use kiosk_firmware::session::{
     AccessKey, Event, Input, MenuChoice, SessionView, StaffReason, StepKind,
 };
+use kiosk_firmware::staff::{StaffInput, StaffScreen, StaffView};
 use kiosk_firmware::time::Timestamp;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -185,6 +186,22 @@ pub struct ScreenModel {
     pub countdown: Option<u32>,
     /// The warning's button.
     pub warning_action: Choice,
+    /// The small button in the top bar (the attract screen's staff button).
+    pub corner: Option<Choice>,
+    /// Staff panel rows.
+    pub staff_rows: Vec<crate::staff::StaffRow>,
+    /// The staff panel's banner after an action.
+    pub staff_result: String,
+    /// Whether the action went well.
+    pub staff_result_ok: bool,
+    /// One dot per PIN digit typed.
+    pub pin_dots: String,
+    /// The label over the dots.
+    pub pin_label: String,
+    /// The PIN keypad's notice (wrong PIN, locked, card accepted).
+    pub staff_notice: String,
+    /// Whether the notice is an alert.
+    pub staff_notice_alert: bool,
 }
 
 impl ScreenModel {
@@ -193,7 +210,13 @@ impl ScreenModel {
         let all: Box<dyn Iterator<Item = &Choice>> = if self.countdown.is_some() {
             Box::new(std::iter::once(&self.warning_action))
         } else {
-            Box::new(self.choices.iter().chain(&self.actions).chain(&self.keys))
+            Box::new(
+                self.choices
+                    .iter()
+                    .chain(&self.actions)
+                    .chain(&self.keys)
+                    .chain(&self.corner),
+            )
         };
         let rows = self.fields.iter().map(|r| r.id.as_str());
         let grid = self.key_grid.iter().map(|k| k.id.as_str());
@@ -221,6 +244,8 @@ pub enum Touch {
     },
     /// No such button on this screen.
     Ignored,
+    /// A staff-mode touch for the runtime.
+    Staff(StaffInput),
 }
 
 /// The request form as the runtime prepared it (personal data: forgotten
@@ -270,6 +295,10 @@ pub struct Presenter {
     form: Option<RequestForm>,
     consent: Option<(String, String)>,
     typing: Option<Typing>,
+    /// Staff mode, while open.
+    staff: Option<StaffView>,
+    /// Whether the attract screen offers the staff button.
+    staff_button: bool,
 }
 
 impl Presenter {
@@ -287,7 +316,29 @@ impl Presenter {
             form: None,
             consent: None,
             typing: None,
+            staff: None,
+            staff_button: false,
         }
+    }
+
+    /// Shows staff mode (`Some`) over the attract screen, or closes it.
+    pub fn set_staff(&mut self, staff: Option<StaffView>) {
+        if staff.is_some() && self.staff.is_none() {
+            self.sub = None;
+        }
+        self.staff = staff;
+    }
+
+    /// Whether the attract screen offers the staff button (a PIN is
+    /// configured).
+    pub fn set_staff_button(&mut self, shown: bool) {
+        self.staff_button = shown;
+    }
+
+    /// New services and procedures for the menu (configuration reloaded).
+    pub fn set_offers(&mut self, services: Vec<Offer>, procedures: Vec<Offer>) {
+        self.services = services;
+        self.procedures = procedures;
     }
 
     /// The request form and the consent notice (Vietnamese, English) while
@@ -354,6 +405,11 @@ impl Presenter {
 
     /// The screen up now.
     pub fn screen(&self) -> Screen {
+        match &self.staff {
+            Some(s) if s.screen == StaffScreen::Pin => return Screen::StaffPin,
+            Some(_) => return Screen::StaffPanel,
+            None => {}
+        }
         match self.sub {
             Some(Sub::Language) => Screen::Language,
             Some(Sub::Keypad) => Screen::Keypad,
@@ -422,7 +478,20 @@ impl Presenter {
                 _ => None,
             },
             warning_action: Choice::new("more-time", t(Label::MoreTime), true),
+            corner: None,
+            staff_rows: Vec::new(),
+            staff_result: String::new(),
+            staff_result_ok: true,
+            pin_dots: String::new(),
+            pin_label: String::new(),
+            staff_notice: String::new(),
+            staff_notice_alert: false,
         };
+        if let Some(staff) = &self.staff {
+            m.countdown = None;
+            crate::staff::model(staff, lang, &mut m);
+            return m;
+        }
         let c = |id: &str, l: Label, primary: bool| Choice::new(id, t(l), primary);
         match screen {
             Screen::Attract => {
@@ -430,7 +499,19 @@ impl Presenter {
                     c("language", Label::LanguageButton, false),
                     c("take-number", Label::TakeNumber, true),
                 ];
+                if self.staff_button {
+                    m.corner = Some(Choice::new(
+                        "staff",
+                        match lang {
+                            Language::Vietnamese => "Nhân viên",
+                            Language::English => "Staff",
+                        },
+                        false,
+                    ));
+                }
             }
+            // Filled by `crate::staff::model` above.
+            Screen::StaffPin | Screen::StaffPanel => {}
             Screen::Language => {
                 m.choices = vec![
                     Choice::new("lang-vi", "Tiếng Việt", lang == Language::Vietnamese),
@@ -663,7 +744,11 @@ impl Presenter {
             return Touch::Ignored;
         }
         let input = |i| Touch::Input(i);
+        if let Some(staff) = &self.staff {
+            return crate::staff::touch(staff.screen, id).map_or(Touch::Ignored, Touch::Staff);
+        }
         match (model.screen, id) {
+            (Screen::Attract, "staff") => Touch::Staff(StaffInput::Open),
             (_, "more-time") => input(Input::Extend),
             (_, "cancel") => input(Input::Cancel),
             (Screen::Attract, "language") => self.open(Sub::Language),
@@ -838,7 +923,11 @@ fn step_number(screen: Screen) -> Option<u8> {
         | Screen::RequestConsent
         | Screen::Submitting => Some(3),
         Screen::Ticket | Screen::Receipt | Screen::Rating | Screen::Goodbye => Some(4),
-        Screen::Attract | Screen::Language | Screen::Notice => None,
+        Screen::Attract
+        | Screen::Language
+        | Screen::Notice
+        | Screen::StaffPin
+        | Screen::StaffPanel => None,
     }
 }
 
@@ -1098,5 +1187,41 @@ mod tests {
         assert_eq!(yymmdd("32011990"), None);
         assert_eq!(yymmdd("15131990"), None);
         assert_eq!(yymmdd("1501199"), None);
+    }
+
+    fn pin_view(digits: u8) -> StaffView {
+        StaffView {
+            screen: StaffScreen::Pin,
+            digits_entered: digits,
+            notice: None,
+            panel: None,
+            now: kiosk_firmware::store::UnixMillis(0),
+        }
+    }
+
+    #[test]
+    fn the_staff_button_shows_only_on_the_attract_screen_when_enabled() {
+        let mut p = presenter(StepKind::Attract);
+        assert_eq!(p.touch("staff"), Touch::Ignored, "off by default");
+        p.set_staff_button(true);
+        assert_eq!(p.touch("staff"), Touch::Staff(StaffInput::Open));
+        let mut menu = presenter(StepKind::Menu);
+        menu.set_staff_button(true);
+        assert_eq!(menu.touch("staff"), Touch::Ignored, "never mid-journey");
+    }
+
+    #[test]
+    fn the_pin_keypad_sends_digits_to_the_runtime_and_shows_only_dots() {
+        let mut p = presenter(StepKind::Attract);
+        p.set_staff(Some(pin_view(3)));
+        assert_eq!(p.screen(), Screen::StaffPin);
+        let m = p.model();
+        assert_eq!(m.pin_dots, "●●●");
+        assert_eq!(p.touch("key-7"), Touch::Staff(StaffInput::Digit(7)));
+        assert_eq!(p.touch("key-ok"), Touch::Staff(StaffInput::Submit));
+        assert_eq!(p.touch("take-number"), Touch::Ignored);
+        assert!(!p.holds_personal_data());
+        p.set_staff(None);
+        assert_eq!(p.screen(), Screen::Attract);
     }
 }

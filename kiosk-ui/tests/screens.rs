@@ -15,6 +15,11 @@ use kiosk_firmware::session::{
     FaceGuide, Fault, PrintProblem, RequestReceipt, Session, SessionConfig, SessionView,
     StaffReason, StepKind, TicketInfo,
 };
+use kiosk_firmware::staff::{
+    ActionResult, ErrorRow, ExportFailure, HealthRow, Level, OutboxSummary, PanelView, PaperState,
+    PinNotice, StaffScreen, StaffView,
+};
+use kiosk_firmware::store::UnixMillis;
 use kiosk_firmware::time::Timestamp;
 use kiosk_ui::adapters::Display;
 use kiosk_ui::headless;
@@ -103,6 +108,7 @@ struct Case {
     form: Option<RequestForm>,
     touches: Vec<String>,
     screen: Screen,
+    staff: Option<StaffView>,
 }
 
 fn case(name: &str, view: SessionView, touches: &[&str], screen: Screen) -> Case {
@@ -112,6 +118,7 @@ fn case(name: &str, view: SessionView, touches: &[&str], screen: Screen) -> Case
         form: None,
         touches: touches.iter().map(|t| (*t).to_owned()).collect(),
         screen,
+        staff: None,
     }
 }
 
@@ -193,6 +200,7 @@ fn on_form(name: &str, form: RequestForm, touches: Vec<String>, screen: Screen) 
         form: Some(form),
         touches,
         screen,
+        staff: None,
     }
 }
 
@@ -257,6 +265,160 @@ fn typing_cases() -> Vec<Case> {
             ),
             ["field-phone", "key-done"].map(str::to_owned).to_vec(),
             Screen::Form,
+        ),
+    ]
+}
+
+/// 2026-11-25 09:00 in Hà Nội.
+const NINE_AM: u64 = 1_795_572_000_000;
+
+fn pin(digits: u8, notice: Option<PinNotice>) -> StaffView {
+    StaffView {
+        screen: StaffScreen::Pin,
+        digits_entered: digits,
+        notice,
+        panel: None,
+        now: UnixMillis(NINE_AM),
+    }
+}
+
+fn panel(result: Option<ActionResult>) -> StaffView {
+    let health = [
+        (
+            "camera",
+            Level::Ok,
+            "started 640x480, a frame of the announced size",
+        ),
+        (
+            "card_reader",
+            Level::Ok,
+            "Simulated contactless reader 0 answers; no card",
+        ),
+        (
+            "indicators",
+            Level::Ok,
+            "ready, busy, fault and card slot lights driven",
+        ),
+        ("printer", Level::Warn, "online, paper near end"),
+        (
+            "sensors",
+            Level::Ok,
+            "cabinet closed; nobody in front of the kiosk",
+        ),
+    ]
+    .into_iter()
+    .map(|(d, level, reason)| HealthRow {
+        device: d.into(),
+        level,
+        reason: reason.into(),
+    })
+    .collect();
+    StaffView {
+        screen: StaffScreen::Panel,
+        digits_entered: 0,
+        notice: None,
+        panel: Some(PanelView {
+            health,
+            paper: PaperState::NearEnd,
+            outbox: OutboxSummary {
+                pending: 2,
+                failed: 1,
+                next_due: Some(UnixMillis(NINE_AM + 5 * 60_000)),
+            },
+            counts: [
+                ("completed", 41),
+                ("cancelled", 3),
+                ("timed_out", 5),
+                ("tickets_printed", 38),
+                ("tickets_unprinted", 1),
+                ("staff_calls", 2),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+            errors: vec![
+                ErrorRow {
+                    at: UnixMillis(NINE_AM - 40 * 60_000),
+                    kind: "ticket_not_printed".into(),
+                },
+                ErrorRow {
+                    at: UnixMillis(NINE_AM - 41 * 60_000),
+                    kind: "staff_alert".into(),
+                },
+            ],
+            unprinted: vec!["A012".into()],
+            result,
+        }),
+        now: UnixMillis(NINE_AM),
+    }
+}
+
+fn staff_case(name: &str, staff: StaffView) -> Case {
+    let screen = match staff.screen {
+        StaffScreen::Pin => Screen::StaffPin,
+        StaffScreen::Panel => Screen::StaffPanel,
+    };
+    Case {
+        staff: Some(staff),
+        ..case(name, at(StepKind::Attract), &[], screen)
+    }
+}
+
+fn staff_cases() -> Vec<Case> {
+    vec![
+        staff_case("staff-pin", pin(4, None)),
+        staff_case(
+            "staff-pin-wrong",
+            pin(0, Some(PinNotice::Wrong { attempts_left: 2 })),
+        ),
+        staff_case(
+            "staff-pin-locked",
+            pin(
+                0,
+                Some(PinNotice::Locked {
+                    until: UnixMillis(NINE_AM + 12 * 60_000),
+                }),
+            ),
+        ),
+        staff_case("staff-pin-card", pin(0, Some(PinNotice::CardAccepted))),
+        staff_case("staff-panel", panel(None)),
+        staff_case(
+            "staff-panel-test-printed",
+            panel(Some(ActionResult::TestPrinted)),
+        ),
+        staff_case(
+            "staff-panel-paper-out",
+            panel(Some(ActionResult::TestPrintFailed(PrintProblem::PaperOut))),
+        ),
+        staff_case(
+            "staff-panel-reloaded",
+            panel(Some(ActionResult::ConfigReloaded {
+                restart_needed: vec!["kiosk".into(), "face".into()],
+            })),
+        ),
+        staff_case(
+            "staff-panel-config-refused",
+            panel(Some(ActionResult::ConfigRefused {
+                error: "board/config/sim.toml: `staff.max_failures` must be 1–20 wrong PINs, not 0"
+                    .into(),
+            })),
+        ),
+        staff_case(
+            "staff-panel-exported",
+            panel(Some(ActionResult::LogsExported {
+                file: "KIOSK-SIM-001-logs-20261125-090012.jsonl".into(),
+                lines: 214,
+            })),
+        ),
+        staff_case(
+            "staff-panel-export-missing",
+            panel(Some(ActionResult::ExportFailed(ExportFailure::Missing))),
+        ),
+        staff_case(
+            "staff-panel-reprinted",
+            panel(Some(ActionResult::Reprinted {
+                number: "A012".into(),
+            })),
         ),
     ]
 }
@@ -418,19 +580,22 @@ fn cases() -> Vec<Case> {
         cases.push(case(&format!("notice-{name}"), v, &[], Screen::Notice));
     }
     cases.extend(typing_cases());
+    cases.extend(staff_cases());
     cases
 }
 
 fn kiosk() -> Kiosk {
     headless::init().expect("the headless platform installs");
     headless::set_clock(Duration::from_millis(700));
-    Kiosk::new(
+    let kiosk = Kiosk::new(
         at(StepKind::Attract),
         services(),
         procedures(),
         &Display::default(),
     )
-    .expect("the window opens")
+    .expect("the window opens");
+    kiosk.set_staff_button(true);
+    kiosk
 }
 
 fn render(c: &Case, lang: Language) -> image::RgbImage {
@@ -443,6 +608,7 @@ fn render(c: &Case, lang: Language) -> image::RgbImage {
     if c.form.is_some() {
         kiosk.set_request(c.form.clone(), None);
     }
+    kiosk.set_staff(c.staff.clone());
     for t in &c.touches {
         assert_ne!(
             kiosk.touch(t),
@@ -503,7 +669,7 @@ fn every_screen_in_both_languages_matches_its_reference() {
         "KIOSK_BLESS=1: {blessed} references written; run again without it"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(names.len() >= 94, "{} screens", names.len());
+    assert!(names.len() >= 118, "{} screens", names.len());
 }
 
 #[test]
@@ -531,6 +697,8 @@ fn every_session_step_has_a_screenshot_case() {
         Screen::Rating,
         Screen::Goodbye,
         Screen::Notice,
+        Screen::StaffPin,
+        Screen::StaffPanel,
     ] {
         assert!(covered.contains(&screen), "{screen:?} has no screenshot");
     }
@@ -587,4 +755,20 @@ fn a_finger_on_a_typed_row_opens_its_keypad_and_on_a_key_types() {
     headless::tap(kiosk.window(), 244.0, 1175.0);
     assert_eq!(kiosk.take_touches(), vec![Touch::Local, Touch::Local]);
     assert_eq!(kiosk.model().entry_text, "17");
+}
+
+#[test]
+fn the_staff_button_on_the_attract_screen_opens_staff_mode_by_touch() {
+    let kiosk = kiosk();
+    assert_eq!(
+        kiosk.touch("staff"),
+        Touch::Staff(kiosk_firmware::staff::StaffInput::Open)
+    );
+    kiosk.set_staff(Some(pin(0, None)));
+    assert_eq!(kiosk.model().screen, Screen::StaffPin);
+    assert_eq!(
+        kiosk.touch("key-5"),
+        Touch::Staff(kiosk_firmware::staff::StaffInput::Digit(5))
+    );
+    assert_eq!(kiosk.touch("take-number"), Touch::Ignored);
 }

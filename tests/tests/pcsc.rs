@@ -51,11 +51,18 @@ fn a_simulated_card_behind_pcscd_answers_through_the_pcsc_backend() {
     wait_for(&mut reader, Presence::Present);
     let info = reader.connect().unwrap();
     assert_eq!(info.atr, ForeignCard.atr());
+    // The UID's GET DATA (FF CA 00 00 00) is answered by a real reader;
+    // vpcd hands it to the card, which refuses it: no UID.
+    assert_eq!(info.uid, None);
     let mut response = [0u8; 258];
     let n = reader.transmit(&SELECT_EMRTD, &mut response).unwrap();
     assert_eq!(&response[..n], &[0x6A, 0x82]);
     reader.disconnect().unwrap();
-    assert_eq!(card.remove().unwrap(), 1, "one APDU reached the card");
+    assert_eq!(
+        card.remove().unwrap(),
+        2,
+        "the GET DATA and the SELECT reached the card"
+    );
 }
 
 #[test]

@@ -84,6 +84,12 @@ fn an_offline_request_gets_a_queued_receipt() {
 }
 
 #[test]
+fn staff_mode_opens_by_pin_and_by_staff_card_and_prints_a_test_page() {
+    let report = play("staff-mode");
+    assert_eq!(report.ticket, None, "no citizen journey ran");
+}
+
+#[test]
 fn every_shipped_scenario_has_a_test() {
     let dir = root().join("board/sim/scenarios");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
@@ -105,6 +111,7 @@ fn every_shipped_scenario_has_a_test() {
             "happy-path",
             "offline-request",
             "paper-out",
+            "staff-mode",
             "walk-in",
             "wrong-key"
         ]

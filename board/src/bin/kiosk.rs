@@ -115,7 +115,8 @@ fn build_runtime(
     let trust = kiosk_board::app::load_trust_list(config.kiosk.csca_dir.as_deref())?;
     let mut runtime = Runtime::new(board.devices, config.session, Timestamp::ZERO)
         .with_trust_list(trust)
-        .with_store(store, epoch);
+        .with_store(store, epoch)
+        .with_config(config);
     match kiosk_board::ticketing::Ticketing::from_config(config) {
         Some(ticketing) => runtime = runtime.with_ticketing(ticketing),
         None => tracing::warn!("no [queue] in the configuration: the kiosk issues no numbers"),
@@ -218,6 +219,7 @@ mod window {
             kiosk_board::ui::procedures(&config),
             &Display::default(),
         )?;
+        kiosk.set_staff_button(kiosk_board::ui::staff_button(&config));
         let (tx, rx) = mpsc::channel::<FrontendInput>();
         #[expect(clippy::disallowed_methods, reason = "a binary: the UI thread's clock")]
         let now = Instant::now();
@@ -287,6 +289,14 @@ mod window {
                             ToUi::Request(form, consent) => {
                                 ui.kiosk.set_request(form, consent);
                                 speak(ui);
+                            }
+                            ToUi::Staff(view) => {
+                                ui.kiosk.set_staff(view.map(|v| *v));
+                                speak(ui);
+                            }
+                            ToUi::Offers(services, procedures, staff) => {
+                                ui.kiosk.set_offers(services, procedures);
+                                ui.kiosk.set_staff_button(staff);
                             }
                             ToUi::Stopped => {
                                 let _ = slint::quit_event_loop();

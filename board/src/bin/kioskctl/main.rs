@@ -78,6 +78,24 @@ enum Command {
     /// The simulator: scripted journeys on the real screens.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Staff mode: make the PIN hash and card hashes for `[staff]`.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum StaffCommand {
+    /// Reads a staff PIN (6-12 digits) as one line from standard input and
+    /// prints its Argon2id PHC string for `[staff].pin_hash`. The PIN is
+    /// not echoed by this command; type it into a pipe or a terminal with
+    /// `stty -echo`, e.g. `read -s PIN; echo "$PIN" | kioskctl staff hash-pin`.
+    HashPin,
+    /// Prints the SHA-256 of a staff card's UID (hex, as `kioskctl card
+    /// read` or the reader shows it) for `[staff].cards`.
+    HashCard {
+        /// The card's UID in hex, e.g. 04A22B5C118090.
+        uid: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -392,6 +410,8 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
+        Command::Staff(StaffCommand::HashPin) => staff_hash_pin(cli.json),
+        Command::Staff(StaffCommand::HashCard { uid }) => staff_hash_card(cli.json, uid),
         Command::Doctor => doctor(cli),
         Command::Printer(PrinterCommand::Status { printer }) => {
             printer_status(cli, printer.as_deref())
@@ -744,4 +764,45 @@ fn sim_run(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `kioskctl staff hash-pin`: one line from stdin, checked, hashed.
+fn staff_hash_pin(json: bool) -> anyhow::Result<ExitCode> {
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the PIN from standard input")?;
+    let pin = line.trim_end_matches(['\r', '\n']);
+    if let Err(e) = kiosk_firmware::staff::check_pin_format(pin) {
+        anyhow::bail!("{e}");
+    }
+    let seed = kiosk_board::reading::os_seed().context("no OS randomness for the salt")?;
+    let mut salt = [0u8; 16];
+    salt.copy_from_slice(&seed[..16]);
+    let hash = kiosk_firmware::staff::hash_pin(pin, &salt)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "ok": true, "pin_hash": hash.as_str() })
+        );
+    } else {
+        println!("{}", hash.as_str());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `kioskctl staff hash-card UID`.
+fn staff_hash_card(json: bool, uid: &str) -> anyhow::Result<ExitCode> {
+    let cleaned: String = uid.chars().filter(|c| !matches!(c, ' ' | ':')).collect();
+    let bytes = hex::decode(&cleaned)
+        .ok()
+        .filter(|b| matches!(b.len(), 4 | 7 | 10))
+        .with_context(|| format!("a UID is 4, 7 or 10 bytes of hex, not {uid:?}"))?;
+    let hash = kiosk_firmware::staff::CardHash::of_uid(&bytes).to_hex();
+    if json {
+        println!("{}", serde_json::json!({ "ok": true, "card_hash": hash }));
+    } else {
+        println!("{hash}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

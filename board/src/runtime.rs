@@ -731,6 +731,13 @@ impl Runtime {
     fn perform(&mut self, action: Action, now: Timestamp) {
         match action {
             Action::ReadDocument(key) => {
+                // The key screen is over: the QR camera stops and forgets
+                // its last frame before the chip is read (it starts again
+                // if the key is refused).
+                if self.qr.is_running() {
+                    self.qr.stop();
+                    self.stop_camera();
+                }
                 let result = self.read_document(&key, now);
                 self.session.handle_input(Input::ReadFinished(result), now);
             }

@@ -344,6 +344,36 @@ pub fn screen_name(screen: Screen) -> &'static str {
     }
 }
 
+/// A chip holds a small photo (ICAO 9303 DG2, some 15 KB on a CCCD): a
+/// larger JPEG or PNG is scaled into 360 × 480 and re-encoded as a JPEG of
+/// at most about 24 KB; a small file, or one the `image` crate cannot read
+/// (JPEG 2000), goes on the chip as it is.
+fn chip_sized(bytes: Vec<u8>) -> Vec<u8> {
+    const MAX: usize = 24_000;
+    if bytes.len() <= MAX {
+        return bytes;
+    }
+    let Ok(img) = image::load_from_memory(&bytes) else {
+        return bytes;
+    };
+    let small = img.thumbnail(360, 480).to_rgb8();
+    let mut best = bytes;
+    for quality in [90u8, 80, 70, 60, 50, 40] {
+        let mut out = Vec::new();
+        if image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+            .encode_image(&small)
+            .is_ok()
+            && out.len() < best.len()
+        {
+            best = out;
+        }
+        if best.len() <= MAX {
+            break;
+        }
+    }
+    best
+}
+
 /// The kiosk a scenario plays on: the runtime on the sim board, the
 /// headless screens, virtual time.
 pub struct Player {
@@ -569,6 +599,7 @@ impl Player {
                     Some(photo) => {
                         let bytes = std::fs::read(self.path(photo))
                             .map_err(|e| format!("the photo {photo}: {e}"))?;
+                        let bytes = chip_sized(bytes);
                         let (p, base) = kiosk_firmware::testkit::CardProfile::load(&file)
                             .map_err(|e| e.to_string())?;
                         p.chip_with_photo(&base, Some(bytes))

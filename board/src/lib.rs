@@ -6,6 +6,7 @@
 //! - [`runtime`]: the run loop, the only code that reads the clock.
 //! - [`doctor`]: the self-test behind `kioskctl doctor`.
 //! - [`facecheck`]: camera frames through the face engine into the face check.
+//! - [`qrscan`]: camera frames through the QR decoder into the access key.
 //! - [`notify`]: systemd readiness and watchdog notifications.
 //! - [`linux`]: real boards (`[linux]` configuration; devices with feature `linux`).
 //! - `pcsc` (feature `pcsc`): PC/SC readers through pcscd.
@@ -17,6 +18,7 @@
 //! - [`reading`]: the document reader over a card reader device.
 //! - [`ticketing`]: issuing a queue ticket: draw, lay out, print with status checks.
 //! - [`vpcd`]: a simulated card behind real pcscd (vsmartcard's vpcd).
+//! - [`scene`]: camera scenes for the simulator (the card QR held up, a citizen turning).
 //! - [`scenario`]: scripted journeys on the sim board with the real screens (`kioskctl sim run`).
 //! - [`speech`]: spoken guidance through espeak-ng (loudspeaker, or WAV files on the sim).
 //! - [`ui`]: the Slint screens as a [`runtime::Frontend`].
@@ -42,11 +44,14 @@ pub mod notify;
 pub mod pcsc;
 pub mod portal;
 pub mod printer;
+pub mod qrscan;
 pub mod reading;
 pub mod requesting;
 pub mod runtime;
 #[cfg(feature = "sim")]
 pub mod scenario;
+#[cfg(feature = "sim")]
+pub mod scene;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod speech;

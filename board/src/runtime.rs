@@ -13,13 +13,21 @@
 //! number: the session shows it on screen (`printed: false`), the ticket
 //! stays re-printable ([`Runtime::reprint_ticket`]), and staff are alerted
 //! ([`Runtime::printer_alert`], the fault light, the audit log).
+//!
+//! While the session waits for the access key, the camera looks for the
+//! card's QR code ([`crate::qrscan`]): it is started when the step begins
+//! and stopped when it ends, a good read is delivered as
+//! `Input::AccessKey(AccessKey::CardQr(..))`, and a camera that cannot
+//! start or fails is reported to the session (`Input::QrCamera`), whose
+//! screen then asks for the key on the keypad.
 
 use crate::devices::Devices;
 use crate::ticketing::{Issued, Ticketing, TicketingError};
 use kiosk_firmware::metrics::{self, Metric};
 use kiosk_firmware::session::{
     AccessKey, Action, EndReason, Event, Fault, Holder, Input, Output, PrintProblem, Priority,
-    ReadFailure, Session, SessionConfig, SessionView, StaffReason, StepKind, Verification,
+    QrCamera, ReadFailure, Session, SessionConfig, SessionView, StaffReason, StepKind,
+    Verification,
 };
 use kiosk_firmware::store::{Store, UnixMillis};
 use kiosk_firmware::time::Timestamp;
@@ -172,6 +180,8 @@ pub struct Runtime {
     printer_state_saved: Option<&'static str>,
     /// Staff mode (see [`staff`]).
     staff: staff::Staff,
+    /// The camera's card-QR reader on the access-key step.
+    qr: crate::qrscan::QrService,
 }
 
 /// The printer state as the metrics name it (`metrics::PRINTER_STATES`).
@@ -208,6 +218,7 @@ impl Runtime {
             printer_alert: None,
             requests: None,
             staff: staff::Staff::default(),
+            qr: crate::qrscan::QrService::default(),
         };
         runtime.update_lights();
         runtime
@@ -349,6 +360,23 @@ impl Runtime {
         self
     }
 
+    /// Reads the card QR with the camera at `qr`'s pace and policy (the
+    /// default: a frame every 200 ms, the same text in two frames).
+    pub fn with_qr_scanner(mut self, qr: crate::qrscan::QrService) -> Self {
+        self.qr = qr;
+        self
+    }
+
+    /// Whether the camera is looking for the card QR now.
+    pub fn qr_scanning(&self) -> bool {
+        self.qr.is_running()
+    }
+
+    /// What the camera's QR reader saw in this journey (counts only).
+    pub fn qr_stats(&self) -> kiosk_firmware::cccd::scan::ScanStats {
+        self.qr.stats()
+    }
+
     /// Checks faces with `face`.
     pub fn with_face(mut self, face: crate::facecheck::FaceService) -> Self {
         self.face = Some(face);
@@ -432,6 +460,7 @@ impl Runtime {
                 .as_ref()
                 .is_some_and(|r| r.holds_personal_data())
             || self.face.as_ref().is_some_and(|f| f.holds_personal_data())
+            || self.qr.holds_personal_data()
     }
 
     /// Counters since start.
@@ -515,6 +544,7 @@ impl Runtime {
         }
         self.poll_face(now);
         self.staff_tick(now);
+        self.poll_qr(now);
         // Deliver the outbox only while nobody uses the kiosk: a slow
         // portal never holds a citizen up.
         if self.session.step() == StepKind::Attract
@@ -537,6 +567,7 @@ impl Runtime {
             self.session.poll_timeout(),
             self.face.as_ref().and_then(|f| f.next_wakeup()),
             self.staff_deadline(),
+            self.qr.next_wakeup(),
         ]
         .into_iter()
         .flatten()
@@ -703,13 +734,85 @@ impl Runtime {
     fn drain(&mut self, now: Timestamp) {
         // Actions may feed inputs back (a finished operation), which may
         // produce further outputs: loop until quiet.
-        while let Some(output) = self.session.poll_output() {
-            match output {
-                Output::Action(action) => self.perform(action, now),
-                Output::Event(event) => self.observe(event, now),
+        loop {
+            while let Some(output) = self.session.poll_output() {
+                match output {
+                    Output::Action(action) => self.perform(action, now),
+                    Output::Event(event) => self.observe(event, now),
+                }
+            }
+            if !self.follow_qr_camera(now) {
+                break;
             }
         }
         self.update_lights();
+    }
+
+    /// Starts the QR camera when the session waits for the access key and
+    /// stops it when it does not; tells the session whether it watches.
+    /// Returns whether the session was told something.
+    fn follow_qr_camera(&mut self, now: Timestamp) -> bool {
+        if self.session.step() != StepKind::ExpectAccessKey {
+            if self.qr.is_running() {
+                self.qr.stop();
+                self.stop_camera();
+            }
+            return false;
+        }
+        if self.session.qr_camera().is_some() {
+            return false;
+        }
+        let state = if self.qr.is_running() {
+            QrCamera::Watching
+        } else {
+            match self.devices.camera.start() {
+                Ok(format) => {
+                    tracing::info!(
+                        width = format.width,
+                        height = format.height,
+                        "camera started for the card QR"
+                    );
+                    self.qr.start(now);
+                    QrCamera::Watching
+                }
+                Err(e) => {
+                    self.counters.device_errors += 1;
+                    tracing::warn!(error = %e, "no camera for the card QR: the keypad only");
+                    QrCamera::Unavailable
+                }
+            }
+        };
+        self.session.handle_input(Input::QrCamera(state), now);
+        true
+    }
+
+    /// Moves the QR camera along: a good read becomes the access key.
+    fn poll_qr(&mut self, now: Timestamp) {
+        use crate::qrscan::QrStep;
+        match self.qr.poll(self.devices.camera.as_mut(), now) {
+            QrStep::Nothing => {}
+            QrStep::Read(text) => {
+                self.qr.stop();
+                self.stop_camera();
+                let stats = self.qr.stats();
+                // Counts only: the text is the citizen's name and ID.
+                tracing::info!(
+                    frames = stats.frames,
+                    ignored = stats.ignored,
+                    "card QR read by the camera"
+                );
+                self.session.handle_input(
+                    Input::AccessKey(AccessKey::CardQr(text.as_str().to_owned())),
+                    now,
+                );
+            }
+            QrStep::CameraFailed => {
+                self.counters.device_errors += 1;
+                self.stop_camera();
+                self.session
+                    .handle_input(Input::QrCamera(QrCamera::Unavailable), now);
+            }
+        }
     }
 
     fn observe(&mut self, event: Event, now: Timestamp) {
@@ -755,6 +858,13 @@ impl Runtime {
     fn perform(&mut self, action: Action, now: Timestamp) {
         match action {
             Action::ReadDocument(key) => {
+                // The key screen is over: the QR camera stops and forgets
+                // its last frame before the chip is read (it starts again
+                // if the key is refused).
+                if self.qr.is_running() {
+                    self.qr.stop();
+                    self.stop_camera();
+                }
                 let result = self.read_document(&key, now);
                 self.count(
                     now,
@@ -1293,6 +1403,7 @@ impl Runtime {
         if let Some(face) = self.face.as_mut() {
             face.wipe();
         }
+        self.qr.wipe();
         self.stop_camera();
         self.disconnect();
     }
@@ -1410,6 +1521,110 @@ mod tests {
         assert_eq!(rt.counters().card_removed, 1);
         let events = rt.take_events();
         assert!(events.contains(&Event::Ended(EndReason::Fault(Fault::CardRemoved))));
+    }
+
+    const CARD_QR: &str =
+        "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1 Đường Mẫu, Phường Mẫu, Hà Nội|01062021";
+
+    fn card_qr_frames(text: &str) -> Vec<kiosk_hal::camera::Frame> {
+        crate::scene::card_qr_frames(&crate::scene::CardQrScene::new(text), 2).unwrap()
+    }
+
+    /// Ticks every 50 ms for `ms` of virtual time after `from`.
+    fn run(rt: &mut Runtime, from: Timestamp, ms: u64) -> Timestamp {
+        let mut now = from;
+        for _ in 0..ms / 50 {
+            now = now + Duration::from_millis(50);
+            rt.tick(now);
+        }
+        now
+    }
+
+    #[test]
+    fn the_camera_looks_for_the_card_qr_only_while_the_key_is_asked_for() {
+        let (mut rt, controls) = runtime();
+        rt.tick(Timestamp::ZERO);
+        assert!(!controls.camera_on(), "off at the attract screen");
+        controls.insert_card(Box::new(ForeignCard));
+        rt.tick(Timestamp::ZERO + CARD_POLL_INTERVAL);
+        assert_eq!(rt.step(), StepKind::ExpectAccessKey);
+        assert!(rt.qr_scanning());
+        assert!(controls.camera_on());
+        assert_eq!(rt.view().qr_camera, Some(QrCamera::Watching));
+        let now = run(&mut rt, Timestamp::ZERO + CARD_POLL_INTERVAL, 1_000);
+        assert!(rt.qr_stats().frames >= 4, "{:?}", rt.qr_stats());
+        assert!(
+            rt.next_wakeup() <= now + crate::qrscan::DEFAULT_INTERVAL,
+            "the next frame is a wake-up"
+        );
+        rt.input(Input::Cancel, now);
+        assert_ne!(rt.step(), StepKind::ExpectAccessKey);
+        assert!(!rt.qr_scanning());
+        assert!(!controls.camera_on(), "off once the step ended");
+        assert!(!rt.holds_personal_data(), "the last frame is gone");
+    }
+
+    #[test]
+    fn a_card_qr_held_up_to_the_camera_becomes_the_access_key() {
+        let (mut rt, controls) = runtime();
+        controls.set_frames(card_qr_frames(CARD_QR));
+        // A contactless card that is not an ID card: the key read by the
+        // camera reaches the reader, which finds no eMRTD application.
+        controls.insert_card(Box::new(ForeignCard));
+        rt.tick(Timestamp::ZERO);
+        assert_eq!(rt.step(), StepKind::ExpectAccessKey);
+        run(&mut rt, Timestamp::ZERO, 2_000);
+        assert_eq!(rt.view().fault, Some(Fault::NotAnIdCard));
+        assert!(!controls.camera_on());
+        assert!(!rt.holds_personal_data(), "the text went with the journey");
+    }
+
+    #[test]
+    fn a_qr_that_is_not_the_card_qr_is_ignored() {
+        let (mut rt, controls) = runtime();
+        controls.set_frames(card_qr_frames("https://vneid.gov.vn/xac-thuc?ma=123456"));
+        controls.insert_card(Box::new(ForeignCard));
+        rt.tick(Timestamp::ZERO);
+        run(&mut rt, Timestamp::ZERO, 2_000);
+        assert_eq!(rt.step(), StepKind::ExpectAccessKey);
+        let stats = rt.qr_stats();
+        assert!(stats.ignored >= 5, "{stats:?}");
+        assert_eq!(stats.accepted, 0);
+    }
+
+    #[test]
+    fn a_camera_that_cannot_start_leaves_the_keypad_and_the_screen_says_so() {
+        let (mut rt, controls) = runtime();
+        controls.fail_camera_once(ErrorKind::NotPresent);
+        controls.insert_card(Box::new(ForeignCard));
+        rt.tick(Timestamp::ZERO);
+        assert_eq!(rt.step(), StepKind::ExpectAccessKey);
+        assert_eq!(rt.view().qr_camera, Some(QrCamera::Unavailable));
+        assert!(!rt.qr_scanning());
+        assert_eq!(rt.counters().device_errors, 1);
+        rt.input(
+            Input::AccessKey(AccessKey::Can("000001".into())),
+            Timestamp::from_secs(1),
+        );
+        assert_eq!(
+            rt.view().fault,
+            Some(Fault::NotAnIdCard),
+            "typing still works"
+        );
+    }
+
+    #[test]
+    fn a_camera_that_fails_while_scanning_falls_back_to_typing() {
+        let (mut rt, controls) = runtime();
+        controls.insert_card(Box::new(ForeignCard));
+        rt.tick(Timestamp::ZERO);
+        assert_eq!(rt.view().qr_camera, Some(QrCamera::Watching));
+        controls.fail_camera_once(ErrorKind::Io);
+        run(&mut rt, Timestamp::ZERO, 500);
+        assert_eq!(rt.step(), StepKind::ExpectAccessKey);
+        assert_eq!(rt.view().qr_camera, Some(QrCamera::Unavailable));
+        assert!(!rt.qr_scanning());
+        assert!(!controls.camera_on());
     }
 
     #[test]

@@ -2,8 +2,12 @@
 //! against the real screens, rendered headless, on the simulator board, in
 //! virtual time (`kioskctl sim run --scenario FILE --out DIR`).
 //!
-//! A scenario is a list of steps: put a card profile on the reader, show
-//! face frames to the camera, scan the card's QR, touch a button by its id
+//! A scenario is a list of steps: put a card profile on the reader, hold
+//! the card's QR up to the camera (`show_card_qr`: frames rendered from the
+//! text, decoded by the kiosk as a real camera's), or hand its text over as
+//! a handheld scanner would (`scan_qr`), show face frames to the camera
+//! (`frames`, or `face_scene`: a citizen composed from photos who follows
+//! the head-turn challenge), touch a button by its id
 //! (only one on the screen: `touch = "yes"` fails on a screen without it),
 //! type into a request form field on the on-screen keyboard, wait for a
 //! screen, expect a ticket number, a receipt, or a printer state.
@@ -18,7 +22,9 @@
 //! [[steps]]
 //! wait_screen = "access-key"
 //! [[steps]]
-//! scan_qr = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|...|01062021"
+//! show_card_qr = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|...|01062021"
+//! [[steps]]
+//! wait_screen = "confirm"
 //! [[steps]]
 //! touch = "yes"
 //! # ... on the request form:
@@ -35,6 +41,14 @@
 //! form holds exactly the text (NFC). `form_field = { name, value }` is a
 //! tester's shortcut that sets the value without the screens, as the
 //! console's `field` command does.
+//!
+//! `show_card_qr` also takes the way the card is held: `{ text, size_px =
+//! 150, rotation_deg = 4, blur = 1, noise = 8, light = 0.35 }` (the QR's
+//! side in the 640 × 480 frame, the card's turn, box-blur passes, noise
+//! levels, how much darker the far corner is). `face_scene = { frontal,
+//! turned }` composes the frames of `board::scene::citizen_turning` from a
+//! photo looking straight and one with the head turned (it loads the face
+//! engine to place the faces).
 //!
 //! Paths in steps are relative to the scenario file; `{fixtures}` stands for
 //! the face photos of `cargo xtask setup` (`$KIOSK_FACE_FIXTURES`, else
@@ -107,6 +121,56 @@ pub enum CardSpec {
     },
 }
 
+/// The card QR held up to the camera: its text, and optionally how.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CardQrSpec {
+    /// The text, held the usual way ([`crate::scene::CardQrScene::new`]).
+    Text(String),
+    /// The text and how the card is held.
+    Held {
+        /// The QR's text.
+        text: String,
+        /// The QR's side in frame pixels.
+        size_px: Option<f32>,
+        /// The card's rotation in degrees.
+        rotation_deg: Option<f32>,
+        /// Box-blur passes.
+        blur: Option<u8>,
+        /// Noise, in levels.
+        noise: Option<u8>,
+        /// Uneven light, 0–1.
+        light: Option<f32>,
+    },
+}
+
+impl CardQrSpec {
+    /// The scene it describes.
+    pub fn scene(&self) -> crate::scene::CardQrScene {
+        match self {
+            CardQrSpec::Text(text) => crate::scene::CardQrScene::new(text.clone()),
+            CardQrSpec::Held {
+                text,
+                size_px,
+                rotation_deg,
+                blur,
+                noise,
+                light,
+            } => {
+                let d = crate::scene::CardQrScene::new(text.clone());
+                crate::scene::CardQrScene {
+                    size_px: size_px.unwrap_or(d.size_px),
+                    rotation_deg: rotation_deg.unwrap_or(d.rotation_deg),
+                    blur: blur.unwrap_or(d.blur),
+                    noise: noise.unwrap_or(d.noise),
+                    light: light.unwrap_or(d.light),
+                    ..d
+                }
+            }
+        }
+    }
+}
+
 /// One step of a scenario.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -120,8 +184,23 @@ pub enum Step {
     /// Play these image files (or folders) on the camera; `["pattern"]` for
     /// the empty scene.
     Frames(Vec<String>),
-    /// The camera read the card-front QR code with this text.
+    /// A handheld QR scanner read the card's QR code: the text goes
+    /// straight to the session, no camera involved.
     ScanQr(String),
+    /// The citizen holds the card's QR code up to the kiosk camera: frames
+    /// of it are played, and the kiosk must read it from them.
+    ShowCardQr(CardQrSpec),
+    /// The citizen at the camera follows the head-turn challenge: frames
+    /// composed from a photo looking straight and one turned.
+    FaceScene {
+        /// A photo of the citizen looking straight at the camera.
+        frontal: String,
+        /// A photo of them with the head turned.
+        turned: String,
+    },
+    /// How the holder was verified (`face_matched`, `staff_confirmed`,
+    /// `guardian`, `anonymous`).
+    ExpectVerification(String),
     /// Touch the button with this id (it must be on the screen).
     Touch(String),
     /// Let time pass until this screen is up (at most `within_s`, default
@@ -180,6 +259,9 @@ impl Step {
             Step::ForeignCard(_) => "put a foreign card".into(),
             Step::Frames(f) => format!("camera shows {}", f.join(", ")),
             Step::ScanQr(_) => "scan the card QR".into(),
+            Step::ShowCardQr(_) => "show the card QR to the camera".into(),
+            Step::FaceScene { .. } => "citizen at the camera".into(),
+            Step::ExpectVerification(v) => format!("expect verification {v}"),
             Step::Touch(id) => format!("touch {id}"),
             Step::WaitScreen(s) => format!("wait for {s}"),
             Step::WaitScreenWithin { screen, within_s } => {
@@ -296,6 +378,36 @@ pub fn screen_name(screen: Screen) -> &'static str {
     }
 }
 
+/// A chip holds a small photo (ICAO 9303 DG2, some 15 KB on a CCCD): a
+/// larger JPEG or PNG is scaled into 360 × 480 and re-encoded as a JPEG of
+/// at most about 24 KB; a small file, or one the `image` crate cannot read
+/// (JPEG 2000), goes on the chip as it is.
+fn chip_sized(bytes: Vec<u8>) -> Vec<u8> {
+    const MAX: usize = 24_000;
+    if bytes.len() <= MAX {
+        return bytes;
+    }
+    let Ok(img) = image::load_from_memory(&bytes) else {
+        return bytes;
+    };
+    let small = img.thumbnail(360, 480).to_rgb8();
+    let mut best = bytes;
+    for quality in [90u8, 80, 70, 60, 50, 40] {
+        let mut out = Vec::new();
+        if image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+            .encode_image(&small)
+            .is_ok()
+            && out.len() < best.len()
+        {
+            best = out;
+        }
+        if best.len() <= MAX {
+            break;
+        }
+    }
+    best
+}
+
 /// The kiosk a scenario plays on: the runtime on the sim board, the
 /// headless screens, virtual time.
 pub struct Player {
@@ -307,6 +419,11 @@ pub struct Player {
     now: Timestamp,
     base: PathBuf,
     cards_dir: PathBuf,
+    face_section: crate::config::FaceSection,
+    /// The engine that places faces in `face_scene` frames, loaded at the
+    /// first such step.
+    #[cfg(feature = "face")]
+    composer: Option<kiosk_firmware::face::opencv::OpenCvEngine>,
 }
 
 impl std::fmt::Debug for Player {
@@ -393,6 +510,9 @@ impl Player {
             now: Timestamp::ZERO,
             base: base.to_owned(),
             cards_dir,
+            face_section: config.face.clone(),
+            #[cfg(feature = "face")]
+            composer: None,
         })
     }
 
@@ -532,6 +652,7 @@ impl Player {
                     Some(photo) => {
                         let bytes = std::fs::read(self.path(photo))
                             .map_err(|e| format!("the photo {photo}: {e}"))?;
+                        let bytes = chip_sized(bytes);
                         let (p, base) = kiosk_firmware::testkit::CardProfile::load(&file)
                             .map_err(|e| e.to_string())?;
                         Box::new(
@@ -570,6 +691,31 @@ impl Player {
                 };
                 self.sim.set_frames(frames);
                 self.pump();
+            }
+            Step::ShowCardQr(spec) => {
+                let frames = crate::scene::card_qr_frames(&spec.scene(), 4)
+                    .map_err(|e| format!("the card QR: {e}"))?;
+                self.sim.set_frames(frames);
+                self.pump();
+            }
+            Step::FaceScene { frontal, turned } => {
+                let frames = self.face_scene(frontal, turned)?;
+                self.sim.set_frames(frames);
+                self.pump();
+            }
+            Step::ExpectVerification(expected) => {
+                let got = self
+                    .runtime
+                    .view()
+                    .verification
+                    .map(|v| serde_json::to_value(v).ok())
+                    .and_then(|v| v.and_then(|v| v.as_str().map(str::to_owned)));
+                if got.as_deref() != Some(expected.as_str()) {
+                    return Err(format!(
+                        "the verification is {}, not {expected}",
+                        got.as_deref().unwrap_or("none")
+                    ));
+                }
             }
             Step::ScanQr(text) => {
                 if self.runtime.step() != StepKind::ExpectAccessKey {
@@ -742,6 +888,46 @@ impl Player {
             ));
         }
         Ok(())
+    }
+
+    /// The frames of a citizen following the head-turn challenge.
+    #[cfg(feature = "face")]
+    fn face_scene(
+        &mut self,
+        frontal: &str,
+        turned: &str,
+    ) -> Result<Vec<kiosk_hal::camera::Frame>, String> {
+        let load = |p: &str| {
+            crate::sim::load_frame(&self.path(p))
+                .map_err(|e| format!("the photo {p}: {e}"))
+                .and_then(|f| {
+                    kiosk_firmware::face::BgrImage::from_frame(&f)
+                        .map_err(|e| format!("the photo {p}: {e}"))
+                })
+        };
+        let (frontal, turned) = (load(frontal)?, load(turned)?);
+        if self.composer.is_none() {
+            self.composer = crate::app::load_face_engine(&self.face_section)
+                .map_err(|e| format!("the face engine does not load: {e:#}"))?;
+        }
+        let engine = self
+            .composer
+            .as_mut()
+            .ok_or("face_scene needs the face models (cargo xtask setup)")?;
+        let images = crate::scene::citizen_turning(engine, &frontal, &turned)
+            .map_err(|e| format!("face_scene: {e}"))?;
+        Ok(crate::scene::into_frames(images))
+    }
+
+    /// Without the face engine no face can be placed in a frame.
+    #[cfg(not(feature = "face"))]
+    fn face_scene(
+        &mut self,
+        _frontal: &str,
+        _turned: &str,
+    ) -> Result<Vec<kiosk_hal::camera::Frame>, String> {
+        let _ = &self.face_section;
+        Err("face_scene needs the kiosk built with the `face` feature".into())
     }
 
     /// Saves the screen as a PNG.

@@ -293,6 +293,8 @@ struct Film {
     frames: Vec<Frame>,
     /// Tester-injected fault for the next start/capture.
     fault: Option<ErrorKind>,
+    /// Whether the camera is streaming (its light would be on).
+    on: bool,
 }
 
 /// The simulated camera.
@@ -335,6 +337,7 @@ impl Camera for SimCamera {
             height: first.height,
             pixel_format: first.pixel_format.unwrap_or(PixelFormat::Bgr8),
         };
+        film.on = true;
         self.started = true;
         self.next = 0;
         self.sequence = 0;
@@ -365,6 +368,7 @@ impl Camera for SimCamera {
     }
 
     fn stop(&mut self) -> Result<(), DeviceError> {
+        lock(&self.film).on = false;
         self.started = false;
         Ok(())
     }
@@ -690,6 +694,11 @@ impl SimControls {
         lock(&self.film).frames = frames;
     }
 
+    /// Whether the camera is streaming now.
+    pub fn camera_on(&self) -> bool {
+        lock(&self.film).on
+    }
+
     /// Makes the camera's next start or capture fail with `kind`.
     pub fn fail_camera_once(&self, kind: ErrorKind) {
         lock(&self.film).fault = Some(kind);
@@ -746,6 +755,7 @@ impl SimBoard {
         let film = Arc::new(Mutex::new(Film {
             frames,
             fault: None,
+            on: false,
         }));
         let paper = Arc::new(Mutex::new(Paper {
             status: PrinterStatus::READY,

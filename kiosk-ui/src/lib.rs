@@ -38,7 +38,7 @@ pub mod staff;
 
 use kiosk_firmware::face::check::Hint;
 use kiosk_firmware::face::liveness::TurnDirection;
-use kiosk_firmware::session::{Fault, SessionView, StaffReason, StepKind};
+use kiosk_firmware::session::{Fault, QrCamera, SessionView, StaffReason, StepKind};
 
 /// The language the citizen chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -160,6 +160,17 @@ pub fn guidance(view: &SessionView, lang: Language) -> Guidance {
                 "The printer has a problem and staff have been told. Please remember the number on the screen; staff will print your ticket again.",
             ),
         ),
+        (Screen::AccessKey, _) if view.qr_camera == Some(QrCamera::Unavailable) => pick(
+            lang,
+            (
+                "Nhập số định danh và ngày sinh",
+                "Camera hiện không dùng được. Vui lòng giữ thẻ trên đầu đọc, chạm Nhập số trên bàn phím và nhập số định danh 12 số cùng ngày sinh.",
+            ),
+            (
+                "Type your ID number and date of birth",
+                "The camera is not available. Please keep the card on the reader, touch Type the number instead, and enter your 12-digit ID number and date of birth.",
+            ),
+        ),
         (Screen::AccessKey, _) if view.access_key_rejected => pick(
             lang,
             (
@@ -169,6 +180,17 @@ pub fn guidance(view: &SessionView, lang: Language) -> Guidance {
             (
                 "The card did not open",
                 "The details did not match the card. Please scan the QR code on the front of the card again, or type your ID number and date of birth.",
+            ),
+        ),
+        (Screen::AccessKey, _) if view.qr_camera == Some(QrCamera::Watching) => pick(
+            lang,
+            (
+                "Đưa mã QR trên thẻ trước camera",
+                "Camera đang tìm mã QR trên thẻ. Giữ yên mã QR trước camera cho đến khi màn hình chuyển, hoặc nhập số định danh và ngày sinh.",
+            ),
+            (
+                "Hold the card's QR code up to the camera",
+                "The camera is looking for the QR code on your card. Hold it still in front of the camera until the screen changes, or type your ID number and date of birth.",
             ),
         ),
         _ => screen_text(screen, lang),
@@ -744,6 +766,37 @@ mod tests {
             let (_, remedy) = fault_text(fault, Language::Vietnamese);
             assert!(seen.insert(remedy), "{fault:?} has another fault's remedy");
         }
+    }
+
+    #[test]
+    fn the_key_screen_guides_to_the_camera_or_to_the_keypad_when_it_is_unavailable() {
+        let mut v = view_of(StepKind::ExpectAccessKey);
+        let plain = guidance(&v, Language::English);
+        v.qr_camera = Some(QrCamera::Watching);
+        let watching = guidance(&v, Language::English);
+        assert_eq!(watching.title, "Hold the card's QR code up to the camera");
+        assert_ne!(watching.prompt, plain.prompt);
+        assert!(
+            guidance(&v, Language::Vietnamese)
+                .title
+                .contains("trước camera")
+        );
+        v.qr_camera = Some(QrCamera::Unavailable);
+        let off = guidance(&v, Language::English);
+        assert!(
+            off.prompt.starts_with("The camera is not available"),
+            "{}",
+            off.prompt
+        );
+        assert!(
+            off.prompt.contains("Type the number instead"),
+            "names the button"
+        );
+        assert!(
+            guidance(&v, Language::Vietnamese)
+                .prompt
+                .contains("Nhập số trên bàn phím")
+        );
     }
 
     #[test]

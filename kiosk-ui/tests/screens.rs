@@ -463,6 +463,16 @@ fn cases() -> Vec<Case> {
             v.access_key_rejected = true;
             case("access-key-rejected", v, &[], Screen::AccessKey)
         },
+        {
+            let mut v = at(StepKind::ExpectAccessKey);
+            v.qr_camera = Some(kiosk_firmware::session::QrCamera::Watching);
+            case("access-key-camera", v, &[], Screen::AccessKey)
+        },
+        {
+            let mut v = at(StepKind::ExpectAccessKey);
+            v.qr_camera = Some(kiosk_firmware::session::QrCamera::Unavailable);
+            case("access-key-no-camera", v, &[], Screen::AccessKey)
+        },
         case(
             "keypad",
             at(StepKind::ExpectAccessKey),

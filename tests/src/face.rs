@@ -119,13 +119,9 @@ fn bgr_to_rgb(img: &BgrImage) -> image::RgbImage {
     image::RgbImage::from_raw(img.width(), img.height(), data).expect("sizes match")
 }
 
-/// The largest face of an image.
+/// The largest face of an image (`kiosk_board::scene::main_face`).
 pub fn main_face(engine: &mut impl FaceEngine, img: &BgrImage) -> Detection {
-    let faces = engine.detect(img.view()).expect("detection runs");
-    faces
-        .into_iter()
-        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-        .expect("the fixture photo shows a face")
+    kiosk_board::scene::main_face(engine, img).expect("the fixture photo shows a face")
 }
 
 /// The image scaled by `scale` (bilinear).
@@ -272,7 +268,8 @@ pub fn j2k(img: &BgrImage, subsampled: bool, target: usize) -> Vec<u8> {
 }
 
 /// A 640×480 camera frame showing the face of `img` with its eyes'
-/// midpoint at (`cx`, `cy`) and `eye_distance` pixels between the eyes.
+/// midpoint at (`cx`, `cy`) and `eye_distance` pixels between the eyes
+/// (the simulator's composition, `kiosk_board::scene::camera_frame`).
 pub fn camera_frame(
     engine: &mut impl FaceEngine,
     img: &BgrImage,
@@ -280,17 +277,15 @@ pub fn camera_frame(
     cx: f32,
     cy: f32,
 ) -> BgrImage {
-    let face = main_face(engine, img);
-    let s = eye_distance / face.landmarks.eye_distance();
-    let small = scaled(img, s);
-    let eyes = face.landmarks.right_eye.mid(face.landmarks.left_eye);
-    let mut frame = BgrImage::filled(640, 480, [120, 130, 140]);
-    frame.paste(
-        small.view(),
-        (cx - eyes.x * s).round() as i64,
-        (cy - eyes.y * s).round() as i64,
-    );
-    frame
+    kiosk_board::scene::camera_frame(engine, img, eye_distance, cx, cy)
+        .expect("the fixture photo shows a face")
+}
+
+/// The frames of a citizen who follows the head-turn challenge, from two
+/// fixture photos (`kiosk_board::scene::citizen_turning`).
+pub fn citizen_turning(who_frontal: &str, who_turned: &str) -> Vec<BgrImage> {
+    kiosk_board::scene::citizen_turning(&mut engine(), &photo(who_frontal), &photo(who_turned))
+        .expect("the fixture photos show faces")
 }
 
 /// A printed photo held up to the camera: the photo reduced to a print's

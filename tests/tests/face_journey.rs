@@ -17,7 +17,9 @@ use kiosk_firmware::session::{
 use kiosk_firmware::store::{Store, UnixMillis};
 use kiosk_hal::ErrorKind;
 use kiosk_tests::SimKiosk;
-use kiosk_tests::face::{ChipEncoding, camera_frame, chip_photo, engine, photo, tilted};
+use kiosk_tests::face::{
+    ChipEncoding, camera_frame, chip_photo, citizen_turning, engine, photo, tilted,
+};
 use std::time::Duration;
 
 /// The shipped 2021 profile with `chip_photo` of `who` in DG2.
@@ -29,28 +31,6 @@ fn card_with_photo_of(who: &str) -> kiosk_firmware::testkit::chip::VirtualChip {
     profile
         .chip_with_photo(&base, Some(chip.data.clone()))
         .unwrap()
-}
-
-/// A citizen at the camera who looks straight, turns right, looks
-/// straight, turns left, looks straight (so whichever side is asked, the
-/// loop shows it).
-fn citizen_turning(who_frontal: &str, who_turned: &str) -> Vec<BgrImage> {
-    let mut e = engine();
-    let frontal = photo(who_frontal);
-    let turned = photo(who_turned);
-    let mirrored = turned.view().mirrored();
-    let mut frames = Vec::new();
-    let mut push = |img: &BgrImage, eye: f32, n: usize, frames: &mut Vec<BgrImage>| {
-        for i in 0..n {
-            frames.push(camera_frame(&mut e, img, eye, 318.0 + i as f32, 200.0));
-        }
-    };
-    push(&frontal, 64.0, 3, &mut frames);
-    push(&turned, 62.0, 3, &mut frames);
-    push(&frontal, 64.0, 3, &mut frames);
-    push(&mirrored, 62.0, 3, &mut frames);
-    push(&frontal, 64.0, 3, &mut frames);
-    frames
 }
 
 fn face_kiosk(config: CheckConfig, session: SessionConfig) -> SimKiosk {

@@ -96,7 +96,9 @@ fn run(args: &[String]) -> anyhow::Result<()> {
                 .arg("--out")
                 .arg(&out)
                 .arg("--speech")
-                .env("KIOSK_MODEL_DIR", &model_dir);
+                .env("KIOSK_MODEL_DIR", &model_dir)
+                // The happy path's chip photo and camera faces.
+                .env("KIOSK_FACE_FIXTURES", fixtures::fixture_dir(&root));
                 step("the happy path, headless", &mut cmd)?;
                 println!("screenshots, speech and report.json in {}", out.display());
                 return Ok(());

@@ -1,6 +1,7 @@
 //! What is specific to the Vietnamese chip ID card (CCCD 2021, thẻ căn cước
 //! 2024): the ID number, the card QR, the expiry rules, and from them the
-//! access keys to try on the chip without asking the citizen to type.
+//! access keys to try on the chip without asking the citizen to type;
+//! [`scan`] reads the card QR in camera frames.
 //! Reference: `shared/reference/icao-cccd.md` Part B.
 
 pub mod date;
@@ -8,6 +9,7 @@ pub mod dg13;
 pub mod expiry;
 pub mod id;
 pub mod qr;
+pub mod scan;
 
 use date::Date;
 use id::IdNumber;

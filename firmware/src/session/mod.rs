@@ -167,6 +167,18 @@ pub enum ReadFailure {
     Fault(Fault),
 }
 
+/// The kiosk camera that looks for the card's QR on the access-key
+/// screen, as the runtime reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QrCamera {
+    /// The camera is on and looking for the card's QR code.
+    Watching,
+    /// The camera cannot be used (absent, failed): the citizen types the
+    /// key on the keypad.
+    Unavailable,
+}
+
 /// How a face-check attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FaceOutcome {
@@ -336,6 +348,9 @@ pub enum Input {
     WalkIn,
     /// The citizen gave an access key (card QR scanned, or typed).
     AccessKey(AccessKey),
+    /// The state of the camera that looks for the card QR (shown on the
+    /// access-key screen; not an activity).
+    QrCamera(QrCamera),
     /// Reading progress from the document reader.
     ReadProgress {
         /// Bytes read so far.
@@ -637,6 +652,8 @@ pub struct SessionView {
     pub face_attempt: Option<u8>,
     /// The latest face-capture guidance, while checking.
     pub face_guide: Option<FaceGuide>,
+    /// The camera looking for the card QR, on the access-key screen.
+    pub qr_camera: Option<QrCamera>,
     /// Holder's full name, while identified.
     pub holder_name: Option<String>,
     /// Holder's masked ID number, while identified.
@@ -672,6 +689,7 @@ pub struct Session {
     key_rejected: bool,
     progress: Option<(usize, usize)>,
     face_guide: Option<FaceGuide>,
+    qr_camera: Option<QrCamera>,
     holder: Option<Holder>,
     verification: Option<Verification>,
     card_present: bool,
@@ -694,6 +712,7 @@ impl Session {
             key_rejected: false,
             progress: None,
             face_guide: None,
+            qr_camera: None,
             holder: None,
             verification: None,
             card_present: false,
@@ -727,6 +746,15 @@ impl Session {
         }
     }
 
+    /// The camera looking for the card QR, as last reported on this
+    /// access-key screen (`None` on other steps, or not yet reported).
+    pub fn qr_camera(&self) -> Option<QrCamera> {
+        match self.step {
+            Step::ExpectAccessKey => self.qr_camera,
+            _ => None,
+        }
+    }
+
     /// What the UI shows now.
     pub fn view(&self) -> SessionView {
         let read_percent = match (&self.step, self.progress) {
@@ -752,6 +780,10 @@ impl Session {
             },
             face_guide: match &self.step {
                 Step::FaceCheck { .. } => self.face_guide,
+                _ => None,
+            },
+            qr_camera: match &self.step {
+                Step::ExpectAccessKey => self.qr_camera,
                 _ => None,
             },
             holder_name: self.holder.as_ref().map(|h| h.full_name.clone()),
@@ -865,6 +897,7 @@ impl Session {
                 self.verification = Some(Verification::Anonymous);
                 self.go(Step::Menu, now);
             }
+            (Step::ExpectAccessKey, Input::QrCamera(state)) => self.qr_camera = Some(state),
             (Step::ExpectAccessKey, Input::AccessKey(key)) => {
                 self.progress = None;
                 self.go(Step::Reading, now);
@@ -1176,6 +1209,7 @@ impl Session {
         let to = next.kind();
         self.step = next;
         self.face_guide = None;
+        self.qr_camera = None;
         self.entered_at = now;
         self.last_activity = now;
         self.extensions = 0;

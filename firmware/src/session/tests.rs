@@ -152,6 +152,24 @@ fn an_access_key_starts_the_read_with_that_key() {
 }
 
 #[test]
+fn the_qr_camera_state_shows_on_the_access_key_screen_only_and_is_no_activity() {
+    let mut h = Harness::new();
+    h.input(Input::QrCamera(QrCamera::Watching));
+    assert_eq!(h.session.view().qr_camera, None, "not asked for at attract");
+    h.input(Input::CardPresented);
+    let deadline = h.session.view().deadline;
+    h.advance(Duration::from_secs(5));
+    let out = h.input(Input::QrCamera(QrCamera::Unavailable));
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(h.session.view().qr_camera, Some(QrCamera::Unavailable));
+    assert_eq!(h.session.qr_camera(), Some(QrCamera::Unavailable));
+    assert_eq!(h.session.view().deadline, deadline, "the timer runs on");
+    h.input(Input::AccessKey(qr()));
+    assert_eq!(h.session.view().qr_camera, None);
+    assert_eq!(h.session.qr_camera(), None);
+}
+
+#[test]
 fn read_progress_is_reported_in_percent() {
     let mut h = Harness::new();
     h.input(Input::CardPresented);

@@ -1,5 +1,7 @@
 //! `kioskctl bench card`: reading speed of the kiosk's strategy against a
-//! JMRTD-style one, for a CCCD-like card with a photo of a chosen size.
+//! JMRTD-style one, for a CCCD-like card with a photo of a chosen size;
+//! `bench ticket`, `bench outbox`, and `bench qr`: the camera's card-QR
+//! decode time per 640×480 frame.
 
 use anyhow::Context as _;
 #[cfg(feature = "pcsc")]
@@ -596,4 +598,85 @@ pub(crate) fn outbox(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `kioskctl bench qr`: decode time of one 640 × 480 camera frame, for
+/// frames that hold a card QR (held in several ways) and frames that hold
+/// none (the empty scene, a card QR too blurred to read), as the kiosk's
+/// runtime decodes them on the access-key screen.
+pub(crate) fn qr(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
+    use kiosk_board::scene::{CardQrScene, card_qr_frame};
+    use kiosk_firmware::cccd::scan::decode_frame;
+    const CARD: &str =
+        "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1 Đường Mẫu, Phường Mẫu, Hà Nội|01062021";
+    let held = |size_px: f32, rotation_deg: f32, blur: u8, light: f32| CardQrScene {
+        size_px,
+        rotation_deg,
+        blur,
+        light,
+        ..CardQrScene::new(CARD)
+    };
+    let frame = |scene: CardQrScene| card_qr_frame(&scene, 0).map(|f| f.into_frame(0));
+    let cases: Vec<(&str, bool, kiosk_hal::camera::Frame)> = vec![
+        (
+            "hit: upright, 150 px",
+            true,
+            frame(held(150.0, 0.0, 0, 0.35))?,
+        ),
+        (
+            "hit: turned 15°, soft",
+            true,
+            frame(held(150.0, 15.0, 1, 0.35))?,
+        ),
+        ("hit: small, 100 px", true, frame(held(100.0, 0.0, 0, 0.0))?),
+        (
+            "miss: empty scene",
+            false,
+            kiosk_board::sim::pattern(640, 480),
+        ),
+        (
+            "miss: too blurred, 70 px",
+            false,
+            frame(held(70.0, 4.0, 4, 0.35))?,
+        ),
+    ];
+    let runs = runs.max(1);
+    let mut rows = Vec::new();
+    for (name, hit, frame) in &cases {
+        let mut times = Vec::with_capacity(runs);
+        let mut read = 0;
+        for _ in 0..runs {
+            #[expect(clippy::disallowed_methods, reason = "a benchmark timing a decode")]
+            let start = Instant::now();
+            let texts = decode_frame(frame)?;
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+            read += usize::from(texts.iter().any(|t| t.as_str() == CARD));
+        }
+        anyhow::ensure!(
+            (read == runs) == *hit,
+            "{name}: read in {read} of {runs} runs, expected {}",
+            if *hit { "every run" } else { "none" }
+        );
+        rows.push(serde_json::json!({
+            "frame": name,
+            "hit": hit,
+            "runs": runs,
+            "decode_ms": stats(times),
+        }));
+    }
+    let report = serde_json::json!({ "width": 640, "height": 480, "frames": rows });
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("QR decode benchmark: 640×480 frames, {runs} runs each");
+        for r in report["frames"].as_array().into_iter().flatten() {
+            println!(
+                "  {:<28} median {:>7} ms  p95 {:>7} ms",
+                r["frame"].as_str().unwrap_or(""),
+                r["decode_ms"]["median"],
+                r["decode_ms"]["p95"],
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

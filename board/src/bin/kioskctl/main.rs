@@ -302,6 +302,13 @@ enum BenchCommand {
         #[arg(long)]
         python: Option<PathBuf>,
     },
+    /// Decode time of one 640×480 camera frame for the card QR (median,
+    /// p95), for frames with a card QR and frames without.
+    Qr {
+        /// Decodes per frame.
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
     /// Time from "take a number" to the last byte sent, and the raster size
     /// per ticket, on the simulated printer and a loopback TCP 9100 printer
     /// (or --printer); numbers come from a throwaway database.
@@ -528,6 +535,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
             stats::stats(cli.json, &config, day.as_deref(), *prometheus)
         }
+        Command::Bench(BenchCommand::Qr { runs }) => bench::qr(cli.json, *runs),
         Command::Bench(BenchCommand::Outbox { runs }) => {
             let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
             bench::outbox(cli.json, &config, *runs)

@@ -40,15 +40,17 @@ fn type_pin(k: &mut SimKiosk, pin: &str) {
     k.runtime.staff_input(StaffInput::Submit, k.now);
 }
 
-fn audit_kinds(k: &SimKiosk) -> Vec<String> {
+/// The newest `n` audit entries, newest first.
+fn recent(k: &SimKiosk, n: u32) -> Vec<kiosk_firmware::store::AuditEntry> {
     k.runtime
         .store()
         .expect("a store")
-        .recent_audit(100)
+        .recent_audit(n)
         .expect("the audit log reads")
-        .into_iter()
-        .map(|e| e.kind)
-        .collect()
+}
+
+fn audit_kinds(k: &SimKiosk) -> Vec<String> {
+    recent(k, 100).into_iter().map(|e| e.kind).collect()
 }
 
 fn staff_card() -> Box<dyn kiosk_board::sim::SimCard> {
@@ -74,12 +76,7 @@ fn the_staff_pin_opens_the_panel_from_the_attract_screen() {
     let kinds = audit_kinds(&k);
     assert_eq!(kinds[0], "staff_logout");
     assert_eq!(kinds[1], "staff_login");
-    let login = &k
-        .runtime
-        .store()
-        .expect("store")
-        .recent_audit(2)
-        .expect("log")[1];
+    let login = &recent(&k, 2)[1];
     assert_eq!(login.detail, r#"{"method":"pin"}"#);
 }
 
@@ -144,12 +141,7 @@ fn a_staff_card_on_the_attract_screen_opens_the_panel_and_a_citizen_card_does_no
     let view = k.runtime.staff_view(k.now).expect("staff mode open");
     assert_eq!(view.screen, StaffScreen::Panel);
     assert_eq!(k.step(), StepKind::Attract, "no journey started");
-    let login = &k
-        .runtime
-        .store()
-        .expect("store")
-        .recent_audit(1)
-        .expect("log")[0];
+    let login = &recent(&k, 1)[0];
     assert_eq!(
         (login.kind.as_str(), login.detail.as_str()),
         ("staff_login", r#"{"method":"card"}"#)
@@ -180,12 +172,7 @@ fn with_card_needs_pin_the_card_opens_only_the_keypad() {
         k.runtime.staff_view(k.now).expect("panel").screen,
         StaffScreen::Panel
     );
-    let login = &k
-        .runtime
-        .store()
-        .expect("store")
-        .recent_audit(1)
-        .expect("log")[0];
+    let login = &recent(&k, 1)[0];
     assert_eq!(login.detail, r#"{"method":"card_and_pin"}"#);
 }
 
@@ -225,12 +212,7 @@ fn staff_mode_closes_after_its_inactivity_timeout() {
     assert!(k.runtime.staff_active());
     k.run_for(Duration::from_secs(2));
     assert!(!k.runtime.staff_active());
-    let last = &k
-        .runtime
-        .store()
-        .expect("store")
-        .recent_audit(1)
-        .expect("log")[0];
+    let last = &recent(&k, 1)[0];
     assert_eq!(last.kind, "staff_logout");
     assert!(
         last.detail.contains(r#""reason":"timeout""#),

@@ -14,7 +14,7 @@
 //! - [`Store::outbox_requeue_claimed`] puts rows a crash left `sending`
 //!   back to `pending`; the kiosk and `kioskctl` call it at start-up.
 
-use super::usage::{bump, code_label};
+use super::usage::{bump, bump_once, code_label};
 use super::{Store, StoreError, UnixMillis};
 use crate::metrics::Metric;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -445,22 +445,13 @@ impl Store {
         now: UnixMillis,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            let procedure: Option<String> = tx
-                .query_row(
-                    "SELECT procedure FROM outbox WHERE id = ?1 AND state != 'failed'",
-                    [id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(procedure) = procedure {
-                bump(
-                    tx,
-                    now,
-                    Metric::RequestsRefused,
-                    code_label(&procedure).as_str(),
-                    1,
-                )?;
-            }
+            bump_once(
+                tx,
+                "SELECT procedure FROM outbox WHERE id = ?1 AND state != 'failed'",
+                id,
+                now,
+                Metric::RequestsRefused,
+            )?;
             tx.execute(
                 "UPDATE outbox SET state = 'failed', attempts = attempts + 1, claimed_at_unix_ms = NULL, \
                  last_error = ?2, failed_http_status = ?3 WHERE id = ?1",

@@ -4,7 +4,7 @@
 //! `kioskctl`) never draw the same number and a power cut loses nothing
 //! that was committed.
 
-use super::usage::{bump, code_label};
+use super::usage::bump_once;
 use super::{Store, StoreError, UnixMillis};
 use crate::metrics::Metric;
 use rusqlite::{OptionalExtension, Row, params};
@@ -156,22 +156,13 @@ impl Store {
         self.write(|tx| {
             // Counted once, on its first print (Count a ticket only once it
             // has printed).
-            let first: Option<String> = tx
-                .query_row(
-                    "SELECT service FROM queue_ticket WHERE id = ?1 AND printed_at_unix_ms IS NULL",
-                    [id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(service) = first {
-                bump(
-                    tx,
-                    at,
-                    Metric::TicketsPrinted,
-                    code_label(&service).as_str(),
-                    1,
-                )?;
-            }
+            bump_once(
+                tx,
+                "SELECT service FROM queue_ticket WHERE id = ?1 AND printed_at_unix_ms IS NULL",
+                id,
+                at,
+                Metric::TicketsPrinted,
+            )?;
             let n = tx.execute(
                 "UPDATE queue_ticket SET print_attempts = print_attempts + 1, \
                  printed_at_unix_ms = coalesce(printed_at_unix_ms, ?2), last_print_problem = NULL \
@@ -191,17 +182,14 @@ impl Store {
         at: UnixMillis,
     ) -> Result<bool, StoreError> {
         self.write(|tx| {
-            let first: Option<String> = tx
-                .query_row(
-                    "SELECT service FROM queue_ticket WHERE id = ?1 AND print_attempts = 0 \
+            bump_once(
+                tx,
+                "SELECT service FROM queue_ticket WHERE id = ?1 AND print_attempts = 0 \
                      AND printed_at_unix_ms IS NULL",
-                    [id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(service) = first {
-                bump(tx, at, Metric::TicketsUnprinted, code_label(&service).as_str(), 1)?;
-            }
+                id,
+                at,
+                Metric::TicketsUnprinted,
+            )?;
             let n = tx.execute(
                 "UPDATE queue_ticket SET print_attempts = print_attempts + 1, last_print_problem = ?2 \
                  WHERE id = ?1 AND printed_at_unix_ms IS NULL",

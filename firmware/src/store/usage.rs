@@ -12,7 +12,7 @@
 use super::{Store, StoreError, UnixMillis};
 use crate::metrics::{Count, Label, Metric, Usage, UsageCount};
 use crate::ticket::LocalTime;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// The local day key (`YYYYMMDD`, Vietnam time) of `at`; `None` for a
 /// clock outside the calendar's range.
@@ -41,6 +41,23 @@ pub(crate) fn bump(
         params![day, metric.name(), label, by],
     )?;
     Ok(())
+}
+
+/// Counts one `metric` on the day of `at`, labelled with the code that
+/// `query` (one `?1` parameter: `id`) returns, when it returns a row: the
+/// "count it the first time only" pattern of the store's state changes.
+pub(crate) fn bump_once(
+    conn: &Connection,
+    query: &str,
+    id: i64,
+    at: UnixMillis,
+    metric: Metric,
+) -> Result<(), StoreError> {
+    let code: Option<String> = conn.query_row(query, [id], |r| r.get(0)).optional()?;
+    match code {
+        Some(code) => bump(conn, at, metric, code_label(&code).as_str(), 1),
+        None => Ok(()),
+    }
 }
 
 /// A configuration code (service, procedure) as a label; anything that is

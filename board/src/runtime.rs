@@ -504,13 +504,6 @@ impl Runtime {
                     return;
                 }
             }
-            // A skipped rating records nothing in the session; the
-            // satisfaction figures still want to know how many skip.
-            (Input::Rated(score), StepKind::ExpectRating)
-                if !score.is_some_and(|s| (1..=5).contains(&s)) =>
-            {
-                self.count(now, Metric::Ratings, metrics::rating(None));
-            }
             (Input::Consent(true), StepKind::ExpectRequestConsent) => {
                 let wall = self.wall(now);
                 let record = self.requests.as_mut().and_then(|r| {
@@ -826,6 +819,9 @@ impl Runtime {
             self.journey_open = true;
             self.count(now, Metric::JourneysStarted, metrics::Label::NONE);
         }
+        if let Event::Rated { score } = &event {
+            self.count(now, Metric::Ratings, metrics::rating(*score));
+        }
         if let Event::Ended(reason) = &event
             && std::mem::take(&mut self.journey_open)
         {
@@ -929,7 +925,6 @@ impl Runtime {
                     kiosk_firmware::session::RatingSubject::Visit => "visit",
                 };
                 tracing::info!(score, kind, "satisfaction rating");
-                self.count(now, Metric::Ratings, metrics::rating(Some(score)));
                 self.audit(
                     now,
                     "rating",
@@ -1531,6 +1526,12 @@ mod tests {
     }
 
     /// Ticks every 50 ms for `ms` of virtual time after `from`.
+    /// The kinds of the newest ten audit entries, newest first.
+    fn audit_kinds(rt: &Runtime) -> Vec<String> {
+        let log = rt.store().unwrap().recent_audit(10).unwrap();
+        log.into_iter().map(|e| e.kind).collect()
+    }
+
     fn run(rt: &mut Runtime, from: Timestamp, ms: u64) -> Timestamp {
         let mut now = from;
         for _ in 0..ms / 50 {
@@ -1744,14 +1745,7 @@ daily_limit = 2
         );
         assert_eq!(controls.print_jobs(), 1);
         assert_eq!(rt.printer_alert(), None);
-        let kinds: Vec<String> = rt
-            .store()
-            .unwrap()
-            .recent_audit(10)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
+        let kinds = audit_kinds(&rt);
         assert!(kinds.contains(&"staff_alert".to_owned()), "{kinds:?}");
         assert_eq!(kinds[0], "ticket_printed");
     }
@@ -1842,14 +1836,7 @@ daily_limit = 2
         assert_eq!(rt.counters().tamper_alerts, 1);
         controls.set_tamper(false);
         rt.tick(Timestamp::from_secs(3));
-        let kinds: Vec<String> = rt
-            .store()
-            .unwrap()
-            .recent_audit(10)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
+        let kinds = audit_kinds(&rt);
         assert!(kinds.contains(&"staff_alert".to_owned()), "{kinds:?}");
         assert!(kinds.contains(&"cabinet_closed".to_owned()), "{kinds:?}");
     }

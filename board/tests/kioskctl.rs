@@ -55,22 +55,8 @@ fn kioskctl(args: &[&str]) -> std::process::Output {
 fn doctor_json_has_one_entry_per_device_and_exits_0_on_the_sim_board() {
     let dir = tempfile::tempdir().unwrap();
     let config = sim_config(dir.path());
-    let out = kioskctl(&[
-        "doctor",
-        "--board",
-        "sim",
-        "--json",
-        "--config",
-        config.to_str().unwrap(),
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "exit {:?}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let (code, report) = kioskctl_json(&config, &["doctor", "--board", "sim"]);
+    assert_eq!(code, Some(0), "{report}");
     assert_eq!(report["board"], "sim");
     assert_eq!(report["ok"], true);
     let devices = report["devices"].as_object().unwrap();
@@ -539,26 +525,19 @@ fn sim_run_plays_a_scenario_with_screenshots_speech_and_a_report() {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/scenarios/walk-in.toml");
     let out_dir = dir.path().join("run");
-    let out = kioskctl(&[
-        "sim",
-        "run",
-        "--json",
-        "--speech",
-        "--config",
-        config.to_str().unwrap(),
-        "--scenario",
-        scenario.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "exit {:?}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+    let (code, report) = kioskctl_json(
+        &config,
+        &[
+            "sim",
+            "run",
+            "--speech",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
     );
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(code, Some(0), "{report}");
     assert_eq!(report["ok"], true);
     assert_eq!(report["ticket"], "B001");
     let steps = report["steps"].as_array().unwrap();

@@ -190,6 +190,31 @@ impl SimKiosk {
         self.runtime.tick(self.now);
     }
 
+    /// Places `card` on the reader and lets a card poll pass: the kiosk
+    /// then asks for the access key (asserted).
+    pub fn present_card(&mut self, card: Box<dyn kiosk_board::sim::SimCard>) {
+        self.sim.insert_card(card);
+        self.run_for(Duration::from_secs(1));
+        assert_eq!(
+            self.step(),
+            StepKind::ExpectAccessKey,
+            "{:?}",
+            self.runtime.view()
+        );
+    }
+
+    /// Gives the access key as the card QR of the simulator's `profile`
+    /// (the scanner's path; the chip is read at once).
+    pub fn scan_qr_of(&mut self, profile: &str) {
+        let qr = card_qr(profile).to_owned();
+        self.runtime.input(
+            kiosk_firmware::session::Input::AccessKey(kiosk_firmware::session::AccessKey::CardQr(
+                qr,
+            )),
+            self.now,
+        );
+    }
+
     /// The current step.
     pub fn step(&self) -> StepKind {
         self.runtime.step()

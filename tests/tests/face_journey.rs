@@ -12,7 +12,7 @@ use kiosk_board::facecheck::FaceService;
 use kiosk_firmware::face::BgrImage;
 use kiosk_firmware::face::check::CheckConfig;
 use kiosk_firmware::session::{
-    AccessKey, Event, FaceOutcome, Input, SessionConfig, StaffReason, StepKind, Verification,
+    Event, FaceOutcome, Input, SessionConfig, StaffReason, StepKind, Verification,
 };
 use kiosk_firmware::store::{Store, UnixMillis};
 use kiosk_hal::ErrorKind;
@@ -48,12 +48,8 @@ fn reach_face_check(k: &mut SimKiosk, chip: kiosk_firmware::testkit::chip::Virtu
 /// Puts the card on, opens it with its QR, confirms and consents to the
 /// face check.
 fn open_and_consent(k: &mut SimKiosk, chip: kiosk_firmware::testkit::chip::VirtualChip) {
-    k.sim.insert_card(Box::new(chip));
-    k.run_for(Duration::from_secs(1));
-    assert_eq!(k.step(), StepKind::ExpectAccessKey);
-    let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
-    k.runtime
-        .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.present_card(Box::new(chip));
+    k.scan_qr_of("cccd-2021");
     assert_eq!(
         k.step(),
         StepKind::ExpectConfirmation,

@@ -7,16 +7,14 @@
 )]
 
 use kiosk_firmware::metrics::Metric;
-use kiosk_firmware::session::{AccessKey, Input, MenuChoice, SessionConfig, StepKind};
+use kiosk_firmware::session::{Input, MenuChoice, SessionConfig, StepKind};
 use kiosk_firmware::store::Store;
 use kiosk_tests::SimKiosk;
 use std::io::{Read as _, Write as _};
 use std::time::Duration;
 
 fn present(k: &mut SimKiosk, profile: &str) {
-    k.sim.insert_card(Box::new(kiosk_tests::card(profile)));
-    k.run_for(Duration::from_secs(1));
-    assert_eq!(k.step(), StepKind::ExpectAccessKey);
+    k.present_card(Box::new(kiosk_tests::card(profile)));
 }
 
 fn remove_card(k: &mut SimKiosk) {
@@ -29,12 +27,8 @@ fn remove_card(k: &mut SimKiosk) {
 /// skips the rating; one who cancels at the access key.
 fn a_morning(k: &mut SimKiosk) {
     present(k, "cccd-2021");
-    let other = kiosk_tests::card_qr("bac-only-elderly").to_owned();
-    k.runtime
-        .input(Input::AccessKey(AccessKey::CardQr(other)), k.now);
-    let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
-    k.runtime
-        .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.scan_qr_of("bac-only-elderly");
+    k.scan_qr_of("cccd-2021");
     k.runtime.input(Input::Confirm(true), k.now);
     k.runtime.input(Input::Consent(false), k.now);
     assert_eq!(k.step(), StepKind::StaffAssist);

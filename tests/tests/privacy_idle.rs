@@ -76,6 +76,24 @@ const PERSONAL: [&str; 6] = [
     "00309",
 ];
 
+/// A scenario player on the shipped sim board with no steps of its own
+/// (the test drives it), and the folder its screenshots go to.
+fn player(name: &str) -> (Player, tempfile::TempDir) {
+    let config = kiosk_board::config::Config::load(&root().join("board/config/sim.toml"))
+        .expect("the shipped sim config loads");
+    let scenario = Scenario {
+        name: name.into(),
+        clock_ms: None,
+        face: false,
+        portal: false,
+        steps: Vec::new(),
+    };
+    let out = tempfile::tempdir().expect("temp dir");
+    let player =
+        Player::new(&config, &scenario, &root(), out.path(), None).expect("the player starts");
+    (player, out)
+}
+
 fn assert_clean(what: &str, texts: &[String]) {
     for t in texts {
         for p in PERSONAL {
@@ -94,18 +112,7 @@ fn after_the_idle_timeout_no_personal_data_remains_anywhere() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let config = kiosk_board::config::Config::load(&root().join("board/config/sim.toml"))
-        .expect("the shipped sim config loads");
-    let scenario = Scenario {
-        name: "idle".into(),
-        clock_ms: None,
-        face: false,
-        portal: false,
-        steps: Vec::new(),
-    };
-    let out = tempfile::tempdir().expect("temp dir");
-    let mut player =
-        Player::new(&config, &scenario, &root(), out.path(), None).expect("the player starts");
+    let (mut player, _out) = player("idle");
 
     // The holder's data on screen: name, date of birth, masked ID.
     for step in [
@@ -181,18 +188,7 @@ fn after_the_idle_timeout_no_personal_data_remains_anywhere() {
 
 #[test]
 fn text_half_typed_on_the_keyboard_is_gone_after_the_idle_timeout() {
-    let config = kiosk_board::config::Config::load(&root().join("board/config/sim.toml"))
-        .expect("the shipped sim config loads");
-    let scenario = Scenario {
-        name: "idle while typing".into(),
-        clock_ms: None,
-        face: false,
-        portal: false,
-        steps: Vec::new(),
-    };
-    let out = tempfile::tempdir().expect("temp dir");
-    let mut player =
-        Player::new(&config, &scenario, &root(), out.path(), None).expect("the player starts");
+    let (mut player, _out) = player("idle while typing");
     let mut steps = vec![
         Step::InsertCard(CardSpec::Profile("cccd-2021".into())),
         Step::WaitScreen("access-key".into()),

@@ -13,7 +13,7 @@
 use kiosk_board::portal::client::HttpsPortal;
 use kiosk_board::portal::server::Behaviour;
 use kiosk_firmware::requests::delivery::PortalClient as _;
-use kiosk_firmware::session::{AccessKey, Fault, Input, MenuChoice, StepKind};
+use kiosk_firmware::session::{Fault, Input, MenuChoice, StepKind};
 use kiosk_firmware::store::outbox::OutboxState;
 use kiosk_firmware::ticket::escpos::decode;
 use kiosk_tests::SimKiosk;
@@ -41,11 +41,8 @@ fn qr_text(page: &kiosk_firmware::ticket::raster::Bitmap) -> String {
 /// Card on the reader, QR scanned, data confirmed, face check declined and
 /// staff confirm: the menu, with the holder identified.
 fn reach_menu(k: &mut SimKiosk) {
-    k.sim.insert_card(Box::new(kiosk_tests::card("cccd-2021")));
-    k.run_for(Duration::from_secs(1));
-    let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
-    k.runtime
-        .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.present_card(Box::new(kiosk_tests::card("cccd-2021")));
+    k.scan_qr_of("cccd-2021");
     k.runtime.input(Input::Confirm(true), k.now);
     k.runtime.input(Input::Consent(false), k.now);
     k.runtime.input(Input::StaffDecision(true), k.now);

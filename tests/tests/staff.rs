@@ -5,7 +5,7 @@
 #![allow(clippy::expect_used, reason = "test code")]
 
 use kiosk_board::config::{Config, StaffSection};
-use kiosk_firmware::session::{AccessKey, Input, MenuChoice, PrintProblem, StepKind};
+use kiosk_firmware::session::{Input, MenuChoice, PrintProblem, StepKind};
 use kiosk_firmware::staff::{
     ActionResult, ExportFailure, PinNotice, StaffAction, StaffInput, StaffScreen,
 };
@@ -192,11 +192,8 @@ fn staff_mode_cannot_be_entered_mid_journey() {
     assert_eq!(k.step(), StepKind::Attract);
     // A citizen identified on the reader: a staff card put on top does
     // not open staff mode either (the card slot is busy with the journey).
-    k.sim.insert_card(Box::new(kiosk_tests::card("cccd-2021")));
-    k.run_for(Duration::from_secs(1));
-    let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
-    k.runtime
-        .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.present_card(Box::new(kiosk_tests::card("cccd-2021")));
+    k.scan_qr_of("cccd-2021");
     assert!(k.runtime.holds_personal_data());
     k.runtime.staff_input(StaffInput::Open, k.now);
     assert!(!k.runtime.staff_active());
@@ -395,11 +392,8 @@ fn no_citizen_data_reaches_the_staff_panel_or_the_export() {
     let mut k = kiosk(dir.path());
     std::fs::create_dir(dir.path().join("usb")).expect("mkdir");
     // A citizen reads the card, takes a number and leaves.
-    k.sim.insert_card(Box::new(kiosk_tests::card("cccd-2021")));
-    k.run_for(Duration::from_secs(1));
-    let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
-    k.runtime
-        .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.present_card(Box::new(kiosk_tests::card("cccd-2021")));
+    k.scan_qr_of("cccd-2021");
     k.runtime.input(Input::Confirm(true), k.now);
     k.runtime.input(Input::Consent(false), k.now);
     k.sim.remove_card();

@@ -513,6 +513,13 @@ pub enum Event {
         /// Attempts left.
         attempts_left: u8,
     },
+    /// The citizen answered the satisfaction question: a score of 1–5, or
+    /// `None` when they skipped it (for the satisfaction metrics; only a
+    /// score is recorded with its subject, see [`Action::RecordRating`]).
+    Rated {
+        /// 1–5, or `None` when skipped.
+        score: Option<u8>,
+    },
     /// A journey ended (back at the attract screen).
     Ended(EndReason),
     /// Someone arrived in front of the idle kiosk: greet them.
@@ -1016,7 +1023,9 @@ impl Session {
                 self.notice(fault, now);
             }
             (Step::ExpectRating { subject }, Input::Rated(score)) => {
-                if let Some(score) = score.filter(|s| (1..=5).contains(s)) {
+                let score = score.filter(|s| (1..=5).contains(s));
+                self.emit(Event::Rated { score });
+                if let Some(score) = score {
                     self.action(Action::RecordRating { subject, score });
                 }
                 self.go(Step::Goodbye, now);

@@ -28,8 +28,11 @@ pub(crate) const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// cryptography per input (a few hundred to a few thousand inputs a
 /// second) run fewer, so the whole smoke run stays within seconds.
 const SMOKE_RUNS: u32 = 20_000;
-const SMOKE_RUNS_SLOW: &[(&str, u32)] =
-    &[("reader", 2_000), ("ca_dg14", 5_000), ("aa_verify", 5_000)];
+const SMOKE_RUNS_SLOW: &[(&str, u32)] = &[
+    ("reader", 2_000),
+    ("ca_dg14", 10_000),
+    ("aa_verify", 10_000),
+];
 
 fn fuzz_dir(root: &Path) -> PathBuf {
     root.join("firmware/fuzz")
@@ -371,7 +374,7 @@ pub(crate) fn write_seeds(root: &Path) -> anyhow::Result<()> {
     super::step("fuzz seeds", &mut cmd)
 }
 
-/// `cargo xtask fuzz [TARGET] [--minutes N] | --seeds`.
+/// `cargo xtask fuzz [TARGET] [--minutes N] | --seeds | --smoke`.
 pub(crate) fn command(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let mut target = None;
     let mut minutes = 10;
@@ -379,6 +382,7 @@ pub(crate) fn command(root: &Path, args: &[String]) -> anyhow::Result<()> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--seeds" => return write_seeds(root),
+            "--smoke" => return smoke(root),
             "--minutes" => {
                 minutes = it
                     .next()

@@ -10,8 +10,8 @@
 //!   `-D warnings`, and every test. This is what CI runs.
 //! - `fuzz [TARGET] [--minutes N]`: the long fuzz run (every target, or
 //!   one, N minutes each, default 10); `fuzz --seeds` rewrites the seed
-//!   corpus. `test` builds every fuzz target and smoke-runs each
-//!   (see `fuzz.rs`).
+//!   corpus; `fuzz --smoke` is the fuzz step of `test`, which builds
+//!   every fuzz target and smoke-runs each (see `fuzz.rs`).
 //! - `models-dir`: print where the model files are.
 //! - `face-reference`: make a Python with OpenCV 4.8+ (PyPI's
 //!   opencv-python-headless, pinned) in `.cache/face-ref-venv`, for
@@ -40,6 +40,8 @@ usage: cargo xtask <command>
                                    one at a time; crashes and minimised reproducers go to
                                    firmware/fuzz/artifacts/TARGET
   fuzz --seeds                     rewrite firmware/fuzz/seeds from the simulator cards
+  fuzz --smoke                     only the fuzz step of test: build every target, run each
+                                   briefly from its seeds
   models-dir                       print the model directory
   face-reference                   make .cache/face-ref-venv (OpenCV's Python pipeline, for bench face)
 

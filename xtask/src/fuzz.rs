@@ -138,9 +138,21 @@ fn clear_log(path: &Path) -> anyhow::Result<()> {
     std::fs::write(path, b"").with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// The host triple cargo-fuzz builds for (its output directory).
+fn host_triple() -> String {
+    quiet_success(Command::new("rustc").args(["+nightly", "-vV"]))
+        .and_then(|out| {
+            out.lines()
+                .find_map(|l| l.strip_prefix("host: "))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "x86_64-unknown-linux-gnu".to_owned())
+}
+
 fn binary(root: &Path, target: &str) -> PathBuf {
     target_dir(root)
-        .join("x86_64-unknown-linux-gnu/release")
+        .join(host_triple())
+        .join("release")
         .join(target)
 }
 
@@ -332,7 +344,7 @@ pub(crate) fn long(root: &Path, target: Option<&str>, minutes: u64) -> anyhow::R
                 .arg(target_dir(root))
                 .arg(target)
                 .arg(input)
-                .args(["--", "-runs=2000"])
+                .args(["--runs", "2000", "--"])
                 .arg(format!("-exact_artifact_path={}", minimised.display()));
             match super::step("minimise the crash (cargo fuzz tmin)", &mut tmin) {
                 Ok(()) => println!(

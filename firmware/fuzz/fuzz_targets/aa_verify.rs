@@ -6,7 +6,7 @@
 //! Input: DG15 (2-byte big-endian length, bytes), a flag byte (odd: DG14
 //! follows), DG14 (2-byte length, bytes), the 8-byte challenge, then the
 //! chip's answer (the rest). Seeds are the simulator cards' DG15/DG14 with
-//! a correct signature (`seeds/README.md`).
+//! a correct signature (`firmware/examples/fuzz_seeds.rs`).
 use kiosk_firmware::icao::aa;
 use libfuzzer_sys::fuzz_target;
 

@@ -5,14 +5,16 @@
 //! `cargo +nightly fuzz run reader` in firmware/fuzz).
 //!
 //! Input: the chip's responses in order, each a 2-byte big-endian length
-//! then that many bytes. The seed corpus holds real transcripts of the
-//! simulator cards (see `seeds/README.md`), so mutations start past the
-//! handshake rather than at the first APDU.
+//! then that many bytes. The seeds are whole reads of the simulator's
+//! `cccd-2021` card recorded with these keys and this randomness
+//! (`firmware/examples/fuzz_seeds.rs`; `firmware/tests/fuzz_seeds.rs`
+//! checks they still replay), so mutations start anywhere in a read
+//! rather than at the first APDU.
 use kiosk_firmware::cccd::KeyCandidate;
 use kiosk_firmware::icao::reader::{DocumentReader, Output, ReadOptions};
 use libfuzzer_sys::fuzz_target;
 
-/// The keys the seed transcripts were recorded with (`seeds/README.md`).
+/// The keys the seed transcripts were recorded with.
 fn keys() -> Vec<KeyCandidate> {
     vec![
         KeyCandidate::Can("000001".into()),

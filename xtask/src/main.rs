@@ -8,6 +8,10 @@
 //!   headless and write its screenshots into `target/sim-headless`.
 //! - `test [--no-setup]`: set up, then `cargo fmt --check`, clippy with
 //!   `-D warnings`, and every test. This is what CI runs.
+//! - `fuzz [TARGET] [--minutes N]`: the long fuzz run (every target, or
+//!   one, N minutes each, default 10); `fuzz --seeds` rewrites the seed
+//!   corpus; `fuzz --smoke` is the fuzz step of `test`, which builds
+//!   every fuzz target and smoke-runs each (see `fuzz.rs`).
 //! - `models-dir`: print where the model files are.
 //! - `face-reference`: make a Python with OpenCV 4.8+ (PyPI's
 //!   opencv-python-headless, pinned) in `.cache/face-ref-venv`, for
@@ -15,6 +19,7 @@
 
 mod apt;
 mod fixtures;
+mod fuzz;
 mod models;
 
 use anyhow::{Context as _, bail};
@@ -29,7 +34,14 @@ usage: cargo xtask <command>
   sim [--no-setup] [--headless] [-- ARGS]
                                    set up, then run the kiosk on the simulator board in a
                                    window; --headless plays the happy-path scenario instead
-  test [--no-setup]                set up, then fmt check, clippy -D warnings, every test
+  test [--no-setup]                set up, then fmt check, clippy -D warnings, every test,
+                                   and a smoke run of every fuzz target
+  fuzz [TARGET] [--minutes N]      fuzz every target (or one) N minutes each (default 10),
+                                   one at a time; crashes and minimised reproducers go to
+                                   firmware/fuzz/artifacts/TARGET
+  fuzz --seeds                     rewrite firmware/fuzz/seeds from the simulator cards
+  fuzz --smoke                     only the fuzz step of test: build every target, run each
+                                   briefly from its seeds
   models-dir                       print the model directory
   face-reference                   make .cache/face-ref-venv (OpenCV's Python pipeline, for bench face)
 
@@ -124,6 +136,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
             Ok(())
         }
         "test" => test(&root, !flag("--no-setup")),
+        "fuzz" => fuzz::command(&root, rest),
         "face-reference" => {
             let python = face_reference(&root)?;
             println!("{}", python.display());
@@ -250,6 +263,16 @@ fn test(root: &Path, with_setup: bool) -> anyhow::Result<()> {
         if let Err(e) = result {
             bail!("{e}; fix it and run `cargo xtask test` again");
         }
+    }
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a developer tool timing its steps"
+    )]
+    let t = Instant::now();
+    let result = fuzz::smoke(root);
+    times.push(("fuzz", t.elapsed()));
+    if let Err(e) = result {
+        bail!("{e:#}; fix it and run `cargo xtask test` again");
     }
     println!();
     for (name, t) in &times {

@@ -1,7 +1,7 @@
 #![no_main]
 //! Fuzz target: apdu. Run with `cargo +nightly fuzz run apdu` in firmware/fuzz.
-use libfuzzer_sys::fuzz_target;
 use kiosk_firmware::apdu::{Command, Response};
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(c) = Command::decode(data) {

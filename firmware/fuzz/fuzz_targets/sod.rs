@@ -1,8 +1,8 @@
 #![no_main]
 //! Fuzz target: sod. Run with `cargo +nightly fuzz run sod` in firmware/fuzz.
-use libfuzzer_sys::fuzz_target;
 use kiosk_firmware::icao::lds::File;
 use kiosk_firmware::icao::pa;
+use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 #![no_main]
 //! Fuzz target: tlv. Run with `cargo +nightly fuzz run tlv` in firmware/fuzz.
-use libfuzzer_sys::fuzz_target;
 use kiosk_firmware::apdu::tlv;
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     for object in tlv::Iter::new(data) {

@@ -389,6 +389,15 @@ pub fn request_service(
     )))
 }
 
+/// `kioskctl doctor`'s service check: out of service after the cabinet
+/// was opened (see [`crate::doctor::check_service`]).
+pub fn check_service(config: &Config) -> crate::doctor::Check {
+    match open_store(config) {
+        Ok(store) => crate::doctor::check_service(&store),
+        Err(e) => crate::doctor::Check::fail(format!("{e:#}"), "see the store check"),
+    }
+}
+
 /// The outbox for `kioskctl doctor`: the TLS material loads, and no
 /// request waits for staff (a failed row).
 pub fn check_outbox(config: &Config) -> crate::doctor::Check {

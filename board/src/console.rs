@@ -3,11 +3,17 @@
 //! For developers and testers at a terminal until (and beside) the Slint UI.
 //! Commands are read on a separate thread and handed over through a channel,
 //! so the runtime's wait for input is also its wait for the next deadline.
+//!
+//! On the staff-assist screen `yes` is the staff's approval, which the
+//! session refuses until staff have entered the staff PIN on this step
+//! (`pin DIGITS`: the kiosk's staff keypad, key by key; issue 13).
 
 use crate::runtime::{Frontend, FrontendInput};
 use kiosk_firmware::session::{
     AccessKey, Event, Input, MenuChoice, Priority, SessionView, StepKind,
 };
+use kiosk_firmware::staff::{PinNotice, StaffInput, StaffScreen, StaffView};
+use std::collections::VecDeque;
 use std::io::BufRead;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -17,6 +23,8 @@ pub struct Console {
     lines: mpsc::Receiver<String>,
     cards_dir: Option<std::path::PathBuf>,
     step: StepKind,
+    /// Inputs of one command still to hand over (the PIN's keys).
+    pending: VecDeque<FrontendInput>,
     #[cfg(feature = "sim")]
     sim: Option<crate::sim::SimControls>,
 }
@@ -45,6 +53,9 @@ pub enum Command {
     Reprint(String),
     /// Type a value into a form field.
     FormField(String, String),
+    /// Staff: the staff PIN on the kiosk's keypad (opened from the
+    /// staff-assist, out-of-service or attract screen). Never printed.
+    StaffPin(kiosk_ui::presenter::Typed),
     /// Show the help text.
     Help,
     /// Stop the kiosk.
@@ -63,7 +74,8 @@ commands:
   qr TEXT             the card-front QR code was scanned
   can DIGITS          type the 6-digit card access number
   id ID YYMMDD        type the ID number and date of birth
-  yes | no            confirm / reject, agree / decline (staff: approve / refuse)
+  yes | no            confirm / reject, agree / decline (staff: approve / refuse, after `pin`)
+  pin DIGITS          staff: enter the staff PIN (staff assist, out of service, staff mode)
   field NAME VALUE    type VALUE into the form's field NAME
   form ok             the form is reviewed (problems are listed if any)
   ticket SERVICE [elderly|disabled|pregnant|child]
@@ -125,6 +137,10 @@ pub fn parse(line: &str, step: StepKind) -> Result<Command, String> {
             }))
         }
         ("reprint", [number]) => Ok(Command::Reprint((*number).to_owned())),
+        ("pin", [digits]) if digits.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Command::StaffPin(kiosk_ui::presenter::Typed::new(*digits)))
+        }
+        ("pin", _) => Err("pin takes the staff PIN's digits".into()),
         ("request", [procedure]) => input(Input::Choose(MenuChoice::SubmitRequest {
             procedure: (*procedure).to_owned(),
         })),
@@ -166,6 +182,7 @@ impl Console {
             lines: rx,
             cards_dir,
             step: StepKind::Attract,
+            pending: VecDeque::new(),
             #[cfg(feature = "sim")]
             sim,
         }
@@ -176,8 +193,16 @@ impl Frontend for Console {
     fn show(&mut self, view: &SessionView, events: &[Event]) {
         self.step = view.step;
         for event in events {
-            if let Event::TimeoutWarning { .. } = event {
-                println!("  ! are you still there? type `more` for more time");
+            match event {
+                Event::TimeoutWarning { .. } => {
+                    println!("  ! are you still there? type `more` for more time");
+                }
+                Event::StaffRefused(reason) => {
+                    println!(
+                        "  ! refused ({reason:?}): staff enter the staff PIN first (`pin DIGITS`), with the cabinet closed"
+                    );
+                }
+                _ => {}
             }
         }
         let text = kiosk_ui::guidance(view, kiosk_ui::Language::Vietnamese);
@@ -263,7 +288,26 @@ impl Frontend for Console {
         }
     }
 
+    fn show_staff(&mut self, view: Option<&StaffView>) {
+        let Some(view) = view else { return };
+        match (view.screen, view.notice) {
+            (StaffScreen::Pin, Some(PinNotice::Wrong { attempts_left })) => {
+                println!("  ! wrong staff PIN: {attempts_left} tries left");
+            }
+            (StaffScreen::Pin, Some(PinNotice::Locked { until })) => {
+                println!("  ! staff PIN entry is locked until {} (Unix ms)", until.0);
+            }
+            (StaffScreen::Pin, _) => {
+                println!("  staff PIN keypad: {} digit(s)", view.digits_entered);
+            }
+            (StaffScreen::Panel, _) => println!("  staff panel open"),
+        }
+    }
+
     fn wait_input(&mut self, timeout: Duration) -> FrontendInput {
+        if let Some(input) = self.pending.pop_front() {
+            return input;
+        }
         let line = match self.lines.recv_timeout(timeout) {
             Ok(line) => line,
             Err(mpsc::RecvTimeoutError::Timeout) => return FrontendInput::Nothing,
@@ -282,6 +326,16 @@ impl Frontend for Console {
             Ok(Command::Input(input)) => FrontendInput::Input(input),
             Ok(Command::Quit) => FrontendInput::Quit,
             Ok(Command::Reprint(number)) => FrontendInput::Reprint(number),
+            Ok(Command::StaffPin(pin)) => {
+                self.pending.extend(
+                    pin.as_str()
+                        .bytes()
+                        .map(|b| FrontendInput::Staff(StaffInput::Digit(b - b'0'))),
+                );
+                self.pending
+                    .push_back(FrontendInput::Staff(StaffInput::Submit));
+                FrontendInput::Staff(StaffInput::Open)
+            }
             Ok(Command::FormField(name, value)) => FrontendInput::FormField {
                 name,
                 value: kiosk_ui::presenter::Typed::new(value),
@@ -441,6 +495,15 @@ mod tests {
             parse("no", StepKind::ExpectFaceConsent),
             Ok(Command::Input(Input::Consent(false)))
         );
+    }
+
+    #[test]
+    fn pin_is_the_staff_pin_and_nothing_else() {
+        assert_eq!(
+            parse("pin 246810", StepKind::StaffAssist),
+            Ok(Command::StaffPin(kiosk_ui::presenter::Typed::new("246810")))
+        );
+        assert!(parse("pin 24a", StepKind::StaffAssist).is_err());
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! a frame of the size it announced, the printer reports a status it can
 //! print with, every light can be driven, and the database opens with its
 //! pragmas and passes an integrity check. A failed check says what to fix.
+//! [`check_service`] says whether the kiosk is out of service because its
+//! cabinet was opened (the state the runtime keeps in the store, issue 13).
 
 use crate::devices::{DeviceError, Devices};
 use kiosk_hal::camera::Frame;
@@ -102,6 +104,25 @@ pub fn check_devices(devices: &mut Devices) -> BTreeMap<String, Check> {
     checks.insert("indicators".into(), check_indicators(devices));
     checks.insert("sensors".into(), check_sensors(devices));
     checks
+}
+
+/// Whether the kiosk serves, or is out of service since its cabinet was
+/// opened (until staff enter the PIN on the kiosk with the cabinet closed).
+pub fn check_service(store: &kiosk_firmware::store::Store) -> Check {
+    match crate::runtime::OutOfService::load(store) {
+        Ok(None) => Check::pass("in service"),
+        Ok(Some(state)) => Check::fail(
+            format!(
+                "out of service since {} (Unix ms): the cabinet was opened",
+                state.since.0
+            ),
+            "close and lock the cabinet, then enter the staff PIN on the kiosk's out-of-service screen",
+        ),
+        Err(e) => Check::fail(
+            format!("cannot read the out-of-service state: {e}"),
+            "see the store check",
+        ),
+    }
 }
 
 fn check_sensors(devices: &mut Devices) -> Check {

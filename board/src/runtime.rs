@@ -20,6 +20,14 @@
 //! `Input::AccessKey(AccessKey::CardQr(..))`, and a camera that cannot
 //! start or fails is reported to the session (`Input::QrCamera`), whose
 //! screen then asks for the key on the keypad.
+//!
+//! Staff decisions and the tamper lock (issue 13): a staff decision at the
+//! kiosk needs the staff PIN typed on the kiosk at that moment
+//! ([`staff`] opens its keypad from the staff-assist and out-of-service
+//! screens, checks it with `staff::Gate` and its lockout, and feeds
+//! `Input::StaffAuthenticated`). An opened cabinet puts the session out of
+//! service; the state is kept in the store's `kv` table
+//! ([`staff::OUT_OF_SERVICE_KEY`]) so a restart stays locked.
 
 use crate::devices::Devices;
 use crate::ticketing::{Issued, Ticketing, TicketingError};
@@ -38,7 +46,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 mod staff;
-pub use staff::{ERROR_KINDS, ExportError};
+pub use staff::{ERROR_KINDS, ExportError, OUT_OF_SERVICE_KEY, OutOfService};
 
 /// How often the card reader is polled for presence.
 pub const CARD_POLL_INTERVAL: Duration = Duration::from_millis(150);
@@ -182,6 +190,9 @@ pub struct Runtime {
     staff: staff::Staff,
     /// The camera's card-QR reader on the access-key step.
     qr: crate::qrscan::QrService,
+    /// The audit id of this journey's chip read (`card_read`), which a
+    /// staff decision names (the guardian path ties the two together).
+    read_audit_id: Option<i64>,
 }
 
 /// The printer state as the metrics name it (`metrics::PRINTER_STATES`).
@@ -219,6 +230,7 @@ impl Runtime {
             requests: None,
             staff: staff::Staff::default(),
             qr: crate::qrscan::QrService::default(),
+            read_audit_id: None,
         };
         runtime.update_lights();
         runtime
@@ -231,6 +243,7 @@ impl Runtime {
         self.epoch = epoch;
         // Whatever the last run saw, nothing has printed in this one.
         self.save_printer_state("unknown");
+        self.restore_out_of_service();
         self
     }
 
@@ -391,10 +404,12 @@ impl Runtime {
     /// Records an event in the audit log. `detail` carries no personal data.
     fn audit(&mut self, now: Timestamp, kind: &str, detail: serde_json::Value) {
         let at = UnixMillis(self.epoch.0.saturating_add(now.as_millis()));
-        if let Some(store) = self.store.as_mut()
-            && let Err(e) = store.audit(at, kind, &detail)
-        {
-            tracing::error!(error = %e, kind, "cannot write the audit log");
+        if let Some(store) = self.store.as_mut() {
+            match store.audit(at, kind, &detail) {
+                Ok(id) if kind == "card_read" => self.read_audit_id = Some(id),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, kind, "cannot write the audit log"),
+            }
         }
     }
 
@@ -480,6 +495,16 @@ impl Runtime {
 
     /// Feeds an input from the frontend.
     pub fn input(&mut self, input: Input, now: Timestamp) {
+        // Only the runtime itself says that staff authenticated (after the
+        // PIN on its keypad) or that the cabinet is closed (the switch): a
+        // frontend's word for either is refused.
+        if matches!(input, Input::StaffAuthenticated(_) | Input::CabinetClosed) {
+            tracing::warn!(
+                ?input,
+                "a frontend cannot authenticate staff or close the cabinet"
+            );
+            return;
+        }
         if self.staff_active() {
             // The session waits at the attract screen under staff mode.
             tracing::debug!(?input, "session input ignored while staff mode is open");
@@ -691,6 +716,12 @@ impl Runtime {
             tracing::info!("the kiosk's cabinet is closed again");
             self.audit(now, "cabinet_closed", serde_json::json!({}));
         }
+        // The session learns the switch's level too (after a restart out
+        // of service it assumes the cabinet open until the switch says
+        // otherwise).
+        if !state.tampered && self.session.cabinet_open() {
+            self.session.handle_input(Input::CabinetClosed, now);
+        }
         if state.presence && !before.presence {
             self.session.handle_input(Input::PresenceDetected, now);
         }
@@ -704,8 +735,10 @@ impl Runtime {
                     self.card_present = present;
                     tracing::info!(present, "card presence changed");
                     // Under staff mode a card starts nothing; at the
-                    // attract screen a staff card opens staff mode.
-                    if self.staff_active() || (present && self.staff_card(now)) {
+                    // attract screen a staff card opens staff mode. (The
+                    // keypad that authorises a decision is no staff mode:
+                    // the citizen's card leaving still ends the journey.)
+                    if self.staff_panel_active() || (present && self.staff_card(now)) {
                         return;
                     }
                     let input = if present {
@@ -813,7 +846,10 @@ impl Runtime {
             from: StepKind::Attract,
             to,
         } = &event
-            && !matches!(to, StepKind::Attract | StepKind::Notice)
+            && !matches!(
+                to,
+                StepKind::Attract | StepKind::Notice | StepKind::OutOfService
+            )
             && !self.journey_open
         {
             self.journey_open = true;
@@ -847,7 +883,11 @@ impl Runtime {
         }
         if let Event::StepChanged { from, to } = &event {
             tracing::debug!(?from, ?to, "step");
+            if *to == StepKind::OutOfService {
+                self.out_of_service_entered(now);
+            }
         }
+        self.observe_staff(&event, now);
         self.events.push(event);
     }
 
@@ -1392,6 +1432,7 @@ impl Runtime {
     fn wipe(&mut self) {
         // Citizen, MRZ and photo zeroize on drop; so does the form.
         self.vault = None;
+        self.read_audit_id = None;
         if let Some(requests) = self.requests.as_mut() {
             requests.wipe();
         }
@@ -1415,7 +1456,9 @@ impl Runtime {
             StepKind::FaceCheck | StepKind::IssuingTicket | StepKind::SubmittingRequest => {
                 (false, true, false, false)
             }
-            StepKind::StaffAssist | StepKind::Notice => (false, false, true, false),
+            StepKind::StaffAssist | StepKind::Notice | StepKind::OutOfService => {
+                (false, false, true, false)
+            }
             _ => (true, false, false, false),
         };
         // A printer that cannot print keeps the fault light on for staff.

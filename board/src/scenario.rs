@@ -11,6 +11,13 @@
 //! (only one on the screen: `touch = "yes"` fails on a screen without it),
 //! type into a request form field on the on-screen keyboard, wait for a
 //! screen, expect a ticket number, a receipt, or a printer state.
+//! `touch_refused = "staff-approve"` expects a touch to do nothing (the
+//! button is not on the screen); `staff_pin = "246810"` is a member of
+//! staff entering the staff PIN: it touches the screen's staff button
+//! (`staff-pin` on the staff-assist and out-of-service screens, `staff` on
+//! the attract screen) unless the keypad is up already, then the digits
+//! and OK, key by key; `cabinet = "open"` / `"closed"` sets the tamper
+//! switch.
 //! After each step the screen is saved as `NN-<what>.png` in the output
 //! folder; `report.json` says what happened, step by step. The first unmet
 //! expectation ends the run.
@@ -199,10 +206,17 @@ pub enum Step {
         turned: String,
     },
     /// How the holder was verified (`face_matched`, `staff_confirmed`,
-    /// `guardian`, `anonymous`).
+    /// `guardian`, `anonymous`, or `none` while undecided).
     ExpectVerification(String),
     /// Touch the button with this id (it must be on the screen).
     Touch(String),
+    /// Touch the button with this id, which must NOT be on the screen (a
+    /// refused touch: e.g. a citizen looking for a bare staff approve).
+    TouchRefused(String),
+    /// A member of staff enters the staff PIN on the kiosk's keypad.
+    StaffPin(String),
+    /// The cabinet's tamper switch: `open` or `closed`.
+    Cabinet(String),
     /// Let time pass until this screen is up (at most `within_s`, default
     /// 60 virtual seconds).
     WaitScreen(String),
@@ -263,6 +277,10 @@ impl Step {
             Step::FaceScene { .. } => "citizen at the camera".into(),
             Step::ExpectVerification(v) => format!("expect verification {v}"),
             Step::Touch(id) => format!("touch {id}"),
+            Step::TouchRefused(id) => format!("touch {id} refused"),
+            // Never the digits.
+            Step::StaffPin(_) => "staff enter the PIN".into(),
+            Step::Cabinet(state) => format!("cabinet {state}"),
             Step::WaitScreen(s) => format!("wait for {s}"),
             Step::WaitScreenWithin { screen, within_s } => {
                 format!("wait for {screen} within {within_s} s")
@@ -373,6 +391,7 @@ pub fn screen_name(screen: Screen) -> &'static str {
         Screen::Rating => "rating",
         Screen::Goodbye => "goodbye",
         Screen::Notice => "notice",
+        Screen::OutOfService => "out-of-service",
         Screen::StaffPin => "staff-pin",
         Screen::StaffPanel => "staff-panel",
     }
@@ -710,7 +729,7 @@ impl Player {
                     .verification
                     .map(|v| serde_json::to_value(v).ok())
                     .and_then(|v| v.and_then(|v| v.as_str().map(str::to_owned)));
-                if got.as_deref() != Some(expected.as_str()) {
+                if got.as_deref().unwrap_or("none") != expected.as_str() {
                     return Err(format!(
                         "the verification is {}, not {expected}",
                         got.as_deref().unwrap_or("none")
@@ -732,6 +751,47 @@ impl Player {
                 self.press(id)?;
                 self.flush();
                 self.pump();
+            }
+            Step::TouchRefused(id) => {
+                if self.press(id).is_ok() {
+                    self.flush();
+                    self.pump();
+                    return Err(format!(
+                        "{id} was touchable (screen now: {})",
+                        screen_name(self.screen())
+                    ));
+                }
+                self.pump();
+            }
+            Step::StaffPin(pin) => {
+                if self.screen() != Screen::StaffPin {
+                    let button = if self.screen() == Screen::Attract {
+                        "staff"
+                    } else {
+                        "staff-pin"
+                    };
+                    self.press(button)?;
+                    self.flush();
+                }
+                for digit in pin.chars() {
+                    if !digit.is_ascii_digit() {
+                        return Err("a staff PIN is digits only".into());
+                    }
+                    self.press(&format!("key-{digit}"))?;
+                    self.flush();
+                }
+                self.press("key-ok")?;
+                self.flush();
+                self.pump();
+            }
+            Step::Cabinet(state) => {
+                let open = match state.as_str() {
+                    "open" => true,
+                    "closed" => false,
+                    other => return Err(format!("cabinet is open or closed, not {other}")),
+                };
+                self.sim.set_tamper(open);
+                self.run_for(crate::runtime::CARD_POLL_INTERVAL);
             }
             Step::TypeText { field, text } => self.type_text(field, text)?,
             Step::WaitScreen(screen) => {

@@ -249,6 +249,7 @@ pub fn staff_reason(reason: StaffReason) -> Label {
         StaffReason::CameraFault => "camera_fault",
         StaffReason::ChipPhotoUnusable => "chip_photo_unusable",
         StaffReason::FaceCheckUnavailable => "face_check_unavailable",
+        StaffReason::GuardianPresent => "guardian_present",
     })
 }
 

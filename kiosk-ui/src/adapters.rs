@@ -229,6 +229,7 @@ pub mod journey {
             Screen::Rating => ScreenKind::Rating,
             Screen::Goodbye => ScreenKind::Goodbye,
             Screen::Notice => ScreenKind::Notice,
+            Screen::OutOfService => ScreenKind::OutOfService,
             Screen::StaffPin => ScreenKind::StaffPin,
             Screen::StaffPanel => ScreenKind::StaffPanel,
         }

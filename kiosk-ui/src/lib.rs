@@ -38,7 +38,7 @@ pub mod staff;
 
 use kiosk_firmware::face::check::Hint;
 use kiosk_firmware::face::liveness::TurnDirection;
-use kiosk_firmware::session::{Fault, QrCamera, SessionView, StaffReason, StepKind};
+use kiosk_firmware::session::{Fault, QrCamera, SessionView, StaffReason, StaffRefusal, StepKind};
 
 /// The language the citizen chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -87,6 +87,9 @@ pub enum Screen {
     Goodbye,
     /// Something went wrong, and what to do.
     Notice,
+    /// Out of service (the cabinet was opened): staff enter the PIN with
+    /// the cabinet closed.
+    OutOfService,
     /// The UI's own: choose the language (from the attract screen).
     Language,
     /// The UI's own: type the ID number and date of birth on the keypad.
@@ -122,6 +125,7 @@ impl Screen {
             StepKind::ExpectRating => Screen::Rating,
             StepKind::Goodbye => Screen::Goodbye,
             StepKind::Notice => Screen::Notice,
+            StepKind::OutOfService => Screen::OutOfService,
         }
     }
 }
@@ -142,7 +146,45 @@ pub fn guidance(view: &SessionView, lang: Language) -> Guidance {
     let screen = Screen::of(view.step);
     let (title, prompt) = match (screen, view.fault) {
         (Screen::Notice, Some(fault)) => fault_text(fault, lang),
+        (Screen::StaffAssist, _) if view.staff_authorized => {
+            staff_review_text(view.staff_reason, lang)
+        }
+        (Screen::StaffAssist, _) if view.staff_refusal == Some(StaffRefusal::NotAuthenticated) => {
+            pick(
+                lang,
+                (
+                    "Cần cán bộ xác nhận",
+                    "Chỉ cán bộ mới xác nhận được, bằng mã PIN nhân viên. Vui lòng chờ cán bộ.",
+                ),
+                (
+                    "Staff must confirm this",
+                    "Only a member of staff can confirm this, with the staff PIN. Please wait for staff.",
+                ),
+            )
+        }
         (Screen::StaffAssist, _) => staff_text(view.staff_reason, lang),
+        (Screen::OutOfService, _) if view.staff_refusal == Some(StaffRefusal::CabinetOpen) => pick(
+            lang,
+            (
+                "Hãy đóng tủ máy trước",
+                "Chưa thể mở lại dịch vụ khi tủ máy còn mở. Đóng và khóa tủ máy, rồi nhập lại mã PIN nhân viên.",
+            ),
+            (
+                "Close the cabinet first",
+                "Service cannot resume while the cabinet is open. Close and lock it, then enter the staff PIN again.",
+            ),
+        ),
+        (Screen::OutOfService, _) if view.cabinet_open => pick(
+            lang,
+            (
+                "Kiosk tạm ngừng phục vụ",
+                "Tủ máy đang mở. Cán bộ: đóng và khóa tủ máy, rồi nhập mã PIN nhân viên.",
+            ),
+            (
+                "The kiosk is out of service",
+                "The cabinet is open. Staff: close and lock the cabinet, then enter the staff PIN.",
+            ),
+        ),
         (Screen::FaceCheck, _) if view.face_guide.is_some() => {
             face_hint_text(view.face_guide.map(|g| g.hint), lang)
         }
@@ -367,6 +409,17 @@ pub(crate) fn screen_text(screen: Screen, lang: Language) -> (&'static str, &'st
             ),
         ),
         Screen::Notice => fault_text(Fault::Internal, lang),
+        Screen::OutOfService => pick(
+            lang,
+            (
+                "Kiosk tạm ngừng phục vụ",
+                "Cán bộ đã được báo. Cán bộ: nhập mã PIN nhân viên để mở lại dịch vụ.",
+            ),
+            (
+                "The kiosk is out of service",
+                "Staff have been told. Staff: enter the staff PIN to resume service.",
+            ),
+        ),
         Screen::StaffPin => pick(
             lang,
             ("Chế độ nhân viên", "Nhập mã PIN nhân viên."),
@@ -466,8 +519,47 @@ pub fn face_hint_text(hint: Option<Hint>, lang: Language) -> (&'static str, &'st
     pick(lang, ("Nhìn vào camera", vi), ("Look at the camera", en))
 }
 
+/// The staff-assist screen once staff have entered the PIN.
+fn staff_review_text(reason: Option<StaffReason>, lang: Language) -> (&'static str, &'static str) {
+    match reason {
+        Some(StaffReason::GuardianPresent) => pick(
+            lang,
+            (
+                "Cán bộ: xác nhận người giám hộ",
+                "Đối chiếu người giám hộ đi cùng với trẻ trên thẻ, rồi chạm Đã xác nhận hoặc Từ chối.",
+            ),
+            (
+                "Staff: confirm the guardian",
+                "Check the guardian who accompanies the child on the card, then touch Identity confirmed or Refuse.",
+            ),
+        ),
+        _ => pick(
+            lang,
+            (
+                "Cán bộ: xác nhận danh tính",
+                "Đối chiếu người trước kiosk với thẻ căn cước, rồi chạm Đã xác nhận hoặc Từ chối.",
+            ),
+            (
+                "Staff: confirm the identity",
+                "Compare the person at the kiosk with the ID card, then touch Identity confirmed or Refuse.",
+            ),
+        ),
+    }
+}
+
 fn staff_text(reason: Option<StaffReason>, lang: Language) -> (&'static str, &'static str) {
     match reason {
+        Some(StaffReason::GuardianPresent) => pick(
+            lang,
+            (
+                "Cần người giám hộ",
+                "Thẻ của trẻ dưới 6 tuổi không có ảnh. Cán bộ sẽ đến xác nhận người giám hộ đi cùng.",
+            ),
+            (
+                "A guardian is needed",
+                "A card of a child under 6 has no photo. A member of staff will come to confirm the accompanying guardian.",
+            ),
+        ),
         Some(StaffReason::ChipPhotoUnusable | StaffReason::FaceCheckUnavailable) => pick(
             lang,
             (
@@ -702,7 +794,7 @@ mod tests {
         v
     }
 
-    const STEPS: [StepKind; 17] = [
+    const STEPS: [StepKind; 18] = [
         StepKind::Attract,
         StepKind::ExpectAccessKey,
         StepKind::Reading,
@@ -720,6 +812,7 @@ mod tests {
         StepKind::ExpectRating,
         StepKind::Goodbye,
         StepKind::Notice,
+        StepKind::OutOfService,
     ];
 
     #[test]

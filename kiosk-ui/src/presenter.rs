@@ -577,14 +577,22 @@ impl Presenter {
                 }
                 m.actions = vec![c("cancel", Label::Cancel, false)];
             }
-            Screen::StaffAssist => {
+            // The citizen's own screen never offers a bare approve: only
+            // once staff entered the PIN on this step (`staff_authorized`).
+            Screen::StaffAssist if v.staff_authorized => {
                 m.actions = vec![
                     c("staff-refuse", Label::StaffRefuse, false),
                     c("staff-approve", Label::StaffApprove, false),
                 ];
+            }
+            Screen::StaffAssist => {
+                m.actions = vec![c("staff-pin", Label::StaffEnterPin, false)];
                 if v.staff_reason == Some(StaffReason::FaceCheckDeclined) {
                     m.actions.insert(0, c("cancel", Label::Cancel, false));
                 }
+            }
+            Screen::OutOfService => {
+                m.actions = vec![c("staff-pin", Label::StaffEnterPin, false)];
             }
             Screen::Menu => {
                 m.choices.push(c("take-number", Label::TakeNumber, true));
@@ -768,6 +776,9 @@ impl Presenter {
             (Screen::FaceConsent | Screen::RequestConsent, "decline") => {
                 input(Input::Consent(false))
             }
+            (Screen::StaffAssist | Screen::OutOfService, "staff-pin") => {
+                Touch::Staff(StaffInput::Open)
+            }
             (Screen::StaffAssist, "staff-approve") => input(Input::StaffDecision(true)),
             (Screen::StaffAssist, "staff-refuse") => input(Input::StaffDecision(false)),
             (Screen::Menu, "take-number") => self.open(Sub::Services),
@@ -926,6 +937,7 @@ fn step_number(screen: Screen) -> Option<u8> {
         Screen::Attract
         | Screen::Language
         | Screen::Notice
+        | Screen::OutOfService
         | Screen::StaffPin
         | Screen::StaffPanel => None,
     }
@@ -1223,5 +1235,31 @@ mod tests {
         assert!(!p.holds_personal_data());
         p.set_staff(None);
         assert_eq!(p.screen(), Screen::Attract);
+    }
+
+    #[test]
+    fn the_staff_assist_screen_offers_no_approve_until_staff_entered_the_pin() {
+        let mut p = presenter(StepKind::StaffAssist);
+        let ids: Vec<String> = p.model().touchable().map(str::to_owned).collect();
+        assert!(!ids.iter().any(|id| id == "staff-approve"), "{ids:?}");
+        assert_eq!(p.touch("staff-approve"), Touch::Ignored);
+        assert_eq!(p.touch("staff-pin"), Touch::Staff(StaffInput::Open));
+        let mut v = p.view().clone();
+        v.staff_authorized = true;
+        p.update(&v, &[]);
+        assert_eq!(
+            p.touch("staff-approve"),
+            Touch::Input(Input::StaffDecision(true))
+        );
+        assert_eq!(p.touch("staff-pin"), Touch::Ignored);
+    }
+
+    #[test]
+    fn out_of_service_offers_only_the_staff_pin() {
+        let mut p = presenter(StepKind::OutOfService);
+        let ids: Vec<String> = p.model().touchable().map(str::to_owned).collect();
+        assert_eq!(ids, ["staff-pin"]);
+        assert_eq!(p.touch("cancel"), Touch::Ignored);
+        assert_eq!(p.touch("staff-pin"), Touch::Staff(StaffInput::Open));
     }
 }

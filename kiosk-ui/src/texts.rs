@@ -33,6 +33,9 @@ pub enum Label {
     StaffApprove,
     /// Staff: identity refused.
     StaffRefuse,
+    /// "Staff: enter PIN" (staff assist, out of service): opens the staff
+    /// PIN keypad; no decision without it.
+    StaffEnterPin,
     /// "Submit a request".
     SubmitRequest,
     /// "Finish".
@@ -106,6 +109,7 @@ pub fn label(label: Label, lang: Language) -> &'static str {
         Label::Decline => ("Không đồng ý", "No, thank you"),
         Label::StaffApprove => ("Cán bộ: đã xác nhận", "Staff: identity confirmed"),
         Label::StaffRefuse => ("Cán bộ: từ chối", "Staff: refuse"),
+        Label::StaffEnterPin => ("Cán bộ: nhập mã PIN", "Staff: enter PIN"),
         Label::SubmitRequest => ("Nộp hồ sơ trực tuyến", "Submit a request"),
         Label::Finish => ("Kết thúc", "Finish"),
         Label::Continue => ("Tiếp tục", "Continue"),

@@ -13,7 +13,7 @@ use kiosk_firmware::requests::form::{FieldView, Source};
 use kiosk_firmware::requests::{FieldProblem, FieldType, Problem};
 use kiosk_firmware::session::{
     FaceGuide, Fault, PrintProblem, RequestReceipt, Session, SessionConfig, SessionView,
-    StaffReason, StepKind, TicketInfo,
+    StaffReason, StaffRefusal, StepKind, TicketInfo,
 };
 use kiosk_firmware::staff::{
     ActionResult, ErrorRow, ExportFailure, HealthRow, Level, OutboxSummary, PanelView, PaperState,
@@ -368,7 +368,14 @@ fn staff_case(name: &str, staff: StaffView) -> Case {
 }
 
 fn staff_cases() -> Vec<Case> {
+    let mut assist = identified(StepKind::StaffAssist);
+    assist.staff_reason = Some(StaffReason::FaceNotMatched);
     vec![
+        // The staff PIN keypad over the staff-assist screen (issue 13).
+        Case {
+            staff: Some(pin(3, None)),
+            ..case("staff-pin-assist", assist, &[], Screen::StaffPin)
+        },
         staff_case("staff-pin", pin(4, None)),
         staff_case(
             "staff-pin-wrong",
@@ -528,6 +535,42 @@ fn cases() -> Vec<Case> {
             let mut v = identified(StepKind::StaffAssist);
             v.staff_reason = Some(StaffReason::CameraFault);
             case("staff-camera", v, &[], Screen::StaffAssist)
+        },
+        // Issue 13: no bare approve; the citizen who tries is told that
+        // staff must confirm; staff review after the PIN.
+        {
+            let mut v = identified(StepKind::StaffAssist);
+            v.staff_reason = Some(StaffReason::FaceCheckDeclined);
+            v.staff_refusal = Some(StaffRefusal::NotAuthenticated);
+            case("staff-assist-refused", v, &[], Screen::StaffAssist)
+        },
+        {
+            let mut v = identified(StepKind::StaffAssist);
+            v.staff_reason = Some(StaffReason::FaceNotMatched);
+            v.staff_authorized = true;
+            case("staff-review", v, &[], Screen::StaffAssist)
+        },
+        {
+            let mut v = identified(StepKind::StaffAssist);
+            v.staff_reason = Some(StaffReason::GuardianPresent);
+            case("staff-guardian", v, &[], Screen::StaffAssist)
+        },
+        {
+            let mut v = at(StepKind::OutOfService);
+            v.cabinet_open = true;
+            case("out-of-service-open", v, &[], Screen::OutOfService)
+        },
+        case(
+            "out-of-service",
+            at(StepKind::OutOfService),
+            &[],
+            Screen::OutOfService,
+        ),
+        {
+            let mut v = at(StepKind::OutOfService);
+            v.cabinet_open = true;
+            v.staff_refusal = Some(StaffRefusal::CabinetOpen);
+            case("out-of-service-refused", v, &[], Screen::OutOfService)
         },
         case("menu", identified(StepKind::Menu), &[], Screen::Menu),
         {
@@ -710,6 +753,7 @@ fn every_session_step_has_a_screenshot_case() {
         Screen::Rating,
         Screen::Goodbye,
         Screen::Notice,
+        Screen::OutOfService,
         Screen::StaffPin,
         Screen::StaffPanel,
     ] {

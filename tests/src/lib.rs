@@ -15,6 +15,18 @@ use std::time::Duration;
 /// 2026-11-25 09:00 in Hà Nội (02:00 UTC), a Wednesday, in Unix ms.
 pub const NINE_AM_IN_HANOI: u64 = 1_795_572_000_000;
 
+/// The simulator's staff PIN (`board/config/sim.toml`, README "Staff mode").
+pub const SIM_STAFF_PIN: &str = "246810";
+
+/// The shipped sim board's `[staff]` section.
+pub fn sim_staff() -> kiosk_board::config::StaffSection {
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../board/config/sim.toml");
+    match kiosk_board::config::Config::load(&shipped) {
+        Ok(c) => c.staff,
+        Err(e) => panic!("the shipped sim config must load: {e}"),
+    }
+}
+
 /// A runtime on the simulator board, driven in virtual time.
 pub struct SimKiosk {
     /// The runtime.
@@ -130,6 +142,10 @@ impl SimKiosk {
             Ok(t) => t,
             Err(e) => panic!("the simulator's trust list must load: {e:#}"),
         };
+        // The simulator's staff PIN (no staff cards: a card on the reader
+        // is never asked for its UID), for staff decisions at the kiosk.
+        let mut staff = sim_staff();
+        staff.policy.cards.clear();
         SimKiosk {
             runtime: finish(
                 Runtime::new(devices, session, Timestamp::ZERO)
@@ -137,7 +153,8 @@ impl SimKiosk {
                     // 2026-11-25 00:00 UTC: certificates and expiry rules see a
                     // realistic date.
                     .with_epoch(kiosk_firmware::store::UnixMillis(1_795_564_800_000)),
-            ),
+            )
+            .with_staff(&staff),
             sim,
             now: Timestamp::ZERO,
         }
@@ -218,6 +235,39 @@ impl SimKiosk {
     /// The current step.
     pub fn step(&self) -> StepKind {
         self.runtime.step()
+    }
+
+    /// A member of staff enters `pin` on the kiosk's staff keypad, opened
+    /// from the screen up now, key by key.
+    pub fn staff_pin(&mut self, pin: &str) {
+        use kiosk_firmware::staff::StaffInput;
+        self.runtime.staff_input(StaffInput::Open, self.now);
+        for digit in pin.bytes() {
+            self.runtime
+                .staff_input(StaffInput::Digit(digit - b'0'), self.now);
+        }
+        self.runtime.staff_input(StaffInput::Submit, self.now);
+    }
+
+    /// On the staff-assist screen: staff enter the simulator's PIN and
+    /// approve (asserted: the PIN was taken).
+    pub fn staff_approve(&mut self) {
+        assert_eq!(
+            self.step(),
+            StepKind::StaffAssist,
+            "{:?}",
+            self.runtime.view()
+        );
+        self.staff_pin(SIM_STAFF_PIN);
+        assert!(
+            self.runtime.view().staff_authorized,
+            "the staff PIN was not taken: {:?}",
+            self.runtime.view()
+        );
+        self.runtime.input(
+            kiosk_firmware::session::Input::StaffDecision(true),
+            self.now,
+        );
     }
 }
 

@@ -109,13 +109,18 @@ fn a_cccd_and_its_qr_reach_the_confirmation_then_inactivity_wipes_everything() {
 }
 
 #[test]
-fn a_child_card_goes_to_the_menu_on_the_guardian_path() {
+fn a_child_card_goes_to_the_menu_on_the_guardian_path_through_staff() {
     let mut k = SimKiosk::new();
     present(&mut k, "child-under-6");
     let qr = kiosk_tests::card_qr("child-under-6").to_owned();
     k.runtime
         .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
     k.runtime.input(Input::Confirm(true), k.now);
+    assert_eq!(
+        k.runtime.view().staff_reason,
+        Some(kiosk_firmware::session::StaffReason::GuardianPresent)
+    );
+    k.staff_approve();
     assert_eq!(k.step(), StepKind::Menu);
     assert_eq!(
         k.runtime.view().verification,

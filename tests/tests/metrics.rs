@@ -31,8 +31,7 @@ fn a_morning(k: &mut SimKiosk) {
     k.scan_qr_of("cccd-2021");
     k.runtime.input(Input::Confirm(true), k.now);
     k.runtime.input(Input::Consent(false), k.now);
-    assert_eq!(k.step(), StepKind::StaffAssist);
-    k.runtime.input(Input::StaffDecision(true), k.now);
+    k.staff_approve();
     k.runtime.input(
         Input::Choose(MenuChoice::TakeNumber {
             service: "A".into(),

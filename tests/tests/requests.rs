@@ -45,7 +45,7 @@ fn reach_menu(k: &mut SimKiosk) {
     k.scan_qr_of("cccd-2021");
     k.runtime.input(Input::Confirm(true), k.now);
     k.runtime.input(Input::Consent(false), k.now);
-    k.runtime.input(Input::StaffDecision(true), k.now);
+    k.staff_approve();
     assert_eq!(k.step(), StepKind::Menu, "{:?}", k.runtime.view());
 }
 

@@ -77,6 +77,24 @@ fn face_mismatch_goes_to_staff_who_confirm_and_the_journey_goes_on() {
 }
 
 #[test]
+fn a_citizen_cannot_approve_themselves_and_staff_approve_only_with_the_pin() {
+    let report = play("staff-approval");
+    assert_eq!(report.ticket.as_deref(), Some("C001"));
+    let refused = report
+        .steps
+        .iter()
+        .find(|s| s.step == "touch staff-approve refused")
+        .expect("the refused touch is a step");
+    assert_eq!(refused.screen, "staff-assist");
+}
+
+#[test]
+fn an_opened_cabinet_is_out_of_service_until_staff_resume_it_with_the_cabinet_closed() {
+    let report = play("tamper");
+    assert_eq!(report.ticket, None, "no citizen journey ran");
+}
+
+#[test]
 fn an_offline_request_gets_a_queued_receipt() {
     let report = play("offline-request");
     let code = report.receipt.expect("a receipt was shown");

@@ -10,16 +10,25 @@
 //! Staff mode opens only at the attract screen, with no journey and no
 //! personal data held; while it is open the session stays at the attract
 //! screen and a card placed on the reader starts nothing.
+//!
+//! Staff authority at the kiosk (issue 13): on the staff-assist and the
+//! out-of-service screens the same keypad opens for one decision
+//! (`StaffPurpose::Authorize`). The PIN goes through the same `Gate` (five
+//! wrong PINs lock entry, persisted); a right one closes the keypad, is
+//! audited (`staff_authenticated` with the method and the credential's
+//! hash, never the PIN) and becomes `Input::StaffAuthenticated` for the
+//! session, which alone decides what it allows. Out of service is kept in
+//! the `kv` table under [`OUT_OF_SERVICE_KEY`] so a restart stays locked.
 
 use super::Runtime;
 use crate::config::{Config, StaffSection};
-use kiosk_firmware::session::StepKind;
+use kiosk_firmware::session::{Event, Input, StepKind};
 use kiosk_firmware::staff::{
     ActionResult, ErrorRow, ExportFailure, Gate, HealthRow, Level, LockState, LoginMethod,
-    OutboxSummary, PanelView, PaperState, PinNotice, PinOutcome, StaffAction, StaffInput,
-    StaffMode, StaffScreen, StaffView,
+    OutboxSummary, PanelView, PaperState, PinNotice, PinOutcome, StaffAction, StaffCredential,
+    StaffInput, StaffMode, StaffPurpose, StaffScreen, StaffView,
 };
-use kiosk_firmware::store::UnixMillis;
+use kiosk_firmware::store::{Store, StoreError, UnixMillis};
 use kiosk_firmware::time::Timestamp;
 use kiosk_hal::printer::PaperLevel;
 use std::io::Write as _;
@@ -35,6 +44,56 @@ pub const ERROR_KINDS: &[&str] = &[
     "config_reload_refused",
     "logs_export_failed",
 ];
+
+/// The store key of the out-of-service state (JSON: `out_of_service`,
+/// `since_unix_ms`).
+pub const OUT_OF_SERVICE_KEY: &str = "kiosk.out_of_service";
+
+/// The kiosk is out of service since its cabinet was opened (kept in the
+/// store, so a restart stays locked until staff resume it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfService {
+    /// When the cabinet was opened (wall clock).
+    pub since: UnixMillis,
+}
+
+impl OutOfService {
+    /// Reads the state from `store`: `None` when the kiosk is in service.
+    /// An entry that does not parse counts as out of service (fail
+    /// closed: staff resume it).
+    pub fn load(store: &Store) -> Result<Option<OutOfService>, StoreError> {
+        let Some(text) = store.kv_get(OUT_OF_SERVICE_KEY)? else {
+            return Ok(None);
+        };
+        let value = serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the out-of-service state does not parse: kept locked");
+            serde_json::json!({ "out_of_service": true })
+        });
+        if value
+            .get("out_of_service")
+            .and_then(serde_json::Value::as_bool)
+            == Some(false)
+        {
+            return Ok(None);
+        }
+        let since = value
+            .get("since_unix_ms")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        Ok(Some(OutOfService {
+            since: UnixMillis(since),
+        }))
+    }
+
+    /// Writes the state (`None`: back in service).
+    pub fn save(state: Option<OutOfService>, store: &mut Store) -> Result<(), StoreError> {
+        let text = match state {
+            Some(s) => serde_json::json!({ "out_of_service": true, "since_unix_ms": s.since.0 }),
+            None => serde_json::json!({ "out_of_service": false }),
+        };
+        store.kv_set(OUT_OF_SERVICE_KEY, &text.to_string())
+    }
+}
 
 /// Configuration sections that a reload applies at once.
 const LIVE_SECTIONS: &[&str] = &["session", "queue", "staff"];
@@ -148,6 +207,108 @@ impl Runtime {
         self.staff.mode.is_some()
     }
 
+    /// Whether staff mode proper is open (the panel, or its login keypad),
+    /// not the keypad that authorises one decision of a journey.
+    pub(super) fn staff_panel_active(&self) -> bool {
+        self.staff
+            .mode
+            .as_ref()
+            .is_some_and(|m| m.purpose() == StaffPurpose::Panel)
+    }
+
+    /// After a restart: a kiosk that was out of service stays so (the
+    /// session assumes the cabinet open until the switch reads closed).
+    pub(super) fn restore_out_of_service(&mut self) {
+        let Some(store) = self.store.as_ref() else {
+            return;
+        };
+        match OutOfService::load(store) {
+            Ok(Some(state)) => {
+                tracing::warn!(
+                    since_unix_ms = state.since.0,
+                    "the kiosk is still out of service (cabinet opened): staff must resume it"
+                );
+                self.session
+                    .handle_input(Input::Tampered, kiosk_firmware::time::Timestamp::ZERO);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "cannot read the out-of-service state"),
+        }
+    }
+
+    /// The session went out of service: keep it in the store, audit it.
+    pub(super) fn out_of_service_entered(&mut self, now: Timestamp) {
+        let Some(store) = self.store.as_ref() else {
+            return;
+        };
+        let (kept, since) = match OutOfService::load(store) {
+            Ok(Some(state)) => (true, state.since),
+            _ => (false, self.wall(now)),
+        };
+        if !kept
+            && let Some(store) = self.store.as_mut()
+            && let Err(e) = OutOfService::save(Some(OutOfService { since }), store)
+        {
+            tracing::error!(error = %e, "cannot keep the out-of-service state");
+        }
+        self.audit(
+            now,
+            "out_of_service",
+            serde_json::json!({ "since_unix_ms": since.0, "after_restart": kept }),
+        );
+    }
+
+    /// Audits what the session decided about staff (no citizen data: the
+    /// staff reason, the method and the credential's hash).
+    pub(super) fn observe_staff(&mut self, event: &Event, now: Timestamp) {
+        match event {
+            Event::StaffDecided {
+                approved,
+                reason,
+                credential,
+            } => {
+                tracing::info!(approved, ?reason, method = ?credential.method, "staff decision");
+                self.audit(
+                    now,
+                    "staff_decision",
+                    serde_json::json!({
+                        "approved": approved,
+                        "reason": reason,
+                        "method": credential.method,
+                        "credential": credential.hash,
+                        // The audit id of the chip read decided on.
+                        "card_read": self.read_audit_id,
+                    }),
+                );
+            }
+            Event::StaffRefused(refusal) => {
+                tracing::warn!(?refusal, "staff action refused");
+                self.audit(
+                    now,
+                    "staff_decision_refused",
+                    serde_json::json!({ "reason": refusal }),
+                );
+            }
+            Event::ServiceResumed { credential } => {
+                tracing::info!(method = ?credential.method, "service resumed by staff");
+                if let Some(store) = self.store.as_mut()
+                    && let Err(e) = OutOfService::save(None, store)
+                {
+                    tracing::error!(error = %e, "cannot clear the out-of-service state");
+                }
+                self.audit(
+                    now,
+                    "service_resumed",
+                    serde_json::json!({
+                        "method": credential.method,
+                        "credential": credential.hash,
+                    }),
+                );
+            }
+            _ => {}
+        }
+    }
+
     /// A configuration reloaded by staff that the frontend has not taken
     /// yet (its menu's services may have changed).
     pub fn take_reconfigured(&mut self) -> Option<Config> {
@@ -219,8 +380,20 @@ impl Runtime {
         self.staff.mode.as_ref().map(StaffMode::deadline)
     }
 
-    /// Closes staff mode once its inactivity timeout has passed.
+    /// Closes staff mode once its inactivity timeout has passed, and the
+    /// authorising keypad once its step is over.
     pub(super) fn staff_tick(&mut self, now: Timestamp) {
+        if self
+            .staff
+            .mode
+            .as_ref()
+            .is_some_and(|m| m.purpose() == StaffPurpose::Authorize)
+            && !authorizable(self.session.step())
+        {
+            tracing::info!("the step that needed staff is over: the keypad closes");
+            self.staff.mode = None;
+            return;
+        }
         if self.staff_deadline().is_some_and(|d| d <= now) {
             tracing::info!("staff mode closed after inactivity");
             self.close_staff(now, "timeout");
@@ -310,6 +483,10 @@ impl Runtime {
     }
 
     fn open_keypad(&mut self, now: Timestamp) {
+        if authorizable(self.session.step()) {
+            self.open_authorize_keypad(now);
+            return;
+        }
         if self.session.step() != StepKind::Attract || self.holds_personal_data() {
             tracing::warn!("staff mode opens only at the attract screen");
             return;
@@ -329,6 +506,43 @@ impl Runtime {
         self.staff.mode = Some(mode);
     }
 
+    /// The keypad for one staff decision (staff assist, out of service).
+    fn open_authorize_keypad(&mut self, now: Timestamp) {
+        let wall = self.wall(now);
+        let Some(gate) = self.staff.gate.as_mut() else {
+            tracing::warn!("no staff configuration: no staff decision can be authorised");
+            return;
+        };
+        if gate.policy().pin.is_none() {
+            tracing::warn!("no staff PIN configured: no staff decision can be authorised");
+            return;
+        }
+        let mut mode = StaffMode::authorize(now, gate.policy().session_timeout);
+        if let Some(until) = gate.locked_until(wall) {
+            mode.set_notice(Some(PinNotice::Locked { until }));
+        }
+        self.staff.mode = Some(mode);
+    }
+
+    /// The right PIN on the authorising keypad: the keypad closes and the
+    /// session hears who authenticated.
+    fn authorized(&mut self, credential: StaffCredential, now: Timestamp) {
+        self.staff.mode = None;
+        tracing::info!(method = ?credential.method, "staff authenticated at the kiosk");
+        self.audit(
+            now,
+            "staff_authenticated",
+            serde_json::json!({
+                "method": credential.method,
+                "credential": credential.hash,
+                "step": self.session.step(),
+            }),
+        );
+        self.session
+            .handle_input(Input::StaffAuthenticated(credential), now);
+        self.drain(now);
+    }
+
     fn submit_pin(&mut self, now: Timestamp) {
         let wall = self.wall(now);
         let (Some(mode), Some(gate)) = (self.staff.mode.as_mut(), self.staff.gate.as_mut()) else {
@@ -345,6 +559,17 @@ impl Runtime {
             tracing::error!(error = %e, "cannot keep the staff lockout state");
         }
         match outcome {
+            PinOutcome::Accepted if mode.purpose() == StaffPurpose::Authorize => {
+                let credential = gate
+                    .policy()
+                    .pin
+                    .as_ref()
+                    .map(|hash| StaffCredential::pin(hash, via_card));
+                match credential {
+                    Some(credential) => self.authorized(credential, now),
+                    None => self.staff.mode = None,
+                }
+            }
             PinOutcome::Accepted => {
                 mode.open_panel();
                 let method = if via_card {
@@ -613,8 +838,13 @@ impl Runtime {
             }
         }
         // At the attract screen with no journey: a fresh session takes the
-        // new timeouts.
+        // new timeouts. A kiosk out of service (the cabinet was opened
+        // while the panel was up) stays out of service.
+        let out_of_service = self.session.step() == StepKind::OutOfService;
         self.session = kiosk_firmware::session::Session::new(config.session, now);
+        if out_of_service {
+            self.session.handle_input(Input::Tampered, now);
+        }
         if self.ticketing.is_some() || config.queue.is_some() {
             self.ticketing = crate::ticketing::Ticketing::from_config(&config);
         }
@@ -724,6 +954,11 @@ impl Runtime {
         }
         Ok((name, u64::try_from(lines.len()).unwrap_or(u64::MAX)))
     }
+}
+
+/// Whether staff authenticate for a decision on `step`.
+fn authorizable(step: StepKind) -> bool {
+    matches!(step, StepKind::StaffAssist | StepKind::OutOfService)
 }
 
 /// The test page: a heading, the centre, the kiosk and the time, in

@@ -7,6 +7,8 @@
 //!                                                          ─► SubmittingRequest ─► ShowingReceipt ─┤
 //!   ExpectRating ◄─────────────────────────────────────────────────────────────────────────────────┘
 //!     ─► Goodbye ─► Attract          (any fault ─► Notice ─► Attract; face fails ×N ─► StaffAssist)
+//! StaffAssist ─staff PIN─► (review) ─approve─► Menu      (no photo: StaffAssist(GuardianPresent))
+//! any step ─cabinet opened─► OutOfService ─staff PIN with the cabinet closed─► Attract
 //! Attract ─walk-in─► Menu (take a number only)
 //! IssuingTicket ─closed / sold out / priority refused─► Menu (with `menu_notice`)
 //! ```
@@ -29,11 +31,23 @@
 //! [`Input::Extend`]; when time runs out the session ends with a privacy
 //! wipe. Every path back to [`StepKind::Attract`] emits
 //! [`Action::WipePersonalData`] and drops (zeroizes) what the session held.
+//!
+//! Staff authority (issue 13, "verified means verified"): a staff decision
+//! ([`Input::StaffDecision`]) counts only after [`Input::StaffAuthenticated`]
+//! on the same staff-assist step: the runtime sends it when the staff PIN
+//! (checked by `staff::Gate`, with its lockout) was entered on the kiosk's
+//! own keypad at that moment. The authority ends with the step. A decision
+//! without it is refused ([`Event::StaffRefused`] with
+//! [`StaffRefusal::NotAuthenticated`]). An opened cabinet
+//! ([`Input::Tampered`]) puts the kiosk out of service: no timeout, cancel
+//! or card ends [`StepKind::OutOfService`], only staff authenticating while
+//! the switch reads closed ([`Input::CabinetClosed`]).
 
 mod config;
 
 pub use config::{ConfigError, SessionConfig, Timeouts};
 
+pub use crate::staff::StaffCredential;
 use crate::time::Timestamp;
 use core::time::Duration;
 use serde::Serialize;
@@ -371,7 +385,15 @@ pub enum Input {
     /// the attempt's watchdog keeps running).
     FaceGuidance(FaceGuide),
     /// Staff confirmed the person's identity (`true`) or refused (`false`).
+    /// Counts only after [`Input::StaffAuthenticated`] on the same
+    /// staff-assist step; otherwise refused with
+    /// [`StaffRefusal::NotAuthenticated`].
     StaffDecision(bool),
+    /// A staff member authenticated at the kiosk just now (the staff PIN
+    /// on the kiosk's keypad, checked by the runtime). Taken on the
+    /// staff-assist step (staff may then decide) and out of service
+    /// (service resumes if the cabinet is closed); ignored elsewhere.
+    StaffAuthenticated(StaffCredential),
     /// The citizen picked a menu entry.
     Choose(MenuChoice),
     /// The ticket was drawn (and printed, or not).
@@ -391,8 +413,10 @@ pub enum Input {
     /// Any touch on the screen: resets the inactivity timer.
     Activity,
     /// The cabinet's tamper switch opened: end any journey at once, wiping
-    /// everything, and show the out-of-service notice.
+    /// everything, and stay out of service until staff resume it.
     Tampered,
+    /// The cabinet's tamper switch reads closed.
+    CabinetClosed,
     /// The presence sensor saw someone arrive (wakes the attract screen).
     PresenceDetected,
     /// "I need more time" on the timeout warning.
@@ -461,6 +485,21 @@ pub enum StaffReason {
     ChipPhotoUnusable,
     /// The kiosk cannot check faces now.
     FaceCheckUnavailable,
+    /// The chip holds no photo (a child under 6): staff check that a
+    /// guardian is present before the child is served.
+    GuardianPresent,
+}
+
+/// Why the session refused a staff action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRefusal {
+    /// A staff decision came without staff authenticating on this step
+    /// (e.g. the citizen touched it). Remedy: staff enter the staff PIN.
+    NotAuthenticated,
+    /// Staff authenticated to resume service while the cabinet is still
+    /// open. Remedy: close and lock the cabinet, then enter the PIN again.
+    CabinetOpen,
 }
 
 /// How a journey ended, for metrics (no personal data).
@@ -524,6 +563,22 @@ pub enum Event {
     Ended(EndReason),
     /// Someone arrived in front of the idle kiosk: greet them.
     Approached,
+    /// Authenticated staff decided on the staff-assist step.
+    StaffDecided {
+        /// Approved (`true`) or refused (`false`).
+        approved: bool,
+        /// Why staff were called.
+        reason: StaffReason,
+        /// Who decided (method and credential hash).
+        credential: StaffCredential,
+    },
+    /// A staff action was refused, and why.
+    StaffRefused(StaffRefusal),
+    /// Staff authenticated with the cabinet closed: the kiosk serves again.
+    ServiceResumed {
+        /// Who resumed it.
+        credential: StaffCredential,
+    },
 }
 
 /// An output of the session.
@@ -573,6 +628,9 @@ pub enum StepKind {
     Goodbye,
     /// Shows a fault and what to do; returns to the attract screen.
     Notice,
+    /// The cabinet was opened: out of service until staff authenticate
+    /// with the cabinet closed. No timeout, cancel or card ends it.
+    OutOfService,
 }
 
 impl StepKind {
@@ -600,18 +658,38 @@ enum Step {
     Reading,
     ExpectConfirmation,
     ExpectFaceConsent,
-    FaceCheck { attempt: u8 },
-    StaffAssist { reason: StaffReason },
+    FaceCheck {
+        attempt: u8,
+    },
+    StaffAssist {
+        reason: StaffReason,
+        authority: Option<StaffCredential>,
+    },
     Menu,
     IssuingTicket,
-    ShowingTicket { ticket: TicketInfo },
-    ExpectForm { procedure: String },
-    ExpectRequestConsent { procedure: String },
-    SubmittingRequest { procedure: String },
-    ShowingReceipt { receipt: RequestReceipt },
-    ExpectRating { subject: RatingSubject },
+    ShowingTicket {
+        ticket: TicketInfo,
+    },
+    ExpectForm {
+        procedure: String,
+    },
+    ExpectRequestConsent {
+        procedure: String,
+    },
+    SubmittingRequest {
+        procedure: String,
+    },
+    ShowingReceipt {
+        receipt: RequestReceipt,
+    },
+    ExpectRating {
+        subject: RatingSubject,
+    },
     Goodbye,
-    Notice { fault: Fault },
+    Notice {
+        fault: Fault,
+    },
+    OutOfService,
 }
 
 impl Step {
@@ -634,6 +712,7 @@ impl Step {
             Step::ExpectRating { .. } => StepKind::ExpectRating,
             Step::Goodbye => StepKind::Goodbye,
             Step::Notice { .. } => StepKind::Notice,
+            Step::OutOfService => StepKind::OutOfService,
         }
     }
 }
@@ -676,6 +755,13 @@ pub struct SessionView {
     pub receipt: Option<RequestReceipt>,
     /// The staff call reason, while waiting for staff.
     pub staff_reason: Option<StaffReason>,
+    /// Whether staff have authenticated on this staff-assist step (the
+    /// screen then offers approve and refuse).
+    pub staff_authorized: bool,
+    /// The last staff action refused on this step, and why.
+    pub staff_refusal: Option<StaffRefusal>,
+    /// Whether the cabinet is open, while out of service.
+    pub cabinet_open: bool,
     /// Why the last "take a number" on the menu was refused (closed, no
     /// numbers left, priority not eligible), shown on the menu.
     pub menu_notice: Option<Fault>,
@@ -701,6 +787,8 @@ pub struct Session {
     verification: Option<Verification>,
     card_present: bool,
     menu_notice: Option<Fault>,
+    staff_refusal: Option<StaffRefusal>,
+    cabinet_open: bool,
     outputs: VecDeque<Output>,
 }
 
@@ -724,6 +812,8 @@ impl Session {
             verification: None,
             card_present: false,
             menu_notice: None,
+            staff_refusal: None,
+            cabinet_open: false,
             outputs: VecDeque::new(),
         }
     }
@@ -731,6 +821,12 @@ impl Session {
     /// The current step.
     pub fn step(&self) -> StepKind {
         self.step.kind()
+    }
+
+    /// Whether the session believes the cabinet is open (from
+    /// [`Input::Tampered`] and [`Input::CabinetClosed`]).
+    pub fn cabinet_open(&self) -> bool {
+        self.cabinet_open
     }
 
     /// Whether the session holds personal data (a holder, or a key in use).
@@ -806,9 +902,18 @@ impl Session {
                 _ => None,
             },
             staff_reason: match &self.step {
-                Step::StaffAssist { reason } => Some(*reason),
+                Step::StaffAssist { reason, .. } => Some(*reason),
                 _ => None,
             },
+            staff_authorized: matches!(
+                &self.step,
+                Step::StaffAssist {
+                    authority: Some(_),
+                    ..
+                }
+            ),
+            staff_refusal: self.staff_refusal,
+            cabinet_open: self.step == Step::OutOfService && self.cabinet_open,
             menu_notice: match &self.step {
                 Step::Menu => self.menu_notice,
                 _ => None,
@@ -875,8 +980,23 @@ impl Session {
             Input::CardRemoved => self.card_removed(now),
             Input::Activity | Input::Extend => {}
             Input::Tampered => {
-                self.stop_operations();
-                self.notice(Fault::OutOfService, now);
+                self.cabinet_open = true;
+                if self.step != Step::OutOfService {
+                    self.stop_operations();
+                    if self.step == Step::Attract {
+                        self.wipe();
+                    } else {
+                        // The journey ends here, wiped, counted as a fault.
+                        self.end(EndReason::Fault(Fault::OutOfService), now);
+                    }
+                    self.go(Step::OutOfService, now);
+                }
+            }
+            Input::CabinetClosed => {
+                self.cabinet_open = false;
+                if self.staff_refusal == Some(StaffRefusal::CabinetOpen) {
+                    self.staff_refusal = None;
+                }
             }
             Input::PresenceDetected => {
                 if self.step == Step::Attract {
@@ -884,7 +1004,8 @@ impl Session {
                 }
             }
             Input::Cancel => {
-                if self.step != Step::Attract {
+                // Out of service, only staff (and a closed cabinet) end it.
+                if self.step != Step::Attract && self.step != Step::OutOfService {
                     if self.step == Step::Reading {
                         self.action(Action::AbortRead);
                     }
@@ -940,8 +1061,9 @@ impl Session {
                 if has_photo {
                     self.go(Step::ExpectFaceConsent, now);
                 } else {
-                    self.verification = Some(Verification::Guardian);
-                    self.go(Step::Menu, now);
+                    // No face to check: authenticated staff must see the
+                    // guardian before the child is served.
+                    self.call_staff(StaffReason::GuardianPresent, now);
                 }
             }
             (Step::ExpectConfirmation, Input::Confirm(false)) => {
@@ -965,12 +1087,53 @@ impl Session {
             (Step::FaceCheck { .. }, Input::FaceGuidance(guide)) => {
                 self.face_guide = Some(guide);
             }
-            (Step::StaffAssist { .. }, Input::StaffDecision(true)) => {
-                self.verification = Some(Verification::StaffConfirmed);
-                self.go(Step::Menu, now);
+            (Step::StaffAssist { reason, .. }, Input::StaffAuthenticated(credential)) => {
+                // Staff get the whole staff-assist time from here on.
+                self.step = Step::StaffAssist {
+                    reason,
+                    authority: Some(credential),
+                };
+                self.entered_at = now;
+                self.staff_refusal = None;
             }
-            (Step::StaffAssist { .. }, Input::StaffDecision(false)) => {
-                self.end(EndReason::Cancelled, now);
+            (
+                Step::StaffAssist {
+                    reason,
+                    authority: Some(credential),
+                },
+                Input::StaffDecision(approved),
+            ) => {
+                self.emit(Event::StaffDecided {
+                    approved,
+                    reason,
+                    credential,
+                });
+                if approved {
+                    self.verification = Some(if reason == StaffReason::GuardianPresent {
+                        Verification::Guardian
+                    } else {
+                        Verification::StaffConfirmed
+                    });
+                    self.go(Step::Menu, now);
+                } else {
+                    self.end(EndReason::Cancelled, now);
+                }
+            }
+            (
+                Step::StaffAssist {
+                    authority: None, ..
+                },
+                Input::StaffDecision(_),
+            ) => {
+                self.refuse(StaffRefusal::NotAuthenticated);
+            }
+            (Step::OutOfService, Input::StaffAuthenticated(credential)) => {
+                if self.cabinet_open {
+                    self.refuse(StaffRefusal::CabinetOpen);
+                } else {
+                    self.emit(Event::ServiceResumed { credential });
+                    self.go(Step::Attract, now);
+                }
             }
             (Step::Menu, Input::Choose(choice)) => self.choose(choice, now),
             (Step::IssuingTicket, Input::TicketFinished(Ok(ticket))) => {
@@ -1164,7 +1327,18 @@ impl Session {
 
     fn call_staff(&mut self, reason: StaffReason, now: Timestamp) {
         self.action(Action::CallStaff(reason));
-        self.go(Step::StaffAssist { reason }, now);
+        self.go(
+            Step::StaffAssist {
+                reason,
+                authority: None,
+            },
+            now,
+        );
+    }
+
+    fn refuse(&mut self, refusal: StaffRefusal) {
+        self.staff_refusal = Some(refusal);
+        self.emit(Event::StaffRefused(refusal));
     }
 
     fn rating_step(&mut self, now: Timestamp) {
@@ -1214,6 +1388,7 @@ impl Session {
 
     fn go(&mut self, next: Step, now: Timestamp) {
         self.menu_notice = None;
+        self.staff_refusal = None;
         let from = self.step.kind();
         let to = next.kind();
         self.step = next;
@@ -1248,6 +1423,7 @@ impl Session {
             Step::ExpectRating { .. } => (self.last_activity, t.rating),
             Step::Goodbye => (self.entered_at, t.goodbye),
             Step::Notice { .. } => (self.entered_at, t.notice),
+            Step::OutOfService => return None,
         };
         Some(base + limit)
     }

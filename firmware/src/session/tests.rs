@@ -22,6 +22,13 @@ fn ticket(number: &str, printed: bool) -> TicketInfo {
     }
 }
 
+fn staff() -> StaffCredential {
+    StaffCredential {
+        method: crate::staff::LoginMethod::Pin,
+        hash: "0123456789abcdef".into(),
+    }
+}
+
 fn qr() -> AccessKey {
     AccessKey::CardQr("003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021".into())
 }
@@ -296,12 +303,38 @@ fn confirmed_data_asks_consent_before_any_face_check() {
 }
 
 #[test]
-fn a_card_without_photo_takes_the_guardian_path_without_face_check() {
+fn a_card_without_photo_takes_the_guardian_path_through_authenticated_staff() {
     let mut h = Harness::new();
     h.reach_confirmation(false);
     let out = h.input(Input::Confirm(true));
+    assert_eq!(
+        h.step(),
+        StepKind::StaffAssist,
+        "no face check, no menu yet"
+    );
+    assert_eq!(
+        actions(&out),
+        vec![Action::CallStaff(StaffReason::GuardianPresent)]
+    );
+    assert_eq!(h.session.view().verification, None);
+    // The citizen (or the guardian) cannot approve the child themselves.
+    let out = h.input(Input::StaffDecision(true));
+    assert_eq!(
+        events(&out),
+        vec![Event::StaffRefused(StaffRefusal::NotAuthenticated)]
+    );
+    assert_eq!(h.step(), StepKind::StaffAssist);
+    h.input(Input::StaffAuthenticated(staff()));
+    let out = h.input(Input::StaffDecision(true));
+    assert!(
+        events(&out).contains(&Event::StaffDecided {
+            approved: true,
+            reason: StaffReason::GuardianPresent,
+            credential: staff(),
+        }),
+        "{out:?}"
+    );
     assert_eq!(h.step(), StepKind::Menu);
-    assert!(actions(&out).is_empty());
     assert_eq!(h.session.view().verification, Some(Verification::Guardian));
 }
 
@@ -433,11 +466,83 @@ fn declining_the_face_check_calls_staff_who_may_confirm() {
         h.session.view().staff_reason,
         Some(StaffReason::FaceCheckDeclined)
     );
-    h.input(Input::StaffDecision(true));
+    assert!(!h.session.view().staff_authorized);
+    h.input(Input::StaffAuthenticated(staff()));
+    assert!(h.session.view().staff_authorized);
+    let out = h.input(Input::StaffDecision(true));
+    assert!(
+        events(&out).contains(&Event::StaffDecided {
+            approved: true,
+            reason: StaffReason::FaceCheckDeclined,
+            credential: staff(),
+        }),
+        "{out:?}"
+    );
     assert_eq!(h.step(), StepKind::Menu);
     assert_eq!(
         h.session.view().verification,
         Some(Verification::StaffConfirmed)
+    );
+}
+
+#[test]
+fn a_staff_decision_without_staff_authentication_is_refused_with_its_reason() {
+    let mut h = Harness::new();
+    h.reach_confirmation(true);
+    h.input(Input::Confirm(true));
+    h.input(Input::Consent(false));
+    for approve in [true, false] {
+        let out = h.input(Input::StaffDecision(approve));
+        assert_eq!(
+            events(&out),
+            vec![Event::StaffRefused(StaffRefusal::NotAuthenticated)]
+        );
+        assert!(actions(&out).is_empty(), "{out:?}");
+        assert_eq!(h.step(), StepKind::StaffAssist);
+        assert_eq!(h.session.view().verification, None);
+        assert_eq!(
+            h.session.view().staff_refusal,
+            Some(StaffRefusal::NotAuthenticated)
+        );
+    }
+}
+
+#[test]
+fn staff_authority_ends_with_the_staff_assist_step() {
+    let mut h = Harness::new();
+    h.reach_confirmation(true);
+    h.input(Input::Confirm(true));
+    h.input(Input::Consent(false));
+    h.input(Input::StaffAuthenticated(staff()));
+    // Staff authenticated but did not decide: the step times out.
+    let out = h.advance(h.config.timeouts.staff_assist);
+    assert_eq!(ended(&out), Some(EndReason::TimedOut));
+    // The next journey's staff call starts without authority.
+    h.input(Input::CardRemoved);
+    h.reach_confirmation(true);
+    h.input(Input::Confirm(true));
+    h.input(Input::Consent(false));
+    assert!(!h.session.view().staff_authorized);
+    let out = h.input(Input::StaffDecision(true));
+    assert_eq!(
+        events(&out),
+        vec![Event::StaffRefused(StaffRefusal::NotAuthenticated)]
+    );
+    assert_eq!(h.step(), StepKind::StaffAssist);
+}
+
+#[test]
+fn staff_authentication_outside_staff_assist_grants_nothing() {
+    let mut h = Harness::new();
+    h.reach_confirmation(true);
+    h.input(Input::StaffAuthenticated(staff()));
+    h.input(Input::Confirm(true));
+    h.input(Input::Consent(false));
+    assert!(!h.session.view().staff_authorized);
+    let out = h.input(Input::StaffDecision(true));
+    assert_eq!(
+        events(&out),
+        vec![Event::StaffRefused(StaffRefusal::NotAuthenticated)]
     );
 }
 
@@ -447,6 +552,7 @@ fn staff_refusal_ends_the_journey() {
     h.reach_confirmation(true);
     h.input(Input::Confirm(true));
     h.input(Input::Consent(false));
+    h.input(Input::StaffAuthenticated(staff()));
     let out = h.input(Input::StaffDecision(false));
     assert_eq!(h.step(), StepKind::Attract);
     assert_eq!(ended(&out), Some(EndReason::Cancelled));
@@ -1168,10 +1274,72 @@ fn the_tamper_switch_ends_any_journey_at_once_and_wipes_it() {
     let out = h.input(Input::Tampered);
     assert!(actions(&out).contains(&Action::StopFaceCheck), "{out:?}");
     assert!(actions(&out).contains(&Action::WipePersonalData), "{out:?}");
-    assert_eq!(h.step(), StepKind::Notice);
-    assert_eq!(h.session.view().fault, Some(Fault::OutOfService));
+    assert_eq!(
+        ended(&out),
+        Some(EndReason::Fault(Fault::OutOfService)),
+        "the journey is counted as ended by the fault"
+    );
+    assert_eq!(h.step(), StepKind::OutOfService);
+    assert!(h.session.view().cabinet_open);
     assert!(!h.session.holds_personal_data());
     assert_eq!(h.session.view().holder_name, None);
+}
+
+#[test]
+fn out_of_service_survives_timeouts_cancel_cards_and_walk_ins() {
+    let mut h = Harness::new();
+    h.input(Input::Tampered);
+    assert_eq!(h.step(), StepKind::OutOfService);
+    assert_eq!(h.session.poll_timeout(), None, "no timeout ends it");
+    assert!(h.advance(Duration::from_secs(86_400)).is_empty());
+    for input in [
+        Input::Cancel,
+        Input::CardPresented,
+        Input::CardRemoved,
+        Input::WalkIn,
+        Input::Continue,
+        Input::StaffDecision(true),
+        Input::CabinetClosed,
+        Input::Cancel,
+    ] {
+        h.input(input);
+        assert_eq!(h.step(), StepKind::OutOfService);
+    }
+    assert_eq!(h.session.view().verification, None);
+}
+
+#[test]
+fn out_of_service_resumes_only_with_staff_and_the_cabinet_closed() {
+    let mut h = Harness::new();
+    h.input(Input::Tampered);
+    // Staff authenticated, cabinet still open: refused, with its reason.
+    let out = h.input(Input::StaffAuthenticated(staff()));
+    assert_eq!(
+        events(&out),
+        vec![Event::StaffRefused(StaffRefusal::CabinetOpen)]
+    );
+    assert_eq!(h.step(), StepKind::OutOfService);
+    assert_eq!(
+        h.session.view().staff_refusal,
+        Some(StaffRefusal::CabinetOpen)
+    );
+    // Closing the cabinet alone resumes nothing.
+    h.input(Input::CabinetClosed);
+    assert_eq!(h.step(), StepKind::OutOfService);
+    assert!(!h.session.view().cabinet_open);
+    // Opened again: still out of service, the journey is not restarted.
+    h.input(Input::Tampered);
+    h.input(Input::CabinetClosed);
+    let out = h.input(Input::StaffAuthenticated(staff()));
+    assert!(
+        events(&out).contains(&Event::ServiceResumed {
+            credential: staff()
+        }),
+        "{out:?}"
+    );
+    assert_eq!(h.step(), StepKind::Attract);
+    h.input(Input::CardPresented);
+    assert_eq!(h.step(), StepKind::ExpectAccessKey, "serving again");
 }
 
 #[test]

@@ -96,6 +96,15 @@ impl PinHash {
         &self.0
     }
 
+    /// A short fingerprint of this hash for the audit log: 16 hex digits
+    /// of the SHA-256 of the PHC string. It names which configured PIN was
+    /// used (it changes when the PIN is changed) and tells nothing of the
+    /// PIN itself.
+    pub fn fingerprint(&self) -> String {
+        let digest = Sha256::digest(self.0.as_bytes());
+        hex(digest.get(..8).unwrap_or(&[]), false)
+    }
+
     /// Whether `pin` is the PIN this hash was made from (constant time in
     /// the hash comparison, as the argon2 crate does it).
     pub fn verify(&self, pin: &str) -> bool {
@@ -381,6 +390,51 @@ pub enum LoginMethod {
     CardAndPin,
 }
 
+/// A staff member's authentication at the kiosk, at the moment of a staff
+/// decision (approving an identity, resuming service after the cabinet was
+/// opened): how they authenticated and which credential, as a hash. It
+/// never carries the PIN, and never citizen data.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StaffCredential {
+    /// PIN, card, or card and PIN.
+    pub method: LoginMethod,
+    /// [`PinHash::fingerprint`] for a PIN, [`CardHash::to_hex`] for a card.
+    pub hash: String,
+}
+
+impl StaffCredential {
+    /// The staff PIN checked against `hash` (after a staff card when
+    /// `via_card`).
+    pub fn pin(hash: &PinHash, via_card: bool) -> StaffCredential {
+        StaffCredential {
+            method: if via_card {
+                LoginMethod::CardAndPin
+            } else {
+                LoginMethod::Pin
+            },
+            hash: hash.fingerprint(),
+        }
+    }
+
+    /// A staff card alone.
+    pub fn card(card: &CardHash) -> StaffCredential {
+        StaffCredential {
+            method: LoginMethod::Card,
+            hash: card.to_hex(),
+        }
+    }
+}
+
+/// What a staff PIN keypad is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StaffPurpose {
+    /// Logging in to the staff panel (from the attract screen).
+    Panel,
+    /// Authorising one decision of the journey under way (staff assist) or
+    /// resuming service (out of service); the keypad closes after the PIN.
+    Authorize,
+}
+
 /// What staff touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StaffInput {
@@ -417,6 +471,7 @@ pub enum StaffAction {
 #[derive(Debug)]
 pub struct StaffMode {
     screen: StaffScreen,
+    purpose: StaffPurpose,
     digits: Zeroizing<String>,
     notice: Option<PinNotice>,
     via_card: bool,
@@ -430,12 +485,27 @@ impl StaffMode {
     pub fn keypad(now: Timestamp, timeout: Duration, via_card: bool) -> StaffMode {
         StaffMode {
             screen: StaffScreen::Pin,
+            purpose: StaffPurpose::Panel,
             digits: Zeroizing::new(String::new()),
             notice: via_card.then_some(PinNotice::CardAccepted),
             via_card,
             last_activity: now,
             timeout,
         }
+    }
+
+    /// The PIN keypad that authorises one staff decision (see
+    /// [`StaffPurpose::Authorize`]), opened at `now`.
+    pub fn authorize(now: Timestamp, timeout: Duration) -> StaffMode {
+        StaffMode {
+            purpose: StaffPurpose::Authorize,
+            ..StaffMode::keypad(now, timeout, false)
+        }
+    }
+
+    /// What the keypad is for.
+    pub fn purpose(&self) -> StaffPurpose {
+        self.purpose
     }
 
     /// The panel, opened at `now`.

@@ -193,3 +193,43 @@ fn staff_mode_times_out_after_its_own_inactivity_period() {
     mode.touched(Timestamp::from_secs(50));
     assert_eq!(mode.deadline(), Timestamp::from_secs(110));
 }
+
+#[test]
+fn a_staff_credential_names_the_pin_hash_by_a_fingerprint_never_the_pin() {
+    let hash = hash_pin("246810", &SALT).unwrap();
+    let credential = StaffCredential::pin(&hash, false);
+    assert_eq!(credential.method, LoginMethod::Pin);
+    assert_eq!(credential.hash.len(), 16);
+    assert!(credential.hash.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert!(!credential.hash.contains("246810"));
+    assert!(
+        !hash.as_str().contains(&credential.hash),
+        "not a piece of the PHC string"
+    );
+    let other = hash_pin("135790", &SALT).unwrap();
+    assert_ne!(
+        other.fingerprint(),
+        credential.hash,
+        "another PIN, another hash"
+    );
+    assert_eq!(
+        StaffCredential::pin(&hash, true).method,
+        LoginMethod::CardAndPin
+    );
+    let card = CardHash::of_uid(&[0x04, 0xA2, 0x2B, 0x5C, 0x11, 0x80, 0x90]);
+    let by_card = StaffCredential::card(&card);
+    assert_eq!(by_card.method, LoginMethod::Card);
+    assert_eq!(by_card.hash, card.to_hex());
+}
+
+#[test]
+fn the_authorising_keypad_is_a_keypad_for_one_decision() {
+    let t = Timestamp::ZERO;
+    let mode = StaffMode::authorize(t, Duration::from_secs(60));
+    assert_eq!(mode.screen(), StaffScreen::Pin);
+    assert_eq!(mode.purpose(), StaffPurpose::Authorize);
+    assert_eq!(
+        StaffMode::keypad(t, Duration::from_secs(60), false).purpose(),
+        StaffPurpose::Panel
+    );
+}

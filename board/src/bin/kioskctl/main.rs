@@ -615,6 +615,7 @@ fn doctor(cli: &Cli) -> anyhow::Result<ExitCode> {
     checks.insert("store".into(), kiosk_board::app::check_store(&config));
     checks.insert("face".into(), kiosk_board::app::check_face(&config));
     checks.insert("outbox".into(), kiosk_board::app::check_outbox(&config));
+    checks.insert("service".into(), kiosk_board::app::check_service(&config));
     let report = Report::new(board.devices.board.clone(), checks);
     if cli.json {
         println!(

@@ -54,6 +54,15 @@ pub enum PaceError {
     /// §4.4.3.3.2 requires the chip to check; so does the terminal).
     #[error("the chip echoed the terminal's public key")]
     EchoedKey,
+    /// The encrypted nonce z is not exactly one cipher block (16 bytes for
+    /// AES, 9303-11 §4.4.3.3.1): empty, short or long, a hostile chip.
+    /// Remedy: none; refuse the card (zero-padding it would make s = 0).
+    #[error("the encrypted PACE nonce is {0} bytes, not one cipher block")]
+    NonceLength(usize),
+    /// The decrypted nonce s is zero: the mapped generator would not
+    /// depend on the password. Remedy: none; refuse the card.
+    #[error("the PACE nonce is zero")]
+    NonceZero,
 }
 
 /// The symmetric cipher a PACE protocol sets up.
@@ -217,10 +226,22 @@ pub fn general_authenticate(objects: &[u8], last: bool) -> Command {
         .with_le(256)
 }
 
-/// Decrypts the chip's nonce: s = AES-CBC-decrypt(K_π, 0, z).
+/// The AES block: the length of the encrypted nonce z.
+pub const NONCE_LEN: usize = 16;
+
+/// Decrypts the chip's nonce: s = AES-CBC-decrypt(K_π, 0, z). z must be
+/// exactly one block ([`PaceError::NonceLength`]) and s not zero
+/// ([`PaceError::NonceZero`]).
 pub fn decrypt_nonce(k_pi: &[u8], z: &[u8]) -> Result<Zeroizing<Vec<u8>>, PaceError> {
     let aes = AesCipher::new(k_pi)?;
-    Ok(Zeroizing::new(aes.cbc_decrypt(&[0; 16], z)))
+    if z.len() != NONCE_LEN {
+        return Err(PaceError::NonceLength(z.len()));
+    }
+    let s = Zeroizing::new(aes.cbc_decrypt(&[0; 16], z));
+    if s.iter().all(|b| *b == 0) {
+        return Err(PaceError::NonceZero);
+    }
+    Ok(s)
 }
 
 /// Encrypts a nonce (the chip's side): z = AES-CBC(K_π, 0, s).
@@ -380,5 +401,27 @@ impl Curve {
     /// SK·G̃ for the mapped generator (ephemeral public key).
     pub fn public_key_on(self, generator: &[u8], sk: &[u8]) -> Result<Vec<u8>, PaceError> {
         self.multiply(generator, sk)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_encrypted_nonce_must_be_exactly_one_block() {
+        let k_pi = [7u8; 16];
+        assert_eq!(decrypt_nonce(&k_pi, &[]), Err(PaceError::NonceLength(0)));
+        assert_eq!(decrypt_nonce(&k_pi, &[1; 8]), Err(PaceError::NonceLength(8)));
+        assert_eq!(decrypt_nonce(&k_pi, &[1; 32]), Err(PaceError::NonceLength(32)));
+        let z = encrypt_nonce(&k_pi, &[9; 16]).unwrap();
+        assert_eq!(decrypt_nonce(&k_pi, &z).unwrap().as_slice(), &[9; 16]);
+    }
+
+    #[test]
+    fn a_zero_nonce_is_refused() {
+        let k_pi = [7u8; 16];
+        let z = encrypt_nonce(&k_pi, &[0; 16]).unwrap();
+        assert_eq!(decrypt_nonce(&k_pi, &z), Err(PaceError::NonceZero));
     }
 }

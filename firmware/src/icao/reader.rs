@@ -18,6 +18,17 @@
 //! fits a short response under secure messaging. A secure-messaging failure
 //! mid-read (a torn read) re-runs access control with the key that worked
 //! and continues at the same offset.
+//!
+//! The chip is not trusted (9303-11 §4.4, §9.8; the kiosk's threat model
+//! in docs/security.md): what it does against the protocol ends the read
+//! with [`ReadError::Hostile`] and the [`Violation`], at once, with no
+//! retry. A file may not declare more than its cap
+//! ([`ReadOptions::max_file_len`], [`ReadOptions::max_dg2_len`]), the whole
+//! read has an APDU budget ([`ReadOptions::max_apdus`]), and which data
+//! groups are read does not depend on the unsigned EF.COM alone: once
+//! EF.SOD is in, every wanted group it lists is read too, and a listed
+//! group the chip refuses stays in [`Document::unavailable`] for the trust
+//! policy to refuse (see [`Document::missing_listed_groups`]).
 
 use super::bac::{self, BacKeys};
 use super::lds::{AID, Com, File};
@@ -41,8 +52,15 @@ pub const SHORT_BLOCK: usize = 0xDF;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChipAuthentication {
-    /// DG14 offers no chip authentication this reader runs.
+    /// DG14 holds no ChipAuthenticationPublicKeyInfo (or no DG14 was read):
+    /// the chip offers no chip authentication.
     NotOffered,
+    /// DG14 offers chip authentication with a key or protocol this reader
+    /// lacks (DH, another curve, 3DES): it was not run, and must not pass.
+    Unsupported,
+    /// DG14 does not parse as SecurityInfos: chip authentication could not
+    /// be looked for.
+    Malformed,
     /// The chip answered under the new keys: it holds DG14's private key.
     Confirmed,
     /// The chip refused MSE:Set AT or GENERAL AUTHENTICATE.
@@ -51,6 +69,51 @@ pub enum ChipAuthentication {
 
 /// An Active Authentication challenge and the chip's answer (or refusal).
 pub type AaExchange = ([u8; 8], Result<Vec<u8>, StatusWord>);
+
+/// The default cap on DG2's declared length (a CCCD's photo is ~20 KiB).
+pub const DEFAULT_MAX_DG2_LEN: usize = 128 * 1024;
+/// The default cap on every other file's declared length.
+pub const DEFAULT_MAX_FILE_LEN: usize = 16 * 1024;
+/// Data groups that need extended access control (fingerprints, iris):
+/// the kiosk does not read them, so a SOD that lists them and a chip that
+/// refuses them are expected. The only groups exempt, by name, from "every
+/// listed group must be read".
+pub const EAC_PROTECTED_GROUPS: [u8; 2] = [3, 4];
+
+/// What a chip did against the protocol: each is proof of a hostile (or
+/// broken) chip or an RF relay, and ends the read at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    /// PACE's encrypted nonce is not exactly one cipher block (e.g. empty,
+    /// which zero-padded would give s = 0).
+    #[error("the PACE nonce is {len} bytes, not one cipher block")]
+    PaceNonceLength {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// PACE's decrypted nonce is zero.
+    #[error("the PACE nonce is zero")]
+    PaceNonceZero,
+    /// A file declares a length above its cap ([`ReadOptions`]).
+    #[error("{file:?} declares {declared} bytes, more than allowed")]
+    FileTooLarge {
+        /// The file.
+        file: File,
+        /// The length its header declares.
+        declared: u64,
+    },
+    /// The read needed more APDUs than its budget (a chip that answers a
+    /// byte at a time).
+    #[error("the chip needed more than {limit} commands")]
+    TooManyCommands {
+        /// The budget.
+        limit: u32,
+    },
+    /// A structural secure-messaging violation ([`SmError::is_structural`]):
+    /// an object after the MAC, a duplicate object, no status object.
+    #[error("secure messaging violated: {0}")]
+    SecureMessaging(SmError),
+}
 
 /// How to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +130,52 @@ pub struct ReadOptions {
     /// its identifier, read an 8-byte header to learn the length, then
     /// blocks of `short_block`, short APDUs only.
     pub jmrtd_style: bool,
+    /// The most DG2 may declare (bytes); more ends the read with
+    /// [`Violation::FileTooLarge`].
+    pub max_dg2_len: usize,
+    /// The most any other file may declare (bytes).
+    pub max_file_len: usize,
+    /// The most APDUs the whole read may take; `None`: derived from the
+    /// caps ([`ReadOptions::apdu_budget`]). More ends the read with
+    /// [`Violation::TooManyCommands`].
+    pub max_apdus: Option<u32>,
+}
+
+impl ReadOptions {
+    /// The APDU budget for a read with `keys` key candidates: the explicit
+    /// [`ReadOptions::max_apdus`], or enough for every file at its cap in
+    /// short blocks of 0xDF bytes (whatever the chip's block turns out to
+    /// be), EF.COM and EF.SOD included, plus 8 APDUs of access control per
+    /// key for the first run and each resume, and 32 to spare. About 1 100
+    /// with the defaults; a genuine CCCD takes 20 to 120.
+    pub fn apdu_budget(&self, keys: usize) -> u32 {
+        if let Some(limit) = self.max_apdus {
+            return limit;
+        }
+        let reads = |cap: usize| cap.div_ceil(SHORT_BLOCK) + 2;
+        let files: usize = self
+            .data_groups
+            .iter()
+            .map(|n| {
+                reads(if *n == 2 {
+                    self.max_dg2_len
+                } else {
+                    self.max_file_len
+                })
+            })
+            .sum::<usize>()
+            + 2 * reads(self.max_file_len);
+        let access = 8 * keys.max(1) * (1 + MAX_RESUMES as usize);
+        u32::try_from(32 + files + access).unwrap_or(u32::MAX)
+    }
+
+    fn cap(&self, file: File) -> usize {
+        if file == File::Dg(2) {
+            self.max_dg2_len
+        } else {
+            self.max_file_len
+        }
+    }
 }
 
 impl Default for ReadOptions {
@@ -78,6 +187,9 @@ impl Default for ReadOptions {
             data_groups: vec![1, 13, 14, 15, 2],
             sod: true,
             jmrtd_style: false,
+            max_dg2_len: DEFAULT_MAX_DG2_LEN,
+            max_file_len: DEFAULT_MAX_FILE_LEN,
+            max_apdus: None,
         }
     }
 }
@@ -137,6 +249,53 @@ impl core::fmt::Debug for Document {
     }
 }
 
+impl Document {
+    /// The data groups EF.SOD lists (its hashes), ascending. An error when
+    /// no EF.SOD was read or it does not parse: callers must then refuse.
+    pub fn sod_listed_groups(&self) -> Result<Vec<u8>, super::pa::SodError> {
+        let sod = self
+            .files
+            .get(&File::Sod)
+            .ok_or_else(|| super::pa::SodError::Malformed("no EF.SOD was read".into()))?;
+        let sod = super::pa::parse_sod(sod)?;
+        let mut groups: Vec<u8> = sod
+            .lds
+            .data_group_hash_values
+            .iter()
+            .map(|h| h.data_group_number)
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        Ok(groups)
+    }
+
+    /// The groups among `used` (e.g. `[1, 2, 13, 14, 15]`) that EF.SOD
+    /// lists but that were not read, with the status the chip refused them
+    /// with (`None`: never asked for). The EAC-protected groups
+    /// ([`EAC_PROTECTED_GROUPS`]) are exempt. Fail closed: any entry means
+    /// the chip withheld signed data; an error means there is no SOD to
+    /// tell.
+    pub fn missing_listed_groups(
+        &self,
+        used: &[u8],
+    ) -> Result<Vec<(u8, Option<StatusWord>)>, super::pa::SodError> {
+        Ok(self
+            .sod_listed_groups()?
+            .into_iter()
+            .filter(|n| used.contains(n) && !EAC_PROTECTED_GROUPS.contains(n))
+            .filter(|n| !self.files.contains_key(&File::Dg(*n)))
+            .map(|n| {
+                let refused = self
+                    .unavailable
+                    .iter()
+                    .find(|(f, _)| *f == File::Dg(n))
+                    .map(|(_, sw)| *sw);
+                (n, refused)
+            })
+            .collect())
+    }
+}
+
 impl Drop for Document {
     fn drop(&mut self) {
         for v in self.files.values_mut() {
@@ -183,6 +342,16 @@ pub enum ReadError {
     /// An answer does not parse.
     #[error("malformed answer: {0}")]
     Malformed(&'static str),
+    /// The chip violated the protocol in a way no genuine chip does (the
+    /// violation says which). Remedy: none; the card is refused, not
+    /// retried.
+    #[error("a hostile chip: {0}")]
+    Hostile(Violation),
+    /// The whole read took longer than its deadline (the board's clock; a
+    /// chip that stalls or drips). Remedy: present the card again; a card
+    /// that always does this is refused.
+    #[error("the read exceeded its deadline")]
+    DeadlineExceeded,
 }
 
 /// An output of the reader.
@@ -297,12 +466,18 @@ pub struct DocumentReader {
     resume_at: Option<(File, usize, Vec<u8>, Option<usize>)>,
     active_authentication: Option<AaExchange>,
     ca: CaState,
+    /// The APDU budget ([`ReadOptions::apdu_budget`]).
+    budget: u32,
+    /// Whether EF.SOD's list has been merged into the queue.
+    sod_merged: bool,
     done: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CaState {
     NotOffered,
+    Unsupported,
+    Malformed,
     /// New keys in use, not yet proven by a response.
     Switched,
     Confirmed,
@@ -325,6 +500,7 @@ impl DocumentReader {
     /// numbers (RND.IFD, K.IFD, PACE keys) and must be fresh OS entropy on a
     /// real kiosk.
     pub fn new(keys: Vec<KeyCandidate>, seed: [u8; 32], options: ReadOptions) -> Self {
+        let budget = options.apdu_budget(keys.len());
         let mut reader = DocumentReader {
             options,
             keys,
@@ -348,6 +524,8 @@ impl DocumentReader {
             resume_at: None,
             active_authentication: None,
             ca: CaState::NotOffered,
+            budget,
+            sod_merged: false,
             done: false,
         };
         // SELECT EF.CardAccess by its file identifier (the CCCD refuses
@@ -374,6 +552,11 @@ impl DocumentReader {
     }
 
     fn send_plain(&mut self, command: Command) {
+        if self.apdus >= self.budget {
+            return self.finish(Err(ReadError::Hostile(Violation::TooManyCommands {
+                limit: self.budget,
+            })));
+        }
         match command.encode() {
             Ok(bytes) => {
                 self.apdus += 1;
@@ -432,6 +615,10 @@ impl DocumentReader {
 
     fn secure_messaging_failed(&mut self, e: SmError) {
         self.sm = None;
+        if e.is_structural() {
+            // Not noise: a relay or a hostile chip. No resume.
+            return self.finish(Err(ReadError::Hostile(Violation::SecureMessaging(e))));
+        }
         if self.ca == CaState::Switched {
             // The first answer under the chip-authentication keys does not
             // verify: the chip lacks DG14's private key.
@@ -492,8 +679,16 @@ impl DocumentReader {
                 let (true, Some(z)) = (sw.is_success(), z) else {
                     return self.pace_failed(sw);
                 };
-                let Ok(nonce) = pace::decrypt_nonce(&k_pi, &z) else {
-                    return self.pace_failed(sw);
+                let nonce = match pace::decrypt_nonce(&k_pi, &z) {
+                    Ok(nonce) => nonce,
+                    Err(pace::PaceError::NonceLength(len)) => {
+                        return self
+                            .finish(Err(ReadError::Hostile(Violation::PaceNonceLength { len })));
+                    }
+                    Err(pace::PaceError::NonceZero) => {
+                        return self.finish(Err(ReadError::Hostile(Violation::PaceNonceZero)));
+                    }
+                    Err(_) => return self.pace_failed(sw),
                 };
                 let sk_map = Zeroizing::new(self.rng.private_key(info.curve));
                 let Ok(pk_map) = info.curve.public_key(&*sk_map) else {
@@ -896,9 +1091,21 @@ impl DocumentReader {
         let total = match total {
             Some(t) => t,
             None => match tlv::total_len(&content) {
+                Ok(Some(t)) if t > self.options.cap(file) => {
+                    return self.finish(Err(ReadError::Hostile(Violation::FileTooLarge {
+                        file,
+                        declared: u64::try_from(t).unwrap_or(u64::MAX),
+                    })));
+                }
                 Ok(Some(t)) => {
                     self.known_total += t;
                     t
+                }
+                // The header is not complete yet (a chip answering in tiny
+                // chunks): read on.
+                Ok(None) if content.len() < 8 => {
+                    let next = content.len();
+                    return self.request_chunk(file, next, content, None);
                 }
                 _ => return self.finish(Err(ReadError::Malformed("file header"))),
             },
@@ -936,9 +1143,19 @@ impl DocumentReader {
                 Err(_) => return self.finish(Err(ReadError::Malformed("EF.COM"))),
             }
         }
-        let ca_info = (file == File::Dg(14) && self.sm.is_some() && self.ca == CaState::NotOffered)
-            .then(|| super::ca::from_dg14(&content))
-            .flatten();
+        if file == File::Sod && !self.sod_merged {
+            self.sod_merged = true;
+            self.merge_sod_list(&content);
+        }
+        let mut ca_info = None;
+        if file == File::Dg(14) && self.sm.is_some() && self.ca == CaState::NotOffered {
+            match super::ca::offer(&content) {
+                Ok(super::ca::CaOffer::Supported(info)) => ca_info = Some(info),
+                Ok(super::ca::CaOffer::NotOffered) => {}
+                Ok(super::ca::CaOffer::Unsupported(_)) => self.ca = CaState::Unsupported,
+                Err(_) => self.ca = CaState::Malformed,
+            }
+        }
         self.files.insert(file, content);
         match ca_info {
             Some(info) => {
@@ -946,6 +1163,37 @@ impl DocumentReader {
                 self.step = Step::ExpectCaSelected { info };
             }
             None => self.next_file(),
+        }
+    }
+
+    /// EF.COM is not signed: after EF.SOD, queue every wanted data group
+    /// the SOD lists that is neither read, queued nor refused, before DG2
+    /// (the long read) when DG2 is still queued. A SOD that does not parse
+    /// adds nothing here; passive authentication refuses it.
+    fn merge_sod_list(&mut self, sod: &[u8]) {
+        let Ok(sod) = super::pa::parse_sod(sod) else {
+            return;
+        };
+        let listed: Vec<u8> = sod
+            .lds
+            .data_group_hash_values
+            .iter()
+            .map(|h| h.data_group_number)
+            .collect();
+        for n in self.options.data_groups.clone() {
+            let file = File::Dg(n);
+            let known = self.files.contains_key(&file)
+                || self.queue.contains(&file)
+                || self.unavailable.iter().any(|(f, _)| *f == file);
+            if !listed.contains(&n) || known {
+                continue;
+            }
+            let at = self
+                .queue
+                .iter()
+                .position(|f| *f == File::Dg(2))
+                .unwrap_or(self.queue.len());
+            self.queue.insert(at, file);
         }
     }
 
@@ -979,6 +1227,8 @@ impl DocumentReader {
                     active_authentication: self.active_authentication.take(),
                     chip_authentication: match self.ca {
                         CaState::NotOffered => ChipAuthentication::NotOffered,
+                        CaState::Unsupported => ChipAuthentication::Unsupported,
+                        CaState::Malformed => ChipAuthentication::Malformed,
                         CaState::Switched | CaState::Confirmed => ChipAuthentication::Confirmed,
                         CaState::Refused => ChipAuthentication::Refused,
                     },

@@ -11,6 +11,17 @@
 //! before each command and each response. A wrong MAC, or `6987`/`6988`
 //! from the chip, spends the session: its keys are never used again
 //! ([`SmError`] says so and every later call fails).
+//!
+//! A protected response is read strictly (9303-11 §9.8.6, 7816-4 §10.2):
+//! at most one `87`/`85` and one `99`, the `99` present, the `8E` last.
+//! Anything after the `8E` is not covered by the MAC, so a relay could add
+//! it (`99 02 6982` after a genuine answer would turn a real file into
+//! "refused"): such answers are refused as a whole. These structural
+//! violations ([`SmError::is_structural`]) cannot come from RF noise (the
+//! ISO 14443 CRC catches that, and a torn frame fails the MAC or the TLV
+//! parse), so the reader ends the read at once instead of re-opening the
+//! chip; a MAC mismatch, a garbled frame or a plain `6988` may be a torn
+//! read and may be resumed.
 
 use super::crypto::{
     AesCipher, aes_cmac, pad, retail_mac, tdes_cbc_decrypt, tdes_cbc_encrypt, unpad,
@@ -30,9 +41,24 @@ pub enum SmError {
     /// another plain status): it has ended the session.
     #[error("the chip ended secure messaging with status {0}")]
     Ended(StatusWord),
-    /// A data object is missing or malformed.
+    /// A data object is missing or malformed (a garbled frame, wrong
+    /// padding). Remedy: run access control again (a torn read).
     #[error("malformed secure messaging data objects")]
     Malformed,
+    /// A data object follows the MAC object `8E`: bytes the MAC does not
+    /// cover, added by a relay or a hostile chip. Remedy: none; refuse the
+    /// card.
+    #[error("a data object follows the secure messaging MAC")]
+    ObjectAfterMac,
+    /// A data object (`87`/`85` cryptogram or `99` status; the tag given)
+    /// appears twice in one response: an ambiguous answer. Remedy: none;
+    /// refuse the card.
+    #[error("secure messaging data object {0:#04X} appears twice")]
+    DuplicateObject(u8),
+    /// A protected response has no status object `99`. Remedy: none;
+    /// refuse the card.
+    #[error("a protected response without its status object 99")]
+    MissingStatus,
     /// The session was spent by an earlier error.
     #[error("the secure messaging session is spent; authenticate again")]
     Spent,
@@ -94,6 +120,19 @@ impl core::fmt::Debug for SecureMessaging {
 impl Drop for SecureMessaging {
     fn drop(&mut self) {
         self.ssc.zeroize();
+    }
+}
+
+impl SmError {
+    /// Whether the error is a structural violation of secure messaging
+    /// (an object after the MAC, a duplicate object, a missing status):
+    /// proof of a hostile chip or relay, never of a torn read. The reader
+    /// ends the read at once on these and resumes only on the others.
+    pub fn is_structural(self) -> bool {
+        matches!(
+            self,
+            SmError::ObjectAfterMac | SmError::DuplicateObject(_) | SmError::MissingStatus
+        )
     }
 }
 
@@ -272,14 +311,27 @@ impl SecureMessaging {
             let Ok(object) = object else {
                 return self.fail(SmError::Malformed);
             };
+            if mac.is_some() {
+                // Nothing may follow the MAC: it would not be covered.
+                return self.fail(SmError::ObjectAfterMac);
+            }
             match object.tag {
+                0x87 | 0x85 if cryptogram.is_some() => {
+                    return self.fail(SmError::DuplicateObject(
+                        u8::try_from(object.tag).unwrap_or(0x87),
+                    ));
+                }
                 0x87 => {
-                    cryptogram = object
-                        .value
-                        .get(1..)
-                        .filter(|_| object.value.first() == Some(&0x01))
+                    cryptogram = Some(
+                        object
+                            .value
+                            .get(1..)
+                            .filter(|_| object.value.first() == Some(&0x01))
+                            .unwrap_or_default(),
+                    );
                 }
                 0x85 => cryptogram = Some(object.value),
+                0x99 if status.is_some() => return self.fail(SmError::DuplicateObject(0x99)),
                 0x99 => status = Some(object.value),
                 0x8E => {
                     mac = Some(object.value);
@@ -289,8 +341,11 @@ impl SecureMessaging {
             }
             offset += object.raw.len();
         }
-        let (Some(mac), Some(status)) = (mac, status) else {
+        let Some(mac) = mac else {
             return self.fail(SmError::Malformed);
+        };
+        let Some(status) = status else {
+            return self.fail(SmError::MissingStatus);
         };
         let expected = self.mac(&[&r.data[..mac_start]]);
         if !ct_eq(&expected, mac) {
@@ -385,6 +440,18 @@ impl SecureMessaging {
 
     /// The chip's side: protects a response (data and status word).
     pub fn protect_response(&mut self, data: &[u8], sw: StatusWord) -> Result<Vec<u8>, SmError> {
+        self.protect_response_with(data, sw, |_| {})
+    }
+
+    /// The chip's side: protects a response after `edit` has changed the
+    /// data objects the MAC covers (`[87] 99`). For the test kit's hostile
+    /// chips, which hold the keys: a duplicate `87`, no `99`.
+    pub fn protect_response_with(
+        &mut self,
+        data: &[u8],
+        sw: StatusWord,
+        edit: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<Vec<u8>, SmError> {
         self.check()?;
         self.increment();
         let mut objects = Vec::new();
@@ -394,6 +461,7 @@ impl SecureMessaging {
             tlv::encode(0x87, &v, &mut objects);
         }
         tlv::encode(0x99, &sw.0.to_be_bytes(), &mut objects);
+        edit(&mut objects);
         let mac = self.mac(&[&objects]);
         tlv::encode(0x8E, &mac, &mut objects);
         objects.extend_from_slice(&StatusWord::SUCCESS.0.to_be_bytes());
@@ -458,6 +526,85 @@ mod tests {
             terminal.protect(&Command::new(0, 0xB0, 0, 0)),
             Err(SmError::Spent)
         );
+    }
+
+    /// A terminal and a chip with one READ BINARY exchanged up to the
+    /// chip's answer.
+    fn pair() -> (SecureMessaging, SecureMessaging) {
+        let mut terminal = SecureMessaging::aes(&[1; 16], &[2; 16]).unwrap();
+        let mut chip = SecureMessaging::aes(&[1; 16], &[2; 16]).unwrap();
+        let protected = terminal
+            .protect(&Command::new(0, 0xB0, 0, 0).with_le(4))
+            .unwrap();
+        chip.unprotect_command(&protected).unwrap();
+        (terminal, chip)
+    }
+
+    #[test]
+    fn a_status_appended_after_the_mac_is_refused_not_believed() {
+        let (mut terminal, mut chip) = pair();
+        let mut response = chip
+            .protect_response(&[1, 2, 3, 4], StatusWord::SUCCESS)
+            .unwrap();
+        // A relay inserts `99 02 6982` between the MAC and the trailer.
+        let at = response.len() - 2;
+        response.splice(at..at, [0x99, 0x02, 0x69, 0x82]);
+        let error = terminal.unprotect(&response).unwrap_err();
+        assert_eq!(error, SmError::ObjectAfterMac);
+        assert!(error.is_structural());
+        assert!(terminal.is_spent());
+    }
+
+    #[test]
+    fn a_duplicate_cryptogram_under_a_valid_mac_is_refused() {
+        let (mut terminal, mut chip) = pair();
+        let response = chip
+            .protect_response_with(&[1, 2, 3, 4], StatusWord::SUCCESS, |objects| {
+                let (first, _) = tlv::parse(objects).unwrap();
+                let copy = first.raw.to_vec();
+                objects.splice(0..0, copy);
+            })
+            .unwrap();
+        assert_eq!(
+            terminal.unprotect(&response),
+            Err(SmError::DuplicateObject(0x87))
+        );
+    }
+
+    #[test]
+    fn a_duplicate_status_under_a_valid_mac_is_refused() {
+        let (mut terminal, mut chip) = pair();
+        let response = chip
+            .protect_response_with(&[1, 2, 3, 4], StatusWord::SUCCESS, |objects| {
+                objects.extend_from_slice(&[0x99, 0x02, 0x69, 0x82]);
+            })
+            .unwrap();
+        assert_eq!(
+            terminal.unprotect(&response),
+            Err(SmError::DuplicateObject(0x99))
+        );
+    }
+
+    #[test]
+    fn a_protected_response_without_status_is_refused() {
+        let (mut terminal, mut chip) = pair();
+        let response = chip
+            .protect_response_with(&[1, 2, 3, 4], StatusWord::SUCCESS, |objects| {
+                let (first, _) = tlv::parse(objects).unwrap();
+                let keep = first.raw.len();
+                objects.truncate(keep);
+            })
+            .unwrap();
+        let error = terminal.unprotect(&response).unwrap_err();
+        assert_eq!(error, SmError::MissingStatus);
+        assert!(error.is_structural());
+    }
+
+    #[test]
+    fn a_mac_mismatch_is_not_structural_and_may_be_resumed() {
+        assert!(!SmError::BadMac.is_structural());
+        assert!(!SmError::Ended(StatusWord::SM_OBJECTS_INCORRECT).is_structural());
+        assert!(!SmError::Malformed.is_structural());
     }
 
     #[test]

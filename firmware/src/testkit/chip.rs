@@ -8,6 +8,12 @@
 //! the CCCD it refuses SELECT MF (`6D00`) and protects every file but
 //! EF.CardAccess behind access control (`6982`). A wrong access key fails
 //! with `6300`. All randomness comes from the seed given at construction.
+//!
+//! A chip can be made hostile by a list of [`Hostile`] rules (the attack
+//! suite of docs/security.md): each rule changes one kind of answer at the
+//! one place the chip produces it (file access, READ BINARY data, the
+//! protected response, the PACE nonce, Active Authentication), so a rule
+//! list scripts an attack without touching the genuine code paths.
 
 use crate::apdu::tlv;
 use crate::apdu::{Command, StatusWord, encode_response};
@@ -16,8 +22,98 @@ use crate::icao::lds::{AID, File};
 use crate::icao::pace::{self, PaceInfo, Password};
 use crate::icao::random::Drbg;
 use crate::icao::sm::SecureMessaging;
+use rsa::traits::PublicKeyParts;
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
+
+/// The chip's Active Authentication key (DG15 carries its public half).
+#[derive(Clone)]
+pub enum AaKey {
+    /// ECDSA on P-256 over SHA-256, a plain r ‖ s answer.
+    Ecdsa([u8; 32]),
+    /// RSA, answered with ISO/IEC 9796-2 scheme 1, SHA-256 (trailer
+    /// `34CC`), partial recovery.
+    Rsa(Box<rsa::PrivateKey>),
+}
+
+impl core::fmt::Debug for AaKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            AaKey::Ecdsa(_) => "AaKey::Ecdsa(..)",
+            AaKey::Rsa(_) => "AaKey::Rsa(..)",
+        })
+    }
+}
+
+/// What a hostile chip does to its PACE nonce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NonceFault {
+    /// Sends an empty encrypted nonce (zero-padded, s would be 0).
+    Empty,
+    /// Sends half a cipher block.
+    Short,
+    /// Encrypts s = 0.
+    Zero,
+}
+
+/// One scripted misbehaviour of a hostile chip. A chip with no rules is a
+/// genuine CCCD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hostile {
+    /// Refuses the file (SELECT, READ BINARY) with `sw` (`6982`, `6A82`)
+    /// though EF.COM and EF.SOD list it.
+    Refuse {
+        /// The file.
+        file: File,
+        /// The refusal.
+        sw: StatusWord,
+    },
+    /// Appends `bytes` after the MAC of each protected READ BINARY answer
+    /// for `file`, as an RF relay can (`99 02 6982`).
+    AppendAfterMac {
+        /// The file.
+        file: File,
+        /// What is appended (before the trailer SW1 SW2).
+        bytes: Vec<u8>,
+    },
+    /// Sends the cryptogram `87` twice, under a valid MAC, in each READ
+    /// BINARY answer for `file`.
+    DuplicateCryptogram {
+        /// The file.
+        file: File,
+    },
+    /// Leaves the status object `99` out, under a valid MAC, of each READ
+    /// BINARY answer for `file`.
+    OmitStatus {
+        /// The file.
+        file: File,
+    },
+    /// Sends a bad PACE nonce.
+    PaceNonce(NonceFault),
+    /// Serves `file` with a header declaring `length` bytes (as a 4-byte
+    /// BER length, so at most 4 GiB − 1).
+    DeclaredLength {
+        /// The file.
+        file: File,
+        /// The declared length of the value.
+        length: u32,
+    },
+    /// Answers READ BINARY with at most `max` bytes (and `9000`).
+    Drip {
+        /// Bytes per answer.
+        max: usize,
+    },
+    /// Stops answering once `bytes` file bytes have been served: the
+    /// reader's transport times out ([`VirtualChip::stalled`]).
+    StallAfter {
+        /// File bytes served before the stall.
+        bytes: usize,
+    },
+    /// Answers Active Authentication with a valid signature over another
+    /// challenge.
+    AaWrongSignature,
+}
 
 /// What a chip is made of.
 #[derive(Clone)]
@@ -34,11 +130,13 @@ pub struct ChipConfig {
     pub pace: Option<PaceInfo>,
     /// Whether the chip takes extended-length APDUs.
     pub extended_length: bool,
-    /// The Active Authentication private key (P-256), when DG15 is present.
-    pub aa_key: Option<[u8; 32]>,
+    /// The Active Authentication private key, when DG15 is present.
+    pub aa_key: Option<AaKey>,
     /// The Chip Authentication static private key (brainpoolP256r1), when
     /// DG14 offers chip authentication.
     pub ca_key: Option<[u8; 32]>,
+    /// Scripted misbehaviour (empty for a genuine chip).
+    pub hostile: Vec<Hostile>,
 }
 
 impl core::fmt::Debug for ChipConfig {
@@ -48,6 +146,7 @@ impl core::fmt::Debug for ChipConfig {
             .field("bac", &self.bac)
             .field("pace", &self.pace)
             .field("extended_length", &self.extended_length)
+            .field("hostile", &self.hostile)
             .finish_non_exhaustive()
     }
 }
@@ -91,6 +190,9 @@ pub struct VirtualChip {
     next_sm: Option<SecureMessaging>,
     /// APDUs answered since the last reset (for tests and benchmarks).
     apdus: u64,
+    /// File bytes served by READ BINARY (not reset: a stalling chip stays
+    /// stalled).
+    served: usize,
 }
 
 impl core::fmt::Debug for VirtualChip {
@@ -121,7 +223,21 @@ impl VirtualChip {
             ca_selected: None,
             next_sm: None,
             apdus: 0,
+            served: 0,
         }
+    }
+
+    /// Whether the chip has stopped answering ([`Hostile::StallAfter`]):
+    /// a reader's transmit then times out.
+    pub fn stalled(&self) -> bool {
+        self.config
+            .hostile
+            .iter()
+            .any(|h| matches!(h, Hostile::StallAfter { bytes } if self.served >= *bytes))
+    }
+
+    fn rule(&self, matches: impl Fn(&Hostile) -> bool) -> Option<&Hostile> {
+        self.config.hostile.iter().find(|h| matches(h))
     }
 
     /// The ATR a contactless PC/SC reader reports: `3B 8n 80 01` with the
@@ -160,6 +276,9 @@ impl VirtualChip {
 
     /// Answers one command APDU.
     pub fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
+        if self.stalled() {
+            return Vec::new();
+        }
         self.apdus += 1;
         let Ok(command) = Command::decode(apdu) else {
             return StatusWord::WRONG_LENGTH.0.to_be_bytes().to_vec();
@@ -176,14 +295,49 @@ impl VirtualChip {
                 }
             };
             let (data, status) = self.execute(&plain);
-            let response = match self
+            let read = matches!(plain.ins, 0xB0 | 0xB1)
+                .then_some(self.selected)
+                .flatten();
+            let duplicate = read.is_some_and(|f| {
+                self.rule(|h| *h == Hostile::DuplicateCryptogram { file: f })
+                    .is_some()
+            });
+            let omit = read.is_some_and(|f| {
+                self.rule(|h| *h == Hostile::OmitStatus { file: f })
+                    .is_some()
+            });
+            let append = read.and_then(|f| {
+                self.rule(|h| matches!(h, Hostile::AppendAfterMac { file, .. } if *file == f))
+                    .and_then(|h| match h {
+                        Hostile::AppendAfterMac { bytes, .. } => Some(bytes.clone()),
+                        _ => None,
+                    })
+            });
+            let edit = |objects: &mut Vec<u8>| {
+                let first = tlv::parse(objects)
+                    .ok()
+                    .map(|(t, _)| (t.tag, t.raw.to_vec()));
+                if let Some((0x87, raw)) = first.as_ref().filter(|_| duplicate) {
+                    objects.splice(0..0, raw.iter().copied());
+                }
+                if omit {
+                    // Drop the `99` (the last object before the MAC).
+                    let len = objects.len();
+                    objects.truncate(len.saturating_sub(4));
+                }
+            };
+            let mut response = match self
                 .sm
                 .as_mut()
-                .map(|sm| sm.protect_response(&data, status))
+                .map(|sm| sm.protect_response_with(&data, status, edit))
             {
                 Some(Ok(r)) => r,
                 _ => StatusWord::SM_OBJECTS_INCORRECT.0.to_be_bytes().to_vec(),
             };
+            if let Some(bytes) = append {
+                let at = response.len().saturating_sub(2);
+                response.splice(at..at, bytes);
+            }
             // Chip authentication: the answer goes out under the old keys,
             // everything after under the new ones.
             if let Some(next) = self.next_sm.take() {
@@ -262,18 +416,55 @@ impl VirtualChip {
 
     fn internal_authenticate(&mut self, challenge: &[u8]) -> (Vec<u8>, StatusWord) {
         use ecdsa::signature::hazmat::PrehashSigner;
-        let Some(key) = self.config.aa_key else {
+        let Some(key) = self.config.aa_key.clone() else {
             return sw(StatusWord::INS_NOT_SUPPORTED);
         };
         if !self.authenticated() {
             return sw(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
         }
+        let mut challenge = challenge.to_vec();
+        let wrong = self.rule(|h| *h == Hostile::AaWrongSignature).is_some();
+        if let Some(b) = challenge.first_mut().filter(|_| wrong) {
+            // A valid signature, over another challenge.
+            *b ^= 1;
+        }
+        let key = match key {
+            AaKey::Ecdsa(key) => key,
+            AaKey::Rsa(key) => return self.sign_9796_2(&key, &challenge),
+        };
         let Ok(signing) = p256::ecdsa::SigningKey::from_slice(&key) else {
             return sw(StatusWord::UNKNOWN);
         };
-        let digest = crate::icao::pa::HashAlgorithm::Sha256.digest(challenge);
+        let digest = crate::icao::pa::HashAlgorithm::Sha256.digest(&challenge);
         match PrehashSigner::<p256::ecdsa::Signature>::sign_prehash(&signing, &digest) {
             Ok(sig) => (sig.to_bytes().to_vec(), StatusWord::SUCCESS),
+            Err(_) => sw(StatusWord::UNKNOWN),
+        }
+    }
+
+    /// ISO/IEC 9796-2 scheme 1 with SHA-256: s = F^d mod n for
+    /// F = 6A ‖ M1 ‖ SHA-256(M1 ‖ challenge) ‖ 34 CC, M1 random.
+    fn sign_9796_2(&mut self, key: &rsa::PrivateKey, challenge: &[u8]) -> (Vec<u8>, StatusWord) {
+        let k = key.size();
+        let Some(m1_len) = k.checked_sub(1 + 32 + 2) else {
+            return sw(StatusWord::UNKNOWN);
+        };
+        let mut m1 = vec![0u8; m1_len];
+        self.rng.fill(&mut m1);
+        let mut f = vec![0x6A];
+        f.extend_from_slice(&m1);
+        f.extend(crate::icao::pa::HashAlgorithm::Sha256.digest(&[&m1[..], challenge].concat()));
+        f.extend_from_slice(&[0x34, 0xCC]);
+        let Ok(f) = rsa::BoxedUint::from_be_slice(&f, key.n_bits_precision()) else {
+            return sw(StatusWord::UNKNOWN);
+        };
+        let mut rng = ChipRng(&mut self.rng);
+        match rsa::hazmat::rsa_decrypt_and_check(key, Some(&mut rng), &f) {
+            Ok(s) => {
+                let bytes = s.to_be_bytes();
+                let skip = bytes.len().saturating_sub(k);
+                (bytes[skip..].to_vec(), StatusWord::SUCCESS)
+            }
             Err(_) => sw(StatusWord::UNKNOWN),
         }
     }
@@ -291,6 +482,11 @@ impl VirtualChip {
     fn accessible(&self, file: File) -> Result<(), StatusWord> {
         if !self.config.files.contains_key(&file) {
             return Err(StatusWord::FILE_NOT_FOUND);
+        }
+        if let Some(Hostile::Refuse { sw, .. }) =
+            self.rule(|h| matches!(h, Hostile::Refuse { file: f, .. } if *f == file))
+        {
+            return Err(*sw);
         }
         match file {
             File::CardAccess => Ok(()),
@@ -319,11 +515,18 @@ impl VirtualChip {
         }
     }
 
-    fn read(&self, file: File, offset: usize, le: usize) -> (Vec<u8>, StatusWord) {
+    fn read(&mut self, file: File, offset: usize, le: usize) -> (Vec<u8>, StatusWord) {
         if let Err(status) = self.accessible(file) {
             return sw(status);
         }
-        let content = self.config.files.get(&file).map_or(&[][..], Vec::as_slice);
+        let genuine = self.config.files.get(&file).map_or(&[][..], Vec::as_slice);
+        let declared = self
+            .rule(|h| matches!(h, Hostile::DeclaredLength { file: f, .. } if *f == file))
+            .and_then(|h| match h {
+                Hostile::DeclaredLength { length, .. } => Some(declare(genuine, *length)),
+                _ => None,
+            });
+        let content = declared.as_deref().unwrap_or(genuine);
         let max = if self.config.extended_length {
             65_536
         } else {
@@ -335,13 +538,21 @@ impl VirtualChip {
         if offset > content.len() {
             return sw(StatusWord::WRONG_P1P2);
         }
+        let drip = self
+            .rule(|h| matches!(h, Hostile::Drip { .. }))
+            .and_then(|h| match h {
+                Hostile::Drip { max } => Some(*max),
+                _ => None,
+            });
         let end = offset.saturating_add(le).min(content.len());
-        let data = content[offset..end].to_vec();
         let status = if end - offset < le && le != 256 && le != 65_536 {
             StatusWord::END_OF_FILE
         } else {
             StatusWord::SUCCESS
         };
+        let end = drip.map_or(end, |max| end.min(offset.saturating_add(max.max(1))));
+        let data = content[offset..end].to_vec();
+        self.served += data.len();
         (data, status)
     }
 
@@ -444,8 +655,22 @@ impl VirtualChip {
         let state = std::mem::replace(&mut self.pace, PaceState::Idle);
         let result = match state {
             PaceState::Selected { info, k_pi } => {
-                let nonce = Zeroizing::new(self.rng.bytes::<16>().to_vec());
-                pace::encrypt_nonce(&k_pi, &nonce).map(|z| {
+                let fault =
+                    self.rule(|h| matches!(h, Hostile::PaceNonce(_)))
+                        .and_then(|h| match h {
+                            Hostile::PaceNonce(fault) => Some(*fault),
+                            _ => None,
+                        });
+                let nonce = Zeroizing::new(match fault {
+                    Some(NonceFault::Zero) => vec![0; 16],
+                    _ => self.rng.bytes::<16>().to_vec(),
+                });
+                pace::encrypt_nonce(&k_pi, &nonce).map(|mut z| {
+                    match fault {
+                        Some(NonceFault::Empty) => z.clear(),
+                        Some(NonceFault::Short) => z.truncate(8),
+                        _ => {}
+                    }
                     self.pace = PaceState::NonceSent { info, nonce };
                     tlv::to_vec(0x80, &z)
                 })
@@ -527,3 +752,43 @@ impl VirtualChip {
         }
     }
 }
+
+/// `content` (one BER-TLV file) with its header declaring `length` bytes
+/// of value in a 4-byte length, the value unchanged.
+fn declare(content: &[u8], length: u32) -> Vec<u8> {
+    let Ok((file, _)) = tlv::parse(content) else {
+        return content.to_vec();
+    };
+    let tag_len = if file.raw.first().is_some_and(|b| b & 0x1F == 0x1F) {
+        2
+    } else {
+        1
+    };
+    let mut out = file.raw[..tag_len.min(file.raw.len())].to_vec();
+    out.push(0x84);
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(file.value);
+    out
+}
+
+/// The chip's seeded generator as a `rand_core` RNG (RSA blinding).
+struct ChipRng<'a>(&'a mut Drbg);
+
+impl rsa::rand_core::TryRng for ChipRng<'_> {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(u32::from_be_bytes(self.0.bytes::<4>()))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(u64::from_be_bytes(self.0.bytes::<8>()))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        self.0.fill(dst);
+        Ok(())
+    }
+}
+
+impl rsa::rand_core::TryCryptoRng for ChipRng<'_> {}

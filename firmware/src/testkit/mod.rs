@@ -10,12 +10,13 @@
 pub mod chip;
 pub mod pki;
 
+use crate::apdu::StatusWord;
 use crate::cccd::date::Date;
 use crate::cccd::dg13::{self, Citizen};
 use crate::icao::lds::{self, Com, File};
 use crate::icao::mrz::check_digit;
 use crate::icao::pace::{Curve, ID_PACE, PaceCipher, PaceInfo};
-use chip::{ChipConfig, VirtualChip};
+use chip::{AaKey, ChipConfig, Hostile, NonceFault, VirtualChip};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -94,7 +95,118 @@ pub struct FaultsSection {
     /// The chip holds another Chip Authentication key than DG14's.
     #[serde(default)]
     pub cloned_ca: bool,
+    /// Data groups the chip refuses with `6982` (security status not
+    /// satisfied) though EF.COM and EF.SOD list them, e.g. `[2, 14, 15]`.
+    #[serde(default)]
+    pub refuse_6982: Vec<u8>,
+    /// Data groups the chip refuses with `6A82` (file not found) though
+    /// EF.COM and EF.SOD list them.
+    #[serde(default)]
+    pub refuse_6a82: Vec<u8>,
+    /// Data groups EF.COM leaves out (EF.SOD still lists them: EF.COM is
+    /// not signed).
+    #[serde(default)]
+    pub com_omits: Vec<u8>,
+    /// A data group whose READ BINARY answers get `99 02 6982` appended
+    /// after the MAC (an RF relay turning a real file into "refused").
+    pub status_after_mac: Option<u8>,
+    /// A data group whose READ BINARY answers carry the cryptogram `87`
+    /// twice, under a valid MAC.
+    pub duplicate_87: Option<u8>,
+    /// A data group whose READ BINARY answers lack the status `99`, under
+    /// a valid MAC.
+    pub missing_99: Option<u8>,
+    /// A bad PACE nonce: `"empty"`, `"short"` (8 bytes) or `"zero"` (s = 0).
+    pub pace_nonce: Option<NonceFault>,
+    /// A data group whose header declares another length, e.g.
+    /// `{ dg = 2, bytes = 4294967295 }` (4 GiB).
+    pub declared_length: Option<DeclaredLength>,
+    /// READ BINARY answers carry at most this many bytes (a chip dripping
+    /// its files a byte at a time).
+    pub drip: Option<usize>,
+    /// The chip stops answering after serving this many file bytes (the
+    /// reader's transmit times out).
+    pub stall_after: Option<usize>,
+    /// Active Authentication answers sign another challenge (a wrong
+    /// signature, RSA or ECDSA).
+    #[serde(default)]
+    pub aa_wrong_signature: bool,
 }
+
+/// `[faults] declared_length`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredLength {
+    /// The data group.
+    pub dg: u8,
+    /// The length its header declares (at most 4 294 967 295).
+    pub bytes: u32,
+}
+
+impl FaultsSection {
+    /// The chip rules these faults script (those that act when the chip
+    /// answers; `tampered_dg`, `unknown_signer`, `no_sod`, `cloned_*` and
+    /// `com_omits` change what the chip holds instead).
+    pub fn hostile(&self) -> Vec<Hostile> {
+        let mut rules = Vec::new();
+        for (groups, sw) in [
+            (&self.refuse_6982, StatusWord::SECURITY_STATUS_NOT_SATISFIED),
+            (&self.refuse_6a82, StatusWord::FILE_NOT_FOUND),
+        ] {
+            rules.extend(groups.iter().map(|n| Hostile::Refuse {
+                file: File::Dg(*n),
+                sw,
+            }));
+        }
+        if let Some(n) = self.status_after_mac {
+            rules.push(Hostile::AppendAfterMac {
+                file: File::Dg(n),
+                bytes: vec![0x99, 0x02, 0x69, 0x82],
+            });
+        }
+        if let Some(n) = self.duplicate_87 {
+            rules.push(Hostile::DuplicateCryptogram { file: File::Dg(n) });
+        }
+        if let Some(n) = self.missing_99 {
+            rules.push(Hostile::OmitStatus { file: File::Dg(n) });
+        }
+        if let Some(fault) = self.pace_nonce {
+            rules.push(Hostile::PaceNonce(fault));
+        }
+        if let Some(d) = self.declared_length {
+            rules.push(Hostile::DeclaredLength {
+                file: File::Dg(d.dg),
+                length: d.bytes,
+            });
+        }
+        if let Some(max) = self.drip {
+            rules.push(Hostile::Drip { max });
+        }
+        if let Some(bytes) = self.stall_after {
+            rules.push(Hostile::StallAfter { bytes });
+        }
+        if self.aa_wrong_signature {
+            rules.push(Hostile::AaWrongSignature);
+        }
+        rules
+    }
+}
+
+/// The Active Authentication key a chip holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AaAlgorithm {
+    /// ECDSA on P-256 (DG14 names ecdsa-plain-SHA256).
+    #[default]
+    Ecdsa,
+    /// RSA-1024 with ISO/IEC 9796-2 (the test kit's fixed key,
+    /// `testkit/aa-rsa-1024.p8.der`).
+    Rsa,
+}
+
+/// The test kit's RSA Active Authentication key (PKCS #8 DER, made once by
+/// `openssl genrsa 1024 | openssl pkcs8 -topk8 -nocrypt -outform DER`).
+const RSA_AA_KEY: &[u8] = include_bytes!("aa-rsa-1024.p8.der");
 
 /// `[chip]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -114,6 +226,9 @@ pub struct ChipSection {
     /// A seed for the chip's randomness (reproducible runs).
     #[serde(default)]
     pub seed: u64,
+    /// The Active Authentication key: `"ecdsa"` (default) or `"rsa"`.
+    #[serde(default)]
+    pub active_authentication: AaAlgorithm,
 }
 
 fn default_photo_size() -> [u16; 2] {
@@ -324,38 +439,67 @@ impl CardProfile {
             }
         };
         let ca_key = key_rng.private_key(crate::icao::pace::Curve::BrainpoolP256r1);
-        {
+        let chip_aa_key = {
             use crate::apdu::tlv;
             use der::Encode;
-            let signing = p256::ecdsa::SigningKey::from_slice(&aa_key)
-                .map_err(|e| invalid("chip", e.to_string()))?;
-            let spki = spki::SubjectPublicKeyInfoOwned::from_key(signing.verifying_key())
-                .and_then(|s| s.to_der().map_err(Into::into))
-                .map_err(|e| invalid("chip", e.to_string()))?;
-            files.insert(File::Dg(15), tlv::to_vec(0x6F, &spki));
-            let mut aa_info = tlv::to_vec(0x06, &crate::icao::aa::ID_AA);
-            tlv::encode(0x02, &[1], &mut aa_info);
-            tlv::encode(
-                0x06,
-                &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x01, 0x01, 0x04, 0x01, 0x03],
-                &mut aa_info,
-            );
             let ca_public = crate::icao::pace::Curve::BrainpoolP256r1
                 .public_key(&ca_key)
                 .map_err(|e| invalid("chip", e.to_string()))?;
+            let (dg15, extra, chip_key) = match self.chip.active_authentication {
+                AaAlgorithm::Ecdsa => {
+                    let signing = p256::ecdsa::SigningKey::from_slice(&aa_key)
+                        .map_err(|e| invalid("chip", e.to_string()))?;
+                    let spki = spki::SubjectPublicKeyInfoOwned::from_key(signing.verifying_key())
+                        .and_then(|s| s.to_der().map_err(Into::into))
+                        .map_err(|e| invalid("chip", e.to_string()))?;
+                    let mut aa_info = tlv::to_vec(0x06, &crate::icao::aa::ID_AA);
+                    tlv::encode(0x02, &[1], &mut aa_info);
+                    tlv::encode(
+                        0x06,
+                        &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x01, 0x01, 0x04, 0x01, 0x03],
+                        &mut aa_info,
+                    );
+                    let chip_key = if self.faults.cloned_aa {
+                        // A clone cannot extract the original's private
+                        // key: it signs with its own.
+                        key_rng.bytes::<32>()
+                    } else {
+                        aa_key
+                    };
+                    (
+                        spki,
+                        vec![tlv::to_vec(0x30, &aa_info)],
+                        AaKey::Ecdsa(chip_key),
+                    )
+                }
+                AaAlgorithm::Rsa => {
+                    use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
+                    let key = rsa::PrivateKey::from_pkcs8_der(RSA_AA_KEY)
+                        .map_err(|e| invalid("chip", e.to_string()))?;
+                    let spki = key
+                        .to_public_key()
+                        .to_public_key_der()
+                        .map_err(|e| invalid("chip", e.to_string()))?
+                        .as_bytes()
+                        .to_vec();
+                    // RSA needs no ActiveAuthenticationInfo: the trailer
+                    // names the hash.
+                    (spki, Vec::new(), AaKey::Rsa(Box::new(key)))
+                }
+            };
+            files.insert(File::Dg(15), tlv::to_vec(0x6F, &dg15));
             files.insert(
                 File::Dg(14),
-                crate::icao::ca::encode_dg14(&ca_public, &[tlv::to_vec(0x30, &aa_info)]),
+                crate::icao::ca::encode_dg14(&ca_public, &extra),
             );
             groups.extend([14, 15]);
-        }
-        let chip_aa_key = if self.faults.cloned_aa {
-            // A clone cannot extract the original's private key: it signs
-            // with its own.
-            key_rng.bytes::<32>()
-        } else {
-            aa_key
+            chip_key
         };
+        let mut hostile = self.faults.hostile();
+        if self.faults.cloned_aa && self.chip.active_authentication == AaAlgorithm::Rsa {
+            // One fixed RSA key: a clone's answer is a wrong signature.
+            hostile.push(Hostile::AaWrongSignature);
+        }
         let pace = self.chip.protocols.contains(&Protocol::Pace).then(|| {
             let mut oid = ID_PACE.to_vec();
             oid.extend_from_slice(&[0x02, 0x02]);
@@ -392,7 +536,10 @@ impl CardProfile {
             Com {
                 lds_version: "0107".into(),
                 unicode_version: "040000".into(),
-                data_groups: groups,
+                data_groups: groups
+                    .into_iter()
+                    .filter(|n| !self.faults.com_omits.contains(n))
+                    .collect(),
             }
             .encode(),
         );
@@ -407,6 +554,7 @@ impl CardProfile {
                 pace,
                 extended_length: self.chip.extended_length,
                 aa_key: Some(chip_aa_key),
+                hostile,
                 ca_key: Some(if self.faults.cloned_ca {
                     key_rng.private_key(crate::icao::pace::Curve::BrainpoolP256r1)
                 } else {

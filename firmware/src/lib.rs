@@ -32,3 +32,4 @@ pub mod store;
 pub mod testkit;
 pub mod ticket;
 pub mod time;
+pub mod trust;

@@ -216,6 +216,7 @@ pub fn fault(fault: Fault) -> Label {
         Fault::OutOfService => "out_of_service",
         Fault::RequestRefused => "request_refused",
         Fault::Internal => "internal",
+        Fault::KeyMismatch => "key_mismatch",
     })
 }
 

@@ -10,8 +10,12 @@
 //! 3. the Document Signer's signature over the signed attributes verifies
 //!    with the DS certificate carried in the SOD (RSA PKCS#1 v1.5, RSA-PSS,
 //!    ECDSA on P-256, P-384, brainpoolP256r1);
-//! 4. the DS certificate is signed by a CSCA of the configured trust list,
-//!    and both are valid at `now`.
+//! 4. the DS certificate is signed by a CSCA of the configured trust list;
+//! 5. the DS certificate is valid today and, when the SOD states its
+//!    signing time, was valid then; the anchoring CSCA is valid today
+//!    (9303-12 §7.1, the shell model). These dates are checked whether or
+//!    not the chain is anchored: an expired DS is never "unanchored but
+//!    intact".
 //!
 //! No Vietnamese CSCA is published: with no anchor configured (or none
 //! matching) the verdict is [`Verdict::SignatureValidChainNotAnchored`], a
@@ -34,6 +38,24 @@ const SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1135
 pub const LDS_SECURITY_OBJECT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.136.1.1.1");
 /// `id-messageDigest` 1.2.840.113549.1.9.4.
 const MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+/// `id-signingTime` 1.2.840.113549.1.9.5.
+const SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+
+/// A certificate's validity period against the dates that matter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateValidity {
+    /// Valid today (and at the signing time, when the SOD states one).
+    Valid,
+    /// Its validity starts after today.
+    NotYetValid,
+    /// Its validity ended before today.
+    Expired,
+    /// Valid today, but not at the signing time the SOD states.
+    NotValidWhenSigned,
+    /// There is no certificate to check.
+    NoCertificate,
+}
 
 /// LDSSecurityObject (9303-10 §4.6.2.2).
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
@@ -179,6 +201,10 @@ pub struct Report {
     pub chain: ChainCheck,
     /// Validity of the DS (and anchoring CSCA) certificate at `now`.
     pub validity: Check,
+    /// The DS certificate's validity (today and at the signing time).
+    pub document_signer_validity: CertificateValidity,
+    /// The anchoring CSCA's validity today (`None` when unanchored).
+    pub csca_validity: Option<CertificateValidity>,
     /// The DS certificate's subject.
     pub document_signer: Option<String>,
     /// The verdict.
@@ -429,11 +455,32 @@ fn signer_certificate<'a>(
     })
 }
 
-fn valid_at(cert: &Certificate, now_unix: u64) -> bool {
+fn validity_at(cert: &Certificate, now_unix: u64, signed_unix: Option<u64>) -> CertificateValidity {
     let v = cert.tbs_certificate().validity();
     let not_before = v.not_before.to_unix_duration().as_secs();
     let not_after = v.not_after.to_unix_duration().as_secs();
-    (not_before..=not_after).contains(&now_unix)
+    if now_unix < not_before {
+        CertificateValidity::NotYetValid
+    } else if now_unix > not_after {
+        CertificateValidity::Expired
+    } else if signed_unix.is_some_and(|t| !(not_before..=not_after).contains(&t)) {
+        CertificateValidity::NotValidWhenSigned
+    } else {
+        CertificateValidity::Valid
+    }
+}
+
+/// The signingTime signed attribute, when the signer states one.
+fn signing_time(signer: &SignerInfo) -> Option<u64> {
+    let attrs = signer.signed_attrs.as_ref()?;
+    let value = attrs
+        .iter()
+        .find(|a| a.oid == SIGNING_TIME)?
+        .values
+        .iter()
+        .next()?;
+    let time = value.decode_as::<x509_cert::time::Time>().ok()?;
+    Some(time.to_unix_duration().as_secs())
 }
 
 /// Runs passive authentication over the files read. `now_unix` (seconds)
@@ -467,6 +514,7 @@ pub fn verify(
     }
 
     let signer = sod.signed_data.signer_infos.0.iter().next();
+    let signed_unix = signer.and_then(signing_time);
     let (message_digest, signature, ds) = match signer {
         None => (
             Check::Failed("the SOD has no signer".into()),
@@ -514,10 +562,11 @@ pub fn verify(
         }
     };
 
-    let (chain, validity) = match ds {
+    let (chain, ds_validity, csca_validity) = match ds {
         None => (
             ChainCheck::NotAnchored("no Document Signer certificate".into()),
-            Check::NotRun("no certificate".into()),
+            CertificateValidity::NoCertificate,
+            None,
         ),
         Some(ds) => {
             let issuer = ds.tbs_certificate().issuer();
@@ -544,24 +593,25 @@ pub fn verify(
                     "the CSCA {issuer} did not sign this Document Signer certificate"
                 )),
             };
-            let mut valid = valid_at(ds, now_unix);
-            if let Some(a) = anchor {
-                valid &= valid_at(a, now_unix);
-            }
-            let validity = if valid {
-                Check::Passed
-            } else {
-                Check::Failed("a certificate is outside its validity period".into())
-            };
-            (chain, validity)
+            // Checked whether or not the chain is anchored.
+            let ds_validity = validity_at(ds, now_unix, signed_unix);
+            let csca_validity = anchor.map(|a| validity_at(a, now_unix, None));
+            (chain, ds_validity, csca_validity)
         }
+    };
+    let valid = ds_validity == CertificateValidity::Valid
+        && csca_validity.is_none_or(|v| v == CertificateValidity::Valid);
+    let validity = if valid {
+        Check::Passed
+    } else {
+        Check::Failed("a certificate is outside its validity period".into())
     };
 
     let data_ok = !data_groups.is_empty() && data_groups.values().all(Check::passed);
     let intact = data_ok && message_digest.passed() && signature.passed();
     let verdict = match (&chain, intact, validity.passed()) {
         (ChainCheck::Anchored(_), true, true) => Verdict::Passed,
-        (ChainCheck::NotAnchored(_), true, _) => Verdict::SignatureValidChainNotAnchored,
+        (ChainCheck::NotAnchored(_), true, true) => Verdict::SignatureValidChainNotAnchored,
         _ => Verdict::Failed,
     };
     Report {
@@ -571,6 +621,8 @@ pub fn verify(
         signature,
         chain,
         validity,
+        document_signer_validity: ds_validity,
+        csca_validity,
         document_signer: ds.map(|c| c.tbs_certificate().subject().to_string()),
         verdict,
     }

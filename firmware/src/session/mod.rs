@@ -98,9 +98,16 @@ pub struct Holder {
     pub id_number: String,
     /// Date of birth as on the chip (`dd/mm/yyyy`).
     pub date_of_birth: String,
-    /// Whether the chip holds a face photo (cards of children under 6 do
-    /// not: no face check is possible, a guardian must be present).
+    /// Whether the face check applies: false only when the verification
+    /// policy (`trust`) found the guardian path (a child under 6 whose
+    /// signed SOD has no photo).
     pub has_face_photo: bool,
+    /// A standing notice for the menu from the verification policy, e.g.
+    /// [`Fault::DocumentExpired`]: the card is expired and only what the
+    /// configuration allows an expired card works (a refused choice comes
+    /// back to the menu with its reason).
+    #[zeroize(skip)]
+    pub menu_notice: Option<Fault>,
 }
 
 impl Holder {
@@ -120,6 +127,7 @@ impl core::fmt::Debug for Holder {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Holder")
             .field("has_face_photo", &self.has_face_photo)
+            .field("menu_notice", &self.menu_notice)
             .finish_non_exhaustive()
     }
 }
@@ -169,6 +177,10 @@ pub enum Fault {
     RequestRefused,
     /// An unexpected internal error; the details are in the log.
     Internal,
+    /// The chip is not the card the access key belongs to (the QR or the
+    /// typed ID of another card): "this QR belongs to another card". The
+    /// citizen uses this card's own QR, or types this card's ID.
+    KeyMismatch,
 }
 
 /// Why a chip read ended without a verified holder.
@@ -1144,7 +1156,8 @@ impl Session {
                 Input::TicketFinished(Err(
                     fault @ (Fault::ServiceClosed
                     | Fault::ServiceSoldOut
-                    | Fault::PriorityNotEligible),
+                    | Fault::PriorityNotEligible
+                    | Fault::DocumentExpired),
                 )),
             ) => {
                 // Nothing is wrong with the citizen or the kiosk: back to
@@ -1159,6 +1172,12 @@ impl Session {
                 self.go(Step::ExpectRequestConsent { procedure }, now);
             }
             (Step::ExpectForm { .. }, Input::Back) => self.go(Step::Menu, now),
+            // The policy does not let this card file the request (an
+            // expired card): back to the menu, which says why.
+            (Step::ExpectForm { .. }, Input::RequestFinished(Err(Fault::DocumentExpired))) => {
+                self.go(Step::Menu, now);
+                self.menu_notice = Some(Fault::DocumentExpired);
+            }
             // The form could not be prepared (an unknown procedure, a kiosk
             // without requests): say so instead of an empty form.
             (Step::ExpectForm { .. }, Input::RequestFinished(Err(fault))) => {
@@ -1387,8 +1406,12 @@ impl Session {
     }
 
     fn go(&mut self, next: Step, now: Timestamp) {
-        self.menu_notice = None;
         self.staff_refusal = None;
+        // The menu of a restricted card (expired) always says so.
+        self.menu_notice = match next {
+            Step::Menu => self.holder.as_ref().and_then(|h| h.menu_notice),
+            _ => None,
+        };
         let from = self.step.kind();
         let to = next.kind();
         self.step = next;

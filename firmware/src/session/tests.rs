@@ -8,6 +8,7 @@ fn holder(photo: bool) -> Holder {
         id_number: "003090000001".into(),
         date_of_birth: "15/01/1990".into(),
         has_face_photo: photo,
+        menu_notice: None,
     }
 }
 
@@ -694,6 +695,37 @@ fn a_closed_service_returns_to_the_menu_saying_so_and_keeps_the_holder() {
         assert_eq!(h.step(), StepKind::IssuingTicket);
         assert_eq!(h.session.view().menu_notice, None);
     }
+}
+
+#[test]
+fn an_expired_card_sees_its_notice_on_the_menu_and_refused_choices_come_back_with_it() {
+    let mut h = Harness::new();
+    h.input(Input::CardPresented);
+    h.input(Input::AccessKey(qr()));
+    let mut expired = holder(true);
+    expired.menu_notice = Some(Fault::DocumentExpired);
+    h.input(Input::ReadFinished(Ok(expired)));
+    h.input(Input::Confirm(true));
+    h.input(Input::Consent(true));
+    h.input(Input::FaceFinished(FaceOutcome::Match));
+    assert_eq!(h.step(), StepKind::Menu);
+    assert_eq!(h.session.view().menu_notice, Some(Fault::DocumentExpired));
+    // A ticket the policy refuses comes back to the menu with the reason.
+    h.input(Input::Choose(MenuChoice::TakeNumber {
+        service: "A".into(),
+        priority: None,
+    }));
+    h.input(Input::TicketFinished(Err(Fault::DocumentExpired)));
+    assert_eq!(h.step(), StepKind::Menu);
+    assert_eq!(h.session.view().menu_notice, Some(Fault::DocumentExpired));
+    assert!(h.session.holds_personal_data());
+    // So does a request.
+    h.input(Input::Choose(MenuChoice::SubmitRequest {
+        procedure: "1.000001".into(),
+    }));
+    h.input(Input::RequestFinished(Err(Fault::DocumentExpired)));
+    assert_eq!(h.step(), StepKind::Menu);
+    assert_eq!(h.session.view().menu_notice, Some(Fault::DocumentExpired));
 }
 
 #[test]

@@ -131,6 +131,14 @@ pub struct FaultsSection {
     /// signature, RSA or ECDSA).
     #[serde(default)]
     pub aa_wrong_signature: bool,
+    /// EF.SOD is signed by a Document Signer certificate that signs itself
+    /// (no CSCA at all).
+    #[serde(default)]
+    pub self_signed_signer: bool,
+    /// EF.SOD is signed by the simulator's CSCA's Document Signer whose
+    /// certificate expired on 2020-12-31.
+    #[serde(default)]
+    pub expired_signer: bool,
 }
 
 /// `[faults] declared_length`.
@@ -520,10 +528,14 @@ impl CardProfile {
             );
         }
         if !self.faults.no_sod {
+            let options = pki::PkiOptions {
+                self_signed_ds: self.faults.self_signed_signer,
+                expired_ds: self.faults.expired_signer,
+            };
             let pki = if self.faults.unknown_signer {
-                pki::TestPki::new("XX", [0x5A; 32])
+                pki::TestPki::with_options("XX", [0x5A; 32], options)
             } else {
-                pki::simulator_pki()
+                pki::TestPki::with_options("ZZ", [0; 32], options)
             }
             .map_err(|e| invalid("chip", e.to_string()))?;
             let sod = pki

@@ -116,12 +116,35 @@ fn signing_key(rng: &mut Drbg) -> SigningKey {
 /// 2020-01-01 and 2044-12-31, as Unix seconds.
 const FROM: u64 = 1_577_836_800;
 const TO: u64 = 2_366_755_200;
+/// 2020-12-31, as Unix seconds: the end of an expired DS's validity.
+const EXPIRED_TO: u64 = 1_609_372_800;
+
+/// How the Document Signer certificate is made (PKI faults for attack
+/// tests). The default is a DS issued by the CSCA, valid 2020–2044.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PkiOptions {
+    /// The DS certificate signs itself (issuer = its own subject): a
+    /// forger's PKI with no CSCA at all.
+    pub self_signed_ds: bool,
+    /// The DS certificate's validity ended on 2020-12-31.
+    pub expired_ds: bool,
+}
 
 impl TestPki {
     /// A test PKI for country `country` (e.g. "ZZ"), from a seed. The same
     /// seed gives the same certificates (ECDSA signatures are deterministic,
     /// RFC 6979).
     pub fn new(country: &str, seed: [u8; 32]) -> Result<TestPki, PkiError> {
+        TestPki::with_options(country, seed, PkiOptions::default())
+    }
+
+    /// As [`TestPki::new`], with the Document Signer made as `options`
+    /// say (the CSCA is the same as with [`TestPki::new`]).
+    pub fn with_options(
+        country: &str,
+        seed: [u8; 32],
+        options: PkiOptions,
+    ) -> Result<TestPki, PkiError> {
         let mut rng = Drbg::new(seed);
         let csca_key = signing_key(&mut rng);
         let ds_key = signing_key(&mut rng);
@@ -149,18 +172,27 @@ impl TestPki {
         .map_err(err)?
         .build::<_, DerSignature>(&csca_key)
         .map_err(err)?;
-        let document_signer = CertificateBuilder::new(
+        let ds_to = if options.expired_ds { EXPIRED_TO } else { TO };
+        let ds_builder = CertificateBuilder::new(
             Profile {
-                subject: ds_name,
-                issuer: csca_name,
+                subject: ds_name.clone(),
+                issuer: if options.self_signed_ds {
+                    ds_name
+                } else {
+                    csca_name
+                },
                 ca: false,
             },
             SerialNumber::from(2u32),
-            validity(FROM, TO)?,
+            validity(FROM, ds_to)?,
             ds_spki,
         )
-        .map_err(err)?
-        .build::<_, DerSignature>(&csca_key)
+        .map_err(err)?;
+        let document_signer = if options.self_signed_ds {
+            ds_builder.build::<_, DerSignature>(&ds_key)
+        } else {
+            ds_builder.build::<_, DerSignature>(&csca_key)
+        }
         .map_err(err)?;
         Ok(TestPki {
             csca,

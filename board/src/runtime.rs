@@ -1025,6 +1025,11 @@ impl Runtime {
             extended_length: true,
             ..ReadOptions::default()
         };
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the read's deadline runs on the runtime's monotonic clock"
+        )]
+        let origin = std::time::Instant::now();
         let (result, stats) = crate::reading::read_document(
             self.devices.reader.as_mut(),
             keys,
@@ -1033,6 +1038,8 @@ impl Runtime {
             |done, total| {
                 progress.push((done, total));
             },
+            || origin.elapsed(),
+            crate::reading::DEFAULT_READ_DEADLINE,
         );
         for (done, total) in progress {
             self.session

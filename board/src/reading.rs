@@ -1,12 +1,19 @@
 //! Drives the firmware's document reader over a real (or simulated) card
 //! reader: connect, decide the APDU size from the reader and the card, and
-//! shuttle APDUs until the reader machine is done.
+//! shuttle APDUs until the reader machine is done, within an overall
+//! deadline (a chip that stalls or drips its files must not hold the
+//! kiosk: [`ReadError::DeadlineExceeded`]).
 
 use crate::devices::ReaderDevice;
 use kiosk_firmware::cccd::KeyCandidate;
 use kiosk_firmware::icao::atr;
 use kiosk_firmware::icao::reader::{Document, DocumentReader, Output, ReadError, ReadOptions};
 use kiosk_hal::Error as _;
+use std::time::Duration;
+
+/// The default deadline of a whole read: a CCCD reads in 2 to 6 s, slow
+/// readers with short APDUs in about 10.
+pub const DEFAULT_READ_DEADLINE: Duration = Duration::from_secs(30);
 
 /// 32 bytes of OS entropy for the reader's random numbers.
 pub fn os_seed() -> std::io::Result<[u8; 32]> {
@@ -55,13 +62,21 @@ pub struct ReadStats {
 /// Reads the document in the reader with `keys`. `options` may force short
 /// APDUs (`extended_length: false`) or a smaller block; extended length is
 /// used only when both the reader and the card say they take it.
+///
+/// `clock` is a monotonic clock (any origin; the runtime passes an
+/// `Instant`-based one, tests a scripted one): once more than `deadline`
+/// has passed since the start, no further APDU is sent and the read ends
+/// with [`ReadError::DeadlineExceeded`].
 pub fn read_document(
     reader: &mut dyn ReaderDevice,
     keys: Vec<KeyCandidate>,
     seed: [u8; 32],
     mut options: ReadOptions,
     mut progress: impl FnMut(usize, usize),
+    mut clock: impl FnMut() -> Duration,
+    deadline: Duration,
 ) -> (Result<Document, ReadError>, ReadStats) {
+    let start = clock();
     let info = match reader.connect() {
         Ok(info) => info,
         Err(e) => {
@@ -92,6 +107,9 @@ pub fn read_document(
     let result = loop {
         match machine.poll_output() {
             Some(Output::Transmit(apdu)) => {
+                if clock().saturating_sub(start) > deadline {
+                    break Err(ReadError::DeadlineExceeded);
+                }
                 apdus += 1;
                 match reader.transmit(&apdu, &mut buffer) {
                     Ok(n) => machine.handle_response(buffer.get(..n).unwrap_or(&[])),
@@ -113,4 +131,103 @@ pub fn read_document(
             extended_length,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{SimBoard, SimControls};
+    use kiosk_firmware::testkit::CardProfile;
+    use std::path::Path;
+
+    const PROFILE: &str = r#"
+[chip]
+protocols = ["pace"]
+photo = "placeholder"
+seed = 3
+
+[citizen]
+id_number = "003090000001"
+full_name = "Nguyễn Văn Mẫu"
+date_of_birth = "15/01/1990"
+sex = "Nam"
+date_of_issue = "01/06/2021"
+date_of_expiry = "15/01/2030"
+"#;
+
+    fn board(faults: &str) -> (crate::devices::Devices, SimControls) {
+        let profile: CardProfile =
+            toml::from_str(&format!("{PROFILE}\n[faults]\n{faults}")).unwrap();
+        let chip = profile.chip(Path::new(".")).unwrap();
+        use crate::config::{
+            FrameSource, SimCameraConfig, SimConfig, SimPrinterConfig, SimReaderConfig,
+        };
+        let config = SimConfig {
+            card_reader: SimReaderConfig {
+                name: "Sim Reader 0".into(),
+                extended_length: false,
+                cards_dir: None,
+            },
+            camera: SimCameraConfig {
+                source: FrameSource::Pattern {
+                    width: 8,
+                    height: 8,
+                },
+            },
+            printer: SimPrinterConfig {
+                paper_width_mm: 80,
+                output_dir: None,
+            },
+        };
+        let (devices, controls) = SimBoard::build(&config).unwrap();
+        controls.insert_card(Box::new(chip));
+        (devices, controls)
+    }
+
+    fn keys() -> Vec<KeyCandidate> {
+        vec![KeyCandidate::Can("000001".into())]
+    }
+
+    #[test]
+    fn a_chip_that_stalls_mid_read_ends_with_the_readers_timeout() {
+        let (mut devices, _controls) = board("stall_after = 300");
+        let (result, stats) = read_document(
+            devices.reader.as_mut(),
+            keys(),
+            [1; 32],
+            ReadOptions::default(),
+            |_, _| {},
+            || Duration::ZERO,
+            DEFAULT_READ_DEADLINE,
+        );
+        assert_eq!(
+            result.unwrap_err(),
+            ReadError::Transport(kiosk_hal::ErrorKind::Timeout)
+        );
+        assert!(stats.apdus > 8, "it stalled mid-read, not at once");
+    }
+
+    #[test]
+    fn a_dripping_chip_is_stopped_by_the_deadline() {
+        let (mut devices, _controls) = board("drip = 1");
+        // A scripted clock: each look at it is one second later.
+        let mut now = Duration::ZERO;
+        let (result, stats) = read_document(
+            devices.reader.as_mut(),
+            keys(),
+            [1; 32],
+            ReadOptions {
+                max_apdus: Some(u32::MAX),
+                ..ReadOptions::default()
+            },
+            |_, _| {},
+            move || {
+                now += Duration::from_secs(1);
+                now
+            },
+            Duration::from_secs(40),
+        );
+        assert_eq!(result.unwrap_err(), ReadError::DeadlineExceeded);
+        assert_eq!(stats.apdus, 40);
+    }
 }

@@ -1065,6 +1065,11 @@ impl Runtime {
             extended_length: true,
             ..ReadOptions::default()
         };
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the read's deadline runs on the runtime's monotonic clock"
+        )]
+        let origin = std::time::Instant::now();
         let (result, stats) = crate::reading::read_document(
             self.devices.reader.as_mut(),
             keys,
@@ -1073,6 +1078,8 @@ impl Runtime {
             |done, total| {
                 progress.push((done, total));
             },
+            || origin.elapsed(),
+            crate::reading::DEFAULT_READ_DEADLINE,
         );
         for (done, total) in progress {
             self.session

@@ -48,6 +48,12 @@ pub trait SimCard: Send {
     fn uid(&self) -> Option<Vec<u8>> {
         None
     }
+    /// Whether the card has stopped answering (a hostile chip that stalls
+    /// mid-read): the reader's transmit then times out, as a real reader's
+    /// does. `false` by default.
+    fn stalled(&self) -> bool {
+        false
+    }
 }
 
 /// A staff card (a plain ISO 14443-4 card with a fixed UID, like a
@@ -271,6 +277,9 @@ impl ApduTransport for SimCardReader {
             .card
             .as_mut()
             .ok_or_else(|| Self::error(ErrorKind::Removed, "the card left the field"))?;
+        if card.stalled() {
+            return Err(Self::error(ErrorKind::Timeout, "the card does not answer"));
+        }
         let answer = card.process(command);
         if answer.len() < 2 || answer.len() > response.len() {
             return Err(Self::error(
@@ -460,6 +469,10 @@ impl SimCard for kiosk_firmware::testkit::chip::VirtualChip {
 
     fn describe(&self) -> String {
         "virtual CCCD chip".into()
+    }
+
+    fn stalled(&self) -> bool {
+        kiosk_firmware::testkit::chip::VirtualChip::stalled(self)
     }
 }
 

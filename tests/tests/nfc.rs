@@ -134,6 +134,8 @@ fn a_virtual_cccd_is_read_through_libnfc() {
         [5; 32],
         ReadOptions::default(),
         |_, _| {},
+        || std::time::Duration::ZERO,
+        kiosk_board::reading::DEFAULT_READ_DEADLINE,
     );
     let doc = result.unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
     assert_eq!(doc.access, AccessControl::PaceCan);
@@ -211,7 +213,15 @@ fn the_nfc_backend_chosen_by_a_linux_board_config_reads_a_virtual_cccd() {
     }
     assert!(present, "the card never showed up\n{}", daemon.log());
     let keys = cccd::keys_from_qr(&CardQr::parse(kiosk_tests::card_qr("cccd-2021")).unwrap());
-    let (result, _) = read_document(reader, keys, [6; 32], ReadOptions::default(), |_, _| {});
+    let (result, _) = read_document(
+        reader,
+        keys,
+        [6; 32],
+        ReadOptions::default(),
+        |_, _| {},
+        || std::time::Duration::ZERO,
+        kiosk_board::reading::DEFAULT_READ_DEADLINE,
+    );
     let doc = result.unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
     assert_eq!(
         cccd::identify(&doc).unwrap().citizen.id_number,

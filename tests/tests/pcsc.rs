@@ -127,7 +127,15 @@ mod full_read {
             extended_length: extended,
             ..ReadOptions::default()
         };
-        let (result, stats) = read_document(&mut device, keys, [9; 32], options, |_, _| {});
+        let (result, stats) = read_document(
+            &mut device,
+            keys,
+            [9; 32],
+            options,
+            |_, _| {},
+            || std::time::Duration::ZERO,
+            kiosk_board::reading::DEFAULT_READ_DEADLINE,
+        );
         let doc = result.unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
         card.remove().unwrap();
         (doc, stats)
@@ -213,6 +221,8 @@ mod failures {
             [3; 32],
             ReadOptions::default(),
             |_, _| {},
+            || std::time::Duration::ZERO,
+            kiosk_board::reading::DEFAULT_READ_DEADLINE,
         );
         drop(inserted);
         result
@@ -281,7 +291,15 @@ mod failures {
             extended_length: false,
             ..ReadOptions::default()
         };
-        let (result, stats) = read_document(&mut device, keys, [3; 32], options, |_, _| {});
+        let (result, stats) = read_document(
+            &mut device,
+            keys,
+            [3; 32],
+            options,
+            |_, _| {},
+            || std::time::Duration::ZERO,
+            kiosk_board::reading::DEFAULT_READ_DEADLINE,
+        );
         let answered = remover.join().unwrap();
         assert_eq!(
             result.unwrap_err(),

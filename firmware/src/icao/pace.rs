@@ -412,8 +412,14 @@ mod tests {
     fn the_encrypted_nonce_must_be_exactly_one_block() {
         let k_pi = [7u8; 16];
         assert_eq!(decrypt_nonce(&k_pi, &[]), Err(PaceError::NonceLength(0)));
-        assert_eq!(decrypt_nonce(&k_pi, &[1; 8]), Err(PaceError::NonceLength(8)));
-        assert_eq!(decrypt_nonce(&k_pi, &[1; 32]), Err(PaceError::NonceLength(32)));
+        assert_eq!(
+            decrypt_nonce(&k_pi, &[1; 8]),
+            Err(PaceError::NonceLength(8))
+        );
+        assert_eq!(
+            decrypt_nonce(&k_pi, &[1; 32]),
+            Err(PaceError::NonceLength(32))
+        );
         let z = encrypt_nonce(&k_pi, &[9; 16]).unwrap();
         assert_eq!(decrypt_nonce(&k_pi, &z).unwrap().as_slice(), &[9; 16]);
     }

@@ -99,7 +99,8 @@ pub enum Hostile {
         /// The declared length of the value.
         length: u32,
     },
-    /// Answers READ BINARY with at most `max` bytes (and `9000`).
+    /// Answers READ BINARY under secure messaging with at most `max` bytes
+    /// (and `9000`).
     Drip {
         /// Bytes per answer.
         max: usize,
@@ -540,6 +541,7 @@ impl VirtualChip {
         }
         let drip = self
             .rule(|h| matches!(h, Hostile::Drip { .. }))
+            .filter(|_| self.authenticated())
             .and_then(|h| match h {
                 Hostile::Drip { max } => Some(*max),
                 _ => None,

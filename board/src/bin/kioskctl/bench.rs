@@ -84,8 +84,15 @@ fn one_read(
         let mut reader = super::card::sim_reader(chip)?;
         #[expect(clippy::disallowed_methods, reason = "a benchmark timing a read")]
         let start = Instant::now();
-        let (result, stats) =
-            read_document(reader.as_mut(), keys, [7; 32], options.clone(), |_, _| {});
+        let (result, stats) = read_document(
+            reader.as_mut(),
+            keys,
+            [7; 32],
+            options.clone(),
+            |_, _| {},
+            || start.elapsed(),
+            kiosk_board::reading::DEFAULT_READ_DEADLINE,
+        );
         (result, stats, start.elapsed())
     };
     result.context("the benchmark read failed")?;
@@ -122,7 +129,15 @@ fn pcsc_read(
     wait_presence(reader.as_mut(), Presence::Present)?;
     #[expect(clippy::disallowed_methods, reason = "a benchmark timing a read")]
     let start = Instant::now();
-    let (result, stats) = read_document(reader.as_mut(), keys, [7; 32], options.clone(), |_, _| {});
+    let (result, stats) = read_document(
+        reader.as_mut(),
+        keys,
+        [7; 32],
+        options.clone(),
+        |_, _| {},
+        || start.elapsed(),
+        kiosk_board::reading::DEFAULT_READ_DEADLINE,
+    );
     let elapsed = start.elapsed();
     card.remove()?;
     wait_presence(reader.as_mut(), Presence::Absent)?;

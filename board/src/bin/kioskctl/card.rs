@@ -204,7 +204,15 @@ pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
         reason = "a command-line tool timing one read"
     )]
     let start = std::time::Instant::now();
-    let (result, stats) = read_document(reader.as_mut(), keys, seed, options, |_, _| {});
+    let (result, stats) = read_document(
+        reader.as_mut(),
+        keys,
+        seed,
+        options,
+        |_, _| {},
+        || start.elapsed(),
+        kiosk_board::reading::DEFAULT_READ_DEADLINE,
+    );
     let elapsed = start.elapsed();
     let (value, ok) = match result {
         Ok(doc) => match report(&doc, stats, elapsed, &trust) {

@@ -190,109 +190,121 @@ pub fn load_trust_list(
     Ok(list)
 }
 
-/// The face engine a configuration asks for, loaded and verified (feature
-/// `face`). `Ok(None)`: no model folder is configured and `$KIOSK_MODEL_DIR`
-/// is unset, so face checks go to staff.
+/// What `face.passive_liveness` asks of the liveness policy.
+pub fn passive_requirement(
+    p: crate::config::PassiveLiveness,
+) -> kiosk_firmware::face::liveness::PassiveRequirement {
+    use crate::config::PassiveLiveness;
+    use kiosk_firmware::face::liveness::PassiveRequirement;
+    match p {
+        PassiveLiveness::Required => PassiveRequirement::Required,
+        PassiveLiveness::Auto => PassiveRequirement::Auto,
+        PassiveLiveness::Off => PassiveRequirement::Off,
+    }
+}
+
+/// The face engine of a configuration and the names of the passive
+/// liveness files it could not load (feature `face`). The detector and the
+/// recogniser must be there (the error names the missing ones); the passive
+/// models are loaded when asked for and both present, and the liveness
+/// policy decides what their absence means.
 #[cfg(feature = "face")]
-pub fn load_face_engine(
+fn load_face_parts(
     face: &crate::config::FaceSection,
-) -> anyhow::Result<Option<kiosk_firmware::face::opencv::OpenCvEngine>> {
+) -> anyhow::Result<Option<(kiosk_firmware::face::opencv::OpenCvEngine, Vec<String>)>> {
     use crate::config::PassiveLiveness;
     use kiosk_firmware::face::opencv::{ModelFiles, OpenCvEngine};
     let Some(dir) = face.effective_model_dir() else {
         return Ok(None);
     };
-    let present = ModelFiles::has_passive_liveness(&dir);
-    let passive_liveness = match face.passive_liveness {
-        PassiveLiveness::Off => false,
-        PassiveLiveness::Auto => present,
-        PassiveLiveness::Required => {
-            anyhow::ensure!(
-                present,
-                "face.passive_liveness = \"required\" but the MiniFASNet files are not in {} \
-                 (run `cargo xtask setup` with a mirror that has them)",
-                dir.display()
-            );
-            true
-        }
+    let missing_core = ModelFiles::missing_core(&dir);
+    anyhow::ensure!(
+        missing_core.is_empty(),
+        "{} missing from the model folder {}: no face check can run",
+        missing_core.join(", "),
+        dir.display()
+    );
+    let missing_passive = match face.passive_liveness {
+        PassiveLiveness::Off => Vec::new(),
+        PassiveLiveness::Auto | PassiveLiveness::Required => ModelFiles::missing_passive(&dir),
     };
-    if !passive_liveness && !face.check.liveness.active {
-        anyhow::bail!(
-            "no liveness check would run: the head-turn challenge is off and the MiniFASNet \
-             files are not in {}",
-            dir.display()
-        );
-    }
     let engine = OpenCvEngine::load(&ModelFiles {
         dir: dir.clone(),
-        passive_liveness,
+        passive_liveness: face.passive_liveness != PassiveLiveness::Off
+            && missing_passive.is_empty(),
     })
     .with_context(|| format!("cannot load the face models from {}", dir.display()))?;
+    Ok(Some((engine, missing_passive)))
+}
+
+/// The face engine a configuration asks for, loaded and verified (feature
+/// `face`), for tools that analyse faces outside the runtime (`kioskctl
+/// face`, scenario scenes). `Ok(None)`: no model folder is configured and
+/// `$KIOSK_MODEL_DIR` is unset. An error when the liveness policy would
+/// refuse every face check with these files (e.g. passive liveness
+/// required and a MiniFASNet file missing: the error names it).
+#[cfg(feature = "face")]
+pub fn load_face_engine(
+    face: &crate::config::FaceSection,
+) -> anyhow::Result<Option<kiosk_firmware::face::opencv::OpenCvEngine>> {
+    let Some((engine, missing)) = load_face_parts(face)? else {
+        return Ok(None);
+    };
+    face.check
+        .liveness
+        .admit(passive_requirement(face.passive_liveness), &missing)
+        .map_err(|refusal| {
+            anyhow::anyhow!(
+                "{refusal} (model folder {}; run `cargo xtask setup`)",
+                face.effective_model_dir().unwrap_or_default().display()
+            )
+        })?;
     Ok(Some(engine))
 }
 
 /// The face service for the runtime (feature `face`); `None` without models.
+/// A missing passive liveness file does not stop the kiosk: the service
+/// knows it, its liveness policy refuses the face checks the configuration
+/// says need it (staff take over), and its health says which file.
 #[cfg(feature = "face")]
 pub fn face_service(config: &Config) -> anyhow::Result<Option<crate::facecheck::FaceService>> {
-    Ok(load_face_engine(&config.face)?.map(|engine| {
+    Ok(load_face_parts(&config.face)?.map(|(engine, missing)| {
+        if !missing.is_empty() {
+            tracing::error!(
+                missing = missing.join(", "),
+                passive_liveness = ?config.face.passive_liveness,
+                "passive liveness model files missing"
+            );
+        }
         crate::facecheck::FaceService::new(
             Box::new(engine),
             config.face.check,
             std::time::Duration::from_millis(config.face.frame_interval_ms),
         )
+        .with_passive(passive_requirement(config.face.passive_liveness), missing)
     }))
 }
 
-/// Checks face verification: the models load and verify.
+/// The fix `kioskctl doctor` and the staff panel give for missing or
+/// unloadable model files.
+pub const MODEL_FIX: &str = "run `cargo xtask setup` to fetch and verify the model files (on a \
+                             kiosk: install them into the model folder); never replace them \
+                             with unverified ones";
+
+/// Checks face verification: the models load and verify, and the liveness
+/// policy admits face checks with them (a missing file is named).
 pub fn check_face(config: &Config) -> crate::doctor::Check {
     use crate::doctor::Check;
     #[cfg(feature = "face")]
     {
-        match load_face_engine(&config.face) {
-            Ok(Some(engine)) => {
-                use kiosk_firmware::face::FaceEngine as _;
-                let models: Vec<&str> = engine
-                    .models()
-                    .models
-                    .iter()
-                    .map(|(f, _)| f.as_str())
-                    .collect();
-                let passive = if engine.has_passive_liveness() {
-                    "on"
-                } else {
-                    "off"
-                };
-                let detail = format!(
-                    "{} models verified ({}); passive liveness {passive}; head turn {}; threshold {}",
-                    models.len(),
-                    models.join(", "),
-                    if config.face.check.liveness.active {
-                        "on"
-                    } else {
-                        "off"
-                    },
-                    config.face.check.threshold
-                );
-                if engine.has_passive_liveness() {
-                    Check::pass(detail)
-                } else {
-                    Check::warn(
-                        detail,
-                        "put MiniFASNetV2.onnx and MiniFASNetV1SE.onnx in the model folder for \
-                         passive liveness",
-                    )
-                }
-            }
+        match face_service(config) {
+            Ok(Some(face)) => face.health(),
             Ok(None) => Check::fail(
                 "no face model folder configured: every face check goes to staff",
                 "set [face] model_dir in the board configuration (or KIOSK_MODEL_DIR) and run \
                  `cargo xtask setup`",
             ),
-            Err(e) => Check::fail(
-                format!("{e:#}"),
-                "run `cargo xtask setup` to fetch and verify the model files; never replace \
-                 them with unverified ones",
-            ),
+            Err(e) => Check::fail(format!("{e:#}"), MODEL_FIX),
         }
     }
     #[cfg(not(feature = "face"))]

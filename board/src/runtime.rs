@@ -172,6 +172,8 @@ pub struct Runtime {
     epoch: UnixMillis,
     /// Face verification; `None` hands every face check to staff.
     face: Option<crate::facecheck::FaceService>,
+    /// Why there is no face verification (for the staff panel), when known.
+    face_unavailable: Option<String>,
     /// The switches at the last poll.
     switches: kiosk_hal::sensors::SensorState,
     /// systemd's notification socket, when run as a `Type=notify` service.
@@ -223,6 +225,7 @@ impl Runtime {
             trust: kiosk_firmware::icao::pa::TrustList::empty(),
             epoch: UnixMillis(0),
             face: None,
+            face_unavailable: None,
             switches: kiosk_hal::sensors::SensorState::default(),
             notifier: None,
             ticketing: None,
@@ -393,6 +396,15 @@ impl Runtime {
     /// Checks faces with `face`.
     pub fn with_face(mut self, face: crate::facecheck::FaceService) -> Self {
         self.face = Some(face);
+        self.face_unavailable = None;
+        self
+    }
+
+    /// Runs without face verification for `reason` (e.g. a model file is
+    /// missing: name it); the staff panel shows it, face checks go to staff.
+    pub fn without_face(mut self, reason: impl Into<String>) -> Self {
+        self.face = None;
+        self.face_unavailable = Some(reason.into());
         self
     }
 
@@ -1346,6 +1358,12 @@ impl Runtime {
             tracing::error!("no face engine configured: handing over to staff");
             return Err(FaceOutcome::Unavailable);
         };
+        // The liveness policy first: a required model that is missing
+        // refuses the check before the camera starts.
+        if let Err(refusal) = face.admit() {
+            tracing::error!(reason = %refusal, "face check refused: handing over to staff");
+            return Err(FaceOutcome::Unavailable);
+        }
         let Some(photo) = self.vault.as_ref().and_then(|v| v.face.as_ref()) else {
             tracing::warn!("the chip has no photo to compare with");
             return Err(FaceOutcome::PhotoUnusable);

@@ -99,6 +99,48 @@ fn doctor_without_json_prints_a_line_per_device() {
 }
 
 #[test]
+fn doctor_names_a_missing_liveness_model_and_fails_the_face_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sim_config(dir.path());
+    // The set-up's model folder, less MiniFASNetV1SE.onnx.
+    let models = std::env::var_os("KIOSK_MODEL_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/models"));
+    let partial = dir.path().join("models");
+    std::fs::create_dir(&partial).unwrap();
+    for file in [
+        "face_detection_yunet_2023mar.onnx",
+        "face_recognition_sface_2021dec.onnx",
+        "MiniFASNetV2.onnx",
+    ] {
+        std::fs::copy(models.join(file), partial.join(file))
+            .unwrap_or_else(|e| panic!("{file} (run `cargo xtask setup`): {e}"));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_kioskctl"))
+        .args(["doctor", "--json", "--config", config.to_str().unwrap()])
+        .env_remove("KIOSK_CONFIG")
+        .env("KIOSK_MODEL_DIR", &partial)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["ok"], false);
+    let face = &report["devices"]["face"];
+    assert_eq!(face["ok"], false, "{face}");
+    let detail = face["detail"].as_str().unwrap();
+    assert!(detail.contains("MiniFASNetV1SE.onnx"), "{detail}");
+    assert!(
+        detail.contains("every face check goes to staff"),
+        "{detail}"
+    );
+    assert!(!detail.contains("MiniFASNetV2.onnx"), "{detail}");
+    assert!(
+        face["fix"].as_str().unwrap().contains("cargo xtask setup"),
+        "{face}"
+    );
+}
+
+#[test]
 fn a_broken_configuration_exits_2_with_the_field_named_in_json() {
     let dir = tempfile::tempdir().unwrap();
     let config = sim_config(dir.path());

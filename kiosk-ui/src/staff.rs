@@ -259,6 +259,7 @@ fn device_name(key: &str, lang: Language) -> String {
         "printer" => ("Máy in", "Printer"),
         "indicators" => ("Đèn báo", "Lights"),
         "sensors" => ("Cảm biến", "Sensors"),
+        "face" => ("Xác thực khuôn mặt", "Face check"),
         other => (other, other),
     };
     pick(lang, vi, en)

@@ -184,6 +184,30 @@ fn without_a_face_engine_the_check_goes_to_staff_at_once() {
 }
 
 #[test]
+fn a_missing_required_liveness_model_hands_the_check_to_staff_without_starting_the_camera() {
+    use kiosk_firmware::face::liveness::{LivenessRefusal, PassiveRequirement};
+    let missing = vec![kiosk_firmware::face::opencv::PAD_V2_FILE.to_string()];
+    let service = FaceService::new(
+        Box::new(engine()),
+        CheckConfig::default(),
+        Duration::from_millis(100),
+    )
+    .with_passive(PassiveRequirement::Required, missing.clone());
+    assert_eq!(
+        service.admit(),
+        Err(LivenessRefusal::PassiveModelsMissing { missing })
+    );
+    let mut k = SimKiosk::with(SessionConfig::default()).map_runtime(|rt| rt.with_face(service));
+    open_and_consent(&mut k, card_with_photo_of("face_recognition/obama3.jpg"));
+    assert_eq!(k.step(), StepKind::StaffAssist);
+    assert_eq!(
+        k.runtime.view().staff_reason,
+        Some(StaffReason::FaceCheckUnavailable)
+    );
+    assert!(!k.sim.camera_on(), "the camera never started");
+}
+
+#[test]
 fn a_chip_photo_without_a_face_goes_to_staff_at_once() {
     let mut k = face_kiosk(CheckConfig::default(), SessionConfig::default());
     // The shipped profile's placeholder photo: a grey square.

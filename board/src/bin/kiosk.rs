@@ -63,14 +63,14 @@ fn with_face(runtime: Runtime, config: &kiosk_board::config::Config) -> anyhow::
         }
         Ok(None) => {
             tracing::warn!("no face models configured: face checks go to staff");
-            runtime
+            runtime.without_face("no face model folder configured")
         }
         Err(e) => {
             tracing::error!(
                 error = format!("{e:#}"),
                 "face verification unavailable: face checks go to staff"
             );
-            runtime
+            runtime.without_face(format!("{e:#}"))
         }
     })
 }

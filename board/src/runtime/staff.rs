@@ -635,7 +635,8 @@ impl Runtime {
     /// Runs the device checks and reads the printer, the outbox, the
     /// counters and the recent errors into the panel.
     fn refresh_panel(&mut self, now: Timestamp) {
-        let checks = crate::doctor::check_devices(&mut self.devices);
+        let mut checks = crate::doctor::check_devices(&mut self.devices);
+        checks.insert("face".into(), self.face_health());
         // The checks drive every light: put them back as the step wants.
         self.lit = None;
         self.update_lights();
@@ -706,6 +707,22 @@ impl Runtime {
             unprinted,
             result: None,
         });
+    }
+
+    /// The face check's row of the panel: the service's health (which
+    /// model file is missing), or why there is none.
+    fn face_health(&self) -> crate::doctor::Check {
+        match (&self.face, &self.face_unavailable) {
+            (Some(face), _) => face.health(),
+            (None, Some(reason)) => crate::doctor::Check::fail(
+                format!("every face check goes to staff: {reason}"),
+                crate::app::MODEL_FIX,
+            ),
+            (None, None) => crate::doctor::Check::fail(
+                "no face engine: every face check goes to staff",
+                "run `kioskctl doctor` for the face models",
+            ),
+        }
     }
 
     fn staff_action(&mut self, action: StaffAction, now: Timestamp) -> ActionResult {

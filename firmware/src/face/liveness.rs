@@ -18,6 +18,14 @@
 //! With both configured, both must pass. With neither, the kiosk cannot
 //! tell a photo from a person, so a board config that disables both is
 //! refused (`liveness.active = false` needs the passive models).
+//!
+//! **Missing model files** ([`LivenessPolicy::admit`]): before each
+//! attempt the policy is asked whether a check may start with the passive
+//! models the engine actually has. When the configuration requires passive
+//! liveness ([`PassiveRequirement::Required`]) and a MiniFASNet file is
+//! missing, or when no liveness check at all would run, the attempt is
+//! refused with a typed [`LivenessRefusal`] (the runtime hands the citizen
+//! to staff) — never a silent downgrade to a weaker check.
 
 use super::Detection;
 use super::pose::Pose;
@@ -217,6 +225,70 @@ impl Default for LivenessPolicy {
     }
 }
 
+/// What the configuration asks of the passive models
+/// (`face.passive_liveness` in the board configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PassiveRequirement {
+    /// Every face check needs them: without them no check starts.
+    #[default]
+    Required,
+    /// Used when both files are there; without them the head turn alone
+    /// decides (an explicit choice of the configuration, reported by
+    /// `kioskctl doctor` and the staff panel).
+    Auto,
+    /// Not used.
+    Off,
+}
+
+/// Why the liveness policy refuses to start a face check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LivenessRefusal {
+    /// The configuration requires passive liveness, but these model files
+    /// (file names only) were not loaded. Remedy: run `cargo xtask setup`,
+    /// or install the verified files into the model folder, and restart.
+    #[error("passive liveness is required but its model files are missing: {}", .missing.join(", "))]
+    PassiveModelsMissing {
+        /// The missing files' names.
+        missing: Vec<String>,
+    },
+    /// Neither the head turn nor the passive models would run, so nothing
+    /// tells a live face from a photo. Remedy: turn the head-turn challenge
+    /// on, or install the passive model files.
+    #[error(
+        "no liveness check would run: the head turn is off and the passive models are not loaded"
+    )]
+    NoLivenessCheck,
+}
+
+impl LivenessPolicy {
+    /// Whether a face check may start, given what the configuration asks of
+    /// the passive models and which of their files the engine lacks
+    /// (`missing_passive` empty: both loaded). Fails closed: a required
+    /// model that is missing, or no liveness check at all, refuses.
+    pub fn admit(
+        &self,
+        requirement: PassiveRequirement,
+        missing_passive: &[String],
+    ) -> Result<(), LivenessRefusal> {
+        let passive_runs = match requirement {
+            PassiveRequirement::Off => false,
+            PassiveRequirement::Auto => missing_passive.is_empty(),
+            PassiveRequirement::Required => {
+                if !missing_passive.is_empty() {
+                    return Err(LivenessRefusal::PassiveModelsMissing {
+                        missing: missing_passive.to_vec(),
+                    });
+                }
+                true
+            }
+        };
+        if !passive_runs && !self.active {
+            return Err(LivenessRefusal::NoLivenessCheck);
+        }
+        Ok(())
+    }
+}
+
 /// The median of `values` (`None` when empty).
 pub fn median(values: &[f32]) -> Option<f32> {
     let mut v: Vec<f32> = values.iter().copied().filter(|x| x.is_finite()).collect();
@@ -235,6 +307,58 @@ pub fn median(values: &[f32]) -> Option<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn missing_v2() -> Vec<String> {
+        vec!["MiniFASNetV2.onnx".to_string()]
+    }
+
+    #[test]
+    fn a_required_passive_model_that_is_missing_refuses_the_check_and_names_it() {
+        let policy = LivenessPolicy::default();
+        let refusal = policy
+            .admit(PassiveRequirement::Required, &missing_v2())
+            .unwrap_err();
+        assert_eq!(
+            refusal,
+            LivenessRefusal::PassiveModelsMissing {
+                missing: missing_v2()
+            }
+        );
+        assert!(refusal.to_string().contains("MiniFASNetV2.onnx"));
+    }
+
+    #[test]
+    fn a_required_passive_model_that_is_loaded_admits_the_check() {
+        let policy = LivenessPolicy::default();
+        assert_eq!(policy.admit(PassiveRequirement::Required, &[]), Ok(()));
+    }
+
+    #[test]
+    fn auto_without_the_passive_models_runs_on_the_head_turn_only_when_it_is_on() {
+        let mut policy = LivenessPolicy::default();
+        assert_eq!(
+            policy.admit(PassiveRequirement::Auto, &missing_v2()),
+            Ok(())
+        );
+        policy.active = false;
+        assert_eq!(
+            policy.admit(PassiveRequirement::Auto, &missing_v2()),
+            Err(LivenessRefusal::NoLivenessCheck)
+        );
+        assert_eq!(policy.admit(PassiveRequirement::Auto, &[]), Ok(()));
+    }
+
+    #[test]
+    fn passive_off_and_head_turn_off_refuses_every_check() {
+        let policy = LivenessPolicy {
+            active: false,
+            ..LivenessPolicy::default()
+        };
+        assert_eq!(
+            policy.admit(PassiveRequirement::Off, &[]),
+            Err(LivenessRefusal::NoLivenessCheck)
+        );
+    }
     use crate::face::Rect;
 
     fn face_at(x: f32) -> Detection {

@@ -66,7 +66,26 @@ pub struct ModelFiles {
 impl ModelFiles {
     /// Whether the passive liveness files are both in `dir`.
     pub fn has_passive_liveness(dir: &Path) -> bool {
-        dir.join(PAD_V2_FILE).is_file() && dir.join(PAD_V1SE_FILE).is_file()
+        Self::missing_passive(dir).is_empty()
+    }
+
+    /// The names of the passive liveness files that are not in `dir`.
+    pub fn missing_passive(dir: &Path) -> Vec<String> {
+        Self::missing_of(dir, &[PAD_V2_FILE, PAD_V1SE_FILE])
+    }
+
+    /// The names of the detector and recogniser files that are not in `dir`
+    /// (without them no face check can run).
+    pub fn missing_core(dir: &Path) -> Vec<String> {
+        Self::missing_of(dir, &[DETECTOR_FILE, RECOGNIZER_FILE])
+    }
+
+    fn missing_of(dir: &Path, files: &[&str]) -> Vec<String> {
+        files
+            .iter()
+            .filter(|f| !dir.join(f).is_file())
+            .map(|f| (*f).to_string())
+            .collect()
     }
 }
 

@@ -60,6 +60,9 @@ pub struct Config {
     /// Staff mode: who may enter, the lockout, the export folder. Without
     /// `[staff]` staff mode is off.
     pub staff: StaffSection,
+    /// `[trust]`: what each service requires of a card (genuineness,
+    /// what an expired card may do); strict when absent.
+    pub trust: kiosk_firmware::trust::Policy,
 }
 
 /// `[metrics]`: the usage metrics' Prometheus endpoint.
@@ -273,6 +276,8 @@ struct RawConfig {
     linux: Option<crate::linux::RawLinux>,
     metrics: Option<RawMetrics>,
     staff: Option<RawStaff>,
+    #[serde(default)]
+    trust: kiosk_firmware::trust::Policy,
 }
 
 #[derive(Deserialize)]
@@ -519,6 +524,16 @@ impl Config {
             .transpose()
             .map_err(|e| invalid(&e.field, e.reason))?;
 
+        if let Some(catalog) = &queue {
+            for code in &raw.trust.expired.ticket_services {
+                if !catalog.services.iter().any(|s| &s.code == code) {
+                    return Err(invalid(
+                        "trust.expired.ticket_services",
+                        format!("names {code:?}, which is not a service of [queue]"),
+                    ));
+                }
+            }
+        }
         let face = validate_face(raw.face, &raw.session, base, &invalid)?;
         let staff = raw
             .staff
@@ -589,6 +604,7 @@ impl Config {
             linux,
             metrics,
             staff,
+            trust: raw.trust,
         })
     }
 }

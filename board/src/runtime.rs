@@ -46,6 +46,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 mod staff;
+#[cfg(test)]
+mod trust_tests;
 pub use staff::{ERROR_KINDS, ExportError, OUT_OF_SERVICE_KEY, OutOfService};
 
 /// How often the card reader is polled for presence.
@@ -166,6 +168,11 @@ pub struct Runtime {
     store: Option<Store>,
     /// The holder's full records while identified; wiped with the session.
     vault: Option<kiosk_firmware::cccd::Identified>,
+    /// The verification policy's verdict on the card read this session
+    /// (codes and states only); wiped with the vault.
+    verified: Option<kiosk_firmware::trust::Trust>,
+    /// What each purpose requires of a card (`[trust]`).
+    policy: kiosk_firmware::trust::Policy,
     /// CSCA certificates that anchor passive authentication.
     trust: kiosk_firmware::icao::pa::TrustList,
     /// Wall-clock time at `Timestamp::ZERO`, for the audit log.
@@ -222,6 +229,8 @@ impl Runtime {
             printer_state_saved: None,
             store: None,
             vault: None,
+            verified: None,
+            policy: kiosk_firmware::trust::Policy::default(),
             trust: kiosk_firmware::icao::pa::TrustList::empty(),
             epoch: UnixMillis(0),
             face: None,
@@ -237,6 +246,18 @@ impl Runtime {
         };
         runtime.update_lights();
         runtime
+    }
+
+    /// Applies the verification policy (`[trust]`; strict by default).
+    pub fn with_trust_policy(mut self, policy: kiosk_firmware::trust::Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The verification policy's verdict on this session's card, while
+    /// one is identified.
+    pub fn verified(&self) -> Option<&kiosk_firmware::trust::Trust> {
+        self.verified.as_ref()
     }
 
     /// Keeps an audit log in `store`; `epoch` is the wall-clock time at
@@ -482,6 +503,7 @@ impl Runtime {
     pub fn holds_personal_data(&self) -> bool {
         self.session.holds_personal_data()
             || self.vault.is_some()
+            || self.verified.is_some()
             || self
                 .requests
                 .as_ref()
@@ -945,11 +967,30 @@ impl Runtime {
                 priority,
                 verification,
             } => {
-                let result = self.issue_ticket(&service, priority, verification, now);
+                let purpose = match priority {
+                    Some(_) => kiosk_firmware::trust::Purpose::PriorityTicket { service: &service },
+                    None => kiosk_firmware::trust::Purpose::Ticket { service: &service },
+                };
+                let result = self
+                    .permit(verification, purpose, now)
+                    .and_then(|()| self.issue_ticket(&service, priority, verification, now));
                 self.session
                     .handle_input(Input::TicketFinished(result), now);
             }
             Action::PrepareForm { procedure } => {
+                let verification = self
+                    .session
+                    .view()
+                    .verification
+                    .unwrap_or(Verification::Anonymous);
+                let purpose = kiosk_firmware::trust::Purpose::OnlineRequest {
+                    procedure: &procedure,
+                };
+                if let Err(fault) = self.permit(verification, purpose, now) {
+                    self.session
+                        .handle_input(Input::RequestFinished(Err(fault)), now);
+                    return;
+                }
                 let prepared = match (self.requests.as_mut(), self.vault.as_ref()) {
                     (Some(r), Some(vault)) => r.prepare(&procedure, &vault.citizen).is_ok(),
                     _ => false,
@@ -964,7 +1005,12 @@ impl Runtime {
                 procedure,
                 verification,
             } => {
-                let result = self.submit_request(&procedure, verification, now);
+                let purpose = kiosk_firmware::trust::Purpose::OnlineRequest {
+                    procedure: &procedure,
+                };
+                let result = self
+                    .permit(verification, purpose, now)
+                    .and_then(|()| self.submit_request(&procedure, verification, now));
                 self.session
                     .handle_input(Input::RequestFinished(result), now);
             }
@@ -1058,8 +1104,9 @@ impl Runtime {
 
     /// Reads and identifies the document with the key the citizen gave.
     fn read_document(&mut self, key: &AccessKey, now: Timestamp) -> Result<Holder, ReadFailure> {
-        use kiosk_firmware::cccd::{self, IdentifyError, date::Date};
+        use kiosk_firmware::cccd::{self, date::Date};
         use kiosk_firmware::icao::reader::{ReadError, ReadOptions};
+        use kiosk_firmware::trust;
         let wall = self.epoch.0.saturating_add(now.as_millis());
         let today = Date::in_vietnam(wall)
             .or_else(|| Date::new(2026, 1, 1))
@@ -1101,12 +1148,26 @@ impl Runtime {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, apdus = stats.apdus, "chip read failed");
+                // Every failed read leaves its cause in the audit log (a
+                // code: no personal data), so a refused chip is traceable.
+                self.audit(
+                    now,
+                    "card_read_failed",
+                    serde_json::json!({ "reason": e.code(), "apdus": stats.apdus }),
+                );
                 return Err(match e {
                     ReadError::WrongAccessKey | ReadError::NoUsableAccessControl => {
                         ReadFailure::WrongAccessKey
                     }
                     ReadError::NotAnEmrtd => ReadFailure::Fault(Fault::NotAnIdCard),
                     ReadError::ChipAuthenticationFailed => {
+                        // The reader stops at a failed chip authentication:
+                        // the policy's reason, audited as the policy would.
+                        self.audit(
+                            now,
+                            "trust_refused",
+                            serde_json::json!({ "purpose": "identify", "reason": "ca_failed" }),
+                        );
                         ReadFailure::Fault(Fault::DocumentNotGenuine)
                     }
                     ReadError::CardRemoved => ReadFailure::Fault(Fault::CardRemoved),
@@ -1114,6 +1175,9 @@ impl Runtime {
                         self.counters.device_errors += 1;
                         ReadFailure::Fault(Fault::ReaderUnavailable)
                     }
+                    // A chip (or an RF relay) that breaks the protocol is
+                    // not a damaged card: it is refused as not genuine.
+                    ReadError::Hostile(_) => ReadFailure::Fault(Fault::DocumentNotGenuine),
                     _ => ReadFailure::Fault(Fault::UnreadableCard),
                 });
             }
@@ -1129,82 +1193,79 @@ impl Runtime {
                 "resumed": document.resumed,
             }),
         );
-        // Passive authentication: the data must be what the issuer signed.
-        let verdict = match document
-            .files
-            .get(&kiosk_firmware::icao::lds::File::Sod)
-            .map(|sod| kiosk_firmware::icao::pa::parse_sod(sod))
-        {
-            Some(Ok(sod)) => {
-                let report = kiosk_firmware::icao::pa::verify(
-                    &sod,
-                    &document.files,
-                    &self.trust,
-                    wall / 1000,
-                );
-                self.audit(
-                    now,
-                    "passive_authentication",
-                    serde_json::json!({ "verdict": report.verdict, "chain": report.chain, "signature": report.signature }),
-                );
-                report.verdict
-            }
-            Some(Err(e)) => {
-                tracing::warn!(error = %e, "EF.SOD does not parse");
-                kiosk_firmware::icao::pa::Verdict::Failed
-            }
-            None => {
-                tracing::warn!("the chip has no EF.SOD");
-                kiosk_firmware::icao::pa::Verdict::Failed
-            }
+        // The verification policy judges the read (passive, active and
+        // chip authentication, the records, the key, the dates); the
+        // runtime only carries out its answer.
+        let (verdict, records) = trust::evaluate(&document, key, &self.trust, wall / 1000, today);
+        let decision = trust::permits(&self.policy, &verdict, trust::Purpose::Identify);
+        self.audit(
+            now,
+            "trust",
+            serde_json::json!({
+                "trust": verdict,
+                "decision": match &decision {
+                    Ok(()) => "accepted".to_owned(),
+                    Err(refusal) => refusal.code(),
+                },
+            }),
+        );
+        if let Err(refusal) = decision {
+            tracing::warn!(reason = %refusal.code(), "the card is refused");
+            return Err(ReadFailure::Fault(refusal.fault()));
+        }
+        let Some(identified) = records else {
+            // `evaluate` gives records whenever it refuses nothing.
+            return Err(ReadFailure::Fault(Fault::UnreadableCard));
         };
-        match verdict {
-            kiosk_firmware::icao::pa::Verdict::Failed => {
-                return Err(ReadFailure::Fault(Fault::DocumentNotGenuine));
-            }
-            kiosk_firmware::icao::pa::Verdict::SignatureValidChainNotAnchored => {
-                tracing::warn!("the Document Signer does not chain to a configured CSCA");
-            }
-            kiosk_firmware::icao::pa::Verdict::Passed => {}
-        }
-        // Active authentication: the chip holds DG15's key (not a clone).
-        let aa = kiosk_firmware::icao::aa::check_document(&document);
-        self.audit(
-            now,
-            "active_authentication",
-            serde_json::json!({ "check": aa }),
-        );
-        if let kiosk_firmware::icao::pa::Check::Failed(why) = &aa {
-            tracing::warn!(%why, "active authentication failed");
-            return Err(ReadFailure::Fault(Fault::DocumentNotGenuine));
-        }
-        let ca = kiosk_firmware::icao::ca::check_document(&document);
-        self.audit(
-            now,
-            "chip_authentication",
-            serde_json::json!({ "check": ca }),
-        );
-        if let kiosk_firmware::icao::pa::Check::Failed(why) = &ca {
-            tracing::warn!(%why, "chip authentication failed");
-            return Err(ReadFailure::Fault(Fault::DocumentNotGenuine));
-        }
-        match cccd::identify(&document) {
-            Ok(identified) => {
-                let holder = Holder {
-                    full_name: identified.citizen.full_name.clone(),
-                    id_number: identified.citizen.id_number.clone(),
-                    date_of_birth: identified.citizen.date_of_birth.clone(),
-                    has_face_photo: identified.face.is_some(),
-                };
-                self.vault = Some(identified);
-                Ok(holder)
-            }
-            Err(IdentifyError::Inconsistent) => Err(ReadFailure::Fault(Fault::DocumentNotGenuine)),
-            Err(e) => {
-                tracing::warn!(error = %e, "the chip's data does not identify anyone");
-                Err(ReadFailure::Fault(Fault::UnreadableCard))
-            }
-        }
+        let holder = Holder {
+            full_name: identified.citizen.full_name.clone(),
+            id_number: identified.citizen.id_number.clone(),
+            date_of_birth: identified.citizen.date_of_birth.clone(),
+            has_face_photo: !verdict.guardian_path,
+            menu_notice: (verdict.validity == trust::Validity::Expired)
+                .then_some(Fault::DocumentExpired),
+        };
+        self.vault = Some(identified);
+        self.verified = Some(verdict);
+        Ok(holder)
+    }
+
+    /// Asks the verification policy whether this session's card may have
+    /// `purpose`; a refusal is audited with its code. Walk-ins (no card)
+    /// only take plain numbers, which need no card.
+    fn permit(
+        &mut self,
+        verification: Verification,
+        purpose: kiosk_firmware::trust::Purpose<'_>,
+        now: Timestamp,
+    ) -> Result<(), Fault> {
+        use kiosk_firmware::trust::{Purpose, Refusal};
+        let (kind, subject) = match purpose {
+            Purpose::Identify => ("identify", ""),
+            Purpose::Ticket { service } => ("ticket", service),
+            Purpose::PriorityTicket { service } => ("priority_ticket", service),
+            Purpose::OnlineRequest { procedure } => ("online_request", procedure),
+        };
+        let decision = match (&self.verified, verification) {
+            (Some(verdict), _) => kiosk_firmware::trust::permits(&self.policy, verdict, purpose),
+            (None, Verification::Anonymous) if kind != "online_request" => return Ok(()),
+            // Identified without a verdict, or a request without a card:
+            // never served as verified.
+            (None, _) => Err(Refusal::RecordsUnreadable),
+        };
+        decision.map_err(|refusal| {
+            tracing::info!(purpose = kind, reason = %refusal.code(), "refused by the verification policy");
+            self.audit(
+                now,
+                "trust_refused",
+                serde_json::json!({
+                    "purpose": kind,
+                    "subject": subject,
+                    "reason": refusal.code(),
+                }),
+            );
+            refusal.fault()
+        })
     }
 
     fn wall(&self, now: Timestamp) -> UnixMillis {
@@ -1458,6 +1519,7 @@ impl Runtime {
         // Citizen, MRZ and photo zeroize on drop; so does the form.
         self.vault = None;
         self.read_audit_id = None;
+        self.verified = None;
         if let Some(requests) = self.requests.as_mut() {
             requests.wipe();
         }

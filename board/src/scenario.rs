@@ -481,6 +481,7 @@ impl Player {
         let trust = crate::app::load_trust_list(config.kiosk.csca_dir.as_deref())?;
         let mut runtime = Runtime::new(devices, config.session, Timestamp::ZERO)
             .with_trust_list(trust)
+            .with_trust_policy(config.trust.clone())
             .with_store(store, epoch)
             .with_config(config);
         if let Some(ticketing) = crate::ticketing::Ticketing::from_config(config) {

@@ -238,19 +238,66 @@ fn card_read_of_a_sim_profile_prints_the_citizen_and_the_read_figures() {
         v["security"]["passive_authentication"]["signature"]["result"],
         "passed"
     );
+    assert_eq!(v["trust"]["genuineness"]["level"], "anchored");
+    assert_eq!(v["trust"]["binding"], "bound");
+    assert_eq!(v["trust"]["refusals"], serde_json::json!([]));
+    assert_eq!(v["decision"], "accepted");
 }
 
 #[test]
-fn card_read_without_a_trust_list_reports_the_chain_not_anchored() {
+fn card_read_without_a_trust_list_refuses_the_unanchored_chain_unless_allowed_for_the_lab() {
     let reader = format!("sim:{}", profile("cccd-2021"));
     let qr = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021";
     let out = kioskctl(&["card", "read", "--reader", &reader, "--qr", qr, "--json"]);
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         v["security"]["passive_authentication"]["verdict"],
         "signature_valid_chain_not_anchored"
     );
+    assert_eq!(v["trust"]["genuineness"]["level"], "unanchored");
+    assert_eq!(v["decision"], "chain_unanchored");
+    assert_eq!(v["ok"], false);
+    let out = kioskctl(&[
+        "card",
+        "read",
+        "--reader",
+        &reader,
+        "--qr",
+        qr,
+        "--allow-unanchored",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["trust"]["genuineness"]["level"], "unanchored");
+    assert_eq!(v["decision"], "accepted");
+}
+
+#[test]
+fn card_read_of_a_tampered_card_exits_1_with_the_reason_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let forged = dir.path().join("forged-dg13.toml");
+    let genuine = std::fs::read_to_string(profile("cccd-2021")).unwrap();
+    std::fs::write(&forged, format!("{genuine}\n[faults]\ntampered_dg = 13\n")).unwrap();
+    let reader = format!("sim:{}", forged.display());
+    let qr = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021";
+    let csca = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/csca");
+    let out = kioskctl(&[
+        "card",
+        "read",
+        "--reader",
+        &reader,
+        "--qr",
+        qr,
+        "--csca",
+        csca.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["decision"], "data_group_hash_mismatch");
+    assert_eq!(v["trust"]["refusals"][0]["dg"], 13);
 }
 
 #[test]

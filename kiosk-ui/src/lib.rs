@@ -665,6 +665,17 @@ pub fn fault_text(fault: Fault, lang: Language) -> (&'static str, &'static str) 
                 "This card is no longer valid. Please ask a member of staff how to renew it.",
             ),
         ),
+        Fault::KeyMismatch => pick(
+            lang,
+            (
+                "Mã QR không thuộc thẻ này",
+                "Mã QR hoặc số định danh vừa dùng là của một thẻ khác. Vui lòng dùng mã QR trên chính thẻ đang đặt trên đầu đọc.",
+            ),
+            (
+                "This QR belongs to another card",
+                "The QR code or ID number used belongs to another card. Please use the QR code of the card on the reader.",
+            ),
+        ),
         Fault::ReaderUnavailable => pick(
             lang,
             (
@@ -853,6 +864,7 @@ mod tests {
             Fault::OutOfService,
             Fault::RequestRefused,
             Fault::Internal,
+            Fault::KeyMismatch,
         ];
         let mut seen = std::collections::HashSet::new();
         for fault in faults {

@@ -433,7 +433,7 @@ fn staff_cases() -> Vec<Case> {
     ]
 }
 
-const FAULTS: [(Fault, &str); 17] = [
+const FAULTS: [(Fault, &str); 18] = [
     (Fault::CardRemoved, "card-removed"),
     (Fault::WrongAccessKey, "wrong-access-key"),
     (Fault::NotAnIdCard, "not-an-id-card"),
@@ -451,6 +451,7 @@ const FAULTS: [(Fault, &str); 17] = [
     (Fault::OutOfService, "out-of-service"),
     (Fault::RequestRefused, "request-refused"),
     (Fault::Internal, "internal"),
+    (Fault::KeyMismatch, "key-mismatch"),
 ];
 
 fn cases() -> Vec<Case> {

@@ -115,6 +115,7 @@ fn build_runtime(
     let trust = kiosk_board::app::load_trust_list(config.kiosk.csca_dir.as_deref())?;
     let mut runtime = Runtime::new(board.devices, config.session, Timestamp::ZERO)
         .with_trust_list(trust)
+        .with_trust_policy(config.trust.clone())
         .with_store(store, epoch)
         .with_config(config);
     match kiosk_board::ticketing::Ticketing::from_config(config) {

@@ -354,6 +354,42 @@ pub enum ReadError {
     DeadlineExceeded,
 }
 
+impl Violation {
+    /// A stable code for the audit log and `kioskctl` (no personal data).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Violation::PaceNonceLength { .. } => "pace_nonce_length",
+            Violation::PaceNonceZero => "pace_nonce_zero",
+            Violation::FileTooLarge { .. } => "file_too_large",
+            Violation::TooManyCommands { .. } => "too_many_commands",
+            Violation::SecureMessaging(SmError::ObjectAfterMac) => "sm_object_after_mac",
+            Violation::SecureMessaging(SmError::DuplicateObject(_)) => "sm_duplicate_object",
+            Violation::SecureMessaging(SmError::MissingStatus) => "sm_missing_status",
+            Violation::SecureMessaging(_) => "sm_violation",
+        }
+    }
+}
+
+impl ReadError {
+    /// A stable code for the audit log and `kioskctl` (no personal data):
+    /// why the read ended, one code per cause.
+    pub fn code(&self) -> String {
+        match self {
+            ReadError::WrongAccessKey => "wrong_access_key".into(),
+            ReadError::NoUsableAccessControl => "no_usable_access_control".into(),
+            ReadError::NotAnEmrtd => "not_an_emrtd".into(),
+            ReadError::CardRemoved => "card_removed".into(),
+            ReadError::Transport(kind) => format!("transport_{kind:?}").to_ascii_lowercase(),
+            ReadError::Chip { .. } => "chip_status".into(),
+            ReadError::ChipAuthenticationFailed => "ca_failed".into(),
+            ReadError::SecureMessaging(_) => "secure_messaging".into(),
+            ReadError::Malformed(_) => "malformed_answer".into(),
+            ReadError::Hostile(v) => format!("hostile_{}", v.code()),
+            ReadError::DeadlineExceeded => "deadline_exceeded".into(),
+        }
+    }
+}
+
 /// An output of the reader.
 #[derive(Debug)]
 pub enum Output {

@@ -62,6 +62,25 @@ fn keys(args: &CardRead) -> anyhow::Result<Vec<KeyCandidate>> {
     Ok(keys)
 }
 
+/// The access key the verification policy binds the chip to: the first
+/// given of --qr, --id/--dob, --can, --mrz.
+fn access_key(args: &CardRead) -> Option<kiosk_firmware::session::AccessKey> {
+    use kiosk_firmware::session::AccessKey;
+    if let Some(qr) = &args.qr {
+        return Some(AccessKey::CardQr(qr.clone()));
+    }
+    if let (Some(id), Some(dob)) = (&args.id, &args.dob) {
+        return Some(AccessKey::IdAndBirthDate {
+            id_number: id.clone(),
+            date_of_birth: dob.clone(),
+        });
+    }
+    if let Some(can) = &args.can {
+        return Some(AccessKey::Can(can.clone()));
+    }
+    args.mrz.as_ref().map(|m| AccessKey::Mrz(m.clone()))
+}
+
 fn open_reader(spec: &str) -> anyhow::Result<Box<dyn ReaderDevice>> {
     let (kind, rest) = spec
         .split_once(':')
@@ -123,31 +142,54 @@ fn report(
     stats: ReadStats,
     elapsed: Duration,
     trust: &kiosk_firmware::icao::pa::TrustList,
+    args: &CardRead,
 ) -> anyhow::Result<(serde_json::Value, bool)> {
     use kiosk_firmware::icao::pa;
-    let id = cccd::identify(doc)?;
-    let now = kiosk_board::app::wall_clock_now().0 / 1000;
-    let failed = |error: String| serde_json::json!({ "passive_authentication": { "verdict": "failed", "error": error } });
-    let (mut security, pa_genuine) = match doc.files.get(&File::Sod).map(|s| pa::parse_sod(s)) {
-        Some(Ok(sod)) => {
-            let r = pa::verify(&sod, &doc.files, trust, now);
-            let genuine = r.verdict != pa::Verdict::Failed;
-            (serde_json::json!({ "passive_authentication": r }), genuine)
+    use kiosk_firmware::trust::{self, MinimumGenuineness, Policy, Purpose, Requirement};
+    let wall = kiosk_board::app::wall_clock_now().0;
+    let now = wall / 1000;
+    let today = Date::in_vietnam(wall).context("the system clock")?;
+    let key = access_key(args).context("no access key")?;
+    // The kiosk's verdict (firmware::trust), with the kiosk's default
+    // policy, or one that accepts an unanchored chain for lab use.
+    let (verdict, _) = trust::evaluate(doc, &key, trust, now, today);
+    let policy = if args.allow_unanchored {
+        let lab = Requirement {
+            genuineness: MinimumGenuineness::Unanchored,
+        };
+        Policy {
+            ticket: lab.clone(),
+            priority_ticket: lab.clone(),
+            online_request: lab,
+            ..Policy::default()
         }
-        Some(Err(e)) => (failed(e.to_string()), false),
-        None => (failed("the chip has no EF.SOD".into()), false),
+    } else {
+        Policy::default()
     };
-    let aa = kiosk_firmware::icao::aa::check_document(doc);
-    let aa_genuine = !matches!(aa, pa::Check::Failed(_));
-    security["active_authentication"] = serde_json::to_value(&aa)?;
-    let ca = kiosk_firmware::icao::ca::check_document(doc);
-    let ca_genuine = !matches!(ca, pa::Check::Failed(_));
-    security["chip_authentication"] = serde_json::to_value(&ca)?;
-    let genuine = pa_genuine && aa_genuine && ca_genuine;
+    let decision = trust::permits(&policy, &verdict, Purpose::Identify);
+    let id = cccd::identify(doc)?;
+    let failed = |error: String| serde_json::json!({ "passive_authentication": { "verdict": "failed", "error": error } });
+    let mut security = match doc.files.get(&File::Sod).map(|s| pa::parse_sod(s)) {
+        Some(Ok(sod)) => {
+            serde_json::json!({ "passive_authentication": pa::verify(&sod, &doc.files, trust, now) })
+        }
+        Some(Err(e)) => failed(e.to_string()),
+        None => failed("the chip has no EF.SOD".into()),
+    };
+    security["active_authentication"] =
+        serde_json::to_value(kiosk_firmware::icao::aa::check_document(doc))?;
+    security["chip_authentication"] =
+        serde_json::to_value(kiosk_firmware::icao::ca::check_document(doc))?;
+    let genuine = decision.is_ok();
     let c = &id.citizen;
     Ok((
         serde_json::json!({
             "ok": genuine,
+            "trust": verdict,
+            "decision": match &decision {
+                Ok(()) => "accepted".to_owned(),
+                Err(refusal) => refusal.code(),
+            },
             "access_control": doc.access,
             "citizen": {
                 "id_number": c.id_number,
@@ -215,7 +257,7 @@ pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
     );
     let elapsed = start.elapsed();
     let (value, ok) = match result {
-        Ok(doc) => match report(&doc, stats, elapsed, &trust) {
+        Ok(doc) => match report(&doc, stats, elapsed, &trust, args) {
             Ok((v, genuine)) => (v, genuine),
             Err(e) => (
                 serde_json::json!({ "ok": false, "error": format!("{e:#}"), "apdus": stats.apdus }),
@@ -260,6 +302,15 @@ pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
             value["security"]["active_authentication"]["result"],
             value["security"]["chip_authentication"]["result"]
         );
+        println!(
+            "  genuineness: {}; decision: {}",
+            value["trust"]["genuineness"]["level"], value["decision"]
+        );
+        if value["decision"] == "chain_unanchored" {
+            println!(
+                "  the SOD is signed outside the trust list (--csca); --allow-unanchored accepts it for lab use"
+            );
+        }
     } else {
         println!(
             "card read failed: {} ({})",

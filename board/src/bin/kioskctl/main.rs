@@ -381,9 +381,14 @@ struct CardRead {
     #[arg(long)]
     short: bool,
     /// A folder of CSCA certificates (DER or PEM) to anchor passive
-    /// authentication; without it the chain is reported "not anchored".
+    /// authentication; without it the chain is reported "not anchored"
+    /// and the card refused (see --allow-unanchored).
     #[arg(long)]
     csca: Option<PathBuf>,
+    /// Lab use: accept a card whose SOD is signed outside the trust list
+    /// (the `trust` result still says `unanchored`).
+    #[arg(long)]
+    allow_unanchored: bool,
 }
 
 #[derive(Subcommand, Debug)]

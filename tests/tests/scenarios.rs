@@ -129,7 +129,9 @@ fn every_shipped_scenario_has_a_test() {
             "happy-path",
             "offline-request",
             "paper-out",
+            "staff-approval",
             "staff-mode",
+            "tamper",
             "walk-in",
             "wrong-key"
         ]

@@ -1957,8 +1957,8 @@ daily_limit = 2
         assert_eq!(rt.step(), StepKind::Menu);
         controls.set_tamper(true);
         rt.tick(Timestamp::from_secs(1));
-        assert_eq!(rt.step(), StepKind::Notice);
-        assert_eq!(rt.view().fault, Some(Fault::OutOfService));
+        // Out of service, not a notice that times out (issue 13).
+        assert_eq!(rt.step(), StepKind::OutOfService);
         assert!(!rt.holds_personal_data());
         assert_eq!(rt.counters().tamper_alerts, 1);
         // Still open at the next poll: no second alert.
@@ -1966,6 +1966,9 @@ daily_limit = 2
         assert_eq!(rt.counters().tamper_alerts, 1);
         controls.set_tamper(false);
         rt.tick(Timestamp::from_secs(3));
+        // Closing the cabinet alone does not resume service: staff must.
+        rt.tick(Timestamp::from_secs(600));
+        assert_eq!(rt.step(), StepKind::OutOfService);
         let kinds = audit_kinds(&rt);
         assert!(kinds.contains(&"staff_alert".to_owned()), "{kinds:?}");
         assert!(kinds.contains(&"cabinet_closed".to_owned()), "{kinds:?}");

@@ -197,6 +197,7 @@ fn text_half_typed_on_the_keyboard_is_gone_after_the_idle_timeout() {
         Step::Touch("yes".into()),
         Step::Touch("decline".into()),
         Step::WaitScreen("staff-assist".into()),
+        Step::StaffPin(kiosk_tests::SIM_STAFF_PIN.into()),
         Step::Touch("staff-approve".into()),
         Step::Touch("request-1.004222".into()),
         Step::WaitScreen("form".into()),

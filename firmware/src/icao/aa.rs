@@ -146,7 +146,7 @@ pub fn verify_rsa(
     let s = BoxedUint::from_be_slice(signature, key.n_bits_precision())
         .map_err(|_| RsaAaError::SignatureRange)?;
     let n: &BoxedUint = key.n().as_ref();
-    if &s >= n {
+    if s.ge(n) {
         return Err(RsaAaError::SignatureRange);
     }
     let f = rsa::hazmat::rsa_encrypt(&key, &s).map_err(|_| RsaAaError::SignatureRange)?;

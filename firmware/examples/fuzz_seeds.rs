@@ -72,6 +72,30 @@ fn read(chip: &mut VirtualChip, keys: Vec<KeyCandidate>) -> Result<Read, Error> 
     }
 }
 
+/// A read document as the `trust` target takes it: a header byte (chip
+/// authentication confirmed, an AA answer present), then each file as a
+/// tag, a 2-byte length and its bytes.
+fn trust_input(doc: &Document) -> Vec<u8> {
+    let mut out = vec![1 | 4];
+    let mut put = |tag: u8, bytes: &[u8]| {
+        out.push(tag);
+        out.extend_from_slice(&u16::try_from(bytes.len()).unwrap_or(u16::MAX).to_be_bytes());
+        out.extend_from_slice(bytes);
+    };
+    for (file, bytes) in &doc.files {
+        match file {
+            File::Com => put(0, bytes),
+            File::Dg(n) => put(*n, bytes),
+            File::Sod => put(29, bytes),
+            _ => {}
+        }
+    }
+    if let Some((_, Ok(answer))) = &doc.active_authentication {
+        put(30, answer);
+    }
+    out
+}
+
 /// The card QR text of a profile (ID|old ID|name|birth|sex|residence|issue).
 fn qr_text(profile: &CardProfile) -> String {
     let c = &profile.citizen;
@@ -203,6 +227,7 @@ fn main() -> Result<(), Error> {
                 &aa_input(dg15, None, challenge, answer),
             )?;
         }
+        w.put("trust", name, &trust_input(&doc))?;
         for (i, apdu) in commands.iter().take(6).enumerate() {
             w.put("apdu", &format!("{name}-{i}"), apdu)?;
         }

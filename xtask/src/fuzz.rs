@@ -32,6 +32,9 @@ const SMOKE_RUNS_SLOW: &[(&str, u32)] = &[
     ("reader", 2_000),
     ("ca_dg14", 10_000),
     ("aa_verify", 10_000),
+    // A whole PACE read with public-key cryptography per input.
+    ("reader_sm", 100),
+    ("trust", 5_000),
 ];
 
 fn fuzz_dir(root: &Path) -> PathBuf {

@@ -116,6 +116,28 @@ pub enum Hostile {
     AaWrongSignature,
 }
 
+/// Changes a chip's answers under secure messaging before they are
+/// protected (see [`VirtualChip::process_with`]). Both methods do nothing by
+/// default.
+pub trait Tamper {
+    /// The plain answer to the command with instruction `ins`.
+    fn plain(&mut self, ins: u8, data: &mut Vec<u8>, sw: &mut StatusWord) {
+        let _ = (ins, data, sw);
+    }
+
+    /// The protected data objects (`85`/`87`, `99`) before the MAC is
+    /// computed over them and `8E` appended.
+    fn objects(&mut self, objects: &mut Vec<u8>) {
+        let _ = objects;
+    }
+}
+
+/// A [`Tamper`] that changes nothing: a genuine chip.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTamper;
+
+impl Tamper for NoTamper {}
+
 /// What a chip is made of.
 #[derive(Clone)]
 pub struct ChipConfig {
@@ -277,6 +299,15 @@ impl VirtualChip {
 
     /// Answers one command APDU.
     pub fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
+        self.process_with(apdu, &mut NoTamper)
+    }
+
+    /// Answers one command APDU, letting `tamper` change each answer under
+    /// secure messaging before the chip protects it (and the protected
+    /// objects before the MAC), so the answer still carries a valid MAC:
+    /// how the fuzz target `reader_sm` reaches the file parsers, Active and
+    /// Chip Authentication past `sm::unprotect`.
+    pub fn process_with(&mut self, apdu: &[u8], tamper: &mut dyn Tamper) -> Vec<u8> {
         if self.stalled() {
             return Vec::new();
         }
@@ -295,7 +326,8 @@ impl VirtualChip {
                     return StatusWord::SM_OBJECTS_INCORRECT.0.to_be_bytes().to_vec();
                 }
             };
-            let (data, status) = self.execute(&plain);
+            let (mut data, mut status) = self.execute(&plain);
+            tamper.plain(plain.ins, &mut data, &mut status);
             let read = matches!(plain.ins, 0xB0 | 0xB1)
                 .then_some(self.selected)
                 .flatten();
@@ -315,6 +347,7 @@ impl VirtualChip {
                     })
             });
             let edit = |objects: &mut Vec<u8>| {
+                tamper.objects(objects);
                 let first = tlv::parse(objects)
                     .ok()
                     .map(|(t, _)| (t.tag, t.raw.to_vec()));

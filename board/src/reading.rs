@@ -159,26 +159,7 @@ date_of_expiry = "15/01/2030"
         let profile: CardProfile =
             toml::from_str(&format!("{PROFILE}\n[faults]\n{faults}")).unwrap();
         let chip = profile.chip(Path::new(".")).unwrap();
-        use crate::config::{
-            FrameSource, SimCameraConfig, SimConfig, SimPrinterConfig, SimReaderConfig,
-        };
-        let config = SimConfig {
-            card_reader: SimReaderConfig {
-                name: "Sim Reader 0".into(),
-                extended_length: false,
-                cards_dir: None,
-            },
-            camera: SimCameraConfig {
-                source: FrameSource::Pattern {
-                    width: 8,
-                    height: 8,
-                },
-            },
-            printer: SimPrinterConfig {
-                paper_width_mm: 80,
-                output_dir: None,
-            },
-        };
+        let config = crate::sim::test_config(false);
         let (devices, controls) = SimBoard::build(&config).unwrap();
         controls.insert_card(Box::new(chip));
         (devices, controls)

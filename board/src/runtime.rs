@@ -1160,14 +1160,9 @@ impl Runtime {
                         ReadFailure::WrongAccessKey
                     }
                     ReadError::NotAnEmrtd => ReadFailure::Fault(Fault::NotAnIdCard),
+                    // The reader stops at a failed chip authentication; its
+                    // `card_read_failed` entry above says `ca_failed`.
                     ReadError::ChipAuthenticationFailed => {
-                        // The reader stops at a failed chip authentication:
-                        // the policy's reason, audited as the policy would.
-                        self.audit(
-                            now,
-                            "trust_refused",
-                            serde_json::json!({ "purpose": "identify", "reason": "ca_failed" }),
-                        );
                         ReadFailure::Fault(Fault::DocumentNotGenuine)
                     }
                     ReadError::CardRemoved => ReadFailure::Fault(Fault::CardRemoved),
@@ -1567,30 +1562,11 @@ impl Runtime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{
-        FrameSource, SimCameraConfig, SimConfig, SimPrinterConfig, SimReaderConfig,
-    };
     use crate::sim::{ForeignCard, SimBoard, SimControls};
     use kiosk_firmware::session::MenuChoice;
 
     fn runtime() -> (Runtime, SimControls) {
-        let config = SimConfig {
-            card_reader: SimReaderConfig {
-                name: "Sim Reader 0".into(),
-                extended_length: false,
-                cards_dir: None,
-            },
-            camera: SimCameraConfig {
-                source: FrameSource::Pattern {
-                    width: 32,
-                    height: 24,
-                },
-            },
-            printer: SimPrinterConfig {
-                paper_width_mm: 80,
-                output_dir: None,
-            },
-        };
+        let config = crate::sim::test_config(false);
         let (devices, controls) = SimBoard::build(&config).unwrap();
         (
             Runtime::new(devices, SessionConfig::default(), Timestamp::ZERO),

@@ -834,6 +834,31 @@ impl SimBoard {
     }
 }
 
+/// The simulator board the board crate's unit tests build: a reader
+/// (extended length as asked), a small pattern camera, an 80 mm printer
+/// writing no files.
+#[cfg(test)]
+pub(crate) fn test_config(extended_length: bool) -> SimConfig {
+    use crate::config::{SimCameraConfig, SimPrinterConfig, SimReaderConfig};
+    SimConfig {
+        card_reader: SimReaderConfig {
+            name: "Sim Reader 0".into(),
+            extended_length,
+            cards_dir: None,
+        },
+        camera: SimCameraConfig {
+            source: FrameSource::Pattern {
+                width: 32,
+                height: 24,
+            },
+        },
+        printer: SimPrinterConfig {
+            paper_width_mm: 80,
+            output_dir: None,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@
 use kiosk_firmware::session::{Fault, StepKind};
 use kiosk_firmware::testkit::CardProfile;
 use kiosk_firmware::testkit::chip::NonceFault;
-use kiosk_tests::{SimKiosk, card_profile, card_qr};
+use kiosk_tests::{SimKiosk, card_profile};
 
 /// The simulator's 2021 card with `edit` applied to its profile.
 fn card(edit: impl FnOnce(&mut CardProfile)) -> kiosk_firmware::testkit::chip::VirtualChip {
@@ -54,6 +54,24 @@ enum Control {
     Policy(&'static str),
 }
 
+/// Puts `chip` on the reader of a kiosk that issues numbers, gives the
+/// `cccd-2021` card QR and lets the read finish.
+fn read(chip: kiosk_firmware::testkit::chip::VirtualChip) -> (SimKiosk, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut k = SimKiosk::with_queue(dir.path(), None);
+    k.present_card(Box::new(chip));
+    k.scan_qr_of("cccd-2021");
+    k.run_for(std::time::Duration::from_millis(500));
+    (k, dir)
+}
+
+/// Whether the audit log has a `trust` entry with this decision.
+fn decided(k: &SimKiosk, decision: &str) -> bool {
+    audit(k).iter().any(|(kind, detail)| {
+        kind == "trust" && detail.contains(&format!(r#""decision":"{decision}""#))
+    })
+}
+
 /// Plays the journey with `chip` and asserts the refusal.
 fn assert_refused(
     name: &str,
@@ -61,11 +79,7 @@ fn assert_refused(
     fault: Fault,
     control: Control,
 ) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut k = SimKiosk::with_queue(dir.path(), None);
-    k.present_card(Box::new(chip));
-    k.scan_qr_of("cccd-2021");
-    k.run_for(std::time::Duration::from_millis(500));
+    let (k, _dir) = read(chip);
     let view = k.runtime.view();
     assert_eq!(view.step, StepKind::Notice, "{name}: {view:?}");
     assert_eq!(view.fault, Some(fault), "{name}");
@@ -78,9 +92,7 @@ fn assert_refused(
         Control::Reader(reason) => log.iter().any(|(kind, detail)| {
             kind == "card_read_failed" && detail.contains(&format!(r#""reason":"{reason}""#))
         }),
-        Control::Policy(code) => log.iter().any(|(kind, detail)| {
-            kind == "trust" && detail.contains(&format!(r#""decision":"{code}""#))
-        }),
+        Control::Policy(code) => decided(&k, code),
     };
     assert!(found, "{name}: expected {control:?} in {log:?}");
     // Nothing verified was issued, nothing was filed, nothing printed.
@@ -148,11 +160,7 @@ fn an_ef_com_that_hides_groups_the_sod_lists_is_read_past_and_refused_when_they_
 fn an_ef_com_that_hides_groups_alone_gains_nothing() {
     // The same omission on an otherwise genuine chip: the groups are read
     // anyway, the photo is there, no guardian path opens.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut k = SimKiosk::with_queue(dir.path(), None);
-    k.present_card(Box::new(card(|p| p.faults.com_omits = vec![2, 14, 15])));
-    k.scan_qr_of("cccd-2021");
-    k.run_for(std::time::Duration::from_millis(500));
+    let (k, _dir) = read(card(|p| p.faults.com_omits = vec![2, 14, 15]));
     assert_eq!(
         k.step(),
         StepKind::ExpectConfirmation,
@@ -278,47 +286,24 @@ fn an_rsa_active_authentication_with_a_wrong_signature_is_a_clone() {
 fn a_genuine_chip_with_rsa_active_authentication_is_accepted() {
     // The control for the test above: the same card with its right RSA key
     // passes, so the refusal comes from the signature check.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut k = SimKiosk::with_queue(dir.path(), None);
-    k.present_card(Box::new(card(|p| {
+    let (k, _dir) = read(card(|p| {
         p.chip.active_authentication = kiosk_firmware::testkit::AaAlgorithm::Rsa;
-    })));
-    k.scan_qr_of("cccd-2021");
-    k.run_for(std::time::Duration::from_millis(500));
+    }));
     assert_eq!(
         k.step(),
         StepKind::ExpectConfirmation,
         "{:?}",
         k.runtime.view()
     );
-    assert!(
-        audit(&k)
-            .iter()
-            .any(|(kind, detail)| kind == "trust" && detail.contains(r#""decision":"accepted""#))
-    );
+    assert!(decided(&k, "accepted"));
 }
 
 #[test]
 fn the_qr_of_one_card_held_up_with_another_card_on_the_reader_is_refused() {
     // The card on the reader is another citizen's whose ID shares the QR's
     // last six digits (the CAN): PACE opens, the binding check refuses.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut k = SimKiosk::with_queue(dir.path(), None);
-    k.present_card(Box::new(card(|p| {
-        p.citizen.id_number = "079090000001".into()
-    })));
-    k.runtime.input(
-        kiosk_firmware::session::Input::AccessKey(kiosk_firmware::session::AccessKey::CardQr(
-            card_qr("cccd-2021").to_owned(),
-        )),
-        k.now,
-    );
-    k.run_for(std::time::Duration::from_millis(500));
+    let (k, _dir) = read(card(|p| p.citizen.id_number = "079090000001".into()));
     assert_eq!(k.runtime.view().fault, Some(Fault::KeyMismatch));
-    assert!(
-        audit(&k).iter().any(
-            |(kind, detail)| kind == "trust" && detail.contains(r#""decision":"key_mismatch""#)
-        )
-    );
+    assert!(decided(&k, "key_mismatch"));
     assert!(k.runtime.verified().is_none());
 }

@@ -3,7 +3,6 @@
 //! its screen, and nothing is issued as verified.
 
 use super::*;
-use crate::config::{FrameSource, SimCameraConfig, SimConfig, SimPrinterConfig, SimReaderConfig};
 use crate::sim::{SimBoard, SimControls};
 use kiosk_firmware::session::MenuChoice;
 use kiosk_firmware::staff::StaffInput;
@@ -40,23 +39,7 @@ fn card(edit: impl FnOnce(&mut CardProfile)) -> kiosk_firmware::testkit::chip::V
 }
 
 fn kiosk() -> (Runtime, SimControls, tempfile::TempDir) {
-    let config = SimConfig {
-        card_reader: SimReaderConfig {
-            name: "Sim Reader 0".into(),
-            extended_length: true,
-            cards_dir: None,
-        },
-        camera: SimCameraConfig {
-            source: FrameSource::Pattern {
-                width: 32,
-                height: 24,
-            },
-        },
-        printer: SimPrinterConfig {
-            paper_width_mm: 80,
-            output_dir: None,
-        },
-    };
+    let config = crate::sim::test_config(true);
     let (devices, controls) = SimBoard::build(&config).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = Store::open(&dir.path().join("kiosk.db"), NINE_AM).unwrap();
@@ -230,7 +213,7 @@ fn a_cloned_chip_authentication_key_is_refused() {
     let (mut rt, controls, _dir) = kiosk();
     present(&mut rt, &controls, card(|p| p.faults.cloned_ca = true), QR);
     assert_eq!(rt.view().fault, Some(Fault::DocumentNotGenuine));
-    assert!(detail_of(&rt, "trust_refused").contains(r#""reason":"ca_failed""#));
+    assert!(detail_of(&rt, "card_read_failed").contains(r#""reason":"ca_failed""#));
     assert!(rt.verified().is_none());
 }
 

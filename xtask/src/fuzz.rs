@@ -5,7 +5,10 @@
 //! - Set-up: the nightly toolchain and cargo-fuzz [`CARGO_FUZZ_VERSION`]
 //!   from crates.io, installed when missing.
 //! - Build: one `cargo +nightly fuzz build` for every target, into
-//!   `target/fuzz` (kept between runs, so only changed crates rebuild).
+//!   `target/fuzz` (kept between runs, so only changed crates rebuild):
+//!   the smoke run's build is lightly optimised and unsanitised (see
+//!   [`Build::Smoke`]) to keep its cold cost in CI small; the long run's is
+//!   optimised with AddressSanitizer.
 //! - Smoke run: each target for a fixed number of inputs from its seeds
 //!   (`firmware/fuzz/seeds/<target>`); a crash or a target that does not
 //!   compile fails the run.
@@ -117,14 +120,31 @@ fn targets(root: &Path) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
+/// How the targets are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Build {
+    /// The smoke run in `cargo xtask test`: the fuzz crate's dev profile
+    /// (opt-level 1, debug assertions and overflow checks on) and no
+    /// sanitizer. The firmware denies `unsafe`, so AddressSanitizer would
+    /// only instrument memory-safe code; what a smoke run can find (a panic,
+    /// an overflow, a hang, an allocation past the limit) it finds without
+    /// it, and the cold build costs a fraction of an optimised ASan build.
+    Smoke,
+    /// The long run of `cargo xtask fuzz`: optimised, with AddressSanitizer
+    /// (cargo-fuzz's default), for the most inputs per second and the
+    /// sanitizer's view of dependencies' `unsafe` code.
+    Long,
+}
+
 /// Builds every target in one cargo invocation.
-fn build(root: &Path) -> anyhow::Result<()> {
-    super::step(
-        "fuzz build (every target)",
-        nightly(root)
-            .args(["fuzz", "build", "--target-dir"])
-            .arg(target_dir(root)),
-    )
+fn build(root: &Path, mode: Build) -> anyhow::Result<()> {
+    let mut cmd = nightly(root);
+    cmd.args(["fuzz", "build", "--target-dir"])
+        .arg(target_dir(root));
+    if mode == Build::Smoke {
+        cmd.args(["--dev", "--sanitizer", "none"]);
+    }
+    super::step("fuzz build (every target)", &mut cmd)
 }
 
 /// A log both of a run's streams append to.
@@ -152,10 +172,14 @@ fn host_triple() -> String {
         .unwrap_or_else(|| "x86_64-unknown-linux-gnu".to_owned())
 }
 
-fn binary(root: &Path, target: &str) -> PathBuf {
+fn binary(root: &Path, target: &str, mode: Build) -> PathBuf {
+    let profile = match mode {
+        Build::Smoke => "debug",
+        Build::Long => "release",
+    };
     target_dir(root)
         .join(host_triple())
-        .join("release")
+        .join(profile)
         .join(target)
 }
 
@@ -172,7 +196,7 @@ fn seeds(root: &Path, target: &str) -> PathBuf {
 pub(crate) fn smoke(root: &Path) -> anyhow::Result<()> {
     ensure(root)?;
     let targets = targets(root)?;
-    build(root)?;
+    build(root, Build::Smoke)?;
     println!(
         "fuzz: built {} targets: {}",
         targets.len(),
@@ -208,7 +232,7 @@ pub(crate) fn smoke(root: &Path) -> anyhow::Result<()> {
         )]
         let start = Instant::now();
         clear_log(&log)?;
-        let status = Command::new(binary(root, target))
+        let status = Command::new(binary(root, target, Build::Smoke))
             .arg(format!("-runs={runs}"))
             .arg(format!("-artifact_prefix={}/", artifacts.display()))
             .arg(&scratch)
@@ -288,7 +312,7 @@ pub(crate) fn long(root: &Path, target: Option<&str>, minutes: u64) -> anyhow::R
         Some(t) => bail!("no fuzz target {t:?}; the targets: {}", all.join(" ")),
         None => all,
     };
-    build(root)?;
+    build(root, Build::Long)?;
     let mut crashed = Vec::new();
     for target in &chosen {
         let corpus = target_dir(root).join("corpus").join(target);
@@ -306,7 +330,7 @@ pub(crate) fn long(root: &Path, target: Option<&str>, minutes: u64) -> anyhow::R
             log.display()
         );
         clear_log(&log)?;
-        let mut cmd = Command::new(binary(root, target));
+        let mut cmd = Command::new(binary(root, target, Build::Long));
         cmd.arg(format!("-artifact_prefix={}/", artifacts.display()))
             .arg("-print_final_stats=1")
             .arg(&corpus)

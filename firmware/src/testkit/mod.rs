@@ -630,4 +630,6 @@ impl CardProfile {
 }
 
 #[cfg(test)]
+mod algorithm_tests;
+#[cfg(test)]
 mod tests;

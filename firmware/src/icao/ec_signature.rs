@@ -5,7 +5,8 @@
 //!
 //! The curve comes from the key's SubjectPublicKeyInfo (a named curve OID,
 //! RFC 5480 / RFC 5639); the arithmetic is RustCrypto's (`p256`, `p384`,
-//! `p521`, `bp256`, `bp384`). The hash is given already computed: the
+//! `p521`, `bp256`, `bp384`; brainpoolP512r1 on their generic arithmetic,
+//! [`super::bp512`]). The hash is given already computed: the
 //! `ecdsa` crate turns it into the integer e as ANSI X9.62 / FIPS 186-5
 //! §6.4.2 prescribe, its leftmost bits when it is longer than the group
 //! order (SHA-512 on P-256) and the whole value when it is shorter (SHA-1
@@ -29,7 +30,7 @@ pub enum Encoding {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EcdsaError {
     /// The key names a curve this reader has no implementation of (e.g.
-    /// brainpoolP512r1). Remedy: none here; the check is not run, never
+    /// brainpoolP320r1). Remedy: none here; the check is not run, never
     /// passed.
     #[error("curve {0} is not supported")]
     UnsupportedCurve(String),
@@ -99,6 +100,7 @@ pub fn verify(
         Curve::P521 => verify!(p521::NistP521),
         Curve::BrainpoolP256r1 => verify!(bp256::BrainpoolP256r1),
         Curve::BrainpoolP384r1 => verify!(bp384::BrainpoolP384r1),
+        Curve::BrainpoolP512r1 => verify!(super::bp512::BrainpoolP512r1),
     }?;
     Ok(curve)
 }
@@ -124,6 +126,7 @@ pub fn sign_plain(curve: Curve, key: &[u8], prehash: &[u8]) -> Result<Vec<u8>, E
         Curve::P521 => sign!(p521::NistP521),
         Curve::BrainpoolP256r1 => sign!(bp256::BrainpoolP256r1),
         Curve::BrainpoolP384r1 => sign!(bp384::BrainpoolP384r1),
+        Curve::BrainpoolP512r1 => sign!(super::bp512::BrainpoolP512r1),
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`crypto`]: KDF, 3DES and AES primitives of Part 11 §9.
 //! - [`ec_signature`]: ECDSA on every curve the reader runs (PA and AA).
 //! - [`bac`]: Basic Access Control, both sides.
+//! - [`bp512`]: the brainpoolP512r1 curve on RustCrypto's generic arithmetic.
 //! - [`pa`]: passive authentication (EF.SOD, CMS, the CSCA trust list).
 //! - [`pace`]: PACE v2, ECDH generic mapping, both sides' maths.
 //! - [`random`]: seeded random bytes for the machines.
@@ -18,6 +19,7 @@
 pub mod aa;
 pub mod atr;
 pub mod bac;
+pub mod bp512;
 pub mod ca;
 pub mod crypto;
 pub mod ec_signature;

@@ -16,7 +16,8 @@
 //! randomness (the private keys, the nonce) is always passed in.
 //! Supported: `id-PACE-ECDH-GM-AES-CBC-CMAC-128/192/256` on the
 //! standardized domain parameters 12 (P-256), 13 (brainpoolP256r1, the
-//! CCCD), 15 (P-384), 16 (brainpoolP384r1) and 18 (P-521) ([`Curve`]).
+//! CCCD), 15 (P-384), 16 (brainpoolP384r1), 17 (brainpoolP512r1) and 18
+//! (P-521) ([`Curve`]).
 
 use super::crypto::{AesCipher, KeyLength, aes_cmac, kdf_aes};
 use crate::apdu::Command;
@@ -118,28 +119,32 @@ pub enum Curve {
     /// brainpoolP384r1, parameter ID 16.
     #[serde(rename = "brainpool_p384r1")]
     BrainpoolP384r1,
+    /// brainpoolP512r1, parameter ID 17 ([`super::bp512`]).
+    #[serde(rename = "brainpool_p512r1")]
+    BrainpoolP512r1,
 }
 
 impl Curve {
     /// Every curve this reader runs.
-    pub const ALL: [Curve; 5] = [
+    pub const ALL: [Curve; 6] = [
         Curve::P256,
         Curve::P384,
         Curve::P521,
         Curve::BrainpoolP256r1,
         Curve::BrainpoolP384r1,
+        Curve::BrainpoolP512r1,
     ];
 
-    /// From a standardized domain parameter ID (9303-11 §9.5.1). IDs 8–11,
-    /// 14 and 17 (P-192, brainpoolP192r1, P-224, brainpoolP224r1,
-    /// brainpoolP320r1, brainpoolP512r1) have no released RustCrypto curve
-    /// and are not run.
+    /// From a standardized domain parameter ID (9303-11 §9.5.1). IDs 8–11
+    /// and 14 (P-192, brainpoolP192r1, P-224, brainpoolP224r1,
+    /// brainpoolP320r1) have no released RustCrypto curve and are not run.
     pub fn from_parameter_id(id: u32) -> Option<Curve> {
         match id {
             12 => Some(Curve::P256),
             13 => Some(Curve::BrainpoolP256r1),
             15 => Some(Curve::P384),
             16 => Some(Curve::BrainpoolP384r1),
+            17 => Some(Curve::BrainpoolP512r1),
             18 => Some(Curve::P521),
             _ => None,
         }
@@ -152,6 +157,7 @@ impl Curve {
             Curve::BrainpoolP256r1 => 13,
             Curve::P384 => 15,
             Curve::BrainpoolP384r1 => 16,
+            Curve::BrainpoolP512r1 => 17,
             Curve::P521 => 18,
         }
     }
@@ -169,6 +175,8 @@ impl Curve {
             Curve::BrainpoolP256r1 => &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07],
             // 1.3.36.3.3.2.8.1.1.11
             Curve::BrainpoolP384r1 => &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0B],
+            // 1.3.36.3.3.2.8.1.1.13
+            Curve::BrainpoolP512r1 => &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0D],
         }
     }
 
@@ -182,6 +190,7 @@ impl Curve {
         match self {
             Curve::P256 | Curve::BrainpoolP256r1 => 32,
             Curve::P384 | Curve::BrainpoolP384r1 => 48,
+            Curve::BrainpoolP512r1 => 64,
             Curve::P521 => 66,
         }
     }
@@ -438,6 +447,11 @@ macro_rules! curve_ops {
 
 curve_ops!(brainpool, [super::bp256_r1], bp256::BrainpoolP256r1);
 curve_ops!(brainpool384, [super::bp384_r1], bp384::BrainpoolP384r1);
+curve_ops!(
+    brainpool512,
+    [crate::icao::bp512],
+    crate::icao::bp512::BrainpoolP512r1
+);
 curve_ops!(nist_p256, [::p256], p256::NistP256);
 curve_ops!(nist_p384, [::p384], p384::NistP384);
 curve_ops!(nist_p521, [::p521], p521::NistP521);
@@ -461,6 +475,7 @@ macro_rules! on_curve {
             Curve::P521 => nist_p521::$f($($arg),*),
             Curve::BrainpoolP256r1 => brainpool::$f($($arg),*),
             Curve::BrainpoolP384r1 => brainpool384::$f($($arg),*),
+            Curve::BrainpoolP512r1 => brainpool512::$f($($arg),*),
         }
     };
 }

@@ -206,7 +206,7 @@ fn the_curve_and_cipher_options_are_read_from_the_profile() {
     assert_eq!(p.chip.aa_hash, Some(HashAlgorithm::Sha512));
     let mut chip = p.chip(Path::new(".")).unwrap();
     assert_genuine(&read(&mut chip, true).unwrap(), "from TOML");
-    let unknown = PROFILE.replace("seed = 11", "seed = 11\npace_curve = \"brainpool_p512r1\"");
+    let unknown = PROFILE.replace("seed = 11", "seed = 11\npace_curve = \"brainpool_p320r1\"");
     assert!(toml::from_str::<CardProfile>(&unknown).is_err());
 }
 

@@ -335,6 +335,21 @@ pub(crate) fn verify_signature(
     };
     let hashed = hash.digest(message);
     let key_oid = spki.algorithm.oid.to_string();
+    // The signature algorithm must be one of the key's: an RSA signature
+    // labelled ECDSA (or PKCS#1 v1.5 under an RSASSA-PSS-only key) is
+    // refused, not verified under the other name (RFC 4055 §1.2).
+    let ecdsa = oid.starts_with("1.2.840.10045.");
+    let matches = match key_oid.as_str() {
+        "1.2.840.113549.1.1.1" => !ecdsa,
+        "1.2.840.113549.1.1.10" => oid == "1.2.840.113549.1.1.10",
+        "1.2.840.10045.2.1" => ecdsa,
+        _ => true,
+    };
+    if !matches {
+        return Check::Failed(format!(
+            "the signature algorithm {oid} is not one of the key's ({key_oid})"
+        ));
+    }
     match key_oid.as_str() {
         "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => {
             let salt = pss_params(alg).map(|(_, salt)| salt);

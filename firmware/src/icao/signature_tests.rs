@@ -314,3 +314,54 @@ fn pss_parameters_with_another_mgf1_hash_are_not_run() {
         Check::NotRun("RSASSA-PSS parameters other than one hash for the message and MGF1".into())
     );
 }
+
+#[test]
+fn a_signature_algorithm_that_is_not_the_keys_is_refused_not_verified_under_another_name() {
+    use spki::AlgorithmIdentifierOwned;
+    let alg = |oid: &str| AlgorithmIdentifierOwned {
+        oid: der::asn1::ObjectIdentifier::new_unwrap(oid),
+        parameters: None,
+    };
+    // The CSCA's own, valid signature over its TBS, relabelled.
+    let check = |case: &str, oid: &str| {
+        let csca = certificate(case, "csca.der");
+        let tbs = csca.tbs_certificate().to_der().unwrap();
+        pa::verify_signature(
+            csca.tbs_certificate().subject_public_key_info(),
+            &alg(oid),
+            None,
+            &tbs,
+            csca.signature().raw_bytes(),
+        )
+    };
+    // sha256WithRSAEncryption called ecdsa-with-SHA256.
+    assert_eq!(
+        check("rsa-sha256", "1.2.840.10045.4.3.2"),
+        Check::Failed(
+            "the signature algorithm 1.2.840.10045.4.3.2 is not one of the key's \
+             (1.2.840.113549.1.1.1)"
+                .into()
+        )
+    );
+    // ecdsa-with-SHA256 called sha256WithRSAEncryption.
+    assert_eq!(
+        check("p256-sha256", "1.2.840.113549.1.1.11"),
+        Check::Failed(
+            "the signature algorithm 1.2.840.113549.1.1.11 is not one of the key's \
+             (1.2.840.10045.2.1)"
+                .into()
+        )
+    );
+    // PKCS#1 v1.5 under an RSASSA-PSS key.
+    assert_eq!(
+        check("pss-key-sha256", "1.2.840.113549.1.1.11"),
+        Check::Failed(
+            "the signature algorithm 1.2.840.113549.1.1.11 is not one of the key's \
+             (1.2.840.113549.1.1.10)"
+                .into()
+        )
+    );
+    // The controls: under their own names they verify.
+    assert_eq!(check("rsa-sha256", "1.2.840.113549.1.1.11"), Check::Passed);
+    assert_eq!(check("p256-sha256", "1.2.840.10045.4.3.2"), Check::Passed);
+}

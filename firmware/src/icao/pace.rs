@@ -137,7 +137,8 @@ impl Curve {
 
     /// From a standardized domain parameter ID (9303-11 §9.5.1). IDs 8–11
     /// and 14 (P-192, brainpoolP192r1, P-224, brainpoolP224r1,
-    /// brainpoolP320r1) have no released RustCrypto curve and are not run.
+    /// brainpoolP320r1) have no released RustCrypto curve (`p192` and
+    /// `p224` exist only as 0.14 release candidates) and are not run.
     pub fn from_parameter_id(id: u32) -> Option<Curve> {
         match id {
             12 => Some(Curve::P256),

@@ -5,7 +5,8 @@
 //! INTERNAL AUTHENTICATE `00 88 00 00 08 <8 random bytes> 00`. With an EC
 //! key the answer is a plain ECDSA signature r ‖ s over the challenge, the
 //! hash named by DG14's ActiveAuthenticationInfo (`ecdsa-plain-SHA*`, BSI
-//! TR-03111), SHA-256 when DG14 says nothing. With an RSA key the answer
+//! TR-03111), SHA-256 when DG14 says nothing, on any curve of
+//! [`super::ec_signature`]. With an RSA key the answer
 //! is an ISO/IEC 9796-2 signature scheme 1 with message recovery (9303-11
 //! §6.1.2): J = s^e mod n (or n − s^e, which 9796-2 allows the signer to
 //! send), J = header ‖ [padding] ‖ M1 ‖ H(M1 ‖ challenge) ‖ trailer, the
@@ -19,7 +20,6 @@ use super::pa::{Check, HashAlgorithm};
 use crate::apdu::Command;
 use crate::apdu::tlv;
 use der::Decode;
-use der::asn1::ObjectIdentifier;
 use spki::SubjectPublicKeyInfoOwned;
 
 /// `id-AA` 2.23.136.1.1.5: ActiveAuthenticationInfo in DG14.
@@ -224,36 +224,15 @@ pub fn verify(dg15: &[u8], dg14: Option<&[u8]>, challenge: &[u8; 8], response: &
         .and_then(hash_from_dg14)
         .unwrap_or(HashAlgorithm::Sha256);
     let digest = hash.digest(challenge);
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
-        .map(|o| o.to_string());
-    let point = spki.subject_public_key.raw_bytes();
-    macro_rules! verify {
-        ($curve:ty) => {{
-            use ecdsa::signature::hazmat::PrehashVerifier;
-            let Ok(key) = ecdsa::VerifyingKey::<$curve>::from_sec1_bytes(point) else {
-                return Check::Failed("DG15's key is not on its curve".into());
-            };
-            let Ok(sig) = ecdsa::Signature::<$curve>::from_slice(response) else {
-                return Check::Failed("the answer is not a plain ECDSA signature".into());
-            };
-            match key.verify_prehash(&digest, &sig) {
-                Ok(()) => Check::Passed,
-                Err(_) => {
-                    Check::Failed("the chip's signature does not match DG15: a cloned chip".into())
-                }
-            }
-        }};
-    }
-    match curve.as_deref() {
-        Some("1.2.840.10045.3.1.7") => verify!(p256::NistP256),
-        Some("1.3.132.0.34") => verify!(p384::NistP384),
-        Some("1.3.36.3.3.2.8.1.1.7") => verify!(bp256::BrainpoolP256r1),
-        Some(other) => Check::NotRun(format!("curve {other} is not supported")),
-        None => Check::NotRun("EC keys with explicit domain parameters are not supported".into()),
+    use super::ec_signature::{EcdsaError, Encoding, verify};
+    match verify(&spki, &digest, response, Encoding::Plain) {
+        Ok(_) => Check::Passed,
+        Err(e) if e.not_run() => Check::NotRun(e.to_string()),
+        Err(EcdsaError::KeyNotOnCurve) => Check::Failed("DG15's key is not on its curve".into()),
+        Err(EcdsaError::Encoding) => {
+            Check::Failed("the answer is not a plain ECDSA signature".into())
+        }
+        Err(_) => Check::Failed("the chip's signature does not match DG15: a cloned chip".into()),
     }
 }
 

@@ -61,16 +61,6 @@ pub struct CaInfo {
     pub public_key: Vec<u8>,
 }
 
-fn curve_of(oid: &[u8]) -> Option<Curve> {
-    match oid {
-        // 1.2.840.10045.3.1.7
-        [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07] => Some(Curve::P256),
-        // 1.3.36.3.3.2.8.1.1.7
-        [0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07] => Some(Curve::BrainpoolP256r1),
-        _ => None,
-    }
-}
-
 /// The ECDH-AES chip authentication DG14 offers, if any this reader runs
 /// (see [`offer`] for why not).
 pub fn from_dg14(dg14: &[u8]) -> Option<CaInfo> {
@@ -102,7 +92,7 @@ fn ec_key(spki: &tlv::Tlv<'_>) -> Result<Result<(Curve, Vec<u8>), &'static str>,
     if parameters.tag != 0x06 {
         return Ok(Err("explicit EC domain parameters"));
     }
-    Ok(curve_of(parameters.value)
+    Ok(Curve::from_oid(parameters.value)
         .map(|curve| (curve, point))
         .ok_or("a curve this reader lacks"))
 }
@@ -200,22 +190,24 @@ pub fn session_keys(
     ))
 }
 
-/// DG14 with ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo (on
-/// brainpoolP256r1) and `extra` SecurityInfos (for the virtual chip).
-pub fn encode_dg14(public_key: &[u8], extra: &[Vec<u8>]) -> Vec<u8> {
+/// DG14 with ChipAuthenticationInfo (`id-CA-ECDH-AES-CBC-CMAC-*` for
+/// `cipher`), ChipAuthenticationPublicKeyInfo (`public_key` on `curve`) and
+/// `extra` SecurityInfos (for the virtual chip).
+pub fn encode_dg14(
+    curve: Curve,
+    cipher: PaceCipher,
+    public_key: &[u8],
+    extra: &[Vec<u8>],
+) -> Vec<u8> {
     let mut ca_info = {
         let mut oid = ID_CA.to_vec();
-        oid.extend_from_slice(&[0x02, 0x02]);
+        oid.extend_from_slice(&[0x02, cipher.oid_arc()]);
         let mut v = tlv::to_vec(0x06, &oid);
         tlv::encode(0x02, &[1], &mut v);
         tlv::to_vec(0x30, &v)
     };
     let mut alg = tlv::to_vec(0x06, &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01]);
-    tlv::encode(
-        0x06,
-        &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07],
-        &mut alg,
-    );
+    tlv::encode(0x06, curve.oid(), &mut alg);
     let mut bits = vec![0];
     bits.extend_from_slice(public_key);
     let mut spki = tlv::to_vec(0x30, &alg);
@@ -270,7 +262,8 @@ mod tests {
     use crate::icao::reader::{AccessControl, ChipAuthentication, Document};
 
     const BRAINPOOL: [u8; 9] = [0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07];
-    const P384: [u8; 5] = [0x2B, 0x81, 0x04, 0x00, 0x22];
+    /// brainpoolP320r1 (1.3.36.3.3.2.8.1.1.9): no RustCrypto curve.
+    const BP320: [u8; 9] = [0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x09];
 
     fn dg14(infos: &[Vec<u8>]) -> Vec<u8> {
         tlv::to_vec(0x6E, &tlv::to_vec(0x31, &infos.concat()))
@@ -308,13 +301,33 @@ mod tests {
     }
 
     #[test]
+    fn ecdh_aes_keys_on_every_supported_curve_and_cipher_are_supported() {
+        for curve in Curve::ALL {
+            for (arc, cipher) in [
+                (2, PaceCipher::Aes128),
+                (3, PaceCipher::Aes192),
+                (4, PaceCipher::Aes256),
+            ] {
+                let offered = offer(&dg14(&[
+                    ca_info([2, arc]),
+                    key_info(&ID_PK_ECDH, curve.oid()),
+                ]));
+                assert!(
+                    matches!(offered, Ok(CaOffer::Supported(ref i)) if i.curve == curve && i.cipher == cipher),
+                    "{curve:?} {cipher:?}: {offered:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_key_this_reader_cannot_use_is_unsupported_not_absent() {
-        let p384 = dg14(&[ca_info([2, 2]), key_info(&ID_PK_ECDH, &P384)]);
+        let bp320 = dg14(&[ca_info([2, 2]), key_info(&ID_PK_ECDH, &BP320)]);
         assert_eq!(
-            offer(&p384),
+            offer(&bp320),
             Ok(CaOffer::Unsupported("a curve this reader lacks"))
         );
-        assert_eq!(from_dg14(&p384), None);
+        assert_eq!(from_dg14(&bp320), None);
         let dh = dg14(&[ca_info([1, 2]), key_info(&ID_PK_DH, &BRAINPOOL)]);
         assert_eq!(offer(&dh), Ok(CaOffer::Unsupported("a Diffie-Hellman key")));
         let tdes = dg14(&[ca_info([2, 1]), key_info(&ID_PK_ECDH, &BRAINPOOL)]);
@@ -347,7 +360,7 @@ mod tests {
             },
             files: [(
                 crate::icao::lds::File::Dg(14),
-                dg14(&[ca_info([2, 2]), key_info(&ID_PK_ECDH, &P384)]),
+                dg14(&[ca_info([2, 2]), key_info(&ID_PK_ECDH, &BP320)]),
             )]
             .into_iter()
             .collect(),

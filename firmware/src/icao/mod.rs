@@ -7,7 +7,9 @@
 //! - [`mrz`]: TD1/TD3 machine-readable zones and the BAC key material.
 //! - [`ca`]: chip authentication (clone detection with new session keys).
 //! - [`crypto`]: KDF, 3DES and AES primitives of Part 11 §9.
+//! - [`ec_signature`]: ECDSA on every curve the reader runs (PA and AA).
 //! - [`bac`]: Basic Access Control, both sides.
+//! - [`bp512`]: the brainpoolP512r1 curve on RustCrypto's generic arithmetic.
 //! - [`pa`]: passive authentication (EF.SOD, CMS, the CSCA trust list).
 //! - [`pace`]: PACE v2, ECDH generic mapping, both sides' maths.
 //! - [`random`]: seeded random bytes for the machines.
@@ -17,8 +19,10 @@
 pub mod aa;
 pub mod atr;
 pub mod bac;
+pub mod bp512;
 pub mod ca;
 pub mod crypto;
+pub mod ec_signature;
 pub mod lds;
 pub mod mrz;
 pub mod pa;
@@ -27,5 +31,7 @@ pub mod random;
 pub mod reader;
 pub mod sm;
 
+#[cfg(test)]
+mod signature_tests;
 #[cfg(test)]
 mod vectors;

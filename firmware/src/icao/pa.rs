@@ -8,8 +8,10 @@
 //! 2. the signed attributes' messageDigest is the hash of the LDS Security
 //!    Object;
 //! 3. the Document Signer's signature over the signed attributes verifies
-//!    with the DS certificate carried in the SOD (RSA PKCS#1 v1.5, RSA-PSS,
-//!    ECDSA on P-256, P-384, brainpoolP256r1);
+//!    with the DS certificate carried in the SOD (RSA PKCS#1 v1.5 and
+//!    RSA-PSS with SHA-1/224/256/384/512, ECDSA with those hashes on
+//!    P-256, P-384, P-521, brainpoolP256r1 and brainpoolP384r1; see the
+//!    table in docs/security.md);
 //! 4. the DS certificate is signed by a CSCA of the configured trust list;
 //! 5. the DS certificate is valid today and, when the SOD states its
 //!    signing time, was valid then; the anchoring CSCA is valid today
@@ -90,7 +92,7 @@ pub struct LdsVersionInfo {
 }
 
 /// A hash function of the SOD.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HashAlgorithm {
     /// SHA-1.
@@ -303,7 +305,7 @@ impl TrustList {
 
 /// Verifies `signature` over `message` with the key in `spki`, using the
 /// signature algorithm `alg` (and `digest` when the algorithm names none).
-fn verify_signature(
+pub(crate) fn verify_signature(
     spki: &spki::SubjectPublicKeyInfoOwned,
     alg: &AlgorithmIdentifierOwned,
     digest: Option<HashAlgorithm>,
@@ -318,7 +320,14 @@ fn verify_signature(
         "1.2.840.113549.1.1.12" | "1.2.840.10045.4.3.3" => Some(HashAlgorithm::Sha384),
         "1.2.840.113549.1.1.13" | "1.2.840.10045.4.3.4" => Some(HashAlgorithm::Sha512),
         "1.2.840.113549.1.1.1" | "1.2.840.10045.2.1" => digest,
-        "1.2.840.113549.1.1.10" => pss_hash(alg),
+        "1.2.840.113549.1.1.10" => match pss_params(alg) {
+            Some((hash, _)) => Some(hash),
+            None => {
+                return Check::NotRun(
+                    "RSASSA-PSS parameters other than one hash for the message and MGF1".into(),
+                );
+            }
+        },
         _ => None,
     };
     let Some(hash) = hash else {
@@ -326,33 +335,54 @@ fn verify_signature(
     };
     let hashed = hash.digest(message);
     let key_oid = spki.algorithm.oid.to_string();
+    // The signature algorithm must be one of the key's: an RSA signature
+    // labelled ECDSA (or PKCS#1 v1.5 under an RSASSA-PSS-only key) is
+    // refused, not verified under the other name (RFC 4055 §1.2).
+    let ecdsa = oid.starts_with("1.2.840.10045.");
+    let matches = match key_oid.as_str() {
+        "1.2.840.113549.1.1.1" => !ecdsa,
+        "1.2.840.113549.1.1.10" => oid == "1.2.840.113549.1.1.10",
+        "1.2.840.10045.2.1" => ecdsa,
+        _ => true,
+    };
+    if !matches {
+        return Check::Failed(format!(
+            "the signature algorithm {oid} is not one of the key's ({key_oid})"
+        ));
+    }
     match key_oid.as_str() {
         "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => {
-            verify_rsa(spki, &oid, hash, &hashed, signature)
+            let salt = pss_params(alg).map(|(_, salt)| salt);
+            verify_rsa(spki, &oid, hash, salt, &hashed, signature)
         }
         "1.2.840.10045.2.1" => verify_ecdsa(spki, &hashed, signature),
         other => Check::NotRun(format!("public key algorithm {other} is not supported")),
     }
 }
 
-fn pss_hash(alg: &AlgorithmIdentifierOwned) -> Option<HashAlgorithm> {
-    // RSASSA-PSS-params: [0] hashAlgorithm (default SHA-1).
-    let params = alg.parameters.as_ref()?;
-    let bytes = params.to_der().ok()?;
-    let seq = crate::apdu::tlv::expect(&bytes, 0x30).ok()?;
-    match seq.child(0xA0).ok()? {
-        Some(hash) => {
-            let a = AlgorithmIdentifierOwned::from_der(hash.value).ok()?;
-            HashAlgorithm::from_oid(&a.oid)
-        }
-        None => Some(HashAlgorithm::Sha1),
-    }
+/// The RSASSA-PSS-params of a PSS signature (RFC 4055 §3.1): its hash
+/// and salt length, when MGF1 uses the same hash and the trailer is `BC`
+/// (what 9303-12 allows); `None` otherwise.
+fn pss_params(alg: &AlgorithmIdentifierOwned) -> Option<(HashAlgorithm, usize)> {
+    // Absent parameters: every field takes its default (SHA-1, MGF1 with
+    // SHA-1, 20 bytes of salt).
+    let params = match alg.parameters.as_ref() {
+        None => pkcs1::RsaPssParamsOwned::default(),
+        Some(p) => p.decode_as::<pkcs1::RsaPssParamsOwned>().ok()?,
+    };
+    let hash = HashAlgorithm::from_oid(&params.hash.oid)?;
+    let mgf1 = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
+    let mgf_hash = params.mask_gen.parameters.as_ref()?;
+    (params.mask_gen.oid == mgf1 && HashAlgorithm::from_oid(&mgf_hash.oid) == Some(hash))
+        .then_some((hash, usize::from(params.salt_len)))
 }
 
+/// `salt`: the PSS salt length its parameters state.
 fn verify_rsa(
     spki: &spki::SubjectPublicKeyInfoOwned,
     sig_oid: &str,
     hash: HashAlgorithm,
+    salt: Option<usize>,
     hashed: &[u8],
     signature: &[u8],
 ) -> Check {
@@ -365,22 +395,35 @@ fn verify_rsa(
         Err(e) => return Check::Failed(format!("the RSA key is invalid: {e}")),
     };
     let result = if sig_oid == "1.2.840.113549.1.1.10" {
+        let Some(salt) = salt else {
+            return Check::NotRun("the RSASSA-PSS parameters do not parse".into());
+        };
         match hash {
-            HashAlgorithm::Sha1 => {
-                key.verify(rsa::pss::Pss::<sha1::Sha1>::new(), hashed, signature)
-            }
-            HashAlgorithm::Sha224 => {
-                key.verify(rsa::pss::Pss::<sha2::Sha224>::new(), hashed, signature)
-            }
-            HashAlgorithm::Sha256 => {
-                key.verify(rsa::pss::Pss::<sha2::Sha256>::new(), hashed, signature)
-            }
-            HashAlgorithm::Sha384 => {
-                key.verify(rsa::pss::Pss::<sha2::Sha384>::new(), hashed, signature)
-            }
-            HashAlgorithm::Sha512 => {
-                key.verify(rsa::pss::Pss::<sha2::Sha512>::new(), hashed, signature)
-            }
+            HashAlgorithm::Sha1 => key.verify(
+                rsa::pss::Pss::<sha1::Sha1>::new_with_salt(salt),
+                hashed,
+                signature,
+            ),
+            HashAlgorithm::Sha224 => key.verify(
+                rsa::pss::Pss::<sha2::Sha224>::new_with_salt(salt),
+                hashed,
+                signature,
+            ),
+            HashAlgorithm::Sha256 => key.verify(
+                rsa::pss::Pss::<sha2::Sha256>::new_with_salt(salt),
+                hashed,
+                signature,
+            ),
+            HashAlgorithm::Sha384 => key.verify(
+                rsa::pss::Pss::<sha2::Sha384>::new_with_salt(salt),
+                hashed,
+                signature,
+            ),
+            HashAlgorithm::Sha512 => key.verify(
+                rsa::pss::Pss::<sha2::Sha512>::new_with_salt(salt),
+                hashed,
+                signature,
+            ),
         }
     } else {
         let scheme = match hash {
@@ -399,34 +442,12 @@ fn verify_rsa(
 }
 
 fn verify_ecdsa(spki: &spki::SubjectPublicKeyInfoOwned, hashed: &[u8], signature: &[u8]) -> Check {
-    use ecdsa::signature::hazmat::PrehashVerifier;
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
-        .map(|o| o.to_string());
-    let point = spki.subject_public_key.raw_bytes();
-    macro_rules! verify {
-        ($curve:ty) => {{
-            let Ok(key) = ecdsa::VerifyingKey::<$curve>::from_sec1_bytes(point) else {
-                return Check::Failed("the EC public key is not on its curve".into());
-            };
-            let Ok(sig) = ecdsa::Signature::<$curve>::from_der(signature) else {
-                return Check::Failed("the ECDSA signature is not DER".into());
-            };
-            match key.verify_prehash(hashed, &sig) {
-                Ok(()) => Check::Passed,
-                Err(_) => Check::Failed("the ECDSA signature does not verify".into()),
-            }
-        }};
-    }
-    match curve.as_deref() {
-        Some("1.2.840.10045.3.1.7") => verify!(p256::NistP256),
-        Some("1.3.132.0.34") => verify!(p384::NistP384),
-        Some("1.3.36.3.3.2.8.1.1.7") => verify!(bp256::BrainpoolP256r1),
-        Some(other) => Check::NotRun(format!("curve {other} is not supported")),
-        None => Check::NotRun("EC keys with explicit domain parameters are not supported".into()),
+    use super::ec_signature::{EcdsaError, Encoding, verify};
+    match verify(spki, hashed, signature, Encoding::Der) {
+        Ok(_) => Check::Passed,
+        Err(e) if e.not_run() => Check::NotRun(e.to_string()),
+        Err(EcdsaError::Encoding) => Check::Failed("the ECDSA signature is not DER".into()),
+        Err(e) => Check::Failed(e.to_string()),
     }
 }
 

@@ -14,8 +14,10 @@
 //! Points travel as SEC1 uncompressed bytes and scalars as big-endian
 //! bytes, so the same code serves the reader and the virtual chip;
 //! randomness (the private keys, the nonce) is always passed in.
-//! Supported: `id-PACE-ECDH-GM-AES-CBC-CMAC-128/192/256` on
-//! brainpoolP256r1 (parameter ID 13, the CCCD) and NIST P-256 (12).
+//! Supported: `id-PACE-ECDH-GM-AES-CBC-CMAC-128/192/256` on the
+//! standardized domain parameters 12 (P-256), 13 (brainpoolP256r1, the
+//! CCCD), 15 (P-384), 16 (brainpoolP384r1), 17 (brainpoolP512r1) and 18
+//! (P-521) ([`Curve`]).
 
 use super::crypto::{AesCipher, KeyLength, aes_cmac, kdf_aes};
 use crate::apdu::Command;
@@ -66,7 +68,8 @@ pub enum PaceError {
 }
 
 /// The symmetric cipher a PACE protocol sets up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PaceCipher {
     /// AES-128, SHA-1 KDF.
     Aes128,
@@ -85,23 +88,65 @@ impl PaceCipher {
             PaceCipher::Aes256 => 32,
         }
     }
+
+    /// The last arc of its protocol OIDs (`id-PACE-ECDH-GM-AES-CBC-CMAC-*`,
+    /// `id-CA-ECDH-AES-CBC-CMAC-*`): 2, 3, 4.
+    pub fn oid_arc(self) -> u8 {
+        match self {
+            PaceCipher::Aes128 => 2,
+            PaceCipher::Aes192 => 3,
+            PaceCipher::Aes256 => 4,
+        }
+    }
 }
 
-/// The standardized domain parameters supported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The elliptic curves this reader runs: the standardized domain
+/// parameters of 9303-11 §9.5.1 (TR-03110-3 A.2.1.1) that have a RustCrypto
+/// implementation. Used by PACE, chip authentication and (by OID) the
+/// ECDSA checks of passive and active authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Curve {
     /// NIST P-256 (secp256r1), parameter ID 12.
     P256,
-    /// brainpoolP256r1, parameter ID 13.
+    /// NIST P-384 (secp384r1), parameter ID 15.
+    P384,
+    /// NIST P-521 (secp521r1), parameter ID 18.
+    P521,
+    /// brainpoolP256r1, parameter ID 13 (the CCCD's).
+    #[serde(rename = "brainpool_p256r1")]
     BrainpoolP256r1,
+    /// brainpoolP384r1, parameter ID 16.
+    #[serde(rename = "brainpool_p384r1")]
+    BrainpoolP384r1,
+    /// brainpoolP512r1, parameter ID 17 ([`super::bp512`]).
+    #[serde(rename = "brainpool_p512r1")]
+    BrainpoolP512r1,
 }
 
 impl Curve {
-    /// From a standardized domain parameter ID (9303-11 §9.5.1).
+    /// Every curve this reader runs.
+    pub const ALL: [Curve; 6] = [
+        Curve::P256,
+        Curve::P384,
+        Curve::P521,
+        Curve::BrainpoolP256r1,
+        Curve::BrainpoolP384r1,
+        Curve::BrainpoolP512r1,
+    ];
+
+    /// From a standardized domain parameter ID (9303-11 §9.5.1). IDs 8–11
+    /// and 14 (P-192, brainpoolP192r1, P-224, brainpoolP224r1,
+    /// brainpoolP320r1) have no released RustCrypto curve (`p192` and
+    /// `p224` exist only as 0.14 release candidates) and are not run.
     pub fn from_parameter_id(id: u32) -> Option<Curve> {
         match id {
             12 => Some(Curve::P256),
             13 => Some(Curve::BrainpoolP256r1),
+            15 => Some(Curve::P384),
+            16 => Some(Curve::BrainpoolP384r1),
+            17 => Some(Curve::BrainpoolP512r1),
+            18 => Some(Curve::P521),
             _ => None,
         }
     }
@@ -111,6 +156,51 @@ impl Curve {
         match self {
             Curve::P256 => 12,
             Curve::BrainpoolP256r1 => 13,
+            Curve::P384 => 15,
+            Curve::BrainpoolP384r1 => 16,
+            Curve::BrainpoolP512r1 => 17,
+            Curve::P521 => 18,
+        }
+    }
+
+    /// The named curve's OID content bytes (RFC 5480, RFC 5639).
+    pub fn oid(self) -> &'static [u8] {
+        match self {
+            // 1.2.840.10045.3.1.7
+            Curve::P256 => &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07],
+            // 1.3.132.0.34
+            Curve::P384 => &[0x2B, 0x81, 0x04, 0x00, 0x22],
+            // 1.3.132.0.35
+            Curve::P521 => &[0x2B, 0x81, 0x04, 0x00, 0x23],
+            // 1.3.36.3.3.2.8.1.1.7
+            Curve::BrainpoolP256r1 => &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07],
+            // 1.3.36.3.3.2.8.1.1.11
+            Curve::BrainpoolP384r1 => &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0B],
+            // 1.3.36.3.3.2.8.1.1.13
+            Curve::BrainpoolP512r1 => &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0D],
+        }
+    }
+
+    /// From a named curve's OID content bytes.
+    pub fn from_oid(oid: &[u8]) -> Option<Curve> {
+        Curve::ALL.into_iter().find(|c| c.oid() == oid)
+    }
+
+    /// The length of a scalar (and of a coordinate) in bytes.
+    pub fn scalar_len(self) -> usize {
+        match self {
+            Curve::P256 | Curve::BrainpoolP256r1 => 32,
+            Curve::P384 | Curve::BrainpoolP384r1 => 48,
+            Curve::BrainpoolP512r1 => 64,
+            Curve::P521 => 66,
+        }
+    }
+
+    /// The bit length of the group order.
+    pub fn order_bits(self) -> usize {
+        match self {
+            Curve::P521 => 521,
+            other => other.scalar_len() * 8,
         }
     }
 }
@@ -357,45 +447,60 @@ macro_rules! curve_ops {
 }
 
 curve_ops!(brainpool, [super::bp256_r1], bp256::BrainpoolP256r1);
+curve_ops!(brainpool384, [super::bp384_r1], bp384::BrainpoolP384r1);
+curve_ops!(
+    brainpool512,
+    [crate::icao::bp512],
+    crate::icao::bp512::BrainpoolP512r1
+);
 curve_ops!(nist_p256, [::p256], p256::NistP256);
+curve_ops!(nist_p384, [::p384], p384::NistP384);
+curve_ops!(nist_p521, [::p521], p521::NistP521);
 
 /// `bp256::r1` under a name the macro can use.
 mod bp256_r1 {
     pub(super) use bp256::r1::{AffinePoint, ProjectivePoint, Scalar};
 }
 
+/// `bp384::r1` under a name the macro can use.
+mod bp384_r1 {
+    pub(super) use bp384::r1::{AffinePoint, ProjectivePoint, Scalar};
+}
+
+/// Calls `$f` in the curve's module.
+macro_rules! on_curve {
+    ($curve:expr, $f:ident($($arg:expr),*)) => {
+        match $curve {
+            Curve::P256 => nist_p256::$f($($arg),*),
+            Curve::P384 => nist_p384::$f($($arg),*),
+            Curve::P521 => nist_p521::$f($($arg),*),
+            Curve::BrainpoolP256r1 => brainpool::$f($($arg),*),
+            Curve::BrainpoolP384r1 => brainpool384::$f($($arg),*),
+            Curve::BrainpoolP512r1 => brainpool512::$f($($arg),*),
+        }
+    };
+}
+
 impl Curve {
     /// SK·G, the public key of a private key (uncompressed SEC1).
     pub fn public_key(self, sk: &[u8]) -> Result<Vec<u8>, PaceError> {
-        match self {
-            Curve::P256 => nist_p256::generator_mul(sk),
-            Curve::BrainpoolP256r1 => brainpool::generator_mul(sk),
-        }
+        on_curve!(self, generator_mul(sk))
     }
 
     /// SK·P for a point P (uncompressed SEC1 in and out); the point is
     /// checked to be on the curve.
     pub fn multiply(self, point: &[u8], sk: &[u8]) -> Result<Vec<u8>, PaceError> {
-        match self {
-            Curve::P256 => nist_p256::mul(point, sk),
-            Curve::BrainpoolP256r1 => brainpool::mul(point, sk),
-        }
+        on_curve!(self, mul(point, sk))
     }
 
     /// Generic mapping: G̃ = s·G + H.
     pub fn map(self, nonce: &[u8], h: &[u8]) -> Result<Vec<u8>, PaceError> {
-        match self {
-            Curve::P256 => nist_p256::map(nonce, h),
-            Curve::BrainpoolP256r1 => brainpool::map(nonce, h),
-        }
+        on_curve!(self, map(nonce, h))
     }
 
     /// The x-coordinate of a point.
     pub fn x(self, point: &[u8]) -> Result<Vec<u8>, PaceError> {
-        match self {
-            Curve::P256 => nist_p256::x(point),
-            Curve::BrainpoolP256r1 => brainpool::x(point),
-        }
+        on_curve!(self, x(point))
     }
 
     /// SK·G̃ for the mapped generator (ephemeral public key).

@@ -47,10 +47,17 @@ impl Drbg {
         out
     }
 
-    /// A valid private key for `curve` (rejection sampling).
-    pub fn private_key(&mut self, curve: super::pace::Curve) -> [u8; 32] {
+    /// A valid private key for `curve`, as many bytes as its scalars
+    /// (rejection sampling over the order's bit length).
+    pub fn private_key(&mut self, curve: super::pace::Curve) -> zeroize::Zeroizing<Vec<u8>> {
+        let len = curve.scalar_len();
+        let excess = len * 8 - curve.order_bits();
         loop {
-            let k = self.bytes::<32>();
+            let mut k = zeroize::Zeroizing::new(vec![0u8; len]);
+            self.fill(&mut k);
+            if let Some(top) = k.first_mut() {
+                *top &= 0xFF >> excess;
+            }
             if curve.public_key(&k).is_ok() {
                 return k;
             }
@@ -70,11 +77,10 @@ mod tests {
         assert_eq!(x, b.bytes::<40>());
         assert_ne!(&x[..8], &x[32..40]);
         assert_ne!(a.bytes::<8>(), Drbg::new([8; 32]).bytes::<8>());
-        let k = a.private_key(super::super::pace::Curve::BrainpoolP256r1);
-        assert!(
-            super::super::pace::Curve::BrainpoolP256r1
-                .public_key(&k)
-                .is_ok()
-        );
+        for curve in super::super::pace::Curve::ALL {
+            let k = a.private_key(curve);
+            assert_eq!(k.len(), curve.scalar_len(), "{curve:?}");
+            assert!(curve.public_key(&k).is_ok(), "{curve:?}");
+        }
     }
 }

@@ -421,12 +421,12 @@ enum Step {
     ExpectMappingKey {
         info: PaceInfo,
         nonce: Zeroizing<Vec<u8>>,
-        sk_map: Zeroizing<[u8; 32]>,
+        sk_map: Zeroizing<Vec<u8>>,
         pk_map: Vec<u8>,
     },
     ExpectEphemeralKey {
         info: PaceInfo,
-        sk: Zeroizing<[u8; 32]>,
+        sk: Zeroizing<Vec<u8>>,
         pk: Vec<u8>,
     },
     ExpectToken {
@@ -458,7 +458,7 @@ enum Step {
     },
     ExpectCaAnswer {
         info: super::ca::CaInfo,
-        sk: Zeroizing<[u8; 32]>,
+        sk: Zeroizing<Vec<u8>>,
     },
     /// Chip authentication switched keys after the last file: one small
     /// read proves the chip has them.
@@ -726,8 +726,8 @@ impl DocumentReader {
                     }
                     Err(_) => return self.pace_failed(sw),
                 };
-                let sk_map = Zeroizing::new(self.rng.private_key(info.curve));
-                let Ok(pk_map) = info.curve.public_key(&*sk_map) else {
+                let sk_map = self.rng.private_key(info.curve);
+                let Ok(pk_map) = info.curve.public_key(&sk_map) else {
                     return self.pace_failed(sw);
                 };
                 self.send_plain(pace::general_authenticate(
@@ -754,10 +754,10 @@ impl DocumentReader {
                     if pk_map_ic == pk_map {
                         return Err(pace::PaceError::EchoedKey);
                     }
-                    let h = info.curve.multiply(&pk_map_ic, &*sk_map)?;
+                    let h = info.curve.multiply(&pk_map_ic, &sk_map)?;
                     let generator = info.curve.map(&nonce, &h)?;
-                    let sk = Zeroizing::new(self.rng.private_key(info.curve));
-                    let pk = info.curve.public_key_on(&generator, &*sk)?;
+                    let sk = self.rng.private_key(info.curve);
+                    let pk = info.curve.public_key_on(&generator, &sk)?;
                     Ok((sk, pk))
                 })();
                 let Ok((sk, pk)) = mapped else {
@@ -774,7 +774,7 @@ impl DocumentReader {
                     if pk_ic == pk {
                         return Err(pace::PaceError::EchoedKey);
                     }
-                    let shared = Zeroizing::new(info.curve.x(&info.curve.multiply(&pk_ic, &*sk)?)?);
+                    let shared = Zeroizing::new(info.curve.x(&info.curve.multiply(&pk_ic, &sk)?)?);
                     let (ks_enc, ks_mac) = pace::session_keys(&shared, info.cipher)?;
                     let t_ifd = pace::auth_token(&ks_mac, &info.oid, &pk_ic)?;
                     Ok((ks_enc, ks_mac, t_ifd))
@@ -907,8 +907,8 @@ impl DocumentReader {
                     self.ca = CaState::Refused;
                     return self.next_file();
                 }
-                let sk = Zeroizing::new(self.rng.private_key(info.curve));
-                match info.curve.public_key(&*sk) {
+                let sk = self.rng.private_key(info.curve);
+                match info.curve.public_key(&sk) {
                     Ok(pk) => {
                         self.step = Step::ExpectCaAnswer { info, sk };
                         self.send(super::ca::general_authenticate(&pk));
@@ -924,7 +924,7 @@ impl DocumentReader {
                     self.ca = CaState::Refused;
                     return self.next_file();
                 }
-                let keys = super::ca::session_keys(info.curve, info.cipher, &*sk, &info.public_key)
+                let keys = super::ca::session_keys(info.curve, info.cipher, &sk, &info.public_key)
                     .and_then(|(enc, mac)| SecureMessaging::aes(&enc, &mac).map_err(Into::into));
                 match keys {
                     Ok(sm) => {

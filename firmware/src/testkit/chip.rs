@@ -19,7 +19,8 @@ use crate::apdu::tlv;
 use crate::apdu::{Command, StatusWord, encode_response};
 use crate::icao::bac::{self, BacKeys};
 use crate::icao::lds::{AID, File};
-use crate::icao::pace::{self, PaceInfo, Password};
+use crate::icao::pa::HashAlgorithm;
+use crate::icao::pace::{self, Curve, PaceCipher, PaceInfo, Password};
 use crate::icao::random::Drbg;
 use crate::icao::sm::SecureMessaging;
 use rsa::traits::PublicKeyParts;
@@ -29,8 +30,16 @@ use zeroize::Zeroizing;
 /// The chip's Active Authentication key (DG15 carries its public half).
 #[derive(Clone)]
 pub enum AaKey {
-    /// ECDSA on P-256 over SHA-256, a plain r ‖ s answer.
-    Ecdsa([u8; 32]),
+    /// ECDSA on `curve` over `hash` (which DG14's ActiveAuthenticationInfo
+    /// names), a plain r ‖ s answer.
+    Ecdsa {
+        /// The curve.
+        curve: Curve,
+        /// The hash of the challenge.
+        hash: HashAlgorithm,
+        /// The private scalar.
+        key: Zeroizing<Vec<u8>>,
+    },
     /// RSA, answered with ISO/IEC 9796-2 scheme 1, SHA-256 (trailer
     /// `34CC`), partial recovery.
     Rsa(Box<rsa::PrivateKey>),
@@ -39,9 +48,30 @@ pub enum AaKey {
 impl core::fmt::Debug for AaKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
-            AaKey::Ecdsa(_) => "AaKey::Ecdsa(..)",
+            AaKey::Ecdsa { .. } => "AaKey::Ecdsa(..)",
             AaKey::Rsa(_) => "AaKey::Rsa(..)",
         })
+    }
+}
+
+/// The chip's Chip Authentication key (DG14 carries its public half and
+/// the protocol).
+#[derive(Clone)]
+pub struct CaKey {
+    /// The curve of the static key.
+    pub curve: Curve,
+    /// The cipher `id-CA-ECDH-AES-CBC-CMAC-*` sets up.
+    pub cipher: PaceCipher,
+    /// The static private scalar.
+    pub private: Zeroizing<Vec<u8>>,
+}
+
+impl core::fmt::Debug for CaKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CaKey")
+            .field("curve", &self.curve)
+            .field("cipher", &self.cipher)
+            .finish_non_exhaustive()
     }
 }
 
@@ -155,9 +185,9 @@ pub struct ChipConfig {
     pub extended_length: bool,
     /// The Active Authentication private key, when DG15 is present.
     pub aa_key: Option<AaKey>,
-    /// The Chip Authentication static private key (brainpoolP256r1), when
-    /// DG14 offers chip authentication.
-    pub ca_key: Option<[u8; 32]>,
+    /// The Chip Authentication static key, when DG14 offers chip
+    /// authentication.
+    pub ca_key: Option<CaKey>,
     /// Scripted misbehaviour (empty for a genuine chip).
     pub hostile: Vec<Hostile>,
 }
@@ -292,6 +322,11 @@ impl VirtualChip {
         self.apdus = 0;
     }
 
+    /// The content of one of the chip's files, as configured.
+    pub fn file(&self, file: File) -> Option<&[u8]> {
+        self.config.files.get(&file).map(Vec::as_slice)
+    }
+
     /// APDUs answered since the last reset.
     pub fn apdus(&self) -> u64 {
         self.apdus
@@ -423,9 +458,15 @@ impl VirtualChip {
     }
 
     fn chip_authenticate(&mut self, data: &[u8]) -> (Vec<u8>, StatusWord) {
-        let (Some(key), Some(_oid)) = (self.config.ca_key, self.ca_selected.take()) else {
+        let (Some(key), Some(oid)) = (self.config.ca_key.clone(), self.ca_selected.take()) else {
             return sw(StatusWord::CONDITIONS_NOT_SATISFIED);
         };
+        // id-CA-ECDH-AES-CBC-CMAC-* for the key's cipher, as DG14 offers.
+        let mut offered = vec![0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x03, 0x02];
+        offered.push(key.cipher.oid_arc());
+        if oid != offered {
+            return sw(StatusWord::WRONG_DATA);
+        }
         let Some(public) = tlv::expect(data, 0x7C)
             .ok()
             .and_then(|d| d.child(0x80).ok().flatten())
@@ -433,12 +474,7 @@ impl VirtualChip {
         else {
             return sw(StatusWord::WRONG_DATA);
         };
-        let keys = crate::icao::ca::session_keys(
-            crate::icao::pace::Curve::BrainpoolP256r1,
-            crate::icao::pace::PaceCipher::Aes128,
-            &key,
-            &public,
-        );
+        let keys = crate::icao::ca::session_keys(key.curve, key.cipher, &key.private, &public);
         match keys.and_then(|(enc, mac)| SecureMessaging::aes(&enc, &mac).map_err(Into::into)) {
             Ok(next) => {
                 self.next_sm = Some(next);
@@ -449,7 +485,6 @@ impl VirtualChip {
     }
 
     fn internal_authenticate(&mut self, challenge: &[u8]) -> (Vec<u8>, StatusWord) {
-        use ecdsa::signature::hazmat::PrehashSigner;
         let Some(key) = self.config.aa_key.clone() else {
             return sw(StatusWord::INS_NOT_SUPPORTED);
         };
@@ -462,16 +497,12 @@ impl VirtualChip {
             // A valid signature, over another challenge.
             *b ^= 1;
         }
-        let key = match key {
-            AaKey::Ecdsa(key) => key,
+        let (curve, hash, key) = match key {
+            AaKey::Ecdsa { curve, hash, key } => (curve, hash, key),
             AaKey::Rsa(key) => return self.sign_9796_2(&key, &challenge),
         };
-        let Ok(signing) = p256::ecdsa::SigningKey::from_slice(&key) else {
-            return sw(StatusWord::UNKNOWN);
-        };
-        let digest = crate::icao::pa::HashAlgorithm::Sha256.digest(&challenge);
-        match PrehashSigner::<p256::ecdsa::Signature>::sign_prehash(&signing, &digest) {
-            Ok(sig) => (sig.to_bytes().to_vec(), StatusWord::SUCCESS),
+        match crate::icao::ec_signature::sign_plain(curve, &key, &hash.digest(&challenge)) {
+            Ok(sig) => (sig, StatusWord::SUCCESS),
             Err(_) => sw(StatusWord::UNKNOWN),
         }
     }

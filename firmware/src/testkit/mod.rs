@@ -15,8 +15,9 @@ use crate::cccd::date::Date;
 use crate::cccd::dg13::{self, Citizen};
 use crate::icao::lds::{self, Com, File};
 use crate::icao::mrz::check_digit;
+use crate::icao::pa::HashAlgorithm;
 use crate::icao::pace::{Curve, ID_PACE, PaceCipher, PaceInfo};
-use chip::{AaKey, ChipConfig, Hostile, NonceFault, VirtualChip};
+use chip::{AaKey, CaKey, ChipConfig, Hostile, NonceFault, VirtualChip};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,7 +58,8 @@ pub enum ProfileError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Protocol {
-    /// PACE (CAN and MRZ passwords) on brainpoolP256r1, AES-128.
+    /// PACE (CAN and MRZ passwords) on `[chip] pace_curve` with
+    /// `pace_cipher` (brainpoolP256r1, AES-128 by default).
     Pace,
     /// Basic Access Control.
     Bac,
@@ -237,6 +239,40 @@ pub struct ChipSection {
     /// The Active Authentication key: `"ecdsa"` (default) or `"rsa"`.
     #[serde(default)]
     pub active_authentication: AaAlgorithm,
+    /// PACE's curve: `"brainpool_p256r1"` (default, as the CCCD), `"p256"`,
+    /// `"p384"`, `"p521"` or `"brainpool_p384r1"`.
+    #[serde(default = "cccd_curve")]
+    pub pace_curve: Curve,
+    /// PACE's cipher: `"aes128"` (default), `"aes192"` or `"aes256"`.
+    #[serde(default = "cccd_cipher")]
+    pub pace_cipher: PaceCipher,
+    /// Chip Authentication's curve (names as `pace_curve`; default
+    /// brainpoolP256r1).
+    #[serde(default = "cccd_curve")]
+    pub ca_curve: Curve,
+    /// Chip Authentication's cipher (as `pace_cipher`; default AES-128).
+    #[serde(default = "cccd_cipher")]
+    pub ca_cipher: PaceCipher,
+    /// The curve of the ECDSA Active Authentication key (names as
+    /// `pace_curve`; default `"p256"`).
+    #[serde(default = "aa_default_curve")]
+    pub aa_curve: Curve,
+    /// The hash of the ECDSA Active Authentication answer: `"sha1"`,
+    /// `"sha224"`, `"sha256"`, `"sha384"` or `"sha512"` (default: the one
+    /// of the curve's size).
+    pub aa_hash: Option<HashAlgorithm>,
+}
+
+fn cccd_curve() -> Curve {
+    Curve::BrainpoolP256r1
+}
+
+fn cccd_cipher() -> PaceCipher {
+    PaceCipher::Aes128
+}
+
+fn aa_default_curve() -> Curve {
+    Curve::P256
 }
 
 fn default_photo_size() -> [u16; 2] {
@@ -433,51 +469,62 @@ impl CardProfile {
             files.insert(File::Dg(2), lds::encode_dg2(&bytes, j2k, w, h));
             groups.insert(1, 2);
         }
-        // Active Authentication: a P-256 key; DG15 carries its public half
-        // and DG14 names ecdsa-plain-SHA256.
+        // Active Authentication: an ECDSA key (P-256 unless `aa_curve`
+        // says otherwise); DG15 carries its public half and DG14 names
+        // ecdsa-plain-SHA*. Chip Authentication: a static key on `ca_curve`.
         let mut key_rng = crate::icao::random::Drbg::new({
             let mut s = [0xAAu8; 32];
             s[..8].copy_from_slice(&self.chip.seed.to_be_bytes());
             s
         });
-        let aa_key = loop {
-            let k = key_rng.bytes::<32>();
-            if p256::ecdsa::SigningKey::from_slice(&k).is_ok() {
-                break k;
-            }
-        };
-        let ca_key = key_rng.private_key(crate::icao::pace::Curve::BrainpoolP256r1);
+        let aa_curve = self.chip.aa_curve;
+        let aa_hash = self.chip.aa_hash.unwrap_or(match aa_curve.scalar_len() {
+            32 => HashAlgorithm::Sha256,
+            48 => HashAlgorithm::Sha384,
+            _ => HashAlgorithm::Sha512,
+        });
+        let aa_key = key_rng.private_key(aa_curve);
+        let ca_curve = self.chip.ca_curve;
+        let ca_key = key_rng.private_key(ca_curve);
         let chip_aa_key = {
             use crate::apdu::tlv;
-            use der::Encode;
-            let ca_public = crate::icao::pace::Curve::BrainpoolP256r1
+            let ca_public = ca_curve
                 .public_key(&ca_key)
                 .map_err(|e| invalid("chip", e.to_string()))?;
             let (dg15, extra, chip_key) = match self.chip.active_authentication {
                 AaAlgorithm::Ecdsa => {
-                    let signing = p256::ecdsa::SigningKey::from_slice(&aa_key)
-                        .map_err(|e| invalid("chip", e.to_string()))?;
-                    let spki = spki::SubjectPublicKeyInfoOwned::from_key(signing.verifying_key())
-                        .and_then(|s| s.to_der().map_err(Into::into))
+                    let spki = crate::icao::ec_signature::public_key_info(aa_curve, &aa_key)
                         .map_err(|e| invalid("chip", e.to_string()))?;
                     let mut aa_info = tlv::to_vec(0x06, &crate::icao::aa::ID_AA);
                     tlv::encode(0x02, &[1], &mut aa_info);
+                    // ecdsa-plain-SHA1/224/256/384/512 (BSI TR-03111).
+                    let arc = match aa_hash {
+                        HashAlgorithm::Sha1 => 1,
+                        HashAlgorithm::Sha224 => 2,
+                        HashAlgorithm::Sha256 => 3,
+                        HashAlgorithm::Sha384 => 4,
+                        HashAlgorithm::Sha512 => 5,
+                    };
                     tlv::encode(
                         0x06,
-                        &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x01, 0x01, 0x04, 0x01, 0x03],
+                        &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x01, 0x01, 0x04, 0x01, arc],
                         &mut aa_info,
                     );
                     let chip_key = if self.faults.cloned_aa {
                         // A clone cannot extract the original's private
                         // key: it signs with its own.
-                        key_rng.bytes::<32>()
+                        key_rng.private_key(aa_curve)
                     } else {
                         aa_key
                     };
                     (
                         spki,
                         vec![tlv::to_vec(0x30, &aa_info)],
-                        AaKey::Ecdsa(chip_key),
+                        AaKey::Ecdsa {
+                            curve: aa_curve,
+                            hash: aa_hash,
+                            key: chip_key,
+                        },
                     )
                 }
                 AaAlgorithm::Rsa => {
@@ -498,7 +545,7 @@ impl CardProfile {
             files.insert(File::Dg(15), tlv::to_vec(0x6F, &dg15));
             files.insert(
                 File::Dg(14),
-                crate::icao::ca::encode_dg14(&ca_public, &extra),
+                crate::icao::ca::encode_dg14(ca_curve, self.chip.ca_cipher, &ca_public, &extra),
             );
             groups.extend([14, 15]);
             chip_key
@@ -510,11 +557,11 @@ impl CardProfile {
         }
         let pace = self.chip.protocols.contains(&Protocol::Pace).then(|| {
             let mut oid = ID_PACE.to_vec();
-            oid.extend_from_slice(&[0x02, 0x02]);
+            oid.extend_from_slice(&[0x02, self.chip.pace_cipher.oid_arc()]);
             PaceInfo {
                 oid,
-                cipher: PaceCipher::Aes128,
-                curve: Curve::BrainpoolP256r1,
+                cipher: self.chip.pace_cipher,
+                curve: self.chip.pace_curve,
             }
         });
         if let Some(info) = &pace {
@@ -567,10 +614,14 @@ impl CardProfile {
                 extended_length: self.chip.extended_length,
                 aa_key: Some(chip_aa_key),
                 hostile,
-                ca_key: Some(if self.faults.cloned_ca {
-                    key_rng.private_key(crate::icao::pace::Curve::BrainpoolP256r1)
-                } else {
-                    ca_key
+                ca_key: Some(CaKey {
+                    curve: ca_curve,
+                    cipher: self.chip.ca_cipher,
+                    private: if self.faults.cloned_ca {
+                        key_rng.private_key(ca_curve)
+                    } else {
+                        ca_key
+                    },
                 }),
             },
             seed,
@@ -578,5 +629,7 @@ impl CardProfile {
     }
 }
 
+#[cfg(test)]
+mod algorithm_tests;
 #[cfg(test)]
 mod tests;

@@ -158,8 +158,92 @@ pub fn parse(line: &str, step: StepKind) -> Result<Command, String> {
         ("more", []) => input(Input::Extend),
         ("help", _) => Ok(Command::Help),
         ("quit" | "exit", []) => Ok(Command::Quit),
-        _ => Err(format!("unknown command {line:?}; type help")),
+        // The line may be personal data a citizen typed (an ID number, a
+        // name): only a command-like first word is echoed into the journal.
+        (word, _) if is_command_word(word) => Err(format!("unknown command {word:?}; type help")),
+        _ => Err("unknown command; type help".to_owned()),
     }
+}
+
+/// Whether `word` looks like a command (a few ASCII letters), so it can be
+/// echoed without echoing what a citizen typed.
+fn is_command_word(word: &str) -> bool {
+    (1..=12).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+}
+
+/// The state line of a screen, as it goes to standard output and so to the
+/// journal: the holder only as "verified" with the ID masked as the screen
+/// masks it, never the name.
+fn state_line(view: &SessionView) -> String {
+    let mut line = format!("   [{:?}]", view.step);
+    if let Some(fault) = view.fault {
+        line.push_str(&format!(" fault={fault:?}"));
+    }
+    if let Some(p) = view.read_percent {
+        line.push_str(&format!(" reading {p}%"));
+    }
+    if view.holder_name.is_some() {
+        line.push_str(&format!(
+            " holder=verified id={}",
+            view.holder_masked_id.as_deref().unwrap_or("")
+        ));
+    }
+    if let Some(t) = &view.ticket {
+        line.push_str(&format!(
+            " ticket={} service={} waiting={} printed={}",
+            t.number, t.service, t.waiting, t.printed
+        ));
+        if let Some(problem) = t.print_problem {
+            line.push_str(&format!(
+                " print_problem={problem:?} (staff: `reprint {}`)",
+                t.number
+            ));
+        }
+    }
+    if let Some(guide) = view.face_guide {
+        line.push_str(&format!(
+            " face={:?} progress={}%",
+            guide.hint, guide.progress_percent
+        ));
+    }
+    if let Some(r) = &view.receipt {
+        line.push_str(&format!(
+            " receipt={} {}",
+            r.code,
+            if r.delivered {
+                "sent"
+            } else {
+                "QUEUED, will be sent"
+            }
+        ));
+    }
+    if let Some(notice) = view.menu_notice {
+        line.push_str(&format!(" menu_notice={notice:?}"));
+    }
+    line
+}
+
+/// The rows of a request form without their values: which are filled from
+/// the chip or typed, which are still required. Values are personal data
+/// and this output is the journal.
+fn form_lines(form: &crate::requesting::FormScreen) -> Vec<String> {
+    let mut lines = vec![format!(
+        "   {} · {} ({})",
+        form.name_vi, form.name_en, form.procedure
+    )];
+    for f in &form.fields {
+        let mark = if f.editable { "field" } else { "chip " };
+        let value = match (&f.value, f.required) {
+            (Some(_), _) => "filled",
+            (None, true) => "—  (required)",
+            (None, false) => "—",
+        };
+        lines.push(format!("   [{mark}] {:<22} {value}", f.name));
+    }
+    for p in &form.problems {
+        lines.push(format!("   ! {}", p.message_vi));
+    }
+    lines
 }
 
 impl Console {
@@ -207,52 +291,7 @@ impl Frontend for Console {
         }
         let text = kiosk_ui::guidance(view, kiosk_ui::Language::Vietnamese);
         println!("== {} — {}", text.title, text.prompt);
-        let mut line = format!("   [{:?}]", view.step);
-        if let Some(fault) = view.fault {
-            line.push_str(&format!(" fault={fault:?}"));
-        }
-        if let Some(p) = view.read_percent {
-            line.push_str(&format!(" reading {p}%"));
-        }
-        if let Some(name) = &view.holder_name {
-            line.push_str(&format!(
-                " holder={name} id={}",
-                view.holder_masked_id.as_deref().unwrap_or("")
-            ));
-        }
-        if let Some(t) = &view.ticket {
-            line.push_str(&format!(
-                " ticket={} service={} waiting={} printed={}",
-                t.number, t.service, t.waiting, t.printed
-            ));
-            if let Some(problem) = t.print_problem {
-                line.push_str(&format!(
-                    " print_problem={problem:?} (staff: `reprint {}`)",
-                    t.number
-                ));
-            }
-        }
-        if let Some(guide) = view.face_guide {
-            line.push_str(&format!(
-                " face={:?} progress={}%",
-                guide.hint, guide.progress_percent
-            ));
-        }
-        if let Some(r) = &view.receipt {
-            line.push_str(&format!(
-                " receipt={} {}",
-                r.code,
-                if r.delivered {
-                    "sent"
-                } else {
-                    "QUEUED, will be sent"
-                }
-            ));
-        }
-        if let Some(notice) = view.menu_notice {
-            line.push_str(&format!(" menu_notice={notice:?}"));
-        }
-        println!("{line}");
+        println!("{}", state_line(view));
     }
 
     fn show_request(
@@ -266,25 +305,8 @@ impl Frontend for Console {
             return;
         }
         let Some(form) = form else { return };
-        println!(
-            "   {} · {} ({})",
-            form.name_vi, form.name_en, form.procedure
-        );
-        for f in &form.fields {
-            let mark = if f.editable { "field" } else { "chip " };
-            println!(
-                "   [{mark}] {:<22} {}{}",
-                f.name,
-                f.value.as_deref().unwrap_or("—"),
-                if f.required && f.value.is_none() {
-                    "  (required)"
-                } else {
-                    ""
-                }
-            );
-        }
-        for p in &form.problems {
-            println!("   ! {}", p.message_vi);
+        for line in form_lines(form) {
+            println!("{line}");
         }
     }
 
@@ -429,6 +451,80 @@ fn camera_frames(sources: &[String]) -> Result<Vec<kiosk_hal::camera::Frame>, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The journal must not learn who the citizen is: the state line of an
+    /// identified holder names no one and shows the ID as the screen masks
+    /// it.
+    #[test]
+    fn the_state_line_of_an_identified_holder_has_no_name_and_a_masked_id() {
+        use crate::runtime::trust_tests::{QR, card, kiosk, present, reach_menu};
+        let (mut rt, controls, _dir) = kiosk();
+        present(&mut rt, &controls, card(|_| {}), QR);
+        reach_menu(&mut rt);
+        let view = rt.view();
+        assert_eq!(view.holder_name.as_deref(), Some("Nguyễn Văn Mẫu"));
+        let line = state_line(&view);
+        assert!(line.contains("holder=verified id=••••••••0001"), "{line}");
+        for personal in ["Nguyễn", "Mẫu", "003090000001", "15/01/1990"] {
+            assert!(!line.contains(personal), "{personal:?} in {line}");
+        }
+    }
+
+    #[test]
+    fn form_rows_say_filled_or_required_and_never_carry_a_value() {
+        use kiosk_firmware::requests::catalog::FieldType;
+        use kiosk_firmware::requests::form::{FieldView, Source};
+        let field = |name: &str, value: Option<&str>, editable: bool| FieldView {
+            name: name.into(),
+            label_vi: name.into(),
+            label_en: name.into(),
+            value: value.map(Into::into),
+            source: if editable {
+                Source::Citizen
+            } else {
+                Source::Chip
+            },
+            editable,
+            required: true,
+            kind: FieldType::Text,
+            max_len: None,
+            options: Vec::new(),
+            min: None,
+            max: None,
+        };
+        let form = crate::requesting::FormScreen {
+            procedure: "1.001".into(),
+            name_vi: "Đăng ký thường trú".into(),
+            name_en: "Permanent residence".into(),
+            fields: vec![
+                field("full_name", Some("Nguyễn Văn Mẫu"), false),
+                field("phone", Some("0912345678"), true),
+                field("email", None, true),
+            ],
+            problems: Vec::new(),
+            bring_to_counter: Vec::new(),
+        };
+        let text = form_lines(&form).join("\n");
+        for personal in ["Nguyễn", "0912345678"] {
+            assert!(!text.contains(personal), "{personal:?} in {text}");
+        }
+        assert!(text.contains("[chip ] full_name"), "{text}");
+        assert!(text.contains("filled"), "{text}");
+        assert!(text.contains("(required)"), "{text}");
+    }
+
+    #[test]
+    fn an_unknown_line_is_not_echoed_unless_it_starts_like_a_command() {
+        let a = StepKind::Attract;
+        assert_eq!(
+            parse("003090000001 Nguyễn", a),
+            Err("unknown command; type help".to_owned())
+        );
+        assert_eq!(
+            parse("frobnicate 003090000001", a),
+            Err("unknown command \"frobnicate\"; type help".to_owned())
+        );
+    }
 
     #[cfg(feature = "sim")]
     #[test]

@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 
 mod staff;
 #[cfg(test)]
-mod trust_tests;
+pub(crate) mod trust_tests;
 pub use staff::{ERROR_KINDS, ExportError, OUT_OF_SERVICE_KEY, OutOfService};
 
 /// How often the card reader is polled for presence.

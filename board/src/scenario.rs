@@ -536,6 +536,12 @@ impl Player {
         })
     }
 
+    /// Writes the staff log export (audit log and counters) into the
+    /// configured `staff.export_dir`, as the panel's "export logs" does.
+    pub fn export_logs(&mut self) -> Result<(String, u64), crate::runtime::ExportError> {
+        self.runtime.export_logs(self.now)
+    }
+
     /// The frontend (screens, touches, what was spoken).
     pub fn frontend(&self) -> &SlintFrontend {
         &self.frontend
@@ -1008,6 +1014,19 @@ pub fn run(
     out: &Path,
     speaker: Option<Box<dyn SpeakerDevice>>,
 ) -> anyhow::Result<Report> {
+    run_keeping(config, scenario, file, out, speaker).map(|(report, _)| report)
+}
+
+/// [`run`], and the player as the scenario left it (its runtime, store and
+/// clock), for a test that looks further: the privacy scan exports the
+/// staff log from it.
+pub fn run_keeping(
+    config: &Config,
+    scenario: &Scenario,
+    file: &Path,
+    out: &Path,
+    speaker: Option<Box<dyn SpeakerDevice>>,
+) -> anyhow::Result<(Report, Player)> {
     #[expect(
         clippy::disallowed_methods,
         reason = "the scenario runner measures its own machine time"
@@ -1063,5 +1082,5 @@ pub fn run(
     let json = serde_json::to_string_pretty(&report)?;
     std::fs::write(out.join("report.json"), json)
         .with_context(|| format!("cannot write the report in {}", out.display()))?;
-    Ok(report)
+    Ok((report, player))
 }

@@ -2,6 +2,7 @@
 
 pub mod face;
 pub mod portal;
+pub mod privacy;
 
 use kiosk_board::config::{
     FrameSource, SimCameraConfig, SimConfig, SimPrinterConfig, SimReaderConfig,

@@ -7,29 +7,7 @@
 use kiosk_board::scenario::{CardSpec, Player, Scenario, Step};
 use kiosk_ui::{Journey, Lang};
 use slint::{ComponentHandle, Model};
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
-}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -104,13 +82,8 @@ fn assert_clean(what: &str, texts: &[String]) {
 
 #[test]
 fn after_the_idle_timeout_no_personal_data_remains_anywhere() {
-    let logs = Logs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = kiosk_tests::privacy::LogCapture::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
 
     let (mut player, _out) = player("idle");
 
@@ -181,7 +154,7 @@ fn after_the_idle_timeout_no_personal_data_remains_anywhere() {
     assert!(!player.frontend().kiosk().holds_personal_data());
     assert_clean("the Slint globals", &ui_strings(&player));
 
-    let logs = String::from_utf8(logs.0.lock().expect("log lock").clone()).expect("UTF-8 logs");
+    let logs = logs.text();
     assert!(!logs.is_empty(), "the journey logged something");
     assert_clean("the logs", &[logs]);
 }

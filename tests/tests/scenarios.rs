@@ -4,7 +4,7 @@
 
 #![allow(clippy::expect_used, reason = "test code")]
 
-use kiosk_board::scenario::{Scenario, run};
+use kiosk_board::scenario::{Scenario, run, run_keeping};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -16,11 +16,22 @@ fn config() -> kiosk_board::config::Config {
         .expect("the shipped sim config loads")
 }
 
+/// Plays a shipped scenario and checks its report; then the privacy scan:
+/// no holder's personal data (any card profile, NFC and NFD) in anything
+/// the kiosk logged, in its database files (the audit table, the usage
+/// metrics, the outbox — sealed — as the pages lie on disk), or in the
+/// staff log export written at the end.
 fn play(name: &str) -> kiosk_board::scenario::Report {
+    let logs = kiosk_tests::privacy::process_logs();
     let file = root().join(format!("board/sim/scenarios/{name}.toml"));
     let scenario = Scenario::load(&file).expect("the scenario parses");
     let out = tempfile::tempdir().expect("temp dir");
-    let report = run(&config(), &scenario, &file, out.path(), None).expect("the scenario runs");
+    let export = out.path().join("export");
+    std::fs::create_dir_all(&export).expect("export dir");
+    let mut config = config();
+    config.staff.export_dir = Some(export.clone());
+    let (report, mut player) =
+        run_keeping(&config, &scenario, &file, out.path(), None).expect("the scenario runs");
     assert!(
         report.ok,
         "{name}: {}",
@@ -42,6 +53,38 @@ fn play(name: &str) -> kiosk_board::scenario::Report {
         json["steps"].as_array().map(Vec::len),
         Some(scenario.steps.len())
     );
+
+    let (export_name, lines) = player.export_logs().expect("the staff log export");
+    assert!(lines >= 2, "{name}: the export has its header and counters");
+    drop(player);
+    let personal = kiosk_tests::privacy::holders_personal_data();
+    let logged = logs.text();
+    assert!(
+        !logged.is_empty(),
+        "{name}: the capture saw the kiosk's logs"
+    );
+    let mut places: Vec<(String, Vec<u8>)> = vec![("the logs".into(), logged.into_bytes())];
+    for entry in std::fs::read_dir(out.path()).expect("out dir").flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if file_name.starts_with("kiosk.db") {
+            places.push((file_name, std::fs::read(entry.path()).expect("db file")));
+        }
+    }
+    assert!(
+        places.iter().any(|(n, _)| n == "kiosk.db"),
+        "{name}: the scenario's database is where the scan expects it"
+    );
+    places.push((
+        export_name.clone(),
+        std::fs::read(export.join(&export_name)).expect("the export file"),
+    ));
+    for (place, bytes) in &places {
+        let found = kiosk_tests::privacy::occurrences(bytes, &personal);
+        assert!(
+            found.is_empty(),
+            "{name}: personal data in {place}: {found:?}"
+        );
+    }
     report
 }
 

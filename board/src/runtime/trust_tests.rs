@@ -12,7 +12,7 @@ use std::path::Path;
 /// 2026-11-25 09:00 in Vietnam.
 const NINE_AM: UnixMillis = UnixMillis(1_795_572_000_000);
 
-const QR: &str = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021";
+pub(crate) const QR: &str = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021";
 
 const CARD: &str = r#"
 [chip]
@@ -32,13 +32,15 @@ date_of_issue = "01/06/2021"
 date_of_expiry = "15/01/2030"
 "#;
 
-fn card(edit: impl FnOnce(&mut CardProfile)) -> kiosk_firmware::testkit::chip::VirtualChip {
+pub(crate) fn card(
+    edit: impl FnOnce(&mut CardProfile),
+) -> kiosk_firmware::testkit::chip::VirtualChip {
     let mut p: CardProfile = toml::from_str(CARD).unwrap();
     edit(&mut p);
     p.chip(Path::new(".")).unwrap()
 }
 
-fn kiosk() -> (Runtime, SimControls, tempfile::TempDir) {
+pub(crate) fn kiosk() -> (Runtime, SimControls, tempfile::TempDir) {
     let config = crate::sim::test_config(true);
     let (devices, controls) = SimBoard::build(&config).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -80,7 +82,7 @@ daily_limit = 50
 }
 
 /// Puts `chip` on the reader and gives `key`.
-fn present(
+pub(crate) fn present(
     rt: &mut Runtime,
     controls: &SimControls,
     chip: kiosk_firmware::testkit::chip::VirtualChip,
@@ -239,7 +241,7 @@ fn the_qr_of_another_card_is_refused_as_belonging_to_another_card() {
 }
 
 /// Identified, then staff confirm (no face engine on this board).
-fn reach_menu(rt: &mut Runtime) {
+pub(crate) fn reach_menu(rt: &mut Runtime) {
     rt.input(Input::Confirm(true), Timestamp::from_secs(2));
     rt.input(Input::Consent(true), Timestamp::from_secs(3));
     assert_eq!(rt.step(), StepKind::StaffAssist);

@@ -10,6 +10,7 @@
 //! - [`bac`]: Basic Access Control, both sides.
 //! - [`pa`]: passive authentication (EF.SOD, CMS, the CSCA trust list).
 //! - [`pace`]: PACE v2, ECDH generic mapping, both sides' maths.
+//! - [`pki`]: the trust store (CSCAs, master lists, link certificates, CRLs).
 //! - [`random`]: seeded random bytes for the machines.
 //! - [`reader`]: the document reader machine.
 //! - [`sm`]: secure messaging, 3DES and AES, both sides.
@@ -23,6 +24,7 @@ pub mod lds;
 pub mod mrz;
 pub mod pa;
 pub mod pace;
+pub mod pki;
 pub mod random;
 pub mod reader;
 pub mod sm;

@@ -310,6 +310,54 @@ pub struct TrustList {
     require_crl: bool,
 }
 
+/// `RSAPublicKey` (RFC 8017 §A.1.1), to tell the modulus size.
+#[derive(Sequence)]
+struct RsaPublicKey {
+    modulus: der::asn1::Uint,
+    public_exponent: der::asn1::Uint,
+}
+
+/// The key algorithm of a certificate in words: "ecdsa P-256",
+/// "rsa 3072", or the OID when unknown.
+pub fn key_algorithm(cert: &Certificate) -> String {
+    let spki = cert.tbs_certificate().subject_public_key_info();
+    match spki.algorithm.oid.to_string().as_str() {
+        "1.2.840.10045.2.1" => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+                .map(|o| o.to_string());
+            let name = match curve.as_deref() {
+                Some("1.2.840.10045.3.1.7") => "P-256".to_owned(),
+                Some("1.3.132.0.34") => "P-384".to_owned(),
+                Some("1.3.132.0.35") => "P-521".to_owned(),
+                Some("1.3.36.3.3.2.8.1.1.7") => "brainpoolP256r1".to_owned(),
+                Some("1.3.36.3.3.2.8.1.1.11") => "brainpoolP384r1".to_owned(),
+                Some("1.3.36.3.3.2.8.1.1.13") => "brainpoolP512r1".to_owned(),
+                Some(other) => other.to_owned(),
+                None => "explicit parameters".to_owned(),
+            };
+            format!("ecdsa {name}")
+        }
+        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => {
+            match RsaPublicKey::from_der(spki.subject_public_key.raw_bytes()) {
+                Ok(k) => format!("rsa {}", k.modulus.as_bytes().len() * 8),
+                Err(_) => "rsa (malformed key)".to_owned(),
+            }
+        }
+        other => other.to_owned(),
+    }
+}
+
+/// A Unix time (seconds) as an RFC 3339 UTC date-time, for reports.
+pub fn utc(secs: u64) -> String {
+    der::DateTime::from_unix_duration(core::time::Duration::from_secs(secs))
+        .map(|d| d.to_string())
+        .unwrap_or_else(|_| secs.to_string())
+}
+
 fn unix(t: &x509_cert::time::Time) -> u64 {
     t.to_unix_duration().as_secs()
 }

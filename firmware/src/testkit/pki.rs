@@ -521,3 +521,14 @@ impl TestMasterListIssuer {
 pub fn simulator_pki() -> Result<TestPki, PkiError> {
     TestPki::new("ZZ", [0; 32])
 }
+
+/// The simulator CSCA's CRL (no revoked certificate, 2020-01-01 to
+/// 2044-12-31): what `board/sim/crl/` holds.
+pub fn simulator_crl() -> Result<Vec<u8>, PkiError> {
+    simulator_pki()?.crl(&[], FROM, TO)
+}
+
+/// A certificate's DER (for tests that write certificate files).
+pub fn certificate_der(cert: &Certificate) -> Result<Vec<u8>, PkiError> {
+    cert.to_der().map_err(err)
+}

@@ -91,7 +91,8 @@ impl Loaded {
     }
 }
 
-fn files_in(dir: &Path, kind: FileKind) -> anyhow::Result<Vec<PathBuf>> {
+/// The files of `kind` in `dir` (by extension), sorted.
+pub fn files_in(dir: &Path, kind: FileKind) -> anyhow::Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("the {} folder {}", kind.key(), dir.display()))?;
     let mut out = Vec::new();

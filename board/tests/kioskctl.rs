@@ -1126,3 +1126,45 @@ fn an_expired_crl_fails_trust_check_and_doctor() {
         "{v}"
     );
 }
+
+#[test]
+fn card_read_with_a_crl_revoking_the_document_signer_exits_1_with_its_code() {
+    use kiosk_firmware::testkit::pki;
+    let dir = tempfile::tempdir().unwrap();
+    let crl_dir = dir.path().join("crl");
+    std::fs::create_dir_all(&crl_dir).unwrap();
+    // The simulator's Document Signer has serial 2.
+    let crl = pki::simulator_pki()
+        .unwrap()
+        .crl(&[2], 1_577_836_800, 2_366_755_200)
+        .unwrap();
+    std::fs::write(crl_dir.join("revoking.crl"), crl).unwrap();
+    let reader = format!("sim:{}", profile("cccd-2021"));
+    let qr = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021";
+    let csca = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/csca");
+    let out = kioskctl(&[
+        "card",
+        "read",
+        "--reader",
+        &reader,
+        "--qr",
+        qr,
+        "--csca",
+        csca.to_str().unwrap(),
+        "--crl",
+        crl_dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["decision"], "document_signer_revoked");
+    assert_eq!(v["ok"], false);
+    let pa = &v["security"]["passive_authentication"];
+    assert_eq!(pa["verdict"], "failed");
+    assert_eq!(pa["revocation"]["status"], "revoked");
+    assert_eq!(pa["anchor_source"]["kind"], "file");
+    assert_eq!(
+        v["trust"]["genuineness"]["reason"]["code"],
+        "document_signer_revoked"
+    );
+}

@@ -412,6 +412,10 @@ struct CardRead {
     /// and the card refused (see --allow-unanchored).
     #[arg(long)]
     csca: Option<PathBuf>,
+    /// A folder of CRLs (DER or PEM) of those CSCAs: with it, a revoked
+    /// Document Signer is refused and every CSCA needs a current CRL.
+    #[arg(long, requires = "csca")]
+    crl: Option<PathBuf>,
     /// Lab use: accept a card whose SOD is signed outside the trust list
     /// (the `trust` result still says `unanchored`).
     #[arg(long)]

@@ -416,3 +416,49 @@ fn an_expired_csca_is_reported() {
         }]
     );
 }
+
+/// Fixtures made by OpenSSL (`firmware/tests/vectors/trust-store/gen.sh`):
+/// an RSA-signed master list listing an ECDSA P-384 CSCA, and that CSCA's
+/// CRL.
+#[test]
+fn an_openssl_master_list_and_crl_are_accepted() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/trust-store");
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let anchor = Certificate::from_der(&read("ml-anchor.der")).unwrap();
+    let now = unix(&anchor.tbs_certificate().validity().not_before) + 86_400;
+    let mut store = TrustList::empty();
+    store
+        .add_master_list_anchor(&read("ml-anchor.der"))
+        .unwrap();
+    let (signer, n) = store.add_master_list(&read("master-list.ml"), now).unwrap();
+    assert_eq!(n, 1);
+    assert!(signer.contains("Fixture Master List Signer YY"), "{signer}");
+    let csca = Certificate::from_der(&read("csca-zz.der")).unwrap();
+    let [anchor] = store.anchors() else {
+        panic!("{:?}", store.anchors());
+    };
+    assert_eq!(anchor.certificate, csca);
+    assert_eq!(key_algorithm(&csca), "ecdsa P-384");
+    assert_eq!(key_algorithm(&store.master_list_anchors()[0]), "rsa 2048");
+    let crl = store.add_crl(&read("csca-zz.crl")).unwrap();
+    assert_eq!(crl.revoked_count(), 1);
+    assert!(crl.revoked_since(&[0x2A]).is_some());
+    assert!(store.problems(now).is_empty(), "{:?}", store.problems(now));
+    // One bit changed in the list's signature: rejected whole.
+    let mut forged = read("master-list.ml");
+    let at = forged.len() - 10;
+    forged[at] ^= 0x01;
+    let mut fresh = TrustList::empty();
+    fresh
+        .add_master_list_anchor(&read("ml-anchor.der"))
+        .unwrap();
+    assert!(
+        matches!(
+            fresh.add_master_list(&forged, now),
+            Err(MasterListError::SignatureInvalid(_))
+        ),
+        "{:?}",
+        fresh.add_master_list(&forged, now)
+    );
+    assert!(fresh.anchors().is_empty());
+}

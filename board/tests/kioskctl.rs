@@ -1096,7 +1096,7 @@ fn trust_import_validates_before_copying_and_check_lists_what_to_fix() {
         assert!(!a["serial"].as_str().unwrap().is_empty(), "{a}");
         assert!(a["not_after"].as_str().unwrap().starts_with("2044"), "{a}");
     }
-    assert_eq!(v["crls"][0]["revoked"], 0);
+    assert_eq!(v["crls"][0]["revoked"], 1, "the revoked_signer card's DS");
     assert_eq!(v["crls"][0]["expired"], false);
 }
 

@@ -96,6 +96,10 @@ pub struct FaultsSection {
     /// The Document Signer certificate is a CA certificate.
     #[serde(default)]
     pub signer_is_ca: bool,
+    /// The Document Signer has the serial number the simulator CSCA's CRL
+    /// (`board/sim/crl/`) revokes.
+    #[serde(default)]
+    pub revoked_signer: bool,
     /// The Document Signer certificate's keyUsage lacks digitalSignature.
     #[serde(default)]
     pub signer_without_digital_signature: bool,
@@ -546,6 +550,7 @@ impl CardProfile {
                 ds_is_ca: self.faults.signer_is_ca,
                 ds_without_digital_signature: self.faults.signer_without_digital_signature,
                 csca_without_cert_sign: false,
+                revoked_ds: self.faults.revoked_signer,
             };
             let pki = if self.faults.unknown_signer {
                 pki::TestPki::with_options("XX", [0x5A; 32], options)

@@ -172,7 +172,14 @@ pub struct PkiOptions {
     pub ds_without_digital_signature: bool,
     /// The CSCA certificate's keyUsage lacks keyCertSign (cRLSign only).
     pub csca_without_cert_sign: bool,
+    /// The DS certificate has serial [`REVOKED_DS_SERIAL`], which the
+    /// simulator CSCA's CRL ([`simulator_crl`]) revokes.
+    pub revoked_ds: bool,
 }
+
+/// The DS serial number the simulator CSCA's CRL revokes (the other DS
+/// certificates have serial 2).
+pub const REVOKED_DS_SERIAL: u32 = 0x66;
 
 impl TestPki {
     /// A test PKI for country `country` (e.g. "ZZ"), from a seed. The same
@@ -261,7 +268,11 @@ impl TestPki {
         }
         let ds_builder = CertificateBuilder::new(
             ds_profile,
-            SerialNumber::from(2u32),
+            SerialNumber::from(if options.revoked_ds {
+                REVOKED_DS_SERIAL
+            } else {
+                2
+            }),
             validity(FROM, ds_to)?,
             ds_spki,
         )
@@ -522,10 +533,11 @@ pub fn simulator_pki() -> Result<TestPki, PkiError> {
     TestPki::new("ZZ", [0; 32])
 }
 
-/// The simulator CSCA's CRL (no revoked certificate, 2020-01-01 to
-/// 2044-12-31): what `board/sim/crl/` holds.
+/// The simulator CSCA's CRL (2020-01-01 to 2044-12-31), revoking the
+/// Document Signer of serial [`REVOKED_DS_SERIAL`] (the `revoked_signer`
+/// card fault): what `board/sim/crl/` holds.
 pub fn simulator_crl() -> Result<Vec<u8>, PkiError> {
-    simulator_pki()?.crl(&[], FROM, TO)
+    simulator_pki()?.crl(&[REVOKED_DS_SERIAL], FROM, TO)
 }
 
 /// A certificate's DER (for tests that write certificate files).

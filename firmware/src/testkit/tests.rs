@@ -406,7 +406,7 @@ fn the_simulator_crl_is_the_test_cscas() {
     );
     let mut store = crate::icao::pa::TrustList::new(vec![pki::simulator_pki().unwrap().csca]);
     let crl = store.add_crl(&der).unwrap();
-    assert_eq!(crl.revoked_count(), 0);
+    assert_eq!(crl.revoked_count(), 1);
 }
 
 mod active_authentication {

@@ -686,14 +686,19 @@ impl TrustList {
         }
     }
 
-    /// What staff should fix at `now_unix`: expired CSCAs, CSCAs without
+    /// What staff should fix at `now_unix`: expired CSCAs (of the folder;
+    /// a master list's retired CSCAs are not reported), CSCAs without
     /// the CSCA profile, unanchored link certificates, expired or missing
     /// CRLs.
     pub fn problems(&self, now_unix: u64) -> Vec<Problem> {
         let mut out = Vec::new();
         for a in &self.anchors {
             let subject = a.certificate.tbs_certificate().subject().to_string();
-            if !valid_at(&a.certificate, now_unix) {
+            // A master list carries its issuers' retired CSCAs too (they
+            // anchor nothing once expired); only what staff put in the
+            // folder is theirs to renew.
+            let listed = matches!(a.source, Source::MasterList { .. });
+            if !listed && !valid_at(&a.certificate, now_unix) {
                 out.push(Problem::CscaNotValid {
                     subject: subject.clone(),
                 });

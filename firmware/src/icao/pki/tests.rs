@@ -462,3 +462,27 @@ fn an_openssl_master_list_and_crl_are_accepted() {
     );
     assert!(fresh.anchors().is_empty());
 }
+
+#[test]
+fn a_master_lists_retired_csca_is_not_reported_as_a_problem() {
+    let pki = simulator_pki().unwrap();
+    let issuer = issuer();
+    let ml = issuer.master_list(std::slice::from_ref(&pki.csca)).unwrap();
+    let mut store = store_with_ml_anchor(&issuer);
+    store.add_master_list(&ml, NOW).unwrap();
+    // 2045-06-01: the listed CSCA has expired.
+    let later = 2_380_000_000;
+    assert!(
+        store.problems(later).is_empty(),
+        "{:?}",
+        store.problems(later)
+    );
+    // The same certificate from the folder is staff's to renew.
+    let folder = TrustList::new(vec![pki.csca.clone()]);
+    assert_eq!(
+        folder.problems(later),
+        vec![Problem::CscaNotValid {
+            subject: subject(&pki.csca)
+        }]
+    );
+}

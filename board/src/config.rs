@@ -163,8 +163,21 @@ pub struct KioskSection {
     /// Where the database and logs live.
     pub data_dir: PathBuf,
     /// The CSCA trust list: a folder of certificates (DER or PEM) that
-    /// passive authentication anchors Document Signers in.
+    /// passive authentication anchors Document Signers in: self-signed
+    /// CSCAs, and link certificates (CSCA key roll-over) that a CSCA of the
+    /// store signed.
     pub csca_dir: Option<PathBuf>,
+    /// A folder of ICAO CSCA master lists (CMS SignedData, DER `.ml`),
+    /// trusted only when verified against `master_list_anchor_dir`.
+    pub master_list_dir: Option<PathBuf>,
+    /// A folder of the certificates (DER or PEM) the Master List Signers
+    /// must chain to (the CSCAs of the states whose lists are used).
+    pub master_list_anchor_dir: Option<PathBuf>,
+    /// A folder of X.509 CRLs (DER or PEM) of the CSCAs.
+    pub crl_dir: Option<PathBuf>,
+    /// Whether a CSCA without a CRL refuses its cards (`crl_missing`);
+    /// default true. An expired CRL always refuses (`crl_expired`).
+    pub require_crl: bool,
 }
 
 impl KioskSection {
@@ -423,6 +436,14 @@ struct RawKiosk {
     center_name: String,
     data_dir: PathBuf,
     csca_dir: Option<PathBuf>,
+    #[serde(default)]
+    master_list_dir: Option<PathBuf>,
+    #[serde(default)]
+    master_list_anchor_dir: Option<PathBuf>,
+    #[serde(default)]
+    crl_dir: Option<PathBuf>,
+    #[serde(default = "yes")]
+    require_crl: bool,
 }
 
 #[derive(Deserialize)]
@@ -587,6 +608,20 @@ impl Config {
             })
             .transpose()?;
 
+        if raw.kiosk.master_list_dir.is_some() && raw.kiosk.master_list_anchor_dir.is_none() {
+            return Err(invalid(
+                "kiosk.master_list_anchor_dir",
+                "is required with kiosk.master_list_dir: a master list is trusted only when its signer chains to a configured anchor".into(),
+            ));
+        }
+        let has_anchors = raw.kiosk.csca_dir.is_some() || raw.kiosk.master_list_dir.is_some();
+        if raw.kiosk.require_crl && has_anchors && raw.kiosk.crl_dir.is_none() {
+            return Err(invalid(
+                "kiosk.crl_dir",
+                "is required while kiosk.require_crl is true (the default): every CSCA needs a current CRL; set require_crl = false only where revocation may go unchecked".into(),
+            ));
+        }
+
         Ok(Config {
             path: path.to_path_buf(),
             board: raw.board,
@@ -595,6 +630,10 @@ impl Config {
                 center_name: raw.kiosk.center_name,
                 data_dir: base.join(raw.kiosk.data_dir),
                 csca_dir: raw.kiosk.csca_dir.map(|d| base.join(d)),
+                master_list_dir: raw.kiosk.master_list_dir.map(|d| base.join(d)),
+                master_list_anchor_dir: raw.kiosk.master_list_anchor_dir.map(|d| base.join(d)),
+                crl_dir: raw.kiosk.crl_dir.map(|d| base.join(d)),
+                require_crl: raw.kiosk.require_crl,
             },
             session: raw.session,
             face,
@@ -1061,6 +1100,36 @@ paper_width_mm = 80
         assert!(gate.card_allowed(&[0x04, 0xA2, 0x2B, 0x5C, 0x11, 0x80, 0x90]));
         assert_eq!(staff.policy.max_failures, 5);
         assert!(staff.export_dir.is_some());
+    }
+
+    #[test]
+    fn trust_store_settings_are_validated_with_their_field() {
+        let with = |lines: &str| {
+            GOOD.replace(
+                "data_dir = \"var\"",
+                &format!("data_dir = \"var\"\n{lines}"),
+            )
+        };
+        let (field, reason) = field_error(&with("csca_dir = \"csca\""));
+        assert_eq!(field, "kiosk.crl_dir");
+        assert!(reason.contains("require_crl"), "{reason}");
+        let (field, _) = field_error(&with("master_list_dir = \"ml\"\ncrl_dir = \"crl\""));
+        assert_eq!(field, "kiosk.master_list_anchor_dir");
+        let lab = parse(&with("csca_dir = \"csca\"\nrequire_crl = false")).unwrap();
+        assert!(!lab.kiosk.require_crl);
+        let full = parse(&with(
+            "csca_dir = \"csca\"\nmaster_list_dir = \"ml\"\nmaster_list_anchor_dir = \"mla\"\ncrl_dir = \"crl\"",
+        ))
+        .unwrap();
+        assert!(full.kiosk.require_crl, "CRLs are required by default");
+        assert_eq!(
+            full.kiosk.crl_dir.as_deref(),
+            Some(Path::new("/etc/kiosk/crl"))
+        );
+        assert_eq!(
+            full.kiosk.master_list_anchor_dir.as_deref(),
+            Some(Path::new("/etc/kiosk/mla"))
+        );
     }
 
     #[test]

@@ -56,6 +56,7 @@ pub mod scene;
 pub mod sim;
 pub mod speech;
 pub mod ticketing;
+pub mod truststore;
 pub mod ui;
 #[cfg(feature = "face")]
 pub mod v4l2;

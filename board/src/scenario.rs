@@ -478,7 +478,7 @@ impl Player {
         // A fresh journey: numbering starts anew in every run.
         let _ = std::fs::remove_file(&db);
         let (store, _) = Store::open(&db, epoch).context("cannot open the scenario's store")?;
-        let trust = crate::app::load_trust_list(config.kiosk.csca_dir.as_deref())?;
+        let trust = crate::truststore::load_for_kiosk(&config.kiosk, epoch.0 / 1000)?;
         let mut runtime = Runtime::new(devices, config.session, Timestamp::ZERO)
             .with_trust_list(trust)
             .with_trust_policy(config.trust.clone())

@@ -72,7 +72,8 @@ fn doctor_json_has_one_entry_per_device_and_exits_0_on_the_sim_board() {
             "printer",
             "sensors",
             "service",
-            "store"
+            "store",
+            "trust_store"
         ]
     );
     for (name, check) in devices {
@@ -94,7 +95,7 @@ fn doctor_without_json_prints_a_line_per_device() {
     assert!(stdout.starts_with("board sim: all devices OK"), "{stdout}");
     assert_eq!(
         stdout.lines().filter(|l| l.contains("[ok  ]")).count(),
-        9,
+        10,
         "{stdout}"
     );
 }
@@ -683,6 +684,13 @@ fn doctor_on_a_linux_board_without_its_hardware_says_what_to_fix_and_exits_1() {
             ),
         )
         .replace(
+            "crl_dir = \"/etc/cccd-kiosk/crl\"",
+            &format!(
+                "crl_dir = {:?}",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/crl")
+            ),
+        )
+        .replace(
             "device = \"/dev/video0\"",
             "device = \"/dev/video-kiosk-none\"",
         )
@@ -921,5 +929,242 @@ fn the_kiosk_process_serves_its_metrics_on_the_configured_loopback_port() {
     assert!(
         std::net::TcpStream::connect(addr).is_err(),
         "the endpoint stops with the kiosk"
+    );
+}
+
+/// A copy of the sim configuration whose trust store lives in `dir`:
+/// `csca/` (the simulator's CSCA), `crl/` (empty), `ml/` and `mla/`
+/// (master lists and their signer anchors, empty).
+fn trust_config(dir: &Path) -> std::path::PathBuf {
+    let config = sim_config(dir);
+    let sim = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim");
+    for sub in ["csca", "crl", "ml", "mla"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    std::fs::copy(
+        sim.join("csca/test-csca-zz.der"),
+        dir.join("csca/test-csca-zz.der"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text
+        .replace(
+            &format!("csca_dir = {:?}", format!("{}/csca", sim.display())),
+            &format!(
+                "csca_dir = {:?}\nmaster_list_dir = {:?}\nmaster_list_anchor_dir = {:?}",
+                dir.join("csca"),
+                dir.join("ml"),
+                dir.join("mla")
+            ),
+        )
+        .replace(
+            &format!("crl_dir = {:?}", format!("{}/crl", sim.display())),
+            &format!("crl_dir = {:?}", dir.join("crl")),
+        );
+    assert!(text.contains("master_list_anchor_dir"), "{text}");
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+#[test]
+fn trust_import_validates_before_copying_and_check_lists_what_to_fix() {
+    use kiosk_firmware::testkit::pki;
+    let dir = tempfile::tempdir().unwrap();
+    let config = trust_config(dir.path());
+    let files = dir.path().join("incoming");
+    std::fs::create_dir_all(&files).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = files.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    };
+
+    // No CRL yet: required by default, so the check fails with its reason.
+    let (code, v) = kioskctl_json(&config, &["trust", "check"]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["problems"][0]["problem"], "crl_missing", "{v}");
+
+    // A CRL under the CSCA's name but another key is not imported.
+    let impostor = pki::TestPki::new("ZZ", [9; 32]).unwrap();
+    let forged = write(
+        "forged.crl",
+        &impostor.crl(&[], 1_577_836_800, 2_366_755_200).unwrap(),
+    );
+    let (code, v) = kioskctl_json(&config, &["trust", "import", &forged]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["ok"], false);
+    assert!(v["detail"].as_str().unwrap().contains("signature"), "{v}");
+    assert!(!dir.path().join("crl/forged.crl").exists());
+
+    // The CSCA's own CRL is imported; the store is then sound.
+    let crl = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/crl/test-csca-zz.crl");
+    let (code, v) = kioskctl_json(&config, &["trust", "import", crl.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["kind"], "crl");
+    assert!(dir.path().join("crl/test-csca-zz.crl").exists());
+    let (code, v) = kioskctl_json(&config, &["trust", "check"]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["ok"], true);
+
+    // A link certificate (key roll-over) signed by the trusted CSCA.
+    let rolled = pki::TestPki::with_options(
+        "ZZ",
+        [0; 32],
+        pki::PkiOptions {
+            rolled_over_csca: true,
+            ..pki::PkiOptions::default()
+        },
+    )
+    .unwrap();
+    let link = write(
+        "link.der",
+        &pki::certificate_der(rolled.link.as_ref().unwrap()).unwrap(),
+    );
+    let (code, v) = kioskctl_json(&config, &["trust", "import", &link]);
+    assert_eq!(code, Some(0), "{v}");
+    // A link certificate whose predecessor is not trusted is refused.
+    let stranger = pki::TestPki::with_options(
+        "XX",
+        [0x5A; 32],
+        pki::PkiOptions {
+            rolled_over_csca: true,
+            ..pki::PkiOptions::default()
+        },
+    )
+    .unwrap();
+    let orphan = write(
+        "orphan.der",
+        &pki::certificate_der(stranger.link.as_ref().unwrap()).unwrap(),
+    );
+    let (code, v) = kioskctl_json(&config, &["trust", "import", &orphan]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(!dir.path().join("csca/orphan.der").exists());
+
+    // A master list: its signer's anchor first, then the list.
+    let issuer = pki::TestMasterListIssuer::new("YY", [0x11; 32], false).unwrap();
+    let anchor = write(
+        "ml-anchor.der",
+        &pki::certificate_der(&issuer.anchor).unwrap(),
+    );
+    let (code, v) = kioskctl_json(
+        &config,
+        &["trust", "import", &anchor, "--kind", "master-list-anchor"],
+    );
+    assert_eq!(code, Some(0), "{v}");
+    let other = pki::TestPki::new("XX", [0x5A; 32]).unwrap();
+    let ml = issuer
+        .master_list(std::slice::from_ref(&other.csca))
+        .unwrap();
+    let mut broken = ml.clone();
+    let last = broken.len() - 2;
+    broken[last] ^= 0x01;
+    let broken = write("broken.ml", &broken);
+    let (code, v) = kioskctl_json(&config, &["trust", "import", &broken]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["kind"], "master_list");
+    assert!(!dir.path().join("ml/broken.ml").exists());
+    let ml = write("yy.ml", &ml);
+    let (code, v) = kioskctl_json(&config, &["trust", "import", &ml]);
+    assert_eq!(code, Some(0), "{v}");
+    // The XX CSCA has no CRL yet: the check names it.
+    let (code, v) = kioskctl_json(&config, &["trust", "check"]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["problems"][0]["problem"], "crl_missing", "{v}");
+    assert!(
+        v["problems"][0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("Test CSCA XX"),
+        "{v}"
+    );
+
+    // The list: every anchor with its source.
+    let (code, v) = kioskctl_json(&config, &["trust", "list"]);
+    assert_eq!(code, Some(0), "{v}");
+    let anchors = v["anchors"].as_array().unwrap();
+    let sources: Vec<&str> = anchors
+        .iter()
+        .map(|a| a["source"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources.len(), 3, "{v}");
+    for kind in ["file", "link", "master_list"] {
+        assert!(sources.contains(&kind), "{kind}: {v}");
+    }
+    for a in anchors {
+        assert_eq!(a["key_algorithm"], "ecdsa P-256", "{a}");
+        assert!(a["subject"].as_str().unwrap().contains("Test CSCA"), "{a}");
+        assert!(!a["serial"].as_str().unwrap().is_empty(), "{a}");
+        assert!(a["not_after"].as_str().unwrap().starts_with("2044"), "{a}");
+    }
+    assert_eq!(v["crls"][0]["revoked"], 1, "the revoked_signer card's DS");
+    assert_eq!(v["crls"][0]["expired"], false);
+}
+
+#[test]
+fn an_expired_crl_fails_trust_check_and_doctor() {
+    use kiosk_firmware::testkit::pki;
+    let dir = tempfile::tempdir().unwrap();
+    let config = trust_config(dir.path());
+    // 2020-01-01 to 2021-01-01: long past.
+    let old = pki::simulator_pki()
+        .unwrap()
+        .crl(&[], 1_577_836_800, 1_609_459_200)
+        .unwrap();
+    std::fs::write(dir.path().join("crl/old.crl"), old).unwrap();
+    let (code, v) = kioskctl_json(&config, &["trust", "check"]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["problems"][0]["problem"], "crl_expired", "{v}");
+    assert_eq!(v["problems"][0]["next_update"], 1_609_459_200u64, "{v}");
+    let (code, v) = kioskctl_json(&config, &["doctor", "--board", "sim"]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["devices"]["trust_store"]["ok"], false, "{v}");
+    assert!(
+        v["devices"]["trust_store"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{v}"
+    );
+}
+
+#[test]
+fn card_read_with_a_crl_revoking_the_document_signer_exits_1_with_its_code() {
+    use kiosk_firmware::testkit::pki;
+    let dir = tempfile::tempdir().unwrap();
+    let crl_dir = dir.path().join("crl");
+    std::fs::create_dir_all(&crl_dir).unwrap();
+    // The simulator's Document Signer has serial 2.
+    let crl = pki::simulator_pki()
+        .unwrap()
+        .crl(&[2], 1_577_836_800, 2_366_755_200)
+        .unwrap();
+    std::fs::write(crl_dir.join("revoking.crl"), crl).unwrap();
+    let reader = format!("sim:{}", profile("cccd-2021"));
+    let qr = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021";
+    let csca = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/csca");
+    let out = kioskctl(&[
+        "card",
+        "read",
+        "--reader",
+        &reader,
+        "--qr",
+        qr,
+        "--csca",
+        csca.to_str().unwrap(),
+        "--crl",
+        crl_dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["decision"], "document_signer_revoked");
+    assert_eq!(v["ok"], false);
+    let pa = &v["security"]["passive_authentication"];
+    assert_eq!(pa["verdict"], "failed");
+    assert_eq!(pa["revocation"]["status"], "revoked");
+    assert_eq!(pa["anchor_source"]["kind"], "file");
+    assert_eq!(
+        v["trust"]["genuineness"]["reason"]["code"],
+        "document_signer_revoked"
     );
 }

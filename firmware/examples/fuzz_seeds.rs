@@ -256,6 +256,25 @@ fn main() -> Result<(), Error> {
     w.put("j2k_siz", "siz-444", &j2k_siz(&[(1, 1), (1, 1), (1, 1)]))?;
     w.put("j2k_siz", "siz-420", &j2k_siz(&[(1, 1), (2, 2), (2, 2)]))?;
 
+    // The trust store: a master list the target's anchor vouches for, the
+    // simulator CSCA's CRL, and the OpenSSL-made interop fixtures.
+    let sim = kiosk_firmware::testkit::pki::simulator_pki()?;
+    let issuer = kiosk_firmware::testkit::pki::TestMasterListIssuer::new("YY", [0x11; 32], false)?;
+    w.put(
+        "trust_store",
+        "master-list",
+        &issuer.master_list(std::slice::from_ref(&sim.csca))?,
+    )?;
+    w.put(
+        "trust_store",
+        "crl",
+        &kiosk_firmware::testkit::pki::simulator_crl()?,
+    )?;
+    let fixtures = root.join("firmware/tests/vectors/trust-store");
+    for name in ["master-list.ml", "csca-zz.crl", "csca-zz.der"] {
+        w.put("trust_store", name, &std::fs::read(fixtures.join(name))?)?;
+    }
+
     println!("wrote {} seeds under {}", w.count, out.display());
     Ok(())
 }

@@ -16,22 +16,27 @@ fn config() -> kiosk_board::config::Config {
         .expect("the shipped sim config loads")
 }
 
-/// Plays a shipped scenario and checks its report; then the privacy scan:
-/// no holder's personal data (any card profile, NFC and NFD) in anything
-/// the kiosk logged, in its database files (the audit table, the usage
-/// metrics, the outbox — sealed — as the pages lie on disk), or in the
-/// staff log export written at the end.
 fn play(name: &str) -> kiosk_board::scenario::Report {
+    let out = tempfile::tempdir().expect("temp dir");
+    play_in(name, out.path())
+}
+
+/// Plays a shipped scenario with its output (screenshots, report, store)
+/// in `out` and checks its report; then the privacy scan: no holder's
+/// personal data (any card profile, NFC and NFD) in anything the kiosk
+/// logged, in its database files (the audit table, the usage metrics, the
+/// outbox — sealed — as the pages lie on disk), or in the staff log export
+/// written at the end.
+fn play_in(name: &str, out: &Path) -> kiosk_board::scenario::Report {
     let logs = kiosk_tests::privacy::process_logs();
     let file = root().join(format!("board/sim/scenarios/{name}.toml"));
     let scenario = Scenario::load(&file).expect("the scenario parses");
-    let out = tempfile::tempdir().expect("temp dir");
-    let export = out.path().join("export");
+    let export = out.join("export");
     std::fs::create_dir_all(&export).expect("export dir");
     let mut config = config();
     config.staff.export_dir = Some(export.clone());
     let (report, mut player) =
-        run_keeping(&config, &scenario, &file, out.path(), None).expect("the scenario runs");
+        run_keeping(&config, &scenario, &file, out, None).expect("the scenario runs");
     assert!(
         report.ok,
         "{name}: {}",
@@ -39,13 +44,13 @@ fn play(name: &str) -> kiosk_board::scenario::Report {
     );
     for step in &report.steps {
         assert!(
-            out.path().join(&step.screenshot).is_file(),
+            out.join(&step.screenshot).is_file(),
             "{name}: no screenshot for step {}",
             step.index
         );
     }
     let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.path().join("report.json")).expect("report written"),
+        &std::fs::read_to_string(out.join("report.json")).expect("report written"),
     )
     .expect("the report is JSON");
     assert_eq!(json["ok"], true);
@@ -64,7 +69,7 @@ fn play(name: &str) -> kiosk_board::scenario::Report {
         "{name}: the capture saw the kiosk's logs"
     );
     let mut places: Vec<(String, Vec<u8>)> = vec![("the logs".into(), logged.into_bytes())];
-    for entry in std::fs::read_dir(out.path()).expect("out dir").flatten() {
+    for entry in std::fs::read_dir(out).expect("out dir").flatten() {
         let file_name = entry.file_name().to_string_lossy().into_owned();
         if file_name.starts_with("kiosk.db") {
             places.push((file_name, std::fs::read(entry.path()).expect("db file")));
@@ -138,6 +143,33 @@ fn an_opened_cabinet_is_out_of_service_until_staff_resume_it_with_the_cabinet_cl
 }
 
 #[test]
+fn a_card_whose_document_signer_is_revoked_is_refused_on_screen() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let report = play_in("revoked-signer", out.path());
+    assert_eq!(report.ticket, None, "no number for a refused card");
+    // The reason in the audit log is the revocation, not another refusal
+    // that shows the same screen.
+    let (store, _) = kiosk_firmware::store::Store::open(
+        &out.path().join("kiosk.db"),
+        kiosk_firmware::store::UnixMillis(1_795_572_000_000),
+    )
+    .expect("the scenario's store opens");
+    let trust = store
+        .recent_audit(100)
+        .expect("audit")
+        .into_iter()
+        .find(|e| e.kind == "trust")
+        .expect("the read was judged");
+    assert!(
+        trust
+            .detail
+            .contains(r#""decision":"document_signer_revoked""#),
+        "{}",
+        trust.detail
+    );
+}
+
+#[test]
 fn an_offline_request_gets_a_queued_receipt() {
     let report = play("offline-request");
     let code = report.receipt.expect("a receipt was shown");
@@ -172,6 +204,7 @@ fn every_shipped_scenario_has_a_test() {
             "happy-path",
             "offline-request",
             "paper-out",
+            "revoked-signer",
             "staff-approval",
             "staff-mode",
             "tamper",

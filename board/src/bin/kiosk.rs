@@ -112,7 +112,7 @@ fn build_runtime(
     tracing::info!(kiosk = %config.kiosk.id, board = %board.devices.board, "kiosk starting");
     let store = kiosk_board::app::open_store(config)?;
     let epoch = kiosk_board::app::wall_clock_now();
-    let trust = kiosk_board::app::load_trust_list(config.kiosk.csca_dir.as_deref())?;
+    let trust = kiosk_board::truststore::load_for_kiosk(&config.kiosk, epoch.0 / 1000)?;
     let mut runtime = Runtime::new(board.devices, config.session, Timestamp::ZERO)
         .with_trust_list(trust)
         .with_trust_policy(config.trust.clone())

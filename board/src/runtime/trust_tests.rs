@@ -41,6 +41,14 @@ pub(crate) fn card(
 }
 
 pub(crate) fn kiosk() -> (Runtime, SimControls, tempfile::TempDir) {
+    kiosk_with(kiosk_firmware::icao::pa::TrustList::new(vec![
+        pki::simulator_pki().unwrap().csca,
+    ]))
+}
+
+fn kiosk_with(
+    trust: kiosk_firmware::icao::pa::TrustList,
+) -> (Runtime, SimControls, tempfile::TempDir) {
     let config = crate::sim::test_config(true);
     let (devices, controls) = SimBoard::build(&config).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -72,7 +80,6 @@ daily_limit = 50
         kiosk_id: "KIOSK-SIM-001".into(),
         paper: kiosk_firmware::ticket::raster::PaperWidth::Mm80,
     };
-    let trust = kiosk_firmware::icao::pa::TrustList::new(vec![pki::simulator_pki().unwrap().csca]);
     let rt = Runtime::new(devices, SessionConfig::default(), Timestamp::ZERO)
         .with_trust_list(trust)
         .with_store(store, NINE_AM)
@@ -336,4 +343,68 @@ fn an_expired_card_may_take_only_a_renewal_number() {
     assert_eq!(rt.step(), StepKind::ShowingTicket);
     assert_eq!(rt.view().ticket.unwrap().service, "K");
     assert_eq!(controls.print_jobs(), 1);
+}
+
+/// The simulator's CSCA and a CRL of it (2020 to `next_update`) revoking
+/// `revoked`; CRLs required, as the shipped configurations do.
+fn store_with_crl(revoked: &[u32], next_update: u64) -> kiosk_firmware::icao::pa::TrustList {
+    let sim = pki::simulator_pki().unwrap();
+    let mut trust = kiosk_firmware::icao::pa::TrustList::new(vec![sim.csca.clone()]);
+    trust.set_require_crl(true);
+    trust
+        .add_crl(&sim.crl(revoked, 1_577_836_800, next_update).unwrap())
+        .unwrap();
+    trust
+}
+
+/// 2044-12-31 and 2026-01-01, as Unix seconds.
+const CRL_CURRENT: u64 = 2_366_755_200;
+const CRL_EXPIRED: u64 = 1_767_225_600;
+
+fn assert_refused_by(trust: kiosk_firmware::icao::pa::TrustList, fault: Fault, code: &str) {
+    let (mut rt, controls, _dir) = kiosk_with(trust);
+    present(&mut rt, &controls, card(|_| {}), QR);
+    assert_eq!(rt.step(), StepKind::Notice, "{code}");
+    assert_eq!(rt.view().fault, Some(fault), "{code}");
+    assert!(rt.verified().is_none());
+    assert!(rt.vault.is_none());
+    let trust = detail_of(&rt, "trust");
+    assert!(
+        trust.contains(&format!(r#""decision":"{code}""#)),
+        "{code}: {trust}"
+    );
+    for (kind, detail) in audit(&rt) {
+        for personal in ["003090000001", "Nguyễn", "1990"] {
+            assert!(!detail.contains(personal), "{personal} in {kind}: {detail}");
+        }
+    }
+    assert_eq!(controls.print_jobs(), 0, "{code}: no ticket");
+}
+
+#[test]
+fn a_card_whose_document_signer_is_revoked_by_its_cscas_crl_is_refused() {
+    assert_refused_by(
+        store_with_crl(&[2], CRL_CURRENT),
+        Fault::DocumentNotGenuine,
+        "document_signer_revoked",
+    );
+}
+
+#[test]
+fn a_card_checked_against_an_expired_crl_is_refused_as_the_kiosks_fault() {
+    assert_refused_by(
+        store_with_crl(&[], CRL_EXPIRED),
+        Fault::Internal,
+        "crl_expired",
+    );
+}
+
+#[test]
+fn a_card_whose_signer_a_current_crl_does_not_list_is_accepted() {
+    let (mut rt, controls, _dir) = kiosk_with(store_with_crl(&[99], CRL_CURRENT));
+    present(&mut rt, &controls, card(|_| {}), QR);
+    assert_ne!(rt.step(), StepKind::Notice, "{:?}", rt.view().fault);
+    assert!(rt.view().fault.is_none(), "{:?}", rt.view().fault);
+    let trust = detail_of(&rt, "trust");
+    assert!(trust.contains(r#""decision":"accepted""#), "{trust}");
 }

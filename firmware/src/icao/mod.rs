@@ -12,6 +12,7 @@
 //! - [`bp512`]: the brainpoolP512r1 curve on RustCrypto's generic arithmetic.
 //! - [`pa`]: passive authentication (EF.SOD, CMS, the CSCA trust list).
 //! - [`pace`]: PACE v2, ECDH generic mapping, both sides' maths.
+//! - [`pki`]: the trust store (CSCAs, master lists, link certificates, CRLs).
 //! - [`random`]: seeded random bytes for the machines.
 //! - [`reader`]: the document reader machine.
 //! - [`sm`]: secure messaging, 3DES and AES, both sides.
@@ -27,6 +28,7 @@ pub mod lds;
 pub mod mrz;
 pub mod pa;
 pub mod pace;
+pub mod pki;
 pub mod random;
 pub mod reader;
 pub mod sm;

@@ -10,9 +10,12 @@
 //! 3. the Document Signer's signature over the signed attributes verifies
 //!    with the DS certificate carried in the SOD (RSA PKCS#1 v1.5 and
 //!    RSA-PSS with SHA-1/224/256/384/512, ECDSA with those hashes on
-//!    P-256, P-384, P-521, brainpoolP256r1 and brainpoolP384r1; see the
-//!    table in docs/security.md);
-//! 4. the DS certificate is signed by a CSCA of the configured trust list;
+//!    P-256, P-384, P-521, brainpoolP256r1, brainpoolP384r1 and
+//!    brainpoolP512r1; see the table in docs/security.md);
+//! 4. the DS certificate is signed by a CSCA of the trust store
+//!    ([`crate::icao::pki`]: files, master lists, link certificates), both
+//!    have their 9303-12 profile (keyUsage, basicConstraints), and the
+//!    CSCA's CRLs do not revoke the DS;
 //! 5. the DS certificate is valid today and, when the SOD states its
 //!    signing time, was valid then; the anchoring CSCA is valid today
 //!    (9303-12 §7.1, the shell model). These dates are checked whether or
@@ -209,6 +212,14 @@ pub struct Report {
     pub csca_validity: Option<CertificateValidity>,
     /// The DS certificate's subject.
     pub document_signer: Option<String>,
+    /// Where the anchoring CSCA comes from (file, master list, link
+    /// certificate); `None` when unanchored.
+    pub anchor_source: Option<Source>,
+    /// Certificate-profile failures of the DS and the anchoring CSCA
+    /// (9303-12 §7.1.1: keyUsage, basicConstraints).
+    pub certificate_profile: Vec<ProfileFault>,
+    /// The DS certificate's revocation status (the CSCA's CRLs).
+    pub revocation: Revocation,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -266,42 +277,8 @@ pub fn parse_sod(bytes: &[u8]) -> Result<Sod, SodError> {
     })
 }
 
-/// The trust list: CSCA certificates.
-#[derive(Debug, Clone, Default)]
-pub struct TrustList {
-    anchors: Vec<Certificate>,
-}
-
-impl TrustList {
-    /// An empty list (every chain is "not anchored").
-    pub fn empty() -> Self {
-        TrustList::default()
-    }
-
-    /// From certificates.
-    pub fn new(anchors: Vec<Certificate>) -> Self {
-        TrustList { anchors }
-    }
-
-    /// Adds DER or PEM certificates.
-    pub fn add(&mut self, bytes: &[u8]) -> Result<usize, SodError> {
-        if bytes.starts_with(b"-----BEGIN") {
-            let certs = Certificate::load_pem_chain(bytes).map_err(malformed)?;
-            let n = certs.len();
-            self.anchors.extend(certs);
-            Ok(n)
-        } else {
-            self.anchors
-                .push(Certificate::from_der(bytes).map_err(malformed)?);
-            Ok(1)
-        }
-    }
-
-    /// The anchors.
-    pub fn anchors(&self) -> &[Certificate] {
-        &self.anchors
-    }
-}
+pub use crate::icao::pki::TrustList;
+use crate::icao::pki::{ProfileFault, Revocation, Source};
 
 /// Verifies `signature` over `message` with the key in `spki`, using the
 /// signature algorithm `alg` (and `digest` when the algorithm names none).
@@ -451,7 +428,7 @@ fn verify_ecdsa(spki: &spki::SubjectPublicKeyInfoOwned, hashed: &[u8], signature
     }
 }
 
-fn signer_certificate<'a>(
+pub(crate) fn signer_certificate<'a>(
     signed_data: &'a SignedData,
     signer: &SignerInfo,
 ) -> Option<&'a Certificate> {
@@ -583,41 +560,41 @@ pub fn verify(
         }
     };
 
-    let (chain, ds_validity, csca_validity) = match ds {
+    let (chain, ds_validity, csca_validity, profile, revocation, source) = match ds {
         None => (
             ChainCheck::NotAnchored("no Document Signer certificate".into()),
             CertificateValidity::NoCertificate,
             None,
+            Vec::new(),
+            Revocation::NotChecked,
+            None,
         ),
         Some(ds) => {
             let issuer = ds.tbs_certificate().issuer();
-            let candidates: Vec<&Certificate> = trust
-                .anchors()
-                .iter()
-                .filter(|a| a.tbs_certificate().subject() == issuer)
-                .collect();
-            let tbs_der = ds.tbs_certificate().to_der().unwrap_or_default();
-            let anchor = candidates.iter().find(|a| {
-                verify_signature(
-                    a.tbs_certificate().subject_public_key_info(),
-                    ds.signature_algorithm(),
-                    None,
-                    &tbs_der,
-                    ds.signature().raw_bytes(),
-                )
-                .passed()
-            });
-            let chain = match (anchor, candidates.is_empty()) {
-                (Some(a), _) => ChainCheck::Anchored(a.tbs_certificate().subject().to_string()),
-                (None, true) => ChainCheck::NotAnchored(issuer.to_string()),
-                (None, false) => ChainCheck::Failed(format!(
+            let outcome = trust.chain(ds, now_unix);
+            let chain = match (outcome.anchor, outcome.issuer_known) {
+                (Some(a), _) => {
+                    ChainCheck::Anchored(a.certificate.tbs_certificate().subject().to_string())
+                }
+                (None, false) => ChainCheck::NotAnchored(issuer.to_string()),
+                (None, true) => ChainCheck::Failed(format!(
                     "the CSCA {issuer} did not sign this Document Signer certificate"
                 )),
             };
-            // Checked whether or not the chain is anchored.
+            // Checked whether or not the chain is anchored; the CSCA (or
+            // link certificate) at the signing time and today.
             let ds_validity = validity_at(ds, now_unix, signed_unix);
-            let csca_validity = anchor.map(|a| validity_at(a, now_unix, None));
-            (chain, ds_validity, csca_validity)
+            let csca_validity = outcome
+                .anchor
+                .map(|a| validity_at(&a.certificate, now_unix, signed_unix));
+            (
+                chain,
+                ds_validity,
+                csca_validity,
+                outcome.profile,
+                outcome.revocation,
+                outcome.anchor.map(|a| a.source.clone()),
+            )
         }
     };
     let valid = ds_validity == CertificateValidity::Valid
@@ -630,8 +607,9 @@ pub fn verify(
 
     let data_ok = !data_groups.is_empty() && data_groups.values().all(Check::passed);
     let intact = data_ok && message_digest.passed() && signature.passed();
-    let verdict = match (&chain, intact, validity.passed()) {
-        (ChainCheck::Anchored(_), true, true) => Verdict::Passed,
+    let certified = profile.is_empty() && validity.passed();
+    let verdict = match (&chain, intact, certified) {
+        (ChainCheck::Anchored(_), true, true) if revocation.acceptable() => Verdict::Passed,
         (ChainCheck::NotAnchored(_), true, true) => Verdict::SignatureValidChainNotAnchored,
         _ => Verdict::Failed,
     };
@@ -645,6 +623,9 @@ pub fn verify(
         document_signer_validity: ds_validity,
         csca_validity,
         document_signer: ds.map(|c| c.tbs_certificate().subject().to_string()),
+        anchor_source: source,
+        certificate_profile: profile,
+        revocation,
         verdict,
     }
 }

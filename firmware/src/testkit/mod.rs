@@ -90,6 +90,21 @@ pub struct FaultsSection {
     /// No EF.SOD on the chip.
     #[serde(default)]
     pub no_sod: bool,
+    /// The simulator's CSCA rolled its key over: the Document Signer is
+    /// signed by the new key, which only the link certificate connects to
+    /// the old, trusted CSCA.
+    #[serde(default)]
+    pub rolled_over_csca: bool,
+    /// The Document Signer certificate is a CA certificate.
+    #[serde(default)]
+    pub signer_is_ca: bool,
+    /// The Document Signer has the serial number the simulator CSCA's CRL
+    /// (`board/sim/crl/`) revokes.
+    #[serde(default)]
+    pub revoked_signer: bool,
+    /// The Document Signer certificate's keyUsage lacks digitalSignature.
+    #[serde(default)]
+    pub signer_without_digital_signature: bool,
     /// The chip answers Active Authentication with another key than DG15's:
     /// the data was copied onto another chip.
     #[serde(default)]
@@ -578,6 +593,11 @@ impl CardProfile {
             let options = pki::PkiOptions {
                 self_signed_ds: self.faults.self_signed_signer,
                 expired_ds: self.faults.expired_signer,
+                rolled_over_csca: self.faults.rolled_over_csca,
+                ds_is_ca: self.faults.signer_is_ca,
+                ds_without_digital_signature: self.faults.signer_without_digital_signature,
+                csca_without_cert_sign: false,
+                revoked_ds: self.faults.revoked_signer,
             };
             let pki = if self.faults.unknown_signer {
                 pki::TestPki::with_options("XX", [0x5A; 32], options)

@@ -386,6 +386,29 @@ fn the_simulator_trust_list_holds_the_test_csca() {
     );
 }
 
+/// The simulator's CRL (`board/sim/crl/test-csca-zz.crl`) is the test
+/// kit's. Regenerate with `KIOSK_BLESS=1 cargo test -p kiosk-firmware
+/// --features testkit simulator_crl`.
+#[test]
+fn the_simulator_crl_is_the_test_cscas() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../board/sim/crl/test-csca-zz.crl");
+    let der = pki::simulator_crl().unwrap();
+    if std::env::var_os("KIOSK_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &der).unwrap();
+        panic!("{} regenerated: re-run without KIOSK_BLESS", path.display());
+    }
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        der,
+        "regenerate with KIOSK_BLESS=1"
+    );
+    let mut store = crate::icao::pa::TrustList::new(vec![pki::simulator_pki().unwrap().csca]);
+    let crl = store.add_crl(&der).unwrap();
+    assert_eq!(crl.revoked_count(), 1);
+}
+
 mod active_authentication {
     use super::*;
     use crate::icao::aa;

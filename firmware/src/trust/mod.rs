@@ -33,6 +33,7 @@ use crate::cccd::date::Date;
 use crate::cccd::{Identified, IdentifyError};
 use crate::icao::lds::File;
 use crate::icao::pa::{self, CertificateValidity, ChainCheck, Check, Report, Sod, Verdict};
+use crate::icao::pki::{ProfileFault, Revocation};
 use crate::icao::reader::Document;
 use crate::session::{AccessKey, Fault};
 use serde::{Deserialize, Serialize};
@@ -119,10 +120,42 @@ pub enum Refusal {
     /// Remedy: none; a forged SOD.
     #[error("the Document Signer certificate was not valid when it signed")]
     DocumentSignerNotValidWhenSigned,
-    /// The anchoring CSCA certificate is not valid today. Remedy: update
-    /// the trust list.
-    #[error("the CSCA certificate is not valid today")]
+    /// The anchoring CSCA certificate is not valid today, or was not when
+    /// the SOD was signed. Remedy: update the trust list.
+    #[error("the CSCA certificate is not valid today or was not when it signed")]
     CscaNotValid,
+    /// A CRL of the Document Signer's CSCA lists its serial number: its key
+    /// is withdrawn (ICAO 9303-12 §7.1.4). Remedy: none; the card goes to
+    /// the counter.
+    #[error("the Document Signer certificate is revoked")]
+    DocumentSignerRevoked,
+    /// The newest CRL of the Document Signer's CSCA is past its
+    /// nextUpdate: revocation cannot be ruled out, so the card is refused
+    /// (fail closed). Remedy: staff import the current CRL (`kioskctl
+    /// trust import`); `kioskctl doctor` reports it.
+    #[error("the CSCA's revocation list has expired")]
+    CrlExpired,
+    /// The store requires a CRL for every CSCA and the Document Signer's
+    /// CSCA has none. Remedy: staff import its CRL (`kioskctl trust
+    /// import`).
+    #[error("the CSCA has no revocation list")]
+    CrlMissing,
+    /// The Document Signer certificate's keyUsage lacks digitalSignature.
+    /// Remedy: none; a non-conformant or forged DS.
+    #[error("the Document Signer certificate may not sign documents")]
+    DocumentSignerKeyUsage,
+    /// The Document Signer certificate is a CA (basicConstraints cA).
+    /// Remedy: none; a non-conformant or forged DS.
+    #[error("the Document Signer certificate is a CA certificate")]
+    DocumentSignerIsCa,
+    /// The anchoring CSCA's keyUsage lacks keyCertSign. Remedy: fix the
+    /// trust list (`kioskctl trust check`).
+    #[error("the CSCA certificate may not sign certificates")]
+    CscaKeyUsage,
+    /// The anchoring CSCA is not a CA (basicConstraints). Remedy: fix the
+    /// trust list (`kioskctl trust check`).
+    #[error("the CSCA certificate is not a CA certificate")]
+    CscaNotCa,
     /// Active authentication failed: the chip does not hold DG15's private
     /// key (a clone), or refused to sign. Remedy: none.
     #[error("active authentication failed")]
@@ -188,6 +221,9 @@ impl Refusal {
             Refusal::KeyMismatch => Fault::KeyMismatch,
             Refusal::DocumentExpired => Fault::DocumentExpired,
             Refusal::RecordsUnreadable => Fault::UnreadableCard,
+            // The kiosk's own trust store is out of date, not the card:
+            // "something went wrong, ask staff" (staff see the code).
+            Refusal::CrlExpired | Refusal::CrlMissing => Fault::Internal,
             _ => Fault::DocumentNotGenuine,
         }
     }
@@ -574,6 +610,20 @@ fn report_failures(document: &Document, listed: &BTreeSet<u8>, report: &Report) 
     }
     if let ChainCheck::Failed(_) = report.chain {
         out.push(Refusal::ChainSignatureInvalid);
+    }
+    for fault in &report.certificate_profile {
+        out.push(match fault {
+            ProfileFault::DocumentSignerKeyUsage => Refusal::DocumentSignerKeyUsage,
+            ProfileFault::DocumentSignerIsCa => Refusal::DocumentSignerIsCa,
+            ProfileFault::CscaKeyUsage => Refusal::CscaKeyUsage,
+            ProfileFault::CscaNotCa => Refusal::CscaNotCa,
+        });
+    }
+    match report.revocation {
+        Revocation::Revoked { .. } => out.push(Refusal::DocumentSignerRevoked),
+        Revocation::CrlExpired { .. } => out.push(Refusal::CrlExpired),
+        Revocation::CrlMissing => out.push(Refusal::CrlMissing),
+        Revocation::NotRevoked | Revocation::NotRequired | Revocation::NotChecked => {}
     }
     match report.document_signer_validity {
         CertificateValidity::Valid => {}

@@ -616,3 +616,164 @@ fn passive_authentication_is_failed_by_an_expired_signer_even_unanchored() {
         CertificateValidity::Expired
     );
 }
+
+// The trust store (issue 14): master lists, CRLs, link certificates and the
+// 9303-12 certificate profiles, through `evaluate` and `permits`.
+
+/// 30 days.
+const MONTH: u64 = 30 * 86_400;
+
+fn judge_store(doc: &Document, store: &TrustList) -> Trust {
+    evaluate(doc, &qr_key(), store, NOW, today()).0
+}
+
+/// The simulator's CSCA with one CRL of it revoking `revoked`, valid
+/// until `next_update`; CRLs required.
+fn store_with_crl(revoked: &[u32], next_update: u64) -> TrustList {
+    let pki = pki::simulator_pki().unwrap();
+    let mut store = TrustList::new(vec![pki.csca.clone()]);
+    store.set_require_crl(true);
+    store
+        .add_crl(&pki.crl(revoked, NOW - 2 * MONTH, next_update).unwrap())
+        .unwrap();
+    store
+}
+
+#[test]
+fn a_card_whose_document_signer_is_revoked_is_refused() {
+    let doc = read(|_| {});
+    let t = judge_store(&doc, &store_with_crl(&[2], NOW + MONTH));
+    assert_eq!(
+        t.genuineness,
+        Genuineness::Failed {
+            reason: Refusal::DocumentSignerRevoked
+        }
+    );
+    assert_eq!(t.refusals, vec![Refusal::DocumentSignerRevoked]);
+    let refusal = permits(&strict(), &t, Purpose::Identify).unwrap_err();
+    assert_eq!(refusal, Refusal::DocumentSignerRevoked);
+    assert_eq!(refusal.code(), "document_signer_revoked");
+    assert_eq!(refusal.fault(), Fault::DocumentNotGenuine);
+    // The same card with a CRL that lists another serial is accepted.
+    let t = judge_store(&doc, &store_with_crl(&[99], NOW + MONTH));
+    assert_eq!(permits(&strict(), &t, Purpose::Identify), Ok(()));
+}
+
+#[test]
+fn a_card_checked_against_an_expired_crl_is_refused_fail_closed() {
+    let t = judge_store(&read(|_| {}), &store_with_crl(&[99], NOW - MONTH));
+    let refusal = permits(&strict(), &t, Purpose::Identify).unwrap_err();
+    assert_eq!(refusal, Refusal::CrlExpired);
+    assert_eq!(refusal.code(), "crl_expired");
+    assert_eq!(refusal.fault(), Fault::Internal, "the kiosk's fault");
+}
+
+#[test]
+fn a_card_whose_csca_has_no_crl_is_refused_when_crls_are_required() {
+    let pki = pki::simulator_pki().unwrap();
+    let mut store = TrustList::new(vec![pki.csca.clone()]);
+    store.set_require_crl(true);
+    let t = judge_store(&read(|_| {}), &store);
+    assert_eq!(
+        permits(&strict(), &t, Purpose::Identify),
+        Err(Refusal::CrlMissing)
+    );
+}
+
+#[test]
+fn a_card_signed_under_a_rolled_over_csca_key_is_accepted_through_the_link() {
+    let doc = read(|p| p.faults.rolled_over_csca = true);
+    let rolled = pki::TestPki::with_options(
+        "ZZ",
+        [0; 32],
+        pki::PkiOptions {
+            rolled_over_csca: true,
+            ..pki::PkiOptions::default()
+        },
+    )
+    .unwrap();
+    // Without the link: the trusted CSCA of that name did not sign it.
+    let t = judge_store(&doc, &trust_list());
+    assert_eq!(
+        permits(&strict(), &t, Purpose::Identify),
+        Err(Refusal::ChainSignatureInvalid)
+    );
+    // With the link certificate beside the old CSCA: anchored.
+    let mut store = trust_list();
+    store.add_certificate(rolled.link.clone().unwrap(), crate::icao::pki::Source::File);
+    let t = judge_store(&doc, &store);
+    assert!(
+        matches!(t.genuineness, Genuineness::Anchored { ref csca } if csca.contains("Test CSCA ZZ")),
+        "{t:#?}"
+    );
+    assert_eq!(permits(&strict(), &t, Purpose::Identify), Ok(()));
+    let Passive::Checked { report, .. } = passive(&doc, &store, NOW) else {
+        panic!("checked");
+    };
+    assert_eq!(
+        report.anchor_source,
+        Some(crate::icao::pki::Source::Link {
+            issuer: rolled.csca.tbs_certificate().subject().to_string()
+        })
+    );
+}
+
+#[test]
+fn a_card_anchored_in_a_master_list_is_accepted_and_says_so() {
+    let sim = pki::simulator_pki().unwrap();
+    let issuer = pki::TestMasterListIssuer::new("YY", [0x11; 32], false).unwrap();
+    let mut store = TrustList::empty();
+    store
+        .add_master_list_anchor(&der::Encode::to_der(&issuer.anchor).unwrap())
+        .unwrap();
+    store
+        .add_master_list(&issuer.master_list(&[sim.csca]).unwrap(), NOW)
+        .unwrap();
+    let doc = read(|_| {});
+    let t = judge_store(&doc, &store);
+    assert_eq!(permits(&strict(), &t, Purpose::Identify), Ok(()));
+    let Passive::Checked { report, .. } = passive(&doc, &store, NOW) else {
+        panic!("checked");
+    };
+    assert!(
+        matches!(report.anchor_source, Some(crate::icao::pki::Source::MasterList { ref signer }) if signer.contains("Master List Signer YY")),
+        "{:?}",
+        report.anchor_source
+    );
+}
+
+#[test]
+fn a_document_signer_that_is_a_ca_is_refused() {
+    let t = judge(&read(|p| p.faults.signer_is_ca = true));
+    assert_eq!(
+        permits(&strict(), &t, Purpose::Identify),
+        Err(Refusal::DocumentSignerIsCa)
+    );
+}
+
+#[test]
+fn a_document_signer_without_digital_signature_usage_is_refused() {
+    let t = judge(&read(|p| p.faults.signer_without_digital_signature = true));
+    assert_eq!(
+        permits(&strict(), &t, Purpose::Identify),
+        Err(Refusal::DocumentSignerKeyUsage)
+    );
+}
+
+#[test]
+fn a_csca_without_cert_sign_usage_anchors_nothing() {
+    let weak = pki::TestPki::with_options(
+        "ZZ",
+        [0; 32],
+        pki::PkiOptions {
+            csca_without_cert_sign: true,
+            ..pki::PkiOptions::default()
+        },
+    )
+    .unwrap();
+    let t = judge_store(&read(|_| {}), &TrustList::new(vec![weak.csca]));
+    assert_eq!(
+        permits(&strict(), &t, Purpose::Identify),
+        Err(Refusal::CscaKeyUsage)
+    );
+}

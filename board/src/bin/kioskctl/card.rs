@@ -234,7 +234,17 @@ fn report(
 /// `kioskctl card read`.
 pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
     let keys = keys(args)?;
-    let trust = kiosk_board::app::load_trust_list(args.csca.as_deref())?;
+    let mut trust = kiosk_board::app::load_trust_list(args.csca.as_deref())?;
+    if let Some(dir) = &args.crl {
+        use kiosk_board::truststore::{FileKind, files_in};
+        trust.set_require_crl(true);
+        for path in files_in(dir, FileKind::Crl)? {
+            let bytes = std::fs::read(&path).with_context(|| path.display().to_string())?;
+            trust
+                .add_crl(&bytes)
+                .with_context(|| format!("{} is not a CRL of a trusted CSCA", path.display()))?;
+        }
+    }
     let mut reader = open_reader(&args.reader)?;
     let seed = kiosk_board::reading::os_seed().context("OS entropy")?;
     let options = ReadOptions {

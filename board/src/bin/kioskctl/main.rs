@@ -19,6 +19,7 @@ mod face;
 mod request;
 mod stats;
 mod ticket;
+mod trust;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -81,6 +82,32 @@ enum Command {
     /// Staff mode: make the PIN hash and card hashes for `[staff]`.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// The trust store of passive authentication: CSCAs, master lists,
+    /// CRLs (the `[kiosk]` folders).
+    #[command(subcommand)]
+    Trust(TrustCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum TrustCommand {
+    /// List the CSCA anchors (subject, serial, validity, key algorithm,
+    /// source: file, master list or link certificate), the CRLs and the
+    /// master-list signer anchors.
+    List,
+    /// Validate a certificate, master list or CRL against the store and
+    /// copy it into its configured folder; exit 1 (nothing copied) when it
+    /// does not validate.
+    Import {
+        /// The file (DER or PEM).
+        file: PathBuf,
+        /// What it is (default: detected; a master-list signer anchor must
+        /// be named).
+        #[arg(long, value_enum)]
+        kind: Option<kiosk_board::truststore::FileKind>,
+    },
+    /// Check the store: rejected files, expired or non-conformant CSCAs,
+    /// expired or missing CRLs, unanchored link certificates; exit 1 on any.
+    Check,
 }
 
 #[derive(Subcommand, Debug)]
@@ -385,6 +412,10 @@ struct CardRead {
     /// and the card refused (see --allow-unanchored).
     #[arg(long)]
     csca: Option<PathBuf>,
+    /// A folder of CRLs (DER or PEM) of those CSCAs: with it, a revoked
+    /// Document Signer is refused and every CSCA needs a current CRL.
+    #[arg(long, requires = "csca")]
+    crl: Option<PathBuf>,
     /// Lab use: accept a card whose SOD is signed outside the trust list
     /// (the `trust` result still says `unanchored`).
     #[arg(long)]
@@ -425,6 +456,16 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Staff(StaffCommand::HashPin) => staff_hash_pin(cli.json),
         Command::Staff(StaffCommand::HashCard { uid }) => staff_hash_card(cli.json, uid),
         Command::Doctor => doctor(cli),
+        Command::Trust(command) => {
+            let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+            match command {
+                TrustCommand::List => trust::list(cli.json, &config),
+                TrustCommand::Check => trust::check(cli.json, &config),
+                TrustCommand::Import { file, kind } => {
+                    trust::import(cli.json, &config, file, *kind)
+                }
+            }
+        }
         Command::Printer(PrinterCommand::Status { printer }) => {
             printer_status(cli, printer.as_deref())
         }
@@ -621,6 +662,10 @@ fn doctor(cli: &Cli) -> anyhow::Result<ExitCode> {
     checks.insert("face".into(), kiosk_board::app::check_face(&config));
     checks.insert("outbox".into(), kiosk_board::app::check_outbox(&config));
     checks.insert("service".into(), kiosk_board::app::check_service(&config));
+    checks.insert(
+        "trust_store".into(),
+        kiosk_board::truststore::check(&config.kiosk, kiosk_board::app::wall_clock_now().0 / 1000),
+    );
     let report = Report::new(board.devices.board.clone(), checks);
     if cli.json {
         println!(

@@ -57,6 +57,9 @@ pub mod sim;
 pub mod speech;
 pub mod ticketing;
 pub mod ui;
+
+#[cfg(test)]
+mod paper_tests;
 #[cfg(feature = "face")]
 pub mod v4l2;
 #[cfg(feature = "sim")]

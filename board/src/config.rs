@@ -494,6 +494,19 @@ struct RawSimPrinter {
 }
 
 impl Config {
+    /// The printer's paper on this board: `[linux.printer]` or
+    /// `[sim.printer]` `paper_width_mm` as `board` says (both validated to
+    /// 58 or 80 when loaded). Every raster the kiosk prints — ticket,
+    /// receipt, test page — is drawn at this width.
+    pub fn paper_width(&self) -> kiosk_firmware::ticket::raster::PaperWidth {
+        use kiosk_firmware::ticket::raster::PaperWidth;
+        let mm = match self.board {
+            BoardKind::Linux => self.linux.as_ref().map(|l| l.printer.paper_width_mm),
+            BoardKind::Sim => self.sim.as_ref().map(|s| s.printer.paper_width_mm),
+        };
+        mm.and_then(PaperWidth::from_mm).unwrap_or(PaperWidth::Mm80)
+    }
+
     /// Reads and validates the file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {

@@ -58,6 +58,9 @@ pub mod speech;
 pub mod ticketing;
 pub mod truststore;
 pub mod ui;
+
+#[cfg(test)]
+mod paper_tests;
 #[cfg(feature = "face")]
 pub mod v4l2;
 #[cfg(feature = "sim")]

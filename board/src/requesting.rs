@@ -163,11 +163,7 @@ impl Requesting {
     /// From the board configuration; `None` without `[requests]`.
     pub fn from_config(config: &crate::config::Config) -> Option<Requesting> {
         let section = config.requests.clone()?;
-        let paper = config
-            .sim
-            .as_ref()
-            .and_then(|s| PaperWidth::from_mm(s.printer.paper_width_mm))
-            .unwrap_or(PaperWidth::Mm80);
+        let paper = config.paper_width();
         Some(Requesting {
             config: section,
             kiosk_id: config.kiosk.id.clone(),

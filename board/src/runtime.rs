@@ -48,6 +48,8 @@ use std::time::{Duration, Instant};
 mod staff;
 #[cfg(test)]
 pub(crate) mod trust_tests;
+#[cfg(test)]
+pub(crate) use staff::test_page;
 pub use staff::{ERROR_KINDS, ExportError, OUT_OF_SERVICE_KEY, OutOfService};
 
 /// How often the card reader is polled for presence.

@@ -238,16 +238,11 @@ impl Ticketing {
     /// From the board configuration; `None` without a `[queue]` section.
     pub fn from_config(config: &Config) -> Option<Ticketing> {
         let catalog = config.queue.clone()?;
-        let paper = config
-            .sim
-            .as_ref()
-            .and_then(|s| PaperWidth::from_mm(s.printer.paper_width_mm))
-            .unwrap_or(PaperWidth::Mm80);
         Some(Ticketing {
             queue: Queue::new(catalog),
             center_name: config.kiosk.center_name.clone(),
             kiosk_id: config.kiosk.id.clone(),
-            paper,
+            paper: config.paper_width(),
         })
     }
 

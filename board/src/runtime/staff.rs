@@ -980,7 +980,7 @@ fn authorizable(step: StepKind) -> bool {
 
 /// The test page: a heading, the centre, the kiosk and the time, in
 /// ESC/POS.
-fn test_page(
+pub(crate) fn test_page(
     paper: kiosk_firmware::ticket::raster::PaperWidth,
     center: &str,
     kiosk_id: &str,

@@ -389,6 +389,13 @@ struct CardRead {
     /// (the `trust` result still says `unanchored`).
     #[arg(long)]
     allow_unanchored: bool,
+    /// When the chain is intact but unanchored, ask the online check
+    /// (C06) of the configuration's `[verification]` (with
+    /// `[verification.sim_c06]` the reference server runs in this
+    /// process); `genuineness_source` then names the verdict, or
+    /// `unverified_offline`.
+    #[arg(long)]
+    online: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -428,7 +435,21 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Printer(PrinterCommand::Status { printer }) => {
             printer_status(cli, printer.as_deref())
         }
-        Command::Card(CardCommand::Read(args)) => card::read(cli.json, args),
+        Command::Card(CardCommand::Read(args)) => {
+            let online = if args.online {
+                let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+                let client = kiosk_board::app::c06_client(&config, true)?;
+                anyhow::ensure!(
+                    client.is_some(),
+                    "--online needs [verification] in {}",
+                    config.path.display()
+                );
+                client
+            } else {
+                None
+            };
+            card::read(cli.json, args, online)
+        }
         Command::Bench(BenchCommand::Card {
             reader,
             vpcd_port,

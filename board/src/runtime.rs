@@ -1363,11 +1363,28 @@ impl Runtime {
             trust::Genuineness::UnverifiedOffline { .. }
         );
         if offline && decision.is_ok() {
-            // Never silent: the citizen sees it on the menu, staff in the
-            // log and the audit (codes only).
+            // Never silent: the citizen sees it on the menu, staff on the
+            // panel's last errors, the log and the audit (codes only).
             tracing::warn!(
                 "identity unverified offline: the identity authority did not answer; \
                  only what [trust] allows at that level"
+            );
+            if let Some(kiosk_firmware::trust::online::Outcome::NoAnswer(cause)) = online {
+                self.audit(
+                    now,
+                    "unverified_offline",
+                    serde_json::json!({ "cause": cause.code() }),
+                );
+            }
+        }
+        if let Some(kiosk_firmware::trust::online::Outcome::Invalid(reason)) = online {
+            // Someone forges or replays the authority's answers, or the
+            // pinned key or the endpoint is wrong: staff must look.
+            tracing::error!(?reason, "the identity authority's verdict is invalid");
+            self.audit(
+                now,
+                "authority_verdict_invalid",
+                serde_json::json!({ "reason": reason }),
             );
         }
         if let Err(refusal) = decision {

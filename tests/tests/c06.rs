@@ -229,6 +229,11 @@ fn a_verdict_signed_by_another_key_is_refused() {
     s.read(kiosk_tests::card("cccd-2021"));
     s.assert_refused(Fault::AuthorityAnswerInvalid, "verdict_signature_invalid");
     assert_eq!(s.audit("trust")["online"]["reason"], "signature_invalid");
+    // Staff see it among the panel's last errors.
+    assert_eq!(
+        s.audit("authority_verdict_invalid")["reason"],
+        "signature_invalid"
+    );
 }
 
 #[test]
@@ -284,6 +289,8 @@ fn offline_journey(s: &mut Setup, cause: &str) {
     assert_eq!(trust["decision"], "accepted");
     assert_eq!(trust["source"]["source"], "unverified_offline");
     assert_eq!(trust["online"]["cause"], cause);
+    // Staff see it among the panel's last errors.
+    assert_eq!(s.audit("unverified_offline")["cause"], cause);
     s.reach_menu();
     assert_eq!(
         s.kiosk.runtime.view().menu_notice,

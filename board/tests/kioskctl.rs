@@ -280,28 +280,31 @@ fn card_read_online_reports_where_genuineness_came_from() {
     let reader = format!("sim:{}", profile("cccd-2021"));
     let qr = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021";
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
-    // Anchored: the CSCA's subject, and no online request.
     let csca = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/csca");
-    let out = kioskctl(&[
-        "--config",
-        config.to_str().unwrap(),
-        "card",
-        "read",
-        "--reader",
-        &reader,
-        "--qr",
-        qr,
-        "--csca",
-        csca.to_str().unwrap(),
-        "--online",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let read_online = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "--config",
+            config.to_str().unwrap(),
+            "card",
+            "read",
+            "--reader",
+            &reader,
+            "--qr",
+            qr,
+            "--online",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = kioskctl(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // Anchored: the CSCA's subject, and no online request.
+    let v = read_online(&["--csca", csca.to_str().unwrap()]);
     assert_eq!(v["genuineness_source"]["source"], "anchored");
     assert!(
         v["genuineness_source"]["csca"]
@@ -312,24 +315,7 @@ fn card_read_online_reports_where_genuineness_came_from() {
     assert!(v["online_check"].is_null());
     // No CSCA: the simulator's in-process C06 server answers with a
     // signed verdict.
-    let out = kioskctl(&[
-        "--config",
-        config.to_str().unwrap(),
-        "card",
-        "read",
-        "--reader",
-        &reader,
-        "--qr",
-        qr,
-        "--online",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = read_online(&[]);
     assert_eq!(v["trust"]["genuineness"]["level"], "online_verified", "{v}");
     assert_eq!(v["genuineness_source"]["source"], "online_verdict");
     assert!(

@@ -9,7 +9,7 @@
 //! ```
 
 use anyhow::Context as _;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use kiosk_board::c06::server::{C06Handle, C06Settings, Mode, load_signing_key};
 use kiosk_board::portal::pki::PkiFiles;
 use kiosk_board::portal::server::TlsFiles;
@@ -37,25 +37,14 @@ struct Cli {
     #[arg(long, default_value_t = 8444)]
     port: u16,
     /// How it answers.
-    #[arg(long, value_enum, default_value_t = CliMode::Normal)]
-    mode: CliMode,
+    #[arg(long, value_enum, default_value_t = Mode::Normal)]
+    mode: Mode,
     /// Answer every request this many milliseconds late.
     #[arg(long, default_value_t = 0)]
     delay_ms: u64,
     /// EF.SOD hashes (SHA-256, hex) on the revocation list.
     #[arg(long)]
     revoke: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum CliMode {
-    Normal,
-    ServerError,
-    Malformed,
-    OtherKey,
-    OtherSod,
-    Replay,
-    Stale,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -75,15 +64,7 @@ fn main() -> anyhow::Result<()> {
         registry,
         port: cli.port,
     })?;
-    server.set_mode(match cli.mode {
-        CliMode::Normal => Mode::Normal,
-        CliMode::ServerError => Mode::ServerError,
-        CliMode::Malformed => Mode::Malformed,
-        CliMode::OtherKey => Mode::OtherKey,
-        CliMode::OtherSod => Mode::OtherSod,
-        CliMode::Replay => Mode::Replay,
-        CliMode::Stale => Mode::Stale,
-    });
+    server.set_mode(cli.mode);
     server.set_delay(Duration::from_millis(cli.delay_ms));
     for sod in &cli.revoke {
         server.revoke(sod);

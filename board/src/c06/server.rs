@@ -21,7 +21,7 @@
 //! Its clock is the wall clock unless fixed ([`C06Handle::set_clock`]:
 //! tests in virtual time).
 
-use crate::portal::server::{Handler, Reply, ServerError, TlsFiles, TlsListener};
+use crate::portal::server::{Handler, Reply, ServerError, TlsFiles, TlsListener, lock, wall_ms};
 use crate::portal::{TlsError, http};
 use kiosk_firmware::icao::lds::File;
 use kiosk_firmware::icao::pa::{self, ChainCheck, TrustList};
@@ -33,7 +33,7 @@ use p256::ecdsa::signature::Signer as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How the server is set up.
@@ -58,8 +58,8 @@ impl std::fmt::Debug for C06Settings {
     }
 }
 
-/// How the server answers (the tests' failure modes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How the server answers (the tests' failure modes; `kiosk-c06 --mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Mode {
     /// Honest verdicts.
     #[default]
@@ -109,13 +109,6 @@ pub struct C06Handle {
     state: Arc<Mutex<State>>,
 }
 
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    match state.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
 /// Loads a P-256 signing key from a PKCS#8 PEM file (`openssl genpkey
 /// -algorithm EC -pkeyopt ec_paramgen_curve:P-256`).
 pub fn load_signing_key(path: &Path) -> Result<SigningKey, TlsError> {
@@ -157,7 +150,7 @@ impl C06Handle {
 
     /// `https://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("https://{}", self.listener.addr())
+        self.listener.url()
     }
 
     /// Changes how it answers from the next request on.
@@ -186,16 +179,6 @@ impl C06Handle {
     pub fn stats(&self) -> C06Stats {
         lock(&self.state).stats.clone()
     }
-}
-
-fn wall_ms() -> u64 {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the reference C06 server dates its verdicts like any server"
-    )]
-    let now = std::time::SystemTime::now();
-    now.duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
 }
 
 fn error(status: u16, code: &str, message: &str) -> (u16, Vec<u8>) {

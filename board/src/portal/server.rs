@@ -185,6 +185,11 @@ impl TlsListener {
         self.addr
     }
 
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
     /// Stops listening (connections in progress finish).
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -217,7 +222,9 @@ pub enum ServerError {
     },
 }
 
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+/// The state behind a mutex, even if a connection thread panicked while
+/// holding it (the reference servers keep answering).
+pub(crate) fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
     match state.lock() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
@@ -259,7 +266,7 @@ impl PortalHandle {
 
     /// `https://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("https://{}", self.listener.addr())
+        self.listener.url()
     }
 
     /// Changes how it behaves from the next request on.
@@ -323,7 +330,9 @@ fn serve(
     let _ = stream.conn.complete_io(&mut stream.sock);
 }
 
-fn wall_ms() -> u64 {
+/// The wall clock in Unix milliseconds (the reference servers date their
+/// answers like any server).
+pub(crate) fn wall_ms() -> u64 {
     #[expect(
         clippy::disallowed_methods,
         reason = "the reference portal dates its receipts like any server"

@@ -543,6 +543,29 @@ mod tests {
         assert_eq!(judge(200), Outcome::Invalid(VerdictError::Malformed));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn judging_any_answer_never_panics(
+            status in 0u16..700,
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            id in "[ -~\n]{0,80}",
+            at in proptest::prelude::any::<u64>(),
+        ) {
+            let p = pending();
+            let _ = judge_answer(status, &body, &p, &pinned(), NOW, FRESH);
+            let forged = VerdictBody { verdict_id: id, issued_at_unix_ms: at, ..body_of(&p) };
+            let signed = sign(&forged, &key(1));
+            let judged = check(&signed, &p, &pinned(), NOW, FRESH);
+            if !forged.well_formed() {
+                proptest::prop_assert_eq!(judged, Err(VerdictError::Malformed));
+            }
+        }
+    }
+
+    fn body_of(p: &Pending) -> VerdictBody {
+        body(p, NOW)
+    }
+
     #[test]
     fn the_pinned_key_loads_from_its_spki_and_nothing_else() {
         use p256::pkcs8::EncodePublicKey as _;

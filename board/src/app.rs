@@ -460,6 +460,36 @@ pub fn request_service(
     )))
 }
 
+/// `kioskctl doctor`'s online-check entry: the `[verification]` TLS
+/// material and pinned key load (the endpoint itself is asked only when a
+/// card needs it).
+pub fn check_verification(config: &Config) -> crate::doctor::Check {
+    use crate::doctor::Check;
+    let Some(section) = &config.verification else {
+        return Check::pass(
+            "no [verification]: an unanchored card is refused (no online check, no unverified_offline)",
+        );
+    };
+    match crate::c06::C06Client::new(section, &config.kiosk.id) {
+        Ok(_) => Check::pass(format!(
+            "online check {} (deadline {} ms, verdicts up to {} s old, photo {}; key {})",
+            section.endpoint.url,
+            section.endpoint.timeout.as_millis(),
+            section.max_age.as_secs(),
+            if section.send_photo {
+                "sent"
+            } else {
+                "hash only"
+            },
+            section.verdict_key_file.display(),
+        )),
+        Err(e) => Check::fail(
+            format!("{e}"),
+            "fix verification's certificate files (the CA, the kiosk's certificate and key)",
+        ),
+    }
+}
+
 /// `kioskctl doctor`'s service check: out of service after the cabinet
 /// was opened (see [`crate::doctor::check_service`]).
 pub fn check_service(config: &Config) -> crate::doctor::Check {

@@ -72,7 +72,8 @@ fn doctor_json_has_one_entry_per_device_and_exits_0_on_the_sim_board() {
             "printer",
             "sensors",
             "service",
-            "store"
+            "store",
+            "verification"
         ]
     );
     for (name, check) in devices {
@@ -94,7 +95,7 @@ fn doctor_without_json_prints_a_line_per_device() {
     assert!(stdout.starts_with("board sim: all devices OK"), "{stdout}");
     assert_eq!(
         stdout.lines().filter(|l| l.contains("[ok  ]")).count(),
-        9,
+        10,
         "{stdout}"
     );
 }

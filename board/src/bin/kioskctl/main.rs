@@ -642,6 +642,10 @@ fn doctor(cli: &Cli) -> anyhow::Result<ExitCode> {
     checks.insert("face".into(), kiosk_board::app::check_face(&config));
     checks.insert("outbox".into(), kiosk_board::app::check_outbox(&config));
     checks.insert("service".into(), kiosk_board::app::check_service(&config));
+    checks.insert(
+        "verification".into(),
+        kiosk_board::app::check_verification(&config),
+    );
     let report = Report::new(board.devices.board.clone(), checks);
     if cli.json {
         println!(

@@ -1586,6 +1586,61 @@ tamper = { line = 5 }
         assert_eq!(field, "sim");
     }
 
+    fn with_verification(edit: impl FnOnce(String) -> String) -> Result<Config, ConfigError> {
+        let sim = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim");
+        let text = format!(
+            "{GOOD}\n[verification]\nurl = \"https://127.0.0.1:8444\"\nca_file = {:?}\n\
+             client_cert_file = {:?}\nclient_key_file = {:?}\nverdict_key_file = {:?}\n",
+            sim.join("pki/ca.pem"),
+            sim.join("pki/kiosk.pem"),
+            sim.join("pki/kiosk.key"),
+            sim.join("c06/verdict.pub.pem"),
+        );
+        parse(&edit(text))
+    }
+
+    #[test]
+    fn the_shipped_sim_config_runs_the_reference_c06_server_with_data_minimisation() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
+        let v = Config::load(&path).unwrap().verification.unwrap();
+        assert!(!v.send_photo);
+        assert!(v.sim_c06.is_some());
+        assert_eq!(v.max_age, std::time::Duration::from_secs(300));
+    }
+
+    #[test]
+    fn verification_defaults_and_each_bad_field_is_named() {
+        let v = with_verification(|t| t).unwrap().verification.unwrap();
+        assert_eq!(v.endpoint.timeout, std::time::Duration::from_millis(8000));
+        assert_eq!(v.skew, std::time::Duration::from_secs(30));
+        assert!(!v.send_photo, "the photo is not sent unless configured");
+        let field = |edit: &dyn Fn(String) -> String| match with_verification(edit) {
+            Err(ConfigError::Invalid { field, .. }) => field,
+            other => panic!("expected an invalid field, got {other:?}"),
+        };
+        assert_eq!(
+            field(&|t| t.replace("https://127.0.0.1:8444", "http://127.0.0.1:8444")),
+            "verification.url"
+        );
+        assert_eq!(
+            field(&|t| t.replace("verdict.pub.pem", "missing.pem")),
+            "verification.verdict_key_file"
+        );
+        // A certificate is no verdict key.
+        assert_eq!(
+            field(&|t| t.replace("c06/verdict.pub.pem", "pki/ca.pem")),
+            "verification.verdict_key_file"
+        );
+        assert_eq!(
+            field(&|t| format!("{t}timeout_ms = 45000\n")),
+            "verification.timeout_ms"
+        );
+        assert_eq!(
+            field(&|t| format!("{t}max_age_s = 0\n")),
+            "verification.max_age_s"
+        );
+    }
+
     fn with_requests(dir: &Path, key: Option<&[u8]>, extra: &str) -> Result<Config, ConfigError> {
         let sim = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim");
         let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/procedures.toml");

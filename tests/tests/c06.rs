@@ -39,6 +39,11 @@ struct Setup {
 /// C06 server (registry: the simulator's CSCA) with `timeout`, a queue and
 /// online requests.
 fn setup(timeout: Duration) -> Setup {
+    setup_with(timeout, false)
+}
+
+/// As [`setup`], sending the photo itself when `send_photo`.
+fn setup_with(timeout: Duration, send_photo: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let pki = pki_in(&dir.path().join("pki"), KIOSK_ID);
     let signing_key = p256::ecdsa::SigningKey::from_slice(&[0x17; 32]).unwrap();
@@ -69,7 +74,7 @@ fn setup(timeout: Duration) -> Setup {
         verdict_key: VerdictKey::new(*signing_key.verifying_key()),
         max_age: Duration::from_secs(300),
         skew: Duration::from_secs(30),
-        send_photo: false,
+        send_photo,
         sim_c06: None,
     };
     let client = Arc::new(C06Client::new(&section, KIOSK_ID).unwrap());
@@ -371,4 +376,52 @@ fn an_anchored_card_never_asks_the_authority() {
     assert_eq!(s.kiosk.step(), StepKind::ExpectConfirmation);
     assert_eq!(s.c06.stats().requests, 0);
     assert_eq!(s.audit("trust")["source"]["source"], "anchored");
+}
+
+#[test]
+fn a_verdict_never_outlives_the_journey_and_the_next_journey_asks_again() {
+    let mut s = setup(Duration::from_secs(10));
+    s.read(kiosk_tests::card("cccd-2021"));
+    assert!(s.kiosk.runtime.verified().is_some());
+    s.kiosk.runtime.input(Input::Cancel, s.kiosk.now);
+    s.kiosk.sim.remove_card();
+    s.kiosk.run_for(Duration::from_secs(1));
+    assert_eq!(s.kiosk.step(), StepKind::Attract);
+    assert!(s.kiosk.runtime.verified().is_none(), "wiped with the vault");
+    assert!(!s.kiosk.runtime.holds_personal_data());
+    s.read(kiosk_tests::card("cccd-2021"));
+    assert_eq!(s.c06.stats().requests, 2, "no verdict was cached");
+    assert_eq!(
+        s.kiosk.runtime.verified().map(|t| t.genuineness.clone()),
+        Some(Genuineness::OnlineVerified {
+            verdict: "C06-REF-000002".into()
+        })
+    );
+}
+
+#[test]
+fn the_photo_is_sent_only_when_the_configuration_says_the_endpoint_needs_it() {
+    let mut s = setup_with(Duration::from_secs(10), true);
+    s.read(kiosk_tests::card("cccd-2021"));
+    assert_eq!(s.kiosk.step(), StepKind::ExpectConfirmation);
+    let stats = s.c06.stats();
+    assert_eq!((stats.requests, stats.with_photo), (1, 1));
+    assert_eq!(s.audit("online_check")["photo_sent"], true);
+}
+
+#[test]
+fn cancelling_while_the_authority_is_asked_abandons_the_check() {
+    let mut s = setup(Duration::from_secs(10));
+    s.c06.set_delay(Duration::from_secs(2));
+    s.c06
+        .set_clock(Some(NINE_AM_IN_HANOI + s.kiosk.now.as_millis()));
+    s.kiosk
+        .present_card(Box::new(kiosk_tests::card("cccd-2021")));
+    s.kiosk.scan_qr_of("cccd-2021");
+    assert!(s.kiosk.runtime.awaiting_authority());
+    s.kiosk.runtime.input(Input::Cancel, s.kiosk.now);
+    assert!(!s.kiosk.runtime.awaiting_authority());
+    assert!(s.kiosk.runtime.verified().is_none());
+    s.kiosk.run_for(Duration::from_secs(1));
+    assert_ne!(s.kiosk.step(), StepKind::ExpectConfirmation);
 }

@@ -379,6 +379,65 @@ pub fn portal_client(
     Ok(Some((client, handle)))
 }
 
+/// The online check's client of the configuration (`[verification]`), and
+/// the in-process reference C06 server when `start_sim_c06` and
+/// `[verification.sim_c06]` say so (on the URL's port, or whoever serves
+/// it when that port is taken, as with the portal). The handle keeps the
+/// server running.
+pub fn c06_client(
+    config: &Config,
+    start_sim_c06: bool,
+) -> anyhow::Result<
+    Option<(
+        std::sync::Arc<crate::c06::C06Client>,
+        Option<crate::c06::server::C06Handle>,
+    )>,
+> {
+    let Some(section) = &config.verification else {
+        return Ok(None);
+    };
+    let mut section = section.clone();
+    let port = crate::portal::client::parse_url(&section.endpoint.url).map_or(0, |(_, p)| p);
+    let handle = match &section.sim_c06 {
+        Some(sim) if start_sim_c06 => {
+            let signing_key = crate::c06::server::load_signing_key(&sim.signing_key_file)
+                .context("verification.sim_c06.signing_key_file")?;
+            let registry = load_trust_list(Some(&sim.csca_dir))?;
+            let started = crate::c06::server::C06Handle::start(crate::c06::server::C06Settings {
+                tls: crate::portal::server::TlsFiles {
+                    cert_file: sim.cert_file.clone(),
+                    key_file: sim.key_file.clone(),
+                    client_ca_file: section.endpoint.ca_file.clone(),
+                },
+                signing_key,
+                registry,
+                port,
+            });
+            match started {
+                Ok(handle) => {
+                    tracing::info!(url = %handle.url(), "simulator: reference C06 server in process");
+                    section.endpoint.url = handle.url();
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, url = %section.endpoint.url,
+                        "simulator: the reference C06 server's port is taken; using whoever serves it");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let client = crate::c06::C06Client::new(&section, &config.kiosk.id).with_context(|| {
+        format!(
+            "cannot set up TLS for the C06 endpoint {} (verification in {})",
+            section.endpoint.url,
+            config.path.display()
+        )
+    })?;
+    Ok(Some((std::sync::Arc::new(client), handle)))
+}
+
 /// The runtime's request service, and the in-process portal if any.
 pub fn request_service(
     config: &Config,
@@ -399,6 +458,36 @@ pub fn request_service(
         crate::requesting::RequestService::new(requesting, Box::new(client), rng),
         handle,
     )))
+}
+
+/// `kioskctl doctor`'s online-check entry: the `[verification]` TLS
+/// material and pinned key load (the endpoint itself is asked only when a
+/// card needs it).
+pub fn check_verification(config: &Config) -> crate::doctor::Check {
+    use crate::doctor::Check;
+    let Some(section) = &config.verification else {
+        return Check::pass(
+            "no [verification]: an unanchored card is refused (no online check, no unverified_offline)",
+        );
+    };
+    match crate::c06::C06Client::new(section, &config.kiosk.id) {
+        Ok(_) => Check::pass(format!(
+            "online check {} (deadline {} ms, verdicts up to {} s old, photo {}; key {})",
+            section.endpoint.url,
+            section.endpoint.timeout.as_millis(),
+            section.max_age.as_secs(),
+            if section.send_photo {
+                "sent"
+            } else {
+                "hash only"
+            },
+            section.verdict_key_file.display(),
+        )),
+        Err(e) => Check::fail(
+            format!("{e}"),
+            "fix verification's certificate files (the CA, the kiosk's certificate and key)",
+        ),
+    }
 }
 
 /// `kioskctl doctor`'s service check: out of service after the cabinet

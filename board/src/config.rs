@@ -63,6 +63,10 @@ pub struct Config {
     /// `[trust]`: what each service requires of a card (genuineness,
     /// what an expired card may do); strict when absent.
     pub trust: kiosk_firmware::trust::Policy,
+    /// `[verification]`: the online chip check (C06) asked when passive
+    /// authentication is intact but unanchored; without it such a card is
+    /// `unanchored` (refused by default).
+    pub verification: Option<crate::c06::VerificationSection>,
 }
 
 /// `[metrics]`: the usage metrics' Prometheus endpoint.
@@ -291,6 +295,47 @@ struct RawConfig {
     staff: Option<RawStaff>,
     #[serde(default)]
     trust: kiosk_firmware::trust::Policy,
+    verification: Option<RawVerification>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVerification {
+    url: String,
+    ca_file: PathBuf,
+    client_cert_file: PathBuf,
+    client_key_file: PathBuf,
+    verdict_key_file: PathBuf,
+    #[serde(default = "default_verification_timeout")]
+    timeout_ms: u64,
+    #[serde(default = "default_max_age")]
+    max_age_s: u64,
+    #[serde(default = "default_skew")]
+    skew_s: u64,
+    #[serde(default)]
+    send_photo: bool,
+    sim_c06: Option<RawSimC06>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSimC06 {
+    cert_file: PathBuf,
+    key_file: PathBuf,
+    signing_key_file: PathBuf,
+    csca_dir: PathBuf,
+}
+
+fn default_verification_timeout() -> u64 {
+    8_000
+}
+
+fn default_max_age() -> u64 {
+    300
+}
+
+fn default_skew() -> u64 {
+    30
 }
 
 #[derive(Deserialize)]
@@ -600,6 +645,10 @@ impl Config {
             }
         };
 
+        let verification = raw
+            .verification
+            .map(|v| validate_verification(v, raw.board, &raw.session, base, &invalid))
+            .transpose()?;
         let metrics = raw
             .metrics
             .map(|m| {
@@ -657,8 +706,113 @@ impl Config {
             metrics,
             staff,
             trust: raw.trust,
+            verification,
         })
     }
+}
+
+fn validate_verification(
+    raw: RawVerification,
+    board: BoardKind,
+    session: &SessionConfig,
+    base: &Path,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<crate::c06::VerificationSection, ConfigError> {
+    use rustls::pki_types::SubjectPublicKeyInfoDer;
+    use rustls::pki_types::pem::PemObject as _;
+    if let Err(reason) = crate::portal::client::parse_url(&raw.url) {
+        return Err(invalid("verification.url", reason));
+    }
+    let file = |field: &str, path: &Path| {
+        let full = base.join(path);
+        if full.is_file() {
+            Ok(full)
+        } else {
+            Err(invalid(
+                field,
+                format!("{} is not a file (PEM expected)", full.display()),
+            ))
+        }
+    };
+    let ca_file = file("verification.ca_file", &raw.ca_file)?;
+    let client_cert_file = file("verification.client_cert_file", &raw.client_cert_file)?;
+    let client_key_file = file("verification.client_key_file", &raw.client_key_file)?;
+    let verdict_key_file = file("verification.verdict_key_file", &raw.verdict_key_file)?;
+    let spki = SubjectPublicKeyInfoDer::from_pem_file(&verdict_key_file).map_err(|e| {
+        invalid(
+            "verification.verdict_key_file",
+            format!("{}: no PEM PUBLIC KEY ({e})", verdict_key_file.display()),
+        )
+    })?;
+    let verdict_key = kiosk_firmware::trust::online::VerdictKey::from_spki_der(spki.as_ref())
+        .map_err(|e| invalid("verification.verdict_key_file", e.to_string()))?;
+    // The check runs inside the reading step: it must end well before the
+    // step's watchdog, which would otherwise end the journey.
+    let reading_ms = u64::try_from(session.timeouts.reading.as_millis()).unwrap_or(u64::MAX);
+    let most = 30_000.min(reading_ms / 2);
+    if !(100..=most).contains(&raw.timeout_ms) {
+        return Err(invalid(
+            "verification.timeout_ms",
+            format!(
+                "must be 100–{most} (at most half the reading watchdog), not {}",
+                raw.timeout_ms
+            ),
+        ));
+    }
+    if !(1..=86_400).contains(&raw.max_age_s) {
+        return Err(invalid(
+            "verification.max_age_s",
+            format!("must be 1–86400, not {}", raw.max_age_s),
+        ));
+    }
+    if raw.skew_s > 600 {
+        return Err(invalid(
+            "verification.skew_s",
+            format!("must be 0–600, not {}", raw.skew_s),
+        ));
+    }
+    let sim_c06 = match raw.sim_c06 {
+        None => None,
+        Some(_) if board != BoardKind::Sim => {
+            return Err(invalid(
+                "verification.sim_c06",
+                "is only for the simulator board".into(),
+            ));
+        }
+        Some(s) => {
+            let csca_dir = base.join(&s.csca_dir);
+            if !csca_dir.is_dir() {
+                return Err(invalid(
+                    "verification.sim_c06.csca_dir",
+                    format!("{} is not a folder", csca_dir.display()),
+                ));
+            }
+            Some(crate::c06::SimC06Config {
+                cert_file: file("verification.sim_c06.cert_file", &s.cert_file)?,
+                key_file: file("verification.sim_c06.key_file", &s.key_file)?,
+                signing_key_file: file(
+                    "verification.sim_c06.signing_key_file",
+                    &s.signing_key_file,
+                )?,
+                csca_dir,
+            })
+        }
+    };
+    Ok(crate::c06::VerificationSection {
+        endpoint: crate::portal::client::PortalSettings {
+            url: raw.url,
+            ca_file,
+            client_cert_file,
+            client_key_file,
+            timeout: std::time::Duration::from_millis(raw.timeout_ms),
+        },
+        verdict_key_file,
+        verdict_key,
+        max_age: std::time::Duration::from_secs(raw.max_age_s),
+        skew: std::time::Duration::from_secs(raw.skew_s),
+        send_photo: raw.send_photo,
+        sim_c06,
+    })
 }
 
 fn validate_staff(
@@ -1512,6 +1666,61 @@ tamper = { line = 5 }
         let text = GOOD.split("[sim.card_reader]").next().unwrap_or_default();
         let (field, _) = field_error(text);
         assert_eq!(field, "sim");
+    }
+
+    fn with_verification(edit: impl FnOnce(String) -> String) -> Result<Config, ConfigError> {
+        let sim = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim");
+        let text = format!(
+            "{GOOD}\n[verification]\nurl = \"https://127.0.0.1:8444\"\nca_file = {:?}\n\
+             client_cert_file = {:?}\nclient_key_file = {:?}\nverdict_key_file = {:?}\n",
+            sim.join("pki/ca.pem"),
+            sim.join("pki/kiosk.pem"),
+            sim.join("pki/kiosk.key"),
+            sim.join("c06/verdict.pub.pem"),
+        );
+        parse(&edit(text))
+    }
+
+    #[test]
+    fn the_shipped_sim_config_runs_the_reference_c06_server_with_data_minimisation() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
+        let v = Config::load(&path).unwrap().verification.unwrap();
+        assert!(!v.send_photo);
+        assert!(v.sim_c06.is_some());
+        assert_eq!(v.max_age, std::time::Duration::from_secs(300));
+    }
+
+    #[test]
+    fn verification_defaults_and_each_bad_field_is_named() {
+        let v = with_verification(|t| t).unwrap().verification.unwrap();
+        assert_eq!(v.endpoint.timeout, std::time::Duration::from_millis(8000));
+        assert_eq!(v.skew, std::time::Duration::from_secs(30));
+        assert!(!v.send_photo, "the photo is not sent unless configured");
+        let field = |edit: &dyn Fn(String) -> String| match with_verification(edit) {
+            Err(ConfigError::Invalid { field, .. }) => field,
+            other => panic!("expected an invalid field, got {other:?}"),
+        };
+        assert_eq!(
+            field(&|t| t.replace("https://127.0.0.1:8444", "http://127.0.0.1:8444")),
+            "verification.url"
+        );
+        assert_eq!(
+            field(&|t| t.replace("verdict.pub.pem", "missing.pem")),
+            "verification.verdict_key_file"
+        );
+        // A certificate is no verdict key.
+        assert_eq!(
+            field(&|t| t.replace("c06/verdict.pub.pem", "pki/ca.pem")),
+            "verification.verdict_key_file"
+        );
+        assert_eq!(
+            field(&|t| format!("{t}timeout_ms = 45000\n")),
+            "verification.timeout_ms"
+        );
+        assert_eq!(
+            field(&|t| format!("{t}max_age_s = 0\n")),
+            "verification.max_age_s"
+        );
     }
 
     fn with_requests(dir: &Path, key: Option<&[u8]>, extra: &str) -> Result<Config, ConfigError> {

@@ -30,6 +30,7 @@
 //! its test PKI, for testers).
 
 pub mod app;
+pub mod c06;
 pub mod config;
 pub mod console;
 pub mod devices;

@@ -204,6 +204,20 @@ pub struct Runtime {
     /// The audit id of this journey's chip read (`card_read`), which a
     /// staff decision names (the guardian path ties the two together).
     read_audit_id: Option<i64>,
+    /// The online chip check (C06), when configured.
+    c06: Option<std::sync::Arc<crate::c06::C06Client>>,
+    /// A read waiting for the online check; wiped with the vault.
+    awaiting: Option<AwaitingAuthority>,
+}
+
+/// A chip read whose card is intact but unanchored, waiting for the
+/// identity authority's verdict (on the check's worker thread). Its
+/// verdict and records are this session's, wiped like the vault.
+#[derive(Debug)]
+struct AwaitingAuthority {
+    check: crate::c06::OnlineCheck,
+    verdict: kiosk_firmware::trust::Trust,
+    records: Option<kiosk_firmware::cccd::Identified>,
 }
 
 /// The printer state as the metrics name it (`metrics::PRINTER_STATES`).
@@ -245,6 +259,8 @@ impl Runtime {
             staff: staff::Staff::default(),
             qr: crate::qrscan::QrService::default(),
             read_audit_id: None,
+            c06: None,
+            awaiting: None,
         };
         runtime.update_lights();
         runtime
@@ -254,6 +270,27 @@ impl Runtime {
     pub fn with_trust_policy(mut self, policy: kiosk_firmware::trust::Policy) -> Self {
         self.policy = policy;
         self
+    }
+
+    /// Asks the identity authority (C06) about cards whose passive
+    /// authentication is intact but unanchored (`[verification]`).
+    pub fn with_online_check(mut self, client: std::sync::Arc<crate::c06::C06Client>) -> Self {
+        self.c06 = Some(client);
+        self
+    }
+
+    /// Whether a read waits for the identity authority's answer.
+    pub fn awaiting_authority(&self) -> bool {
+        self.awaiting.is_some()
+    }
+
+    /// Waits up to `max` of real time for the online check's worker to
+    /// answer, so the next [`Runtime::tick`] judges it. Only for runs in
+    /// virtual time (tests, scenarios); the real loop never blocks.
+    pub fn settle_online_check(&mut self, max: Duration) {
+        if let Some(a) = self.awaiting.as_mut() {
+            a.check.settle(max);
+        }
     }
 
     /// The verification policy's verdict on this session's card, while
@@ -506,6 +543,7 @@ impl Runtime {
         self.session.holds_personal_data()
             || self.vault.is_some()
             || self.verified.is_some()
+            || self.awaiting.is_some()
             || self
                 .requests
                 .as_ref()
@@ -597,6 +635,7 @@ impl Runtime {
             self.poll_card(now);
         }
         self.poll_face(now);
+        self.poll_online(now);
         self.staff_tick(now);
         self.poll_qr(now);
         // Deliver the outbox only while nobody uses the kiosk: a slow
@@ -622,6 +661,7 @@ impl Runtime {
             self.face.as_ref().and_then(|f| f.next_wakeup()),
             self.staff_deadline(),
             self.qr.next_wakeup(),
+            self.awaiting.as_ref().map(|a| a.check.deadline()),
         ]
         .into_iter()
         .flatten()
@@ -937,15 +977,23 @@ impl Runtime {
                     self.qr.stop();
                     self.stop_camera();
                 }
-                let result = self.read_document(&key, now);
-                self.count(
-                    now,
-                    Metric::Identifications,
-                    metrics::identification(&result),
-                );
-                self.session.handle_input(Input::ReadFinished(result), now);
+                let result = match self.read_document(&key, now) {
+                    // The identity authority is asked; `poll_online`
+                    // finishes the read.
+                    Ok(None) => {
+                        self.session.handle_input(Input::AuthorityCheck, now);
+                        return;
+                    }
+                    Ok(Some(holder)) => Ok(holder),
+                    Err(e) => Err(e),
+                };
+                self.finish_read(result, now);
             }
-            Action::AbortRead => self.disconnect(),
+            Action::AbortRead => {
+                // A check under way is abandoned: its late answer is dropped.
+                self.awaiting = None;
+                self.disconnect();
+            }
             Action::StartFaceCheck { attempt } => {
                 if let Err(outcome) = self.start_face_check(attempt, now) {
                     self.stop_camera();
@@ -1104,8 +1152,86 @@ impl Runtime {
         Ok(kiosk_firmware::session::RequestReceipt { code, delivered })
     }
 
+    fn finish_read(&mut self, result: Result<Holder, ReadFailure>, now: Timestamp) {
+        self.count(
+            now,
+            Metric::Identifications,
+            metrics::identification(&result),
+        );
+        self.session.handle_input(Input::ReadFinished(result), now);
+    }
+
+    /// Moves the online check along: its answer (or its deadline passing)
+    /// completes the waiting read through the verification policy.
+    fn poll_online(&mut self, now: Timestamp) {
+        let wall = self.wall(now).0;
+        let Some(outcome) = self.awaiting.as_mut().and_then(|a| a.check.poll(now, wall)) else {
+            return;
+        };
+        let Some(awaiting) = self.awaiting.take() else {
+            return;
+        };
+        if self.session.step() != StepKind::Reading {
+            return;
+        }
+        let mut verdict = awaiting.verdict;
+        kiosk_firmware::trust::apply_online(&mut verdict, &outcome);
+        let records = if verdict.refused() {
+            None
+        } else {
+            awaiting.records
+        };
+        let result = self.conclude_read(verdict, records, Some(&outcome), now);
+        self.finish_read(result, now);
+    }
+
+    /// Starts the online check of `document`, if it can be asked.
+    fn start_online_check(
+        &mut self,
+        document: &kiosk_firmware::icao::reader::Document,
+        now: Timestamp,
+    ) -> Option<crate::c06::OnlineCheck> {
+        use kiosk_firmware::trust::online::VerificationRequest;
+        let client = self.c06.clone()?;
+        let seed = match crate::reading::os_seed() {
+            Ok(seed) => seed,
+            Err(e) => {
+                tracing::error!(error = %e, "no OS entropy for the online check's request id");
+                return None;
+            }
+        };
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&seed[..16]);
+        let (request, pending) =
+            match VerificationRequest::build(document, &client.kiosk_id, id, client.send_photo) {
+                Ok(built) => built,
+                Err(e) => {
+                    tracing::warn!(error = %e, "no online check for this read");
+                    return None;
+                }
+            };
+        tracing::info!(request_id = %pending.request_id, "asking the identity authority (C06)");
+        self.audit(
+            now,
+            "online_check",
+            serde_json::json!({
+                "request_id": pending.request_id,
+                "photo_sent": request.dg2.is_some(),
+            }),
+        );
+        Some(crate::c06::OnlineCheck::start(
+            client, request, pending, now,
+        ))
+    }
+
     /// Reads and identifies the document with the key the citizen gave.
-    fn read_document(&mut self, key: &AccessKey, now: Timestamp) -> Result<Holder, ReadFailure> {
+    /// `Ok(None)`: the card is intact but unanchored and the identity
+    /// authority is being asked ([`Runtime::poll_online`] finishes).
+    fn read_document(
+        &mut self,
+        key: &AccessKey,
+        now: Timestamp,
+    ) -> Result<Option<Holder>, ReadFailure> {
         use kiosk_firmware::cccd::{self, date::Date};
         use kiosk_firmware::icao::reader::{ReadError, ReadOptions};
         use kiosk_firmware::trust;
@@ -1194,18 +1320,75 @@ impl Runtime {
         // chip authentication, the records, the key, the dates); the
         // runtime only carries out its answer.
         let (verdict, records) = trust::evaluate(&document, key, &self.trust, wall / 1000, today);
+        // Intact but unanchored: ask the identity authority when configured
+        // (an anchored chain never needs it; a card refused anyway is not
+        // sent anywhere).
+        if trust::needs_online(&verdict)
+            && let Some(check) = self.start_online_check(&document, now)
+        {
+            self.awaiting = Some(AwaitingAuthority {
+                check,
+                verdict,
+                records,
+            });
+            return Ok(None);
+        }
+        self.conclude_read(verdict, records, None, now).map(Some)
+    }
+
+    /// The verification policy's decision on a read, audited as codes; the
+    /// records go to the vault when the card is accepted.
+    fn conclude_read(
+        &mut self,
+        verdict: kiosk_firmware::trust::Trust,
+        records: Option<kiosk_firmware::cccd::Identified>,
+        online: Option<&kiosk_firmware::trust::online::Outcome>,
+        now: Timestamp,
+    ) -> Result<Holder, ReadFailure> {
+        use kiosk_firmware::trust;
         let decision = trust::permits(&self.policy, &verdict, trust::Purpose::Identify);
         self.audit(
             now,
             "trust",
             serde_json::json!({
                 "trust": verdict,
+                "source": verdict.genuineness.source(),
+                "online": online.map(crate::c06::outcome_codes),
                 "decision": match &decision {
                     Ok(()) => "accepted".to_owned(),
                     Err(refusal) => refusal.code(),
                 },
             }),
         );
+        let offline = matches!(
+            verdict.genuineness,
+            trust::Genuineness::UnverifiedOffline { .. }
+        );
+        if offline && decision.is_ok() {
+            // Never silent: the citizen sees it on the menu, staff on the
+            // panel's last errors, the log and the audit (codes only).
+            tracing::warn!(
+                "identity unverified offline: the identity authority did not answer; \
+                 only what [trust] allows at that level"
+            );
+            if let Some(kiosk_firmware::trust::online::Outcome::NoAnswer(cause)) = online {
+                self.audit(
+                    now,
+                    "unverified_offline",
+                    serde_json::json!({ "cause": cause.code() }),
+                );
+            }
+        }
+        if let Some(kiosk_firmware::trust::online::Outcome::Invalid(reason)) = online {
+            // Someone forges or replays the authority's answers, or the
+            // pinned key or the endpoint is wrong: staff must look.
+            tracing::error!(?reason, "the identity authority's verdict is invalid");
+            self.audit(
+                now,
+                "authority_verdict_invalid",
+                serde_json::json!({ "reason": reason }),
+            );
+        }
         if let Err(refusal) = decision {
             tracing::warn!(reason = %refusal.code(), "the card is refused");
             return Err(ReadFailure::Fault(refusal.fault()));
@@ -1219,8 +1402,11 @@ impl Runtime {
             id_number: identified.citizen.id_number.clone(),
             date_of_birth: identified.citizen.date_of_birth.clone(),
             has_face_photo: !verdict.guardian_path,
-            menu_notice: (verdict.validity == trust::Validity::Expired)
-                .then_some(Fault::DocumentExpired),
+            menu_notice: if verdict.validity == trust::Validity::Expired {
+                Some(Fault::DocumentExpired)
+            } else {
+                offline.then_some(Fault::UnverifiedOffline)
+            },
         };
         self.vault = Some(identified);
         self.verified = Some(verdict);
@@ -1517,6 +1703,9 @@ impl Runtime {
         self.vault = None;
         self.read_audit_id = None;
         self.verified = None;
+        // A verdict (and the read waiting for one) never outlives the
+        // session.
+        self.awaiting = None;
         if let Some(requests) = self.requests.as_mut() {
             requests.wipe();
         }

@@ -105,6 +105,16 @@ pub struct Scenario {
     /// the portal is unreachable, requests wait in the outbox).
     #[serde(default = "yes")]
     pub portal: bool,
+    /// Whether the kiosk holds the configuration's CSCA trust list
+    /// (default true; false: no CSCA, every chain is unanchored and the
+    /// online check of `[verification]` decides).
+    #[serde(default = "yes")]
+    pub csca: bool,
+    /// Whether the simulator's reference C06 server answers (default true;
+    /// false: nothing listens, the online check gets no answer and an
+    /// unanchored card is `unverified_offline`).
+    #[serde(default = "yes")]
+    pub c06: bool,
     /// The steps, in order.
     pub steps: Vec<Step>,
 }
@@ -433,6 +443,8 @@ pub struct Player {
     runtime: Runtime,
     // Keeps the in-process reference portal running.
     _portal: Option<crate::portal::server::PortalHandle>,
+    _c06: Option<crate::c06::server::C06Handle>,
+    epoch: UnixMillis,
     sim: SimControls,
     frontend: SlintFrontend,
     now: Timestamp,
@@ -478,7 +490,11 @@ impl Player {
         // A fresh journey: numbering starts anew in every run.
         let _ = std::fs::remove_file(&db);
         let (store, _) = Store::open(&db, epoch).context("cannot open the scenario's store")?;
-        let trust = crate::truststore::load_for_kiosk(&config.kiosk, epoch.0 / 1000)?;
+        let trust = if scenario.csca {
+            crate::truststore::load_for_kiosk(&config.kiosk, epoch.0 / 1000)?
+        } else {
+            kiosk_firmware::icao::pa::TrustList::empty()
+        };
         let mut runtime = Runtime::new(devices, config.session, Timestamp::ZERO)
             .with_trust_list(trust)
             .with_trust_policy(config.trust.clone())
@@ -496,6 +512,21 @@ impl Player {
             r.sim_portal = None;
             r.portal.url = "https://127.0.0.1:9".into();
         }
+        let mut c06_config = config.clone();
+        if !scenario.c06
+            && let Some(v) = c06_config.verification.as_mut()
+        {
+            // Nothing listens on the discard port: the check gets no answer.
+            v.sim_c06 = None;
+            v.endpoint.url = "https://127.0.0.1:9".into();
+        }
+        let c06 = match crate::app::c06_client(&c06_config, true)? {
+            Some((client, server)) => {
+                runtime = runtime.with_online_check(client);
+                server
+            }
+            None => None,
+        };
         let portal = match crate::app::request_service(&requests_config)? {
             Some((service, portal)) => {
                 runtime = runtime.with_requests(service);
@@ -525,6 +556,8 @@ impl Player {
         Ok(Player {
             runtime,
             _portal: portal,
+            _c06: c06,
+            epoch,
             sim,
             frontend,
             now: Timestamp::ZERO,
@@ -564,6 +597,15 @@ impl Player {
 
     /// Ticks the runtime once and shows what changed.
     fn pump(&mut self) {
+        // The online check's worker answers in real time: wait for it (its
+        // own timeout bounds the wait), and date the in-process C06
+        // server's verdicts on the scenario's clock.
+        if let Some(c06) = &self._c06 {
+            c06.set_clock(Some(self.epoch.0.saturating_add(self.now.as_millis())));
+        }
+        if self.runtime.awaiting_authority() {
+            self.runtime.settle_online_check(Duration::from_secs(60));
+        }
         self.runtime.tick(self.now);
         self.flush();
     }

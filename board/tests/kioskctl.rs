@@ -73,7 +73,8 @@ fn doctor_json_has_one_entry_per_device_and_exits_0_on_the_sim_board() {
             "sensors",
             "service",
             "store",
-            "trust_store"
+            "trust_store",
+            "verification"
         ]
     );
     for (name, check) in devices {
@@ -273,6 +274,59 @@ fn card_read_without_a_trust_list_refuses_the_unanchored_chain_unless_allowed_fo
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["trust"]["genuineness"]["level"], "unanchored");
+    assert_eq!(v["decision"], "accepted");
+}
+
+#[test]
+fn card_read_online_reports_where_genuineness_came_from() {
+    let reader = format!("sim:{}", profile("cccd-2021"));
+    let qr = "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021";
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
+    let csca = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/csca");
+    let read_online = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "--config",
+            config.to_str().unwrap(),
+            "card",
+            "read",
+            "--reader",
+            &reader,
+            "--qr",
+            qr,
+            "--online",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = kioskctl(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // Anchored: the CSCA's subject, and no online request.
+    let v = read_online(&["--csca", csca.to_str().unwrap()]);
+    assert_eq!(v["genuineness_source"]["source"], "anchored");
+    assert!(
+        v["genuineness_source"]["csca"]
+            .as_str()
+            .unwrap()
+            .contains("Test CSCA ZZ")
+    );
+    assert!(v["online_check"].is_null());
+    // No CSCA: the simulator's in-process C06 server answers with a
+    // signed verdict.
+    let v = read_online(&[]);
+    assert_eq!(v["trust"]["genuineness"]["level"], "online_verified", "{v}");
+    assert_eq!(v["genuineness_source"]["source"], "online_verdict");
+    assert!(
+        v["genuineness_source"]["verdict_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("C06-REF-")
+    );
+    assert_eq!(v["online_check"]["status"], "genuine");
     assert_eq!(v["decision"], "accepted");
 }
 

@@ -217,6 +217,10 @@ pub fn fault(fault: Fault) -> Label {
         Fault::RequestRefused => "request_refused",
         Fault::Internal => "internal",
         Fault::KeyMismatch => "key_mismatch",
+        Fault::CardRevoked => "card_revoked",
+        Fault::CardUnknownToAuthority => "card_unknown_to_authority",
+        Fault::AuthorityAnswerInvalid => "authority_answer_invalid",
+        Fault::UnverifiedOffline => "unverified_offline",
     })
 }
 

@@ -185,6 +185,17 @@ pub fn guidance(view: &SessionView, lang: Language) -> Guidance {
                 "The cabinet is open. Staff: close and lock the cabinet, then enter the staff PIN.",
             ),
         ),
+        (Screen::Reading, _) if view.authority_check => pick(
+            lang,
+            (
+                "Đang kiểm tra thẻ với cơ quan cấp",
+                "Thẻ đã được đọc. Kiosk đang hỏi cơ quan quản lý căn cước để xác nhận thẻ. Vui lòng chờ trong giây lát.",
+            ),
+            (
+                "Checking your card with the issuing authority",
+                "Your card has been read. The kiosk is asking the identity authority to confirm it. Please wait a moment.",
+            ),
+        ),
         (Screen::FaceCheck, _) if view.face_guide.is_some() => {
             face_hint_text(view.face_guide.map(|g| g.hint), lang)
         }
@@ -780,6 +791,50 @@ pub fn fault_text(fault: Fault, lang: Language) -> (&'static str, &'static str) 
                 "The public-service portal did not accept this request. Staff will check it with you.",
             ),
         ),
+        Fault::CardRevoked => pick(
+            lang,
+            (
+                "Thẻ đã bị thu hồi",
+                "Cơ quan quản lý căn cước cho biết thẻ này không còn hiệu lực (báo mất hoặc đã cấp thẻ mới). Vui lòng nhờ cán bộ hướng dẫn.",
+            ),
+            (
+                "The card has been revoked",
+                "The identity authority says this card is no longer valid (reported lost, or replaced). Please ask a member of staff.",
+            ),
+        ),
+        Fault::CardUnknownToAuthority => pick(
+            lang,
+            (
+                "Cơ quan cấp không nhận ra thẻ",
+                "Cơ quan quản lý căn cước không có thông tin về thẻ này. Vui lòng mang thẻ đến quầy để cán bộ kiểm tra.",
+            ),
+            (
+                "The authority does not know this card",
+                "The identity authority has no record of this card. Please take the card to the counter for staff to check.",
+            ),
+        ),
+        Fault::AuthorityAnswerInvalid => pick(
+            lang,
+            (
+                "Không xác nhận được thẻ",
+                "Trả lời của cơ quan quản lý căn cước không hợp lệ. Cán bộ đã được báo; vui lòng nhờ cán bộ hỗ trợ.",
+            ),
+            (
+                "The card could not be confirmed",
+                "The identity authority's answer was not valid. Staff have been told; please ask a member of staff.",
+            ),
+        ),
+        Fault::UnverifiedOffline => pick(
+            lang,
+            (
+                "Chưa xác thực trực tuyến",
+                "Chip trên thẻ còn nguyên vẹn nhưng chưa được cơ quan cấp xác nhận (không có kết nối). Bạn có thể lấy số thứ tự; hồ sơ trực tuyến cần xác thực, vui lòng thử lại sau hoặc đến quầy.",
+            ),
+            (
+                "Not verified online",
+                "The card's chip is intact but the issuing authority could not confirm it (no connection). You may take a number; an online request needs the confirmation, so please try again later or go to the counter.",
+            ),
+        ),
         // `Fault::Internal`, and any fault newer than this text table
         // (`Fault` is non-exhaustive; the test below lists them all).
         _ => pick(
@@ -865,6 +920,10 @@ mod tests {
             Fault::RequestRefused,
             Fault::Internal,
             Fault::KeyMismatch,
+            Fault::CardRevoked,
+            Fault::CardUnknownToAuthority,
+            Fault::AuthorityAnswerInvalid,
+            Fault::UnverifiedOffline,
         ];
         let mut seen = std::collections::HashSet::new();
         for fault in faults {

@@ -312,6 +312,11 @@ fn error_label(kind: &str, lang: Language) -> String {
         "staff_locked" => ("Khóa nhập PIN", "PIN entry locked"),
         "config_reload_refused" => ("Cấu hình bị từ chối", "Configuration refused"),
         "logs_export_failed" => ("Xuất nhật ký lỗi", "Log export failed"),
+        "unverified_offline" => (
+            "Thẻ chưa xác thực trực tuyến (C06 không trả lời)",
+            "Card unverified offline (C06 did not answer)",
+        ),
+        "authority_verdict_invalid" => ("Trả lời C06 không hợp lệ", "Invalid C06 verdict"),
         other => (other, other),
     };
     pick(lang, vi, en)

@@ -433,7 +433,7 @@ fn staff_cases() -> Vec<Case> {
     ]
 }
 
-const FAULTS: [(Fault, &str); 18] = [
+const FAULTS: [(Fault, &str); 22] = [
     (Fault::CardRemoved, "card-removed"),
     (Fault::WrongAccessKey, "wrong-access-key"),
     (Fault::NotAnIdCard, "not-an-id-card"),
@@ -452,6 +452,10 @@ const FAULTS: [(Fault, &str); 18] = [
     (Fault::RequestRefused, "request-refused"),
     (Fault::Internal, "internal"),
     (Fault::KeyMismatch, "key-mismatch"),
+    (Fault::CardRevoked, "card-revoked"),
+    (Fault::CardUnknownToAuthority, "card-unknown-to-authority"),
+    (Fault::AuthorityAnswerInvalid, "authority-answer-invalid"),
+    (Fault::UnverifiedOffline, "unverified-offline"),
 ];
 
 fn cases() -> Vec<Case> {
@@ -494,6 +498,17 @@ fn cases() -> Vec<Case> {
             let mut v = at(StepKind::Reading);
             v.read_percent = Some(42);
             case("reading", v, &[], Screen::Reading)
+        },
+        {
+            let mut v = at(StepKind::Reading);
+            v.read_percent = Some(100);
+            v.authority_check = true;
+            case("reading-authority-check", v, &[], Screen::Reading)
+        },
+        {
+            let mut v = identified(StepKind::Menu);
+            v.menu_notice = Some(Fault::UnverifiedOffline);
+            case("menu-unverified-offline", v, &[], Screen::Menu)
         },
         case(
             "confirm",

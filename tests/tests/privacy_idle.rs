@@ -64,6 +64,8 @@ fn player(name: &str) -> (Player, tempfile::TempDir) {
         clock_ms: None,
         face: false,
         portal: false,
+        csca: true,
+        c06: false,
         steps: Vec::new(),
     };
     let out = tempfile::tempdir().expect("temp dir");

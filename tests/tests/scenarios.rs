@@ -177,6 +177,47 @@ fn an_offline_request_gets_a_queued_receipt() {
 }
 
 #[test]
+fn without_a_csca_and_without_an_answer_from_c06_a_card_is_unverified_offline_and_audited() {
+    let file = root().join("board/sim/scenarios/unverified-offline.toml");
+    let scenario = Scenario::load(&file).expect("the scenario parses");
+    let out = tempfile::tempdir().expect("temp dir");
+    let report = run(&config(), &scenario, &file, out.path(), None).expect("the scenario runs");
+    assert!(
+        report.ok,
+        "{}",
+        serde_json::to_string_pretty(&report).expect("report")
+    );
+    assert_eq!(report.ticket.as_deref(), Some("A001"));
+    let store = kiosk_firmware::store::Store::open_reader(&out.path().join("kiosk.db"))
+        .expect("the scenario's store opens");
+    let audit = store.recent_audit(200).expect("the audit log reads");
+    let detail = |kind: &str| -> serde_json::Value {
+        let entry = audit
+            .iter()
+            .find(|e| e.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind} entry"));
+        serde_json::from_str(&entry.detail).expect("JSON detail")
+    };
+    let trust = detail("trust");
+    assert_eq!(trust["source"]["source"], "unverified_offline", "{trust}");
+    assert_eq!(trust["online"]["outcome"], "no_answer", "{trust}");
+    assert_eq!(trust["decision"], "accepted");
+    let refused = detail("trust_refused");
+    assert_eq!(refused["purpose"], "online_request");
+    assert_eq!(refused["reason"], "online_check_unavailable");
+    assert!(audit.iter().any(|e| e.kind == "online_check"));
+    for entry in &audit {
+        for personal in ["003090000001", "Nguyễn", "15/01/1990"] {
+            assert!(
+                !entry.detail.contains(personal),
+                "{personal} in {}",
+                entry.detail
+            );
+        }
+    }
+}
+
+#[test]
 fn staff_mode_opens_by_pin_and_by_staff_card_and_prints_a_test_page() {
     let report = play("staff-mode");
     assert_eq!(report.ticket, None, "no citizen journey ran");
@@ -208,6 +249,7 @@ fn every_shipped_scenario_has_a_test() {
             "staff-approval",
             "staff-mode",
             "tamper",
+            "unverified-offline",
             "walk-in",
             "wrong-key"
         ]

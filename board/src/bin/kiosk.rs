@@ -102,6 +102,7 @@ fn main() -> anyhow::Result<()> {
 /// the configuration has them.
 struct Beside {
     _portal: Option<kiosk_board::portal::server::PortalHandle>,
+    _c06: Option<kiosk_board::c06::server::C06Handle>,
     _metrics: Option<kiosk_board::metrics::Endpoint>,
 }
 
@@ -133,6 +134,15 @@ fn build_runtime(
             None
         }
     };
+    // The online chip check (C06) for intact but unanchored cards; keeps
+    // the simulator's in-process reference C06 server running.
+    let c06 = match kiosk_board::app::c06_client(config, true)? {
+        Some((client, server)) => {
+            runtime = runtime.with_online_check(client);
+            server
+        }
+        None => None,
+    };
     runtime = with_face(runtime, config)?;
     match kiosk_board::notify::Notifier::from_env() {
         Ok(Some(notifier)) => {
@@ -154,6 +164,7 @@ fn build_runtime(
         board.sim,
         Beside {
             _portal: portal,
+            _c06: c06,
             _metrics: metrics,
         },
     ))

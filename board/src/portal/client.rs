@@ -49,9 +49,11 @@ pub fn parse_url(url: &str) -> Result<(String, u16), String> {
     }
 }
 
-/// The HTTPS portal client.
+/// An HTTPS client with mutual TLS to one server (`https://HOST:PORT`):
+/// what the portal client and the C06 client (`crate::c06::client`)
+/// share. One TCP+TLS connection per exchange.
 #[derive(Debug, Clone)]
-pub struct HttpsPortal {
+pub struct HttpsClient {
     tls: Arc<rustls::ClientConfig>,
     host: String,
     port: u16,
@@ -59,9 +61,39 @@ pub struct HttpsPortal {
     timeout: Duration,
 }
 
+/// The HTTPS portal client.
+#[derive(Debug, Clone)]
+pub struct HttpsPortal {
+    client: HttpsClient,
+}
+
 impl HttpsPortal {
     /// Loads the certificates and key and builds the TLS configuration.
     pub fn new(settings: &PortalSettings) -> Result<HttpsPortal, TlsError> {
+        Ok(HttpsPortal {
+            client: HttpsClient::new(settings)?,
+        })
+    }
+
+    fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Answer, TransportError> {
+        let resp = self.client.exchange(method, path, extra, body)?;
+        Ok(Answer {
+            status: resp.status,
+            body: resp.body,
+        })
+    }
+}
+
+impl HttpsClient {
+    /// Loads the certificates and key and builds the TLS configuration
+    /// (the server must chain to `ca_file` only: no system roots).
+    pub fn new(settings: &PortalSettings) -> Result<HttpsClient, TlsError> {
         let (host, port) = parse_url(&settings.url).map_err(|reason| TlsError::File {
             path: PathBuf::from(&settings.url),
             reason,
@@ -77,7 +109,7 @@ impl HttpsPortal {
             path: PathBuf::from(&settings.url),
             reason: format!("the host is not a valid server name: {e}"),
         })?;
-        Ok(HttpsPortal {
+        Ok(HttpsClient {
             tls: Arc::new(tls),
             host,
             port,
@@ -94,13 +126,15 @@ impl HttpsPortal {
             .ok_or_else(|| TransportError::Connect(format!("{} has no address", self.host)))
     }
 
-    fn exchange(
+    /// One request and its response, within the timeout on connecting
+    /// and on every read and write.
+    pub fn exchange(
         &self,
         method: &str,
         path: &str,
         extra: &[(&str, &str)],
         body: &[u8],
-    ) -> Result<Answer, TransportError> {
+    ) -> Result<http::Response, TransportError> {
         let addr = self.addr()?;
         let tcp = TcpStream::connect_timeout(&addr, self.timeout).map_err(|e| {
             if is_timeout(&e) {
@@ -120,11 +154,7 @@ impl HttpsPortal {
         let host = format!("{}:{}", self.host, self.port);
         http::write_request(&mut stream, method, &host, path, extra, body).map_err(io_error)?;
         let mut reader = BufReader::new(stream);
-        let resp = http::read_response(&mut reader).map_err(io_error)?;
-        Ok(Answer {
-            status: resp.status,
-            body: resp.body,
-        })
+        http::read_response(&mut reader).map_err(io_error)
     }
 }
 

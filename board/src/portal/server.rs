@@ -78,10 +78,132 @@ struct State {
 /// A running portal.
 #[derive(Debug)]
 pub struct PortalHandle {
-    addr: SocketAddr,
+    listener: TlsListener,
     state: Arc<Mutex<State>>,
+}
+
+/// What a handler of a [`TlsListener`] answers: a status, a JSON body,
+/// and how long to wait before sending it (a reference server's "slow"
+/// behaviour).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body.
+    pub body: Vec<u8>,
+    /// Wait this long before answering.
+    pub delay: Duration,
+}
+
+/// The certificates of a mutual-TLS server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Its certificate (PEM).
+    pub cert_file: PathBuf,
+    /// Its key (PEM).
+    pub key_file: PathBuf,
+    /// The CA client certificates must chain to (PEM).
+    pub client_ca_file: PathBuf,
+}
+
+/// The request handler of a [`TlsListener`].
+pub type Handler = Arc<dyn Fn(&http::Request) -> Reply + Send + Sync>;
+
+/// A loopback HTTPS server with mutual TLS, one request per connection,
+/// one thread per connection: what the reference portal and the reference
+/// C06 server (`crate::c06::server`) share.
+pub struct TlsListener {
+    addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for TlsListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsListener")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsListener {
+    /// Listens on 127.0.0.1:`port` (0: any free port), requiring a client
+    /// certificate from `files.client_ca_file`; `handler` answers each
+    /// request on the connection's thread (named `name`).
+    pub fn start(
+        files: &TlsFiles,
+        port: u16,
+        name: &str,
+        handler: Handler,
+    ) -> Result<TlsListener, ServerError> {
+        let certs = load_certs(&files.cert_file)?;
+        let key = load_key(&files.key_file)?;
+        let ca = load_certs(&files.client_ca_file)?;
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots(&ca)?),
+            provider(),
+        )
+        .build()
+        .map_err(|e| TlsError::Verifier(e.to_string()))?;
+        let tls = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(TlsError::from)?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(certs, key)
+            .map_err(TlsError::from)?;
+        let tls = Arc::new(tls);
+        let bind = |source| ServerError::Bind { port, source };
+        let listener = TcpListener::bind(("127.0.0.1", port)).map_err(bind)?;
+        let addr = listener.local_addr().map_err(bind)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let conn_name = format!("{name}-conn");
+        let thread = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                for conn in listener.incoming() {
+                    if stop2.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(tcp) = conn else { continue };
+                    let (tls, handler) = (tls.clone(), handler.clone());
+                    let _ = std::thread::Builder::new()
+                        .name(conn_name.clone())
+                        .spawn(move || serve(tcp, tls, &*handler));
+                }
+            })
+            .map_err(bind)?;
+        Ok(TlsListener {
+            addr,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Stops listening (connections in progress finish).
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// Why the portal cannot start.
@@ -100,7 +222,9 @@ pub enum ServerError {
     },
 }
 
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+/// The state behind a mutex, even if a connection thread panicked while
+/// holding it (the reference servers keep answering).
+pub(crate) fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
     match state.lock() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
@@ -110,72 +234,39 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 impl PortalHandle {
     /// Starts the portal on 127.0.0.1.
     pub fn start(settings: &ServerSettings) -> Result<PortalHandle, ServerError> {
-        let certs = load_certs(&settings.cert_file)?;
-        let key = load_key(&settings.key_file)?;
-        let ca = load_certs(&settings.client_ca_file)?;
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-            Arc::new(roots(&ca)?),
-            provider(),
-        )
-        .build()
-        .map_err(|e| TlsError::Verifier(e.to_string()))?;
-        let tls = rustls::ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(TlsError::from)?
-            .with_client_cert_verifier(verifier)
-            .with_single_cert(certs, key)
-            .map_err(TlsError::from)?;
-        let tls = Arc::new(tls);
-        let listener = TcpListener::bind(("127.0.0.1", settings.port)).map_err(|source| {
-            ServerError::Bind {
-                port: settings.port,
-                source,
-            }
-        })?;
-        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
-            port: settings.port,
-            source,
-        })?;
         let state = Arc::new(Mutex::new(State::default()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (s2, stop2) = (state.clone(), stop.clone());
+        let s2 = state.clone();
         let unit = settings.unit_code.clone();
         let procedures = settings.procedures.clone();
-        let thread = std::thread::Builder::new()
-            .name("reference-portal".into())
-            .spawn(move || {
-                for conn in listener.incoming() {
-                    if stop2.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(tcp) = conn else { continue };
-                    let (tls, state, unit, procedures) =
-                        (tls.clone(), s2.clone(), unit.clone(), procedures.clone());
-                    let _ = std::thread::Builder::new()
-                        .name("portal-conn".into())
-                        .spawn(move || serve(tcp, tls, &state, &unit, &procedures));
-                }
-            })
-            .map_err(|source| ServerError::Bind {
-                port: settings.port,
-                source,
-            })?;
-        Ok(PortalHandle {
-            addr,
-            state,
-            stop,
-            thread: Some(thread),
-        })
+        let handler: Handler = Arc::new(move |request: &http::Request| {
+            let (status, body) = handle(request, &s2, &unit, &procedures);
+            Reply {
+                status,
+                body,
+                delay: lock(&s2).behaviour.delay,
+            }
+        });
+        let listener = TlsListener::start(
+            &TlsFiles {
+                cert_file: settings.cert_file.clone(),
+                key_file: settings.key_file.clone(),
+                client_ca_file: settings.client_ca_file.clone(),
+            },
+            settings.port,
+            "reference-portal",
+            handler,
+        )?;
+        Ok(PortalHandle { listener, state })
     }
 
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.listener.addr()
     }
 
     /// `https://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("https://{}", self.addr)
+        self.listener.url()
     }
 
     /// Changes how it behaves from the next request on.
@@ -190,17 +281,7 @@ impl PortalHandle {
 
     /// Stops listening (connections in progress finish).
     pub fn stop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for PortalHandle {
-    fn drop(&mut self) {
-        self.stop();
+        self.listener.stop();
     }
 }
 
@@ -221,9 +302,7 @@ fn error(status: u16, code: &str, message: &str) -> (u16, Vec<u8>) {
 fn serve(
     tcp: TcpStream,
     tls: Arc<rustls::ServerConfig>,
-    state: &Mutex<State>,
-    unit: &str,
-    procedures: &[String],
+    handler: &dyn Fn(&http::Request) -> Reply,
 ) {
     let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
     let _ = tcp.set_write_timeout(Some(Duration::from_secs(10)));
@@ -237,22 +316,23 @@ fn serve(
         // A refused certificate or a closed connection: nothing to answer.
         Ok(None) | Err(_) => return,
     };
-    let (status, body) = handle(&request, state, unit, procedures);
-    let delay = lock(state).behaviour.delay;
-    if !delay.is_zero() {
+    let reply = handler(&request);
+    if !reply.delay.is_zero() {
         #[expect(
             clippy::disallowed_methods,
-            reason = "the reference portal's 'slow' behaviour for the network tests"
+            reason = "the reference servers' 'slow' behaviour for the network tests"
         )]
-        std::thread::sleep(delay);
+        std::thread::sleep(reply.delay);
     }
-    let _ = http::write_response(reader.get_mut(), status, &body);
+    let _ = http::write_response(reader.get_mut(), reply.status, &reply.body);
     let stream = reader.get_mut();
     stream.conn.send_close_notify();
     let _ = stream.conn.complete_io(&mut stream.sock);
 }
 
-fn wall_ms() -> u64 {
+/// The wall clock in Unix milliseconds (the reference servers date their
+/// answers like any server).
+pub(crate) fn wall_ms() -> u64 {
     #[expect(
         clippy::disallowed_methods,
         reason = "the reference portal dates its receipts like any server"

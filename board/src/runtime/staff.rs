@@ -43,6 +43,8 @@ pub const ERROR_KINDS: &[&str] = &[
     "staff_locked",
     "config_reload_refused",
     "logs_export_failed",
+    "unverified_offline",
+    "authority_verdict_invalid",
 ];
 
 /// The store key of the out-of-service state (JSON: `out_of_service`,

@@ -181,6 +181,20 @@ pub enum Fault {
     /// typed ID of another card): "this QR belongs to another card". The
     /// citizen uses this card's own QR, or types this card's ID.
     KeyMismatch,
+    /// The identity authority (C06) says the card is revoked (lost,
+    /// stolen or replaced). The citizen applies for a new card.
+    CardRevoked,
+    /// The identity authority does not know the card. Staff check it at
+    /// the counter.
+    CardUnknownToAuthority,
+    /// The identity authority's answer did not pass the kiosk's checks
+    /// (signature, card, request, age). Staff are needed.
+    AuthorityAnswerInvalid,
+    /// The chip is intact but the identity authority could not confirm it
+    /// in time (`unverified_offline`): a queue number is possible, an
+    /// online request is not. Shown on the menu and as the refusal of an
+    /// online request.
+    UnverifiedOffline,
 }
 
 /// Why a chip read ended without a verified holder.
@@ -384,6 +398,10 @@ pub enum Input {
         /// Bytes to read in all (as far as known).
         total: usize,
     },
+    /// The chip is read and intact but not anchored: the runtime asks the
+    /// identity authority (C06) online; the reading screen says so until
+    /// [`Input::ReadFinished`].
+    AuthorityCheck,
     /// The chip read ended.
     ReadFinished(Result<Holder, ReadFailure>),
     /// The citizen confirmed (`true`) or rejected (`false`) the data shown.
@@ -552,6 +570,8 @@ pub enum Event {
         /// Bytes in all.
         total: usize,
     },
+    /// The chip is read; the identity authority is being asked online.
+    AuthorityCheck,
     /// The access key was wrong; `attempts_left` more may be tried.
     AccessKeyRejected {
         /// Tries left before the kiosk gives up on this card.
@@ -746,6 +766,9 @@ pub struct SessionView {
     pub access_key_rejected: bool,
     /// Read progress in percent, while reading.
     pub read_percent: Option<u8>,
+    /// Whether the card is being checked with the identity authority
+    /// (online, after the read), while reading.
+    pub authority_check: bool,
     /// The face attempt under way (1-based), while checking.
     pub face_attempt: Option<u8>,
     /// The latest face-capture guidance, while checking.
@@ -793,6 +816,7 @@ pub struct Session {
     wrong_keys: u8,
     key_rejected: bool,
     progress: Option<(usize, usize)>,
+    authority_check: bool,
     face_guide: Option<FaceGuide>,
     qr_camera: Option<QrCamera>,
     holder: Option<Holder>,
@@ -818,6 +842,7 @@ impl Session {
             wrong_keys: 0,
             key_rejected: false,
             progress: None,
+            authority_check: false,
             face_guide: None,
             qr_camera: None,
             holder: None,
@@ -889,6 +914,7 @@ impl Session {
             },
             access_key_rejected: self.key_rejected,
             read_percent,
+            authority_check: self.step == Step::Reading && self.authority_check,
             face_attempt: match &self.step {
                 Step::FaceCheck { attempt } => Some(*attempt),
                 _ => None,
@@ -1040,12 +1066,17 @@ impl Session {
             (Step::ExpectAccessKey, Input::QrCamera(state)) => self.qr_camera = Some(state),
             (Step::ExpectAccessKey, Input::AccessKey(key)) => {
                 self.progress = None;
+                self.authority_check = false;
                 self.go(Step::Reading, now);
                 self.action(Action::ReadDocument(key));
             }
             (Step::Reading, Input::ReadProgress { done, total }) => {
                 self.progress = Some((done, total));
                 self.emit(Event::ReadProgress { done, total });
+            }
+            (Step::Reading, Input::AuthorityCheck) => {
+                self.authority_check = true;
+                self.emit(Event::AuthorityCheck);
             }
             (Step::Reading, Input::ReadFinished(Ok(holder))) => {
                 self.holder = Some(holder);
@@ -1173,10 +1204,17 @@ impl Session {
             }
             (Step::ExpectForm { .. }, Input::Back) => self.go(Step::Menu, now),
             // The policy does not let this card file the request (an
-            // expired card): back to the menu, which says why.
-            (Step::ExpectForm { .. }, Input::RequestFinished(Err(Fault::DocumentExpired))) => {
+            // expired card, a card the identity authority could not
+            // confirm): back to the menu, which says why; a number is
+            // still possible.
+            (
+                Step::ExpectForm { .. },
+                Input::RequestFinished(Err(
+                    fault @ (Fault::DocumentExpired | Fault::UnverifiedOffline),
+                )),
+            ) => {
                 self.go(Step::Menu, now);
-                self.menu_notice = Some(Fault::DocumentExpired);
+                self.menu_notice = Some(fault);
             }
             // The form could not be prepared (an unknown procedure, a kiosk
             // without requests): say so instead of an empty form.

@@ -270,6 +270,38 @@ fn a_read_that_hangs_is_aborted_by_the_watchdog() {
 }
 
 #[test]
+fn the_reading_screen_says_when_the_authority_is_asked_and_cancel_abandons_it() {
+    let mut h = Harness::new();
+    h.input(Input::CardPresented);
+    h.input(Input::AccessKey(qr()));
+    assert!(!h.session.view().authority_check);
+    let out = h.input(Input::AuthorityCheck);
+    assert!(events(&out).contains(&Event::AuthorityCheck));
+    let view = h.session.view();
+    assert_eq!((view.step, view.authority_check), (StepKind::Reading, true));
+    let out = h.input(Input::Cancel);
+    assert!(actions(&out).contains(&Action::AbortRead));
+    assert!(!h.session.view().authority_check);
+    // Outside the reading step it means nothing.
+    h.input(Input::AuthorityCheck);
+    assert!(!h.session.view().authority_check);
+}
+
+#[test]
+fn an_online_request_refused_as_unverified_offline_returns_to_the_menu_with_the_reason() {
+    let mut h = Harness::new();
+    h.reach_menu_face_matched();
+    h.input(Input::Choose(MenuChoice::SubmitRequest {
+        procedure: "1.004222".into(),
+    }));
+    assert_eq!(h.step(), StepKind::ExpectForm);
+    h.input(Input::RequestFinished(Err(Fault::UnverifiedOffline)));
+    let view = h.session.view();
+    assert_eq!(view.step, StepKind::Menu);
+    assert_eq!(view.menu_notice, Some(Fault::UnverifiedOffline));
+}
+
+#[test]
 fn progress_does_not_extend_the_read_watchdog() {
     let mut h = Harness::new();
     h.input(Input::CardPresented);

@@ -280,6 +280,11 @@ impl VirtualChip {
         }
     }
 
+    /// A file as the chip holds it (e.g. EF.SOD, to know its hash).
+    pub fn file(&self, file: File) -> Option<&[u8]> {
+        self.config.files.get(&file).map(Vec::as_slice)
+    }
+
     /// Whether the chip has stopped answering ([`Hostile::StallAfter`]):
     /// a reader's transmit then times out.
     pub fn stalled(&self) -> bool {

@@ -87,6 +87,12 @@ pub struct FaultsSection {
     /// EF.SOD is signed by a PKI outside the simulator's trust list.
     #[serde(default)]
     pub unknown_signer: bool,
+    /// EF.SOD is signed by a Document Signer whose certificate names the
+    /// simulator's CSCA as its issuer but was signed by another key (a
+    /// forger's CSCA of the same name): unanchored where no CSCA is
+    /// configured, a failed chain where the real one is.
+    #[serde(default)]
+    pub forged_csca: bool,
     /// No EF.SOD on the chip.
     #[serde(default)]
     pub no_sod: bool,
@@ -601,6 +607,8 @@ impl CardProfile {
             };
             let pki = if self.faults.unknown_signer {
                 pki::TestPki::with_options("XX", [0x5A; 32], options)
+            } else if self.faults.forged_csca {
+                pki::TestPki::with_options("ZZ", [0xF0; 32], options)
             } else {
                 pki::TestPki::with_options("ZZ", [0; 32], options)
             }

@@ -39,6 +39,7 @@ use crate::session::{AccessKey, Fault};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
+pub mod online;
 #[cfg(test)]
 mod tests;
 
@@ -204,6 +205,47 @@ pub enum Refusal {
     /// The card's expiry date does not parse. Remedy: the counter.
     #[error("the card's validity cannot be read")]
     ValidityUnknown,
+    /// The identity authority (C06) answered, signed, that the chip's
+    /// files are not genuine. Remedy: none; a forged card.
+    #[error("the identity authority says the card is not genuine")]
+    OnlineNotGenuine,
+    /// The identity authority answered that the card is revoked (lost,
+    /// stolen, replaced). Remedy: the citizen applies for a new card.
+    #[error("the identity authority says the card is revoked")]
+    CardRevoked,
+    /// The identity authority does not know the card's issuer. Remedy:
+    /// none at the kiosk; the counter checks the card.
+    #[error("the identity authority does not know the card")]
+    CardUnknownToAuthority,
+    /// The authority's answer is not a well-formed signed verdict.
+    /// Remedy: staff check the C06 endpoint's configuration.
+    #[error("the authority's verdict is malformed")]
+    VerdictMalformed,
+    /// The verdict's signature does not verify with the pinned key.
+    /// Remedy: staff check the pinned key; otherwise an attack.
+    #[error("the authority's verdict is not signed by the pinned key")]
+    VerdictSignatureInvalid,
+    /// The verdict judges another EF.SOD. Remedy: none; an attack or a
+    /// faulty endpoint.
+    #[error("the authority's verdict is for another card")]
+    VerdictForAnotherSod,
+    /// The verdict answers another request (a replayed answer). Remedy:
+    /// none; an attack or a faulty endpoint.
+    #[error("the authority's verdict answers another request")]
+    VerdictReplayed,
+    /// The verdict is older than the configured maximum age. Remedy:
+    /// check the kiosk's clock; otherwise a replay.
+    #[error("the authority's verdict is too old")]
+    VerdictStale,
+    /// The verdict is dated in the future beyond the allowed skew.
+    /// Remedy: check the kiosk's clock.
+    #[error("the authority's verdict is dated in the future")]
+    VerdictFromTheFuture,
+    /// The purpose requires an online verdict (or an anchored chain), and
+    /// the card is only `unverified_offline`: the authority did not answer
+    /// in time. Remedy: try again later, or the counter.
+    #[error("the identity authority could not confirm the card")]
+    OnlineCheckUnavailable,
 }
 
 impl Refusal {
@@ -224,6 +266,15 @@ impl Refusal {
             // The kiosk's own trust store is out of date, not the card:
             // "something went wrong, ask staff" (staff see the code).
             Refusal::CrlExpired | Refusal::CrlMissing => Fault::Internal,
+            Refusal::CardRevoked => Fault::CardRevoked,
+            Refusal::CardUnknownToAuthority => Fault::CardUnknownToAuthority,
+            Refusal::VerdictMalformed
+            | Refusal::VerdictSignatureInvalid
+            | Refusal::VerdictForAnotherSod
+            | Refusal::VerdictReplayed
+            | Refusal::VerdictStale
+            | Refusal::VerdictFromTheFuture => Fault::AuthorityAnswerInvalid,
+            Refusal::OnlineCheckUnavailable => Fault::UnverifiedOffline,
             _ => Fault::DocumentNotGenuine,
         }
     }
@@ -239,11 +290,21 @@ pub enum Genuineness {
         /// The CSCA's subject.
         csca: String,
     },
-    /// Reserved for issue 14: a signed online (C06) verdict said genuine.
-    /// [`assess`] never produces it; a later verifier will.
+    /// Passive authentication is intact but unanchored, and a signed
+    /// online (C06) verdict for this SOD and request said genuine
+    /// ([`apply_online`]).
     OnlineVerified {
         /// The verdict's id.
         verdict: String,
+    },
+    /// Passive authentication is intact but unanchored, the online check
+    /// is configured, and it gave no answer within its deadline (or failed
+    /// at transport level): never silent, shown and audited.
+    UnverifiedOffline {
+        /// The DS certificate's issuer.
+        issuer: String,
+        /// Why there was no answer ([`online::NoAnswer::code`]).
+        cause: String,
     },
     /// The data and the DS signature are intact but the DS does not chain
     /// to a trusted CSCA (the issuer named by the DS certificate).
@@ -267,6 +328,9 @@ pub enum MinimumGenuineness {
     Anchored,
     /// Anchored, or an online verdict (issue 14).
     OnlineVerified,
+    /// Anchored, an online verdict, or intact but unverified because the
+    /// configured online check did not answer (issue 14).
+    UnverifiedOffline,
     /// Anything intact, even unanchored (lab use).
     Unanchored,
 }
@@ -280,10 +344,90 @@ impl Genuineness {
                 Err(Refusal::ChainUnanchored)
             }
             (Genuineness::OnlineVerified { .. }, _) => Ok(()),
+            (
+                Genuineness::UnverifiedOffline { .. },
+                MinimumGenuineness::UnverifiedOffline | MinimumGenuineness::Unanchored,
+            ) => Ok(()),
+            (Genuineness::UnverifiedOffline { .. }, _) => Err(Refusal::OnlineCheckUnavailable),
             (Genuineness::Unanchored { .. }, MinimumGenuineness::Unanchored) => Ok(()),
             (Genuineness::Unanchored { .. }, _) => Err(Refusal::ChainUnanchored),
         }
     }
+}
+
+impl Genuineness {
+    /// Where genuineness came from, for `kioskctl card read --json` and
+    /// the audit log: `anchored` (the CSCA's subject), `online_verified`
+    /// (the verdict's id), `unverified_offline`, or `none`.
+    pub fn source(&self) -> serde_json::Value {
+        match self {
+            Genuineness::Anchored { csca } => {
+                serde_json::json!({ "source": "anchored", "csca": csca })
+            }
+            Genuineness::OnlineVerified { verdict } => {
+                serde_json::json!({ "source": "online_verdict", "verdict_id": verdict })
+            }
+            Genuineness::UnverifiedOffline { cause, .. } => {
+                serde_json::json!({ "source": "unverified_offline", "cause": cause })
+            }
+            Genuineness::Unanchored { .. } | Genuineness::Failed { .. } => {
+                serde_json::json!({ "source": "none" })
+            }
+        }
+    }
+}
+
+/// Whether the online check should be asked about this card: passive
+/// authentication is intact but unanchored, and nothing else refuses the
+/// card (a card refused anyway is not sent anywhere: data minimisation).
+/// An anchored chain never needs it.
+pub fn needs_online(trust: &Trust) -> bool {
+    matches!(trust.genuineness, Genuineness::Unanchored { .. }) && !trust.refused()
+}
+
+/// Applies the online check's outcome to an unanchored `trust` (anything
+/// else is left as it is): a checked `genuine` verdict makes it
+/// [`Genuineness::OnlineVerified`]; `not_genuine`, `revoked`,
+/// `unknown_card` and an invalid verdict refuse the card with their own
+/// [`Refusal`]; no answer makes it [`Genuineness::UnverifiedOffline`].
+pub fn apply_online(trust: &mut Trust, outcome: &online::Outcome) {
+    use online::{Outcome, VerdictError, VerdictStatus};
+    let Genuineness::Unanchored { issuer } = &trust.genuineness else {
+        return;
+    };
+    let refusal = match outcome {
+        Outcome::Verdict(v) => match v.status {
+            VerdictStatus::Genuine => {
+                trust.genuineness = Genuineness::OnlineVerified {
+                    verdict: v.verdict_id.clone(),
+                };
+                return;
+            }
+            VerdictStatus::NotGenuine => Refusal::OnlineNotGenuine,
+            VerdictStatus::Revoked => Refusal::CardRevoked,
+            VerdictStatus::UnknownCard => Refusal::CardUnknownToAuthority,
+        },
+        Outcome::Invalid(e) => match e {
+            VerdictError::Malformed => Refusal::VerdictMalformed,
+            VerdictError::SignatureInvalid => Refusal::VerdictSignatureInvalid,
+            VerdictError::ForAnotherSod => Refusal::VerdictForAnotherSod,
+            VerdictError::Replayed => Refusal::VerdictReplayed,
+            VerdictError::Stale => Refusal::VerdictStale,
+            VerdictError::FromTheFuture => Refusal::VerdictFromTheFuture,
+        },
+        Outcome::NoAnswer(cause) => {
+            trust.genuineness = Genuineness::UnverifiedOffline {
+                issuer: issuer.clone(),
+                cause: cause.code().to_owned(),
+            };
+            return;
+        }
+    };
+    trust.genuineness = Genuineness::Failed {
+        reason: refusal.clone(),
+    };
+    trust.refusals.insert(0, refusal);
+    trust.guardian_path = false;
 }
 
 /// A clone check (active or chip authentication).
@@ -763,23 +907,55 @@ impl Default for ExpiredPolicy {
 }
 
 /// The verification policy: `[trust]` in the board configuration. The
-/// default is strict: anchored genuineness for everything, passed clone
-/// checks and binding always, an expired card only a renewal ticket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// default: a ticket and a priority ticket accept `unverified_offline`
+/// (an intact chip the configured online check could not confirm in
+/// time), an online request requires `online_verified` (or anchored);
+/// an unanchored chain with no online check is refused for everything;
+/// passed clone checks and binding always; an expired card only a
+/// renewal ticket. Ordering: anchored > online_verified >
+/// unverified_offline > unanchored (docs/security.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// A plain ticket.
-    #[serde(default)]
+    #[serde(default = "Requirement::offline_default")]
     pub ticket: Requirement,
     /// A priority ticket.
-    #[serde(default)]
+    #[serde(default = "Requirement::offline_default")]
     pub priority_ticket: Requirement,
     /// An online request.
-    #[serde(default)]
+    #[serde(default = "Requirement::online_default")]
     pub online_request: Requirement,
     /// What an expired card may do.
     #[serde(default)]
     pub expired: ExpiredPolicy,
+}
+
+impl Requirement {
+    /// The default of a ticket and a priority ticket.
+    pub fn offline_default() -> Requirement {
+        Requirement {
+            genuineness: MinimumGenuineness::UnverifiedOffline,
+        }
+    }
+
+    /// The default of an online request.
+    pub fn online_default() -> Requirement {
+        Requirement {
+            genuineness: MinimumGenuineness::OnlineVerified,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            ticket: Requirement::offline_default(),
+            priority_ticket: Requirement::offline_default(),
+            online_request: Requirement::online_default(),
+            expired: ExpiredPolicy::default(),
+        }
+    }
 }
 
 impl Policy {

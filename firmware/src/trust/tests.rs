@@ -501,6 +501,9 @@ fn an_online_verdict_meets_an_online_minimum_but_not_an_anchored_one() {
         verdict: "v1".into(),
     };
     let online = Policy {
+        ticket: Requirement {
+            genuineness: MinimumGenuineness::Anchored,
+        },
         online_request: Requirement {
             genuineness: MinimumGenuineness::OnlineVerified,
         },
@@ -550,7 +553,13 @@ fn the_trust_serializes_as_codes_without_personal_data() {
 fn the_default_policy_is_strict_and_reads_from_an_empty_table() {
     let p: Policy = toml::from_str("").unwrap();
     assert_eq!(p, Policy::default());
-    assert_eq!(p.ticket.genuineness, MinimumGenuineness::Anchored);
+    // Unverified-offline needs the online check configured and tried: a
+    // bare unanchored chain stays refused (see the online tests).
+    assert_eq!(p.ticket.genuineness, MinimumGenuineness::UnverifiedOffline);
+    assert_eq!(
+        p.online_request.genuineness,
+        MinimumGenuineness::OnlineVerified
+    );
     assert_eq!(p.expired.ticket_services, vec!["K".to_owned()]);
     assert!(p.expired.procedures.is_empty());
     assert!(toml::from_str::<Policy>("allow_everything = true").is_err());
@@ -775,5 +784,169 @@ fn a_csca_without_cert_sign_usage_anchors_nothing() {
     assert_eq!(
         permits(&strict(), &t, Purpose::Identify),
         Err(Refusal::CscaKeyUsage)
+
+fn verdict(status: online::VerdictStatus) -> online::Outcome {
+    online::Outcome::Verdict(online::VerdictBody {
+        verdict_id: "C06-TEST-1".into(),
+        request_id: "00".repeat(16),
+        sod_sha256: "11".repeat(32),
+        status,
+        issued_at_unix_ms: NOW * 1000,
+    })
+}
+
+#[test]
+fn the_levels_are_ordered_anchored_online_verified_unverified_offline_unanchored() {
+    use MinimumGenuineness as M;
+    assert!(M::Anchored < M::OnlineVerified);
+    assert!(M::OnlineVerified < M::UnverifiedOffline);
+    assert!(M::UnverifiedOffline < M::Unanchored);
+    let d = Policy::default();
+    assert_eq!(d.ticket.genuineness, M::UnverifiedOffline);
+    assert_eq!(d.priority_ticket.genuineness, M::UnverifiedOffline);
+    assert_eq!(d.online_request.genuineness, M::OnlineVerified);
+    let written: Policy = toml::from_str("").unwrap();
+    assert_eq!(written, d, "an absent [trust] is the default");
+}
+
+#[test]
+fn an_unanchored_intact_card_asks_the_authority_and_a_genuine_verdict_verifies_it() {
+    let mut t = judge(&read(|p| p.faults.unknown_signer = true));
+    assert!(needs_online(&t));
+    apply_online(&mut t, &verdict(online::VerdictStatus::Genuine));
+    assert_eq!(
+        t.genuineness,
+        Genuineness::OnlineVerified {
+            verdict: "C06-TEST-1".into()
+        }
+    );
+    assert_eq!(t.genuineness.source()["verdict_id"], "C06-TEST-1");
+    for purpose in [
+        Purpose::Identify,
+        Purpose::Ticket { service: "A" },
+        Purpose::OnlineRequest { procedure: "p" },
+    ] {
+        assert_eq!(permits(&strict(), &t, purpose), Ok(()), "{purpose:?}");
+    }
+}
+
+#[test]
+fn an_anchored_card_never_needs_the_online_check_and_a_verdict_cannot_change_it() {
+    let mut t = judge(&read(|_| {}));
+    assert!(!needs_online(&t));
+    apply_online(&mut t, &verdict(online::VerdictStatus::Revoked));
+    assert!(matches!(t.genuineness, Genuineness::Anchored { .. }));
+    assert!(t.refusals.is_empty());
+}
+
+#[test]
+fn a_card_refused_anyway_is_not_sent_to_the_authority() {
+    let t = judge_with(
+        &read(|p| p.faults.unknown_signer = true),
+        &AccessKey::CardQr("079090000001||Trần Thị Khác|01021985|Nữ|Số 2|01062021".into()),
+    );
+    assert!(matches!(t.genuineness, Genuineness::Unanchored { .. }));
+    assert!(
+        !needs_online(&t),
+        "refused for key_mismatch: nothing is sent"
+    );
+}
+
+#[test]
+fn each_negative_verdict_and_each_invalid_one_refuses_with_its_own_reason() {
+    use online::{Outcome, VerdictError as E, VerdictStatus as S};
+    let cases = [
+        (verdict(S::NotGenuine), Refusal::OnlineNotGenuine),
+        (verdict(S::Revoked), Refusal::CardRevoked),
+        (verdict(S::UnknownCard), Refusal::CardUnknownToAuthority),
+        (Outcome::Invalid(E::Malformed), Refusal::VerdictMalformed),
+        (
+            Outcome::Invalid(E::SignatureInvalid),
+            Refusal::VerdictSignatureInvalid,
+        ),
+        (
+            Outcome::Invalid(E::ForAnotherSod),
+            Refusal::VerdictForAnotherSod,
+        ),
+        (Outcome::Invalid(E::Replayed), Refusal::VerdictReplayed),
+        (Outcome::Invalid(E::Stale), Refusal::VerdictStale),
+        (
+            Outcome::Invalid(E::FromTheFuture),
+            Refusal::VerdictFromTheFuture,
+        ),
+    ];
+    for (outcome, refusal) in cases {
+        let mut t = judge(&read(|p| p.faults.unknown_signer = true));
+        apply_online(&mut t, &outcome);
+        assert_eq!(t.refusals.first(), Some(&refusal), "{outcome:?}");
+        assert_eq!(t.genuineness.source()["source"], "none");
+        let lab = Policy {
+            ticket: Requirement {
+                genuineness: MinimumGenuineness::Unanchored,
+            },
+            ..Policy::default()
+        };
+        assert_eq!(
+            permits(&lab, &t, Purpose::Ticket { service: "A" }),
+            Err(refusal.clone()),
+            "not even the lab allowance serves a card the authority refused"
+        );
+    }
+    assert_eq!(Refusal::CardRevoked.fault(), Fault::CardRevoked);
+    assert_eq!(
+        Refusal::CardUnknownToAuthority.fault(),
+        Fault::CardUnknownToAuthority
+    );
+    assert_eq!(
+        Refusal::VerdictReplayed.fault(),
+        Fault::AuthorityAnswerInvalid
+    );
+    assert_eq!(Refusal::OnlineNotGenuine.code(), "online_not_genuine");
+}
+
+#[test]
+fn no_answer_is_unverified_offline_a_ticket_yes_an_online_request_no() {
+    let mut t = judge(&read(|p| p.faults.unknown_signer = true));
+    apply_online(
+        &mut t,
+        &online::Outcome::NoAnswer(online::NoAnswer::Timeout),
+    );
+    assert!(
+        matches!(t.genuineness, Genuineness::UnverifiedOffline { ref cause, .. } if cause == "timeout"),
+        "{t:?}"
+    );
+    assert_eq!(t.genuineness.source()["source"], "unverified_offline");
+    assert_eq!(permits(&strict(), &t, Purpose::Identify), Ok(()));
+    assert_eq!(
+        permits(&strict(), &t, Purpose::Ticket { service: "A" }),
+        Ok(())
+    );
+    assert_eq!(
+        permits(&strict(), &t, Purpose::PriorityTicket { service: "A" }),
+        Ok(())
+    );
+    assert_eq!(
+        permits(&strict(), &t, Purpose::OnlineRequest { procedure: "p" }),
+        Err(Refusal::OnlineCheckUnavailable)
+    );
+    assert_eq!(
+        Refusal::OnlineCheckUnavailable.fault(),
+        Fault::UnverifiedOffline
+    );
+    let anchored_only = Policy {
+        ticket: Requirement {
+            genuineness: MinimumGenuineness::Anchored,
+        },
+        ..Policy::default()
+    };
+    assert_eq!(
+        permits(&anchored_only, &t, Purpose::Ticket { service: "A" }),
+        Err(Refusal::OnlineCheckUnavailable)
+    );
+    // Without the online check an unanchored card stays refused.
+    let unchecked = judge(&read(|p| p.faults.unknown_signer = true));
+    assert_eq!(
+        permits(&strict(), &unchecked, Purpose::Ticket { service: "A" }),
+        Err(Refusal::ChainUnanchored)
     );
 }

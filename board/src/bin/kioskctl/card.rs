@@ -143,6 +143,7 @@ fn report(
     elapsed: Duration,
     trust: &kiosk_firmware::icao::pa::TrustList,
     args: &CardRead,
+    online: Option<&kiosk_board::c06::C06Client>,
 ) -> anyhow::Result<(serde_json::Value, bool)> {
     use kiosk_firmware::icao::pa;
     use kiosk_firmware::trust::{self, MinimumGenuineness, Policy, Purpose, Requirement};
@@ -152,7 +153,26 @@ fn report(
     let key = access_key(args).context("no access key")?;
     // The kiosk's verdict (firmware::trust), with the kiosk's default
     // policy, or one that accepts an unanchored chain for lab use.
-    let (verdict, _) = trust::evaluate(doc, &key, trust, now, today);
+    let (mut verdict, _) = trust::evaluate(doc, &key, trust, now, today);
+    // The online check, as the kiosk asks it: only for an intact,
+    // unanchored chain.
+    let mut online_outcome = None;
+    if let Some(client) = online
+        && trust::needs_online(&verdict)
+    {
+        let seed = kiosk_board::reading::os_seed().context("OS entropy")?;
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&seed[..16]);
+        let (request, pending) = trust::online::VerificationRequest::build(
+            doc,
+            &client.kiosk_id,
+            id,
+            client.send_photo,
+        )?;
+        let outcome = client.verify(&request, &pending, || kiosk_board::app::wall_clock_now().0);
+        trust::apply_online(&mut verdict, &outcome);
+        online_outcome = Some(kiosk_board::c06::outcome_codes(&outcome));
+    }
     let policy = if args.allow_unanchored {
         let lab = Requirement {
             genuineness: MinimumGenuineness::Unanchored,
@@ -186,6 +206,8 @@ fn report(
         serde_json::json!({
             "ok": genuine,
             "trust": verdict,
+            "genuineness_source": verdict.genuineness.source(),
+            "online_check": online_outcome,
             "decision": match &decision {
                 Ok(()) => "accepted".to_owned(),
                 Err(refusal) => refusal.code(),
@@ -232,7 +254,14 @@ fn report(
 }
 
 /// `kioskctl card read`.
-pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
+pub(crate) fn read(
+    json: bool,
+    args: &CardRead,
+    online: Option<(
+        std::sync::Arc<kiosk_board::c06::C06Client>,
+        Option<kiosk_board::c06::server::C06Handle>,
+    )>,
+) -> anyhow::Result<ExitCode> {
     let keys = keys(args)?;
     let mut trust = kiosk_board::app::load_trust_list(args.csca.as_deref())?;
     if let Some(dir) = &args.crl {
@@ -267,7 +296,14 @@ pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
     );
     let elapsed = start.elapsed();
     let (value, ok) = match result {
-        Ok(doc) => match report(&doc, stats, elapsed, &trust, args) {
+        Ok(doc) => match report(
+            &doc,
+            stats,
+            elapsed,
+            &trust,
+            args,
+            online.as_ref().map(|(c, _)| c.as_ref()),
+        ) {
             Ok((v, genuine)) => (v, genuine),
             Err(e) => (
                 serde_json::json!({ "ok": false, "error": format!("{e:#}"), "apdus": stats.apdus }),
@@ -313,8 +349,8 @@ pub(crate) fn read(json: bool, args: &CardRead) -> anyhow::Result<ExitCode> {
             value["security"]["chip_authentication"]["result"]
         );
         println!(
-            "  genuineness: {}; decision: {}",
-            value["trust"]["genuineness"]["level"], value["decision"]
+            "  genuineness: {} (source: {}); decision: {}",
+            value["trust"]["genuineness"]["level"], value["genuineness_source"], value["decision"]
         );
         if value["decision"] == "chain_unanchored" {
             println!(

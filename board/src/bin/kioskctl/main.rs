@@ -420,6 +420,13 @@ struct CardRead {
     /// (the `trust` result still says `unanchored`).
     #[arg(long)]
     allow_unanchored: bool,
+    /// When the chain is intact but unanchored, ask the online check
+    /// (C06) of the configuration's `[verification]` (with
+    /// `[verification.sim_c06]` the reference server runs in this
+    /// process); `genuineness_source` then names the verdict, or
+    /// `unverified_offline`.
+    #[arg(long)]
+    online: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -469,7 +476,21 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Printer(PrinterCommand::Status { printer }) => {
             printer_status(cli, printer.as_deref())
         }
-        Command::Card(CardCommand::Read(args)) => card::read(cli.json, args),
+        Command::Card(CardCommand::Read(args)) => {
+            let online = if args.online {
+                let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+                let client = kiosk_board::app::c06_client(&config, true)?;
+                anyhow::ensure!(
+                    client.is_some(),
+                    "--online needs [verification] in {}",
+                    config.path.display()
+                );
+                client
+            } else {
+                None
+            };
+            card::read(cli.json, args, online)
+        }
         Command::Bench(BenchCommand::Card {
             reader,
             vpcd_port,
@@ -665,6 +686,10 @@ fn doctor(cli: &Cli) -> anyhow::Result<ExitCode> {
     checks.insert(
         "trust_store".into(),
         kiosk_board::truststore::check(&config.kiosk, kiosk_board::app::wall_clock_now().0 / 1000),
+    );
+    checks.insert(
+        "verification".into(),
+        kiosk_board::app::check_verification(&config),
     );
     let report = Report::new(board.devices.board.clone(), checks);
     if cli.json {

@@ -784,6 +784,8 @@ fn a_csca_without_cert_sign_usage_anchors_nothing() {
     assert_eq!(
         permits(&strict(), &t, Purpose::Identify),
         Err(Refusal::CscaKeyUsage)
+    );
+}
 
 fn verdict(status: online::VerdictStatus) -> online::Outcome {
     online::Outcome::Verdict(online::VerdictBody {

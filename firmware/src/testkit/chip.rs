@@ -327,11 +327,6 @@ impl VirtualChip {
         self.apdus = 0;
     }
 
-    /// The content of one of the chip's files, as configured.
-    pub fn file(&self, file: File) -> Option<&[u8]> {
-        self.config.files.get(&file).map(Vec::as_slice)
-    }
-
     /// APDUs answered since the last reset.
     pub fn apdus(&self) -> u64 {
         self.apdus

@@ -96,7 +96,7 @@ fn doctor_without_json_prints_a_line_per_device() {
     assert!(stdout.starts_with("board sim: all devices OK"), "{stdout}");
     assert_eq!(
         stdout.lines().filter(|l| l.contains("[ok  ]")).count(),
-        10,
+        11,
         "{stdout}"
     );
 }
@@ -1001,8 +1001,10 @@ fn trust_config(dir: &Path) -> std::path::PathBuf {
     )
     .unwrap();
     let text = std::fs::read_to_string(&config).unwrap();
+    // Only the kiosk's own `csca_dir` (the first, in `[kiosk]`), not the
+    // in-process reference C06 server's registry further down.
     let text = text
-        .replace(
+        .replacen(
             &format!("csca_dir = {:?}", format!("{}/csca", sim.display())),
             &format!(
                 "csca_dir = {:?}\nmaster_list_dir = {:?}\nmaster_list_anchor_dir = {:?}",
@@ -1010,6 +1012,7 @@ fn trust_config(dir: &Path) -> std::path::PathBuf {
                 dir.join("ml"),
                 dir.join("mla")
             ),
+            1,
         )
         .replace(
             &format!("crl_dir = {:?}", format!("{}/crl", sim.display())),

@@ -1191,25 +1191,15 @@ impl Runtime {
         document: &kiosk_firmware::icao::reader::Document,
         now: Timestamp,
     ) -> Option<crate::c06::OnlineCheck> {
-        use kiosk_firmware::trust::online::VerificationRequest;
         let client = self.c06.clone()?;
-        let seed = match crate::reading::os_seed() {
-            Ok(seed) => seed,
+        let (request, pending) = match client.prepare(document) {
+            Ok(prepared) => prepared,
             Err(e) => {
-                tracing::error!(error = %e, "no OS entropy for the online check's request id");
+                // No check: the card stays unanchored and is refused.
+                tracing::warn!(error = %e, "no online check for this read");
                 return None;
             }
         };
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&seed[..16]);
-        let (request, pending) =
-            match VerificationRequest::build(document, &client.kiosk_id, id, client.send_photo) {
-                Ok(built) => built,
-                Err(e) => {
-                    tracing::warn!(error = %e, "no online check for this read");
-                    return None;
-                }
-            };
         tracing::info!(request_id = %pending.request_id, "asking the identity authority (C06)");
         self.audit(
             now,

@@ -78,6 +78,17 @@ pub struct C06Client {
     pub send_photo: bool,
 }
 
+/// Why no request could be made for a document.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// No randomness for the request id.
+    #[error("no OS entropy for the request id: {0}")]
+    Entropy(std::io::Error),
+    /// The document lacks what the request carries.
+    #[error(transparent)]
+    Request(#[from] online::RequestError),
+}
+
 /// What the worker brings back: an HTTP answer, or why there is none.
 type Exchange = Result<(u16, Vec<u8>), NoAnswer>;
 
@@ -98,6 +109,24 @@ impl C06Client {
             kiosk_id: kiosk_id.to_owned(),
             send_photo: section.send_photo,
         })
+    }
+
+    /// The request for `document` with a fresh random request id from the
+    /// OS, and what to check the answer against; the runtime and
+    /// `kioskctl card read --online` both ask this way.
+    pub fn prepare(
+        &self,
+        document: &kiosk_firmware::icao::reader::Document,
+    ) -> Result<(VerificationRequest, Pending), PrepareError> {
+        let seed = crate::reading::os_seed().map_err(PrepareError::Entropy)?;
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&seed[..16]);
+        Ok(VerificationRequest::build(
+            document,
+            &self.kiosk_id,
+            id,
+            self.send_photo,
+        )?)
     }
 
     /// One blocking exchange (the worker's, and `kioskctl card read`'s).

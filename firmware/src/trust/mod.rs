@@ -336,22 +336,27 @@ pub enum MinimumGenuineness {
 }
 
 impl Genuineness {
+    /// Whether this genuineness is at least `minimum`. The levels are
+    /// [`MinimumGenuineness`]'s order (anchored > online_verified >
+    /// unverified_offline > unanchored); a failed check meets none.
     fn meets(&self, minimum: MinimumGenuineness) -> Result<(), Refusal> {
-        match (self, minimum) {
-            (Genuineness::Failed { reason }, _) => Err(reason.clone()),
-            (Genuineness::Anchored { .. }, _) => Ok(()),
-            (Genuineness::OnlineVerified { .. }, MinimumGenuineness::Anchored) => {
-                Err(Refusal::ChainUnanchored)
+        let (level, below) = match self {
+            Genuineness::Failed { reason } => return Err(reason.clone()),
+            Genuineness::Anchored { .. } => {
+                (MinimumGenuineness::Anchored, Refusal::ChainUnanchored)
             }
-            (Genuineness::OnlineVerified { .. }, _) => Ok(()),
-            (
-                Genuineness::UnverifiedOffline { .. },
-                MinimumGenuineness::UnverifiedOffline | MinimumGenuineness::Unanchored,
-            ) => Ok(()),
-            (Genuineness::UnverifiedOffline { .. }, _) => Err(Refusal::OnlineCheckUnavailable),
-            (Genuineness::Unanchored { .. }, MinimumGenuineness::Unanchored) => Ok(()),
-            (Genuineness::Unanchored { .. }, _) => Err(Refusal::ChainUnanchored),
-        }
+            Genuineness::OnlineVerified { .. } => {
+                (MinimumGenuineness::OnlineVerified, Refusal::ChainUnanchored)
+            }
+            Genuineness::UnverifiedOffline { .. } => (
+                MinimumGenuineness::UnverifiedOffline,
+                Refusal::OnlineCheckUnavailable,
+            ),
+            Genuineness::Unanchored { .. } => {
+                (MinimumGenuineness::Unanchored, Refusal::ChainUnanchored)
+            }
+        };
+        if level <= minimum { Ok(()) } else { Err(below) }
     }
 }
 

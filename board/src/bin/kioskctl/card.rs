@@ -160,15 +160,7 @@ fn report(
     if let Some(client) = online
         && trust::needs_online(&verdict)
     {
-        let seed = kiosk_board::reading::os_seed().context("OS entropy")?;
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&seed[..16]);
-        let (request, pending) = trust::online::VerificationRequest::build(
-            doc,
-            &client.kiosk_id,
-            id,
-            client.send_photo,
-        )?;
+        let (request, pending) = client.prepare(doc)?;
         let outcome = client.verify(&request, &pending, || kiosk_board::app::wall_clock_now().0);
         trust::apply_online(&mut verdict, &outcome);
         online_outcome = Some(kiosk_board::c06::outcome_codes(&outcome));

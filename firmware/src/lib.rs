@@ -17,16 +17,23 @@
 //! - [`store`]: the kiosk's SQLite database (migrations, audit log, outbox).
 //! - `testkit` (feature): the virtual CCCD chip and card profiles.
 //! - [`ticket`]: queue tickets: layout, raster, ESC/POS.
+//!
+//! [`store`], [`queue`] and [`requests`] need the `store` feature (on by
+//! default: bundled SQLite). The fuzz targets build without it, which
+//! spares their cold build SQLite's C compile (issue 19).
 
 pub mod apdu;
 pub mod cccd;
 pub mod face;
 pub mod icao;
 pub mod metrics;
+#[cfg(feature = "store")]
 pub mod queue;
+#[cfg(feature = "store")]
 pub mod requests;
 pub mod session;
 pub mod staff;
+#[cfg(feature = "store")]
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;

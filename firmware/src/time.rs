@@ -69,6 +69,11 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// Wall-clock time in milliseconds since the Unix epoch, passed in by the
+/// caller (the store, the queue and staff mode never read a clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixMillis(pub u64);
+
 #[cfg(test)]
 mod tests {
     use super::*;

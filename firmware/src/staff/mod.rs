@@ -27,8 +27,9 @@ mod view;
 
 pub use view::*;
 
-use crate::store::{Store, StoreError, UnixMillis};
-use crate::time::Timestamp;
+#[cfg(feature = "store")]
+use crate::store::{Store, StoreError};
+use crate::time::{Timestamp, UnixMillis};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2};
 use sha2::{Digest, Sha256};
@@ -237,12 +238,14 @@ pub struct LockState {
 }
 
 /// [`LockState`] as the `kv` table holds it (JSON).
+#[cfg(feature = "store")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StoredLock {
     failures: u32,
     locked_until_unix_ms: Option<u64>,
 }
 
+#[cfg(feature = "store")]
 impl LockState {
     /// Reads the state from the store; a missing entry is a fresh state,
     /// an unreadable one too (logged: a lock is then lost, never invented).

@@ -105,6 +105,7 @@ fn the_lock_runs_out_in_virtual_time_and_counting_starts_afresh() {
     assert_eq!(gate.try_pin("246810", minutes(15)), PinOutcome::Accepted);
 }
 
+#[cfg(feature = "store")]
 #[test]
 fn the_count_and_the_lock_survive_a_restart_through_the_store() {
     let dir = tempfile::tempdir().unwrap();

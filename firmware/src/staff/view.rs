@@ -6,7 +6,7 @@
 //! action.
 
 use crate::session::PrintProblem;
-use crate::store::UnixMillis;
+use crate::time::UnixMillis;
 
 /// Which staff screen is up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -42,10 +42,8 @@ pub mod queue;
 pub mod usage;
 pub use queue::{Draw, NewTicket, TicketRow};
 
-/// Wall-clock time in milliseconds since the Unix epoch, passed in by the
-/// caller (the store never reads a clock).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct UnixMillis(pub u64);
+/// Wall-clock time, passed in by the caller (the store never reads a clock).
+pub use crate::time::UnixMillis;
 
 /// One migration.
 #[derive(Debug, Clone, Copy)]

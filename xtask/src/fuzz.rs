@@ -3,25 +3,34 @@
 //! `cargo xtask fuzz`, and the seed corpus.
 //!
 //! - Set-up: the nightly toolchain and cargo-fuzz [`CARGO_FUZZ_VERSION`]
-//!   from crates.io, installed when missing.
+//!   from crates.io, installed when missing (unoptimised: it only drives
+//!   cargo). `cargo xtask test` starts it in a thread beside its own
+//!   set-up and checks ([`Background`]) and waits for it at the fuzz step.
 //! - Build: one `cargo +nightly fuzz build` for every target, into
 //!   `target/fuzz` (kept between runs, so only changed crates rebuild):
-//!   the smoke run's build is lightly optimised and unsanitised (see
-//!   [`Build::Smoke`]) to keep its cold cost in CI small; the long run's is
-//!   optimised with AddressSanitizer.
+//!   the smoke run's build is unsanitised, with only the firmware, the
+//!   cryptography and libFuzzer optimised (see [`Build::Smoke`] and the
+//!   fuzz crate's `[profile.dev]`), and without the firmware's `store`
+//!   feature (SQLite), to keep its cold cost in CI small; the long run's
+//!   is optimised with AddressSanitizer.
 //! - Smoke run: each target for a fixed number of inputs from its seeds
-//!   (`firmware/fuzz/seeds/<target>`); a crash or a target that does not
-//!   compile fails the run.
+//!   (`firmware/fuzz/seeds/<target>`), one target per core; a crash or a
+//!   target that does not compile fails the run.
 //! - Long run: each target for N minutes, one at a time on one core, its
 //!   corpus kept in `target/fuzz/corpus/<target>`; a crash leaves its input
 //!   and a minimised reproducer (`cargo fuzz tmin`) in
 //!   `firmware/fuzz/artifacts/<target>/` and fails the run.
 //! - Seeds: `firmware/examples/fuzz_seeds.rs` writes them from the
 //!   simulator cards.
+//!
+//! Cold cost on a fresh clone (issue 19 keeps it under three minutes of CI
+//! time): see README, "Fuzzing".
 
 use anyhow::{Context as _, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The cargo-fuzz release the project builds with.
@@ -38,6 +47,9 @@ const SMOKE_RUNS_SLOW: &[(&str, u32)] = &[
     // A whole PACE read with public-key cryptography per input.
     ("reader_sm", 100),
     ("trust", 5_000),
+    // Certificates, CRLs and master lists checked against the trust store
+    // (signatures): 20 000 inputs took 18 s of the smoke run (issue 19).
+    ("trust_store", 5_000),
 ];
 
 fn fuzz_dir(root: &Path) -> PathBuf {
@@ -68,12 +80,22 @@ fn quiet_success(cmd: &mut Command) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Installs the nightly toolchain and cargo-fuzz when missing.
+/// Installs the nightly toolchain and cargo-fuzz when missing, their
+/// output on the terminal.
 pub(crate) fn ensure(root: &Path) -> anyhow::Result<()> {
+    ensure_with(root, &mut |name, cmd| super::step(name, cmd))
+}
+
+/// Installs the nightly toolchain and cargo-fuzz when missing, running
+/// each step through `run`.
+fn ensure_with(
+    root: &Path,
+    run: &mut dyn FnMut(&str, &mut Command) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let has_nightly = quiet_success(Command::new("rustup").args(["toolchain", "list"]))
         .is_some_and(|list| list.lines().any(|l| l.starts_with("nightly")));
     if !has_nightly {
-        super::step(
+        run(
             "nightly toolchain (cargo-fuzz needs it)",
             Command::new("rustup").args([
                 "toolchain",
@@ -86,16 +108,121 @@ pub(crate) fn ensure(root: &Path) -> anyhow::Result<()> {
     }
     let version = quiet_success(nightly(root).args(["fuzz", "--version"]));
     if !version.is_some_and(|v| v.split_whitespace().any(|w| w == CARGO_FUZZ_VERSION)) {
-        super::step(
+        // Unoptimised: cargo-fuzz only drives cargo and libFuzzer, and its
+        // cold install at opt-level 0 took 42 s (38 s of CPU) against 83 s
+        // (79 s of CPU) at the release profile's opt-level 3, both on the
+        // shared 2-core machine (load 3.5-4). Its own temporary target
+        // directory, not the developer's CARGO_TARGET_DIR.
+        run(
             "cargo-fuzz",
-            Command::new("cargo").env_remove("RUSTUP_TOOLCHAIN").args([
-                "install",
-                "cargo-fuzz",
-                "--version",
-                CARGO_FUZZ_VERSION,
-                "--locked",
-            ]),
+            Command::new("cargo")
+                .env_remove("RUSTUP_TOOLCHAIN")
+                .env_remove("CARGO_TARGET_DIR")
+                .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+                .args([
+                    "install",
+                    "cargo-fuzz",
+                    "--version",
+                    CARGO_FUZZ_VERSION,
+                    "--locked",
+                ]),
         )?;
+    }
+    Ok(())
+}
+
+/// The fuzz step's set-up (nightly, cargo-fuzz) running in a thread beside
+/// the rest of `cargo xtask test`, its output in a log. Dropping it waits
+/// for the thread, so no install is left running when xtask exits.
+#[derive(Debug)]
+pub(crate) struct Background {
+    handle: Option<std::thread::JoinHandle<anyhow::Result<Duration>>>,
+    log: PathBuf,
+}
+
+impl Background {
+    /// Starts [`ensure`] in a thread, logging to `target/fuzz/setup.log`.
+    pub(crate) fn start(root: &Path) -> Background {
+        let log = target_dir(root).join("setup.log");
+        println!(
+            "fuzz: set-up (nightly, cargo-fuzz {CARGO_FUZZ_VERSION}) runs in the background; \
+             log {}",
+            log.display()
+        );
+        let (root, path) = (root.to_path_buf(), log.clone());
+        let handle = std::thread::spawn(move || {
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "a developer tool timing its steps"
+            )]
+            let start = Instant::now();
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            clear_log(&path)?;
+            ensure_with(&root, &mut |name, cmd| logged_step(name, cmd, &path))?;
+            Ok(start.elapsed())
+        });
+        Background {
+            handle: Some(handle),
+            log,
+        }
+    }
+
+    /// Waits for the set-up; says how long it took and how long it was
+    /// waited for.
+    fn wait(&mut self) -> anyhow::Result<()> {
+        let Some(handle) = self.handle.take() else {
+            return Ok(());
+        };
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "a developer tool timing its steps"
+        )]
+        let start = Instant::now();
+        let took = handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("the fuzz set-up thread panicked"))?
+            .with_context(|| format!("fuzz set-up failed; its log: {}", self.log.display()))?;
+        println!(
+            "fuzz: set-up (nightly, cargo-fuzz {CARGO_FUZZ_VERSION}) took {:.1} s beside the \
+             other steps, waited for {:.1} s; log {}",
+            took.as_secs_f64(),
+            start.elapsed().as_secs_f64(),
+            self.log.display()
+        );
+        Ok(())
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            // An install cut off half-way helps no one: let it finish.
+            drop(handle.join());
+        }
+    }
+}
+
+/// Runs a set-up step with both its streams appended to `log`.
+fn logged_step(name: &str, cmd: &mut Command, log: &Path) -> anyhow::Result<()> {
+    let shown: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    {
+        use std::io::Write as _;
+        writeln!(log_file(log)?, "==> {name}: {}", shown.join(" "))
+            .with_context(|| format!("cannot write {}", log.display()))?;
+    }
+    let status = cmd
+        .stdout(log_file(log)?)
+        .stderr(log_file(log)?)
+        .status()
+        .with_context(|| format!("cannot start {}", shown.join(" ")))?;
+    if !status.success() {
+        bail!("{name} failed ({status}); see {}", log.display());
     }
     Ok(())
 }
@@ -124,11 +251,12 @@ fn targets(root: &Path) -> anyhow::Result<Vec<String>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Build {
     /// The smoke run in `cargo xtask test`: the fuzz crate's dev profile
-    /// (opt-level 1, debug assertions and overflow checks on) and no
-    /// sanitizer. The firmware denies `unsafe`, so AddressSanitizer would
-    /// only instrument memory-safe code; what a smoke run can find (a panic,
-    /// an overflow, a hang, an allocation past the limit) it finds without
-    /// it, and the cold build costs a fraction of an optimised ASan build.
+    /// (opt-level 1 for the firmware, the cryptography and libFuzzer, 0 for
+    /// the rest; debug assertions and overflow checks on) and no sanitizer.
+    /// The firmware denies `unsafe`, so AddressSanitizer would only
+    /// instrument memory-safe code; what a smoke run can find (a panic, an
+    /// overflow, a hang, an allocation past the limit) it finds without it,
+    /// and the cold build costs a fraction of an optimised ASan build.
     Smoke,
     /// The long run of `cargo xtask fuzz`: optimised, with AddressSanitizer
     /// (cargo-fuzz's default), for the most inputs per second and the
@@ -192,9 +320,27 @@ fn seeds(root: &Path, target: &str) -> PathBuf {
 }
 
 /// Builds every target and runs each for a fixed number of inputs from its
-/// seeds. Part of `cargo xtask test`.
+/// seeds: `cargo xtask fuzz --smoke`, the fuzz step of `cargo xtask test`
+/// alone.
 pub(crate) fn smoke(root: &Path) -> anyhow::Result<()> {
-    ensure(root)?;
+    smoke_after(root, Background::start(root))
+}
+
+/// The fuzz step of `cargo xtask test`: waits for the set-up started by
+/// [`Background::start`], then builds and smoke-runs every target.
+pub(crate) fn smoke_after(root: &Path, mut setup: Background) -> anyhow::Result<()> {
+    setup.wait()?;
+    smoke_built(root)
+}
+
+/// One smoke run's outcome.
+#[derive(Debug)]
+struct SmokeRun {
+    runs: u32,
+    seconds: f64,
+}
+
+fn smoke_built(root: &Path) -> anyhow::Result<()> {
     let targets = targets(root)?;
     build(root, Build::Smoke)?;
     println!(
@@ -210,50 +356,93 @@ pub(crate) fn smoke(root: &Path) -> anyhow::Result<()> {
                 seeds.display()
             );
         }
-        // New inputs go to a scratch corpus, not into the checked-in seeds.
-        let scratch = target_dir(root).join("smoke").join(target);
-        if scratch.exists() {
-            std::fs::remove_dir_all(&scratch)
-                .with_context(|| format!("cannot clear {}", scratch.display()))?;
+    }
+    // One libFuzzer process per core: each is single-threaded, and the
+    // smoke runs took 38 s one after the other.
+    let jobs = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, targets.len().max(1));
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<(usize, anyhow::Result<SmokeRun>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(target) = targets.get(i) else {
+                        break;
+                    };
+                    let outcome = smoke_run(root, target);
+                    done.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push((i, outcome));
+                }
+            });
         }
-        let artifacts = artifacts(root, target);
-        for dir in [&scratch, &artifacts] {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+    });
+    let mut done = done.into_inner().unwrap_or_else(PoisonError::into_inner);
+    done.sort_by_key(|(i, _)| *i);
+    let mut failed = Vec::new();
+    for ((_, outcome), target) in done.into_iter().zip(&targets) {
+        match outcome {
+            Ok(SmokeRun { runs, seconds }) => println!(
+                "fuzz: smoke-ran {target:<12} {runs:>6} inputs in {seconds:>5.1} s, no crash"
+            ),
+            Err(e) => {
+                println!("fuzz: smoke-ran {target:<12} FAILED: {e:#}");
+                failed.push(format!("{e:#}"));
+            }
         }
-        let runs = SMOKE_RUNS_SLOW
-            .iter()
-            .find(|(t, _)| t == target)
-            .map_or(SMOKE_RUNS, |(_, r)| *r);
-        let log = target_dir(root).join("smoke").join(format!("{target}.log"));
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "a developer tool timing its steps"
-        )]
-        let start = Instant::now();
-        clear_log(&log)?;
-        let status = Command::new(binary(root, target, Build::Smoke))
-            .arg(format!("-runs={runs}"))
-            .arg(format!("-artifact_prefix={}/", artifacts.display()))
-            .arg(&scratch)
-            .arg(&seeds)
-            .stdout(log_file(&log)?)
-            .stderr(log_file(&log)?)
-            .status()
-            .with_context(|| format!("cannot run fuzz target {target}"))?;
-        let seconds = start.elapsed().as_secs_f64();
-        if !status.success() {
-            bail!(
-                "fuzz target {target} crashed in its smoke run ({status}); its input is in {} \
-                 and its output in {}; reproduce with `cargo +nightly fuzz run {target} <input>` \
-                 in firmware/fuzz",
-                artifacts.display(),
-                log.display()
-            );
-        }
-        println!("fuzz: smoke-ran {target:<12} {runs:>6} inputs in {seconds:>5.1} s, no crash");
+    }
+    if !failed.is_empty() {
+        bail!("{}", failed.join("\n"));
     }
     Ok(())
+}
+
+/// Runs `target` for its fixed number of inputs from its seeds.
+fn smoke_run(root: &Path, target: &str) -> anyhow::Result<SmokeRun> {
+    // New inputs go to a scratch corpus, not into the checked-in seeds.
+    let scratch = target_dir(root).join("smoke").join(target);
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch)
+            .with_context(|| format!("cannot clear {}", scratch.display()))?;
+    }
+    let artifacts = artifacts(root, target);
+    for dir in [&scratch, &artifacts] {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let runs = SMOKE_RUNS_SLOW
+        .iter()
+        .find(|(t, _)| *t == target)
+        .map_or(SMOKE_RUNS, |(_, r)| *r);
+    let log = target_dir(root).join("smoke").join(format!("{target}.log"));
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a developer tool timing its steps"
+    )]
+    let start = Instant::now();
+    clear_log(&log)?;
+    let status = Command::new(binary(root, target, Build::Smoke))
+        .arg(format!("-runs={runs}"))
+        .arg(format!("-artifact_prefix={}/", artifacts.display()))
+        .arg(&scratch)
+        .arg(seeds(root, target))
+        .stdout(log_file(&log)?)
+        .stderr(log_file(&log)?)
+        .status()
+        .with_context(|| format!("cannot run fuzz target {target}"))?;
+    let seconds = start.elapsed().as_secs_f64();
+    if !status.success() {
+        bail!(
+            "fuzz target {target} crashed in its smoke run ({status}); its input is in {} \
+             and its output in {}; reproduce with `cargo +nightly fuzz run {target} <input>` \
+             in firmware/fuzz",
+            artifacts.display(),
+            log.display()
+        );
+    }
+    Ok(SmokeRun { runs, seconds })
 }
 
 /// What libFuzzer's log says about a run.

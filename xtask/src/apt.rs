@@ -50,10 +50,6 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
         "screenshots from the compositor (wlr-screencopy) in the production test",
     ),
     (
-        "sway",
-        "the production test's parent compositor: a pointer press at its seat reaches cage's input stack",
-    ),
-    (
         "wayland-utils",
         "wayland-info: what the compositor offers (docs/architecture.md, \"The display\")",
     ),

@@ -254,10 +254,13 @@ fn every_path_the_profiles_write_is_writable_under_protect_system_strict() {
             );
         }
     }
-    // The compositor's socket folder is the one the unit gives it.
-    let runtime = u["Environment"]
-        .iter()
-        .find_map(|e| e.strip_prefix("XDG_RUNTIME_DIR="))
-        .unwrap();
-    assert!(under(Path::new(runtime)), "{runtime}");
+    // The compositor's socket folder is the unit's RuntimeDirectory (the
+    // kiosk gives it to cage as XDG_RUNTIME_DIR), not one PAM names.
+    assert_eq!(u["RuntimeDirectory"], ["cccd-kiosk"]);
+    assert!(
+        !u["Environment"]
+            .iter()
+            .any(|e| e.starts_with("XDG_RUNTIME_DIR=")),
+        "PAM's XDG_RUNTIME_DIR would override it anyway"
+    );
 }

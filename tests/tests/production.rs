@@ -352,8 +352,11 @@ impl Stage {
         let mut cmd = self.command(&self.bin);
         cmd.args(&args)
             .envs(unit_environment())
-            // The unit's XDG_RUNTIME_DIR is /run/cccd-kiosk: here, a private one.
-            .env("XDG_RUNTIME_DIR", &self.xdg)
+            // As systemd and pam_systemd would: the unit's RuntimeDirectory
+            // (here a private folder) and a read-only XDG_RUNTIME_DIR that
+            // `--ui cage` must not give cage.
+            .env("RUNTIME_DIRECTORY", &self.xdg)
+            .env("XDG_RUNTIME_DIR", "/proc")
             .envs(backend.iter().copied())
             .stdout(log.try_clone().unwrap())
             .stderr(log);

@@ -147,6 +147,12 @@ fn exec_cage(config: &kiosk_board::config::Config, mute: bool) -> anyhow::Result
         cmd.arg("--mute");
     }
     cmd.env_remove("WATCHDOG_PID");
+    // The unit's RuntimeDirectory= (systemd names it in RUNTIME_DIRECTORY):
+    // the one folder under /run the unit may write, for cage's socket.
+    // pam_systemd's XDG_RUNTIME_DIR (/run/user/UID) is read-only there.
+    if let Some(dir) = std::env::var_os("RUNTIME_DIRECTORY") {
+        cmd.env("XDG_RUNTIME_DIR", dir);
+    }
     tracing::info!(
         rotation = linux.display.rotation,
         "starting the kiosk compositor"

@@ -26,6 +26,7 @@ pub mod config;
 pub mod doctor;
 pub mod drivers;
 pub mod frontends;
+pub mod hardening;
 pub mod online;
 pub mod runtime;
 pub mod services;

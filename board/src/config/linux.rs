@@ -25,6 +25,25 @@ pub struct LinuxConfig {
     pub gpio: Option<GpioConfig>,
     /// The loudspeaker for spoken guidance.
     pub speaker: SpeakerConfig,
+    /// The touchscreen, as the kiosk compositor drives it.
+    pub display: DisplayConfig,
+}
+
+/// `[linux.display]`: the touchscreen under the kiosk compositor (`cage`,
+/// started by `kiosk --ui cage`; docs/architecture.md, "The display").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DisplayConfig {
+    /// Clockwise rotation of the picture in degrees (0, 90, 180 or 270):
+    /// a portrait panel mounted landscape, or one mounted upside down.
+    /// The compositor rotates touches with the picture.
+    pub rotation: u16,
+}
+
+impl DisplayConfig {
+    /// How many times `cage -r` (90° clockwise each) is given.
+    pub fn quarter_turns(&self) -> usize {
+        usize::from(self.rotation / 90)
+    }
 }
 
 /// `[linux.speaker]`: spoken guidance through espeak-ng on the board's
@@ -123,6 +142,13 @@ pub(crate) struct RawLinux {
     printer: RawPrinter,
     gpio: Option<RawGpio>,
     speaker: Option<RawSpeaker>,
+    display: Option<RawDisplay>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDisplay {
+    rotation: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -299,6 +325,18 @@ pub(crate) fn validate(
             format!("must be 0–200, not {}", speaker.amplitude),
         ));
     }
+    let display = DisplayConfig {
+        rotation: raw.display.and_then(|d| d.rotation).unwrap_or(0),
+    };
+    if !matches!(display.rotation, 0 | 90 | 180 | 270) {
+        return Err(invalid(
+            "linux.display.rotation",
+            format!(
+                "must be 0, 90, 180 or 270 (degrees clockwise), not {}",
+                display.rotation
+            ),
+        ));
+    }
     Ok(LinuxConfig {
         name: raw.name,
         card_reader,
@@ -313,6 +351,7 @@ pub(crate) fn validate(
         },
         gpio,
         speaker,
+        display,
     })
 }
 

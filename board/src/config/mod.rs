@@ -1463,11 +1463,19 @@ tamper = { line = 5 }
         ))
         .unwrap();
         assert!(!quiet.linux.unwrap().speaker.enabled);
+        assert_eq!(linux.display.rotation, 0);
+        let portrait = parse(&LINUX.replacen(
+            "[linux.printer]",
+            "[linux.display]\nrotation = 270\n[linux.printer]",
+            1,
+        ))
+        .unwrap();
+        assert_eq!(portrait.linux.unwrap().display.quarter_turns(), 3);
     }
 
     #[test]
     fn every_bad_linux_field_is_named_with_what_would_do() {
-        let cases: [(&str, &str, &str, &str); 11] = [
+        let cases: [(&str, &str, &str, &str); 12] = [
             (
                 "kind = \"pcsc\"",
                 "kind = \"usb-magic\"",
@@ -1533,6 +1541,12 @@ tamper = { line = 5 }
                 "[linux.speaker]\namplitude = 900\n[linux.printer]",
                 "linux.speaker.amplitude",
                 "0–200",
+            ),
+            (
+                "[linux.printer]",
+                "[linux.display]\nrotation = 45\n[linux.printer]",
+                "linux.display.rotation",
+                "0, 90, 180 or 270",
             ),
         ];
         for (from, to, want_field, want_reason) in cases {

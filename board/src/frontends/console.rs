@@ -21,6 +21,10 @@ use std::time::Duration;
 /// The console frontend.
 pub struct Console {
     lines: mpsc::Receiver<String>,
+    #[cfg_attr(
+        not(feature = "sim"),
+        expect(dead_code, reason = "only the simulator's card commands read it")
+    )]
     cards_dir: Option<std::path::PathBuf>,
     step: StepKind,
     /// Inputs of one command still to hand over (the PIN's keys).

@@ -45,6 +45,8 @@ use kiosk_hal::indicators::Light;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+#[cfg(test)]
+mod loop_tests;
 mod staff;
 #[cfg(test)]
 pub(crate) mod trust_tests;

@@ -206,7 +206,11 @@ impl SimKiosk {
 
     /// Runs the loop until `done` says so, at most `within` of virtual
     /// time; returns whether it did.
-    pub fn run_until(&mut self, within: Duration, mut done: impl FnMut(&Runtime) -> bool) -> bool {
+    pub fn run_until(
+        &mut self,
+        within: Duration,
+        mut done: impl FnMut(&mut Runtime) -> bool,
+    ) -> bool {
         let mut clock = VirtualClock::at(self.now);
         let met = clock.tick_until(&mut self.runtime, self.now + within, &mut done);
         self.now = clock.now;

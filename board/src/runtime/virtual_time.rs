@@ -61,7 +61,7 @@ impl VirtualClock {
         &mut self,
         runtime: &mut Runtime,
         end: Timestamp,
-        done: &mut dyn FnMut(&Runtime) -> bool,
+        done: &mut dyn FnMut(&mut Runtime) -> bool,
     ) -> bool {
         self.advance(end, &mut |now| {
             runtime.tick(now);

@@ -43,8 +43,9 @@ pub fn os_seed() -> std::io::Result<[u8; 32]> {
 /// Readers report a card pulled away mid-exchange in different ways (a
 /// removed card, a communication error, a timeout). After an error that is
 /// not already "removed", ask the reader whether the card is still there,
-/// up to `looks` times 50 ms apart while the driver notices (only on a
-/// worker thread: inline, one look and no wait).
+/// up to `looks` times 50 ms apart while the driver notices (on a worker
+/// thread or in the blocking form; on the run loop's thread, one look and
+/// no wait).
 fn classify(reader: &mut dyn ReaderDevice, kind: ErrorKind, looks: u32) -> ErrorKind {
     use kiosk_hal::card::Presence;
     if matches!(kind, ErrorKind::Removed | ErrorKind::NotPresent) {
@@ -57,7 +58,7 @@ fn classify(reader: &mut dyn ReaderDevice, kind: ErrorKind, looks: u32) -> Error
         if look + 1 < looks {
             #[expect(
                 clippy::disallowed_methods,
-                reason = "device code on the read's worker thread waiting for the driver's presence poll"
+                reason = "device code off the run loop waiting for the driver's presence poll"
             )]
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -114,6 +115,11 @@ enum Link<'r> {
     Inline {
         reader: Option<Lend<'r>>,
         reply: Option<Reply>,
+        /// Presence looks after an error ([`classify`]): one on the run
+        /// loop's thread, ten (half a second) in the blocking form.
+        looks: u32,
+        /// The response buffer, kept from one exchange to the next.
+        buffer: Vec<u8>,
     },
     /// On a worker thread that holds the reader for the read.
     Worker {
@@ -242,7 +248,7 @@ impl ReadDriver<'static> {
     ) -> Self {
         match transport {
             Transport::Inline => {
-                Self::start_inline(Lend::Owned(reader), keys, seed, options, now, deadline)
+                Self::start_inline(Lend::Owned(reader), 1, keys, seed, options, now, deadline)
             }
             Transport::Worker => {
                 let (jobs, job_rx) = mpsc::channel();
@@ -305,6 +311,7 @@ impl<'r> ReadDriver<'r> {
 
     fn start_inline(
         mut reader: Lend<'r>,
+        looks: u32,
         keys: Vec<KeyCandidate>,
         seed: [u8; 32],
         options: ReadOptions,
@@ -316,6 +323,8 @@ impl<'r> ReadDriver<'r> {
             Link::Inline {
                 reader: Some(reader),
                 reply: None,
+                looks,
+                buffer: Vec::new(),
             },
             keys,
             seed,
@@ -465,16 +474,21 @@ impl<'r> ReadDriver<'r> {
     fn send(&mut self, apdu: Vec<u8>) -> bool {
         let max = self.buffer_len;
         match &mut self.link {
-            Link::Inline { reader, reply } => {
+            Link::Inline {
+                reader,
+                reply,
+                looks,
+                buffer,
+            } => {
                 let Some(reader) = reader.as_mut() else {
                     *reply = Some(Reply::Response(Err(ErrorKind::NotPresent)));
                     return true;
                 };
                 let reader = reader.get();
-                let mut buffer = vec![0u8; max];
-                let answer = match reader.transmit(&apdu, &mut buffer) {
+                buffer.resize(max, 0);
+                let answer = match reader.transmit(&apdu, buffer.as_mut_slice()) {
                     Ok(n) => Ok(buffer.get(..n).unwrap_or(&[]).to_vec()),
-                    Err(e) => Err(classify(reader, e.kind(), 1)),
+                    Err(e) => Err(classify(reader, e.kind(), *looks)),
                 };
                 *reply = Some(Reply::Response(answer));
                 true
@@ -549,6 +563,8 @@ impl<'r> ReadDriver<'r> {
             Link::Inline {
                 reader: None,
                 reply: None,
+                looks: 1,
+                buffer: Vec::new(),
             },
         ) {
             Link::Inline { reader, .. } => match reader {
@@ -587,8 +603,15 @@ pub fn read_document(
     deadline: Duration,
 ) -> ReadOutcome {
     let mut now = || Timestamp::from_millis(u64::try_from(clock().as_millis()).unwrap_or(u64::MAX));
-    let mut driver =
-        ReadDriver::start_inline(Lend::Borrowed(reader), keys, seed, options, now(), deadline);
+    let mut driver = ReadDriver::start_inline(
+        Lend::Borrowed(reader),
+        10,
+        keys,
+        seed,
+        options,
+        now(),
+        deadline,
+    );
     loop {
         if let Some(outcome) = driver.poll(now(), &mut progress) {
             return outcome;

@@ -172,7 +172,7 @@ impl Frontend for Watcher {
         self.shown.push((view.step, view.read_percent, photo));
     }
 
-    fn wait_input(&mut self, _timeout: Duration) -> FrontendInput {
+    fn wait_input(&mut self, timeout: Duration) -> FrontendInput {
         self.waits += 1;
         if let Some(server) = &self.systemd {
             let mut buf = [0u8; 64];
@@ -182,7 +182,7 @@ impl Frontend for Watcher {
                 }
             }
         }
-        if self.waits > 1_000_000 {
+        if self.waits > 100_000 {
             return FrontendInput::Quit;
         }
         match self.step() {
@@ -191,6 +191,10 @@ impl Frontend for Watcher {
                 FrontendInput::Input(key())
             }
             Some(StepKind::Attract | StepKind::ExpectAccessKey | StepKind::Reading) | None => {
+                // As a real frontend does: nothing comes before the
+                // runtime's next wake-up.
+                #[expect(clippy::disallowed_methods, reason = "a frontend waiting for input")]
+                std::thread::sleep(timeout);
                 FrontendInput::Nothing
             }
             Some(_) => FrontendInput::Quit,

@@ -45,9 +45,12 @@ use kiosk_hal::indicators::Light;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+#[cfg(test)]
+mod loop_tests;
 mod staff;
 #[cfg(test)]
 pub(crate) mod trust_tests;
+pub mod virtual_time;
 #[cfg(test)]
 pub(crate) use staff::test_page;
 pub use staff::{ERROR_KINDS, ExportError, OUT_OF_SERVICE_KEY, OutOfService};
@@ -162,8 +165,13 @@ pub struct Runtime {
     session: Session,
     devices: Devices,
     card_present: bool,
-    connected: bool,
     next_card_poll: Timestamp,
+    /// The chip read under way (its driver holds the reader).
+    reading: Option<Reading>,
+    /// The reader on its way back from a read's worker thread.
+    reader_away: Option<std::sync::mpsc::Receiver<Box<dyn crate::drivers::ReaderDevice>>>,
+    /// When the systemd watchdog is petted next.
+    next_watchdog: Option<Timestamp>,
     lit: Option<StepKind>,
     events: Vec<Event>,
     counters: Counters,
@@ -210,6 +218,16 @@ pub struct Runtime {
     awaiting: Option<AwaitingAuthority>,
 }
 
+/// The chip read under way: its driver, and the key it was started with
+/// (the verification policy binds the chip to it). Personal data: wiped
+/// with the session.
+#[derive(Debug)]
+struct Reading {
+    driver: crate::services::reading::ReadDriver<'static>,
+    key: AccessKey,
+    today: kiosk_firmware::cccd::date::Date,
+}
+
 /// A chip read whose card is intact but unanchored, waiting for the
 /// identity authority's verdict (on the check's worker thread). Its
 /// verdict and records are this session's, wiped like the vault.
@@ -238,8 +256,10 @@ impl Runtime {
             session: Session::new(config, now),
             devices,
             card_present: false,
-            connected: false,
             next_card_poll: now,
+            reading: None,
+            reader_away: None,
+            next_watchdog: None,
             lit: None,
             events: Vec::new(),
             counters: Counters::default(),
@@ -543,12 +563,18 @@ impl Runtime {
         self.session.step()
     }
 
+    /// Whether a chip read is under way (its driver holds the reader).
+    pub fn reading_card(&self) -> bool {
+        self.reading.is_some()
+    }
+
     /// Whether the session or the runtime holds personal data.
     pub fn holds_personal_data(&self) -> bool {
         self.session.holds_personal_data()
             || self.vault.is_some()
             || self.verified.is_some()
             || self.awaiting.is_some()
+            || self.reading.is_some()
             || self
                 .requests
                 .as_ref()
@@ -634,6 +660,9 @@ impl Runtime {
 
     /// Polls devices, fires due timeouts and carries out what follows.
     pub fn tick(&mut self, now: Timestamp) {
+        self.pet_watchdog(now);
+        self.poll_reader_home();
+        self.poll_read(now);
         if now >= self.next_card_poll {
             self.next_card_poll = now + CARD_POLL_INTERVAL;
             self.poll_sensors(now);
@@ -667,6 +696,8 @@ impl Runtime {
             self.staff_deadline(),
             self.qr.next_wakeup(),
             self.awaiting.as_ref().map(|a| a.check.deadline()),
+            self.reading.as_ref().and_then(|r| r.driver.next_wakeup()),
+            self.next_watchdog,
         ]
         .into_iter()
         .flatten()
@@ -688,24 +719,12 @@ impl Runtime {
         frontend.show(&self.view(), &[]);
         let mut shown = self.view();
         let mut staff_shown = None;
-        let watchdog = self.notifier.as_ref().and_then(|n| n.watchdog_interval());
-        let mut next_watchdog = now();
         if let Some(n) = &self.notifier
             && let Err(e) = n.ready(&format!("kiosk on {}", self.devices.board))
         {
             tracing::warn!(error = %e, "cannot tell systemd the kiosk is ready");
         }
         while !stop.load(Ordering::Relaxed) {
-            // The watchdog is petted from the loop itself: a hung loop stops
-            // petting it, and systemd restarts the kiosk.
-            if let (Some(interval), Some(n)) = (watchdog, &self.notifier)
-                && now() >= next_watchdog
-            {
-                next_watchdog = now() + interval;
-                if let Err(e) = n.watchdog() {
-                    tracing::warn!(error = %e, "cannot pet the systemd watchdog");
-                }
-            }
             self.tick(now());
             let events = self.take_events();
             let view = self.view();
@@ -721,11 +740,7 @@ impl Runtime {
                 shown = view;
             }
             staff::show(self, frontend, now(), &mut staff_shown);
-            let mut wake = self.next_wakeup();
-            if watchdog.is_some() {
-                wake = wake.min(next_watchdog);
-            }
-            let wait = wake.saturating_since(now());
+            let wait = self.next_wakeup().saturating_since(now());
             match frontend.wait_input(wait) {
                 FrontendInput::Input(input) => self.input(input, now()),
                 FrontendInput::Reprint(number) => {
@@ -809,6 +824,11 @@ impl Runtime {
     }
 
     fn poll_card(&mut self, now: Timestamp) {
+        // While a read holds the reader, its exchanges tell a card that
+        // left (the read ends with `card_removed`).
+        if self.reading.is_some() || self.reader_away.is_some() {
+            return;
+        }
         match self.devices.reader.presence() {
             Ok(presence) => {
                 let present = presence == Presence::Present;
@@ -825,7 +845,6 @@ impl Runtime {
                     let input = if present {
                         Input::CardPresented
                     } else {
-                        self.disconnect();
                         Input::CardRemoved
                     };
                     self.session.handle_input(input, now);
@@ -982,22 +1001,15 @@ impl Runtime {
                     self.qr.stop();
                     self.stop_camera();
                 }
-                let result = match self.read_document(&key, now) {
-                    // The identity authority is asked; `poll_online`
-                    // finishes the read.
-                    Ok(None) => {
-                        self.session.handle_input(Input::AuthorityCheck, now);
-                        return;
-                    }
-                    Ok(Some(holder)) => Ok(holder),
-                    Err(e) => Err(e),
-                };
-                self.finish_read(result, now);
+                // The read goes on in `poll_read`, one exchange per tick.
+                if let Err(failure) = self.start_read(key, now) {
+                    self.finish_read(Err(failure), now);
+                }
             }
             Action::AbortRead => {
                 // A check under way is abandoned: its late answer is dropped.
                 self.awaiting = None;
-                self.disconnect();
+                self.abandon_read(now);
             }
             Action::StartFaceCheck { attempt } => {
                 if let Err(outcome) = self.start_face_check(attempt, now) {
@@ -1219,22 +1231,20 @@ impl Runtime {
         ))
     }
 
-    /// Reads and identifies the document with the key the citizen gave.
-    /// `Ok(None)`: the card is intact but unanchored and the identity
-    /// authority is being asked ([`Runtime::poll_online`] finishes).
-    fn read_document(
-        &mut self,
-        key: &AccessKey,
-        now: Timestamp,
-    ) -> Result<Option<Holder>, ReadFailure> {
+    /// Starts reading the chip with the key the citizen gave: the reader
+    /// goes to a [`crate::services::reading::ReadDriver`] (on a worker
+    /// thread when the board's calls block), polled by
+    /// [`Runtime::poll_read`].
+    fn start_read(&mut self, key: AccessKey, now: Timestamp) -> Result<(), ReadFailure> {
+        use crate::services::reading::{DEFAULT_READ_DEADLINE, ReadDriver, Transport};
         use kiosk_firmware::cccd::{self, date::Date};
-        use kiosk_firmware::icao::reader::{ReadError, ReadOptions};
-        use kiosk_firmware::trust;
+        use kiosk_firmware::icao::reader::ReadOptions;
+        self.abandon_read(now);
         let wall = self.epoch.0.saturating_add(now.as_millis());
         let today = Date::in_vietnam(wall)
             .or_else(|| Date::new(2026, 1, 1))
             .ok_or(ReadFailure::Fault(Fault::Internal))?;
-        let Ok(keys) = cccd::keys_for(key, today) else {
+        let Ok(keys) = cccd::keys_for(&key, today) else {
             // Not a card QR, or mistyped: ask again.
             return Err(ReadFailure::WrongAccessKey);
         };
@@ -1242,31 +1252,157 @@ impl Runtime {
             tracing::error!(error = %e, "no OS entropy for the reader");
             ReadFailure::Fault(Fault::Internal)
         })?;
-        let mut progress = Vec::new();
+        self.poll_reader_home();
+        if self.reader_away.is_some() {
+            // The last read's worker is still stuck in an exchange.
+            self.counters.device_errors += 1;
+            tracing::warn!("the card reader has not come back from the last read");
+            return Err(ReadFailure::Fault(Fault::ReaderUnavailable));
+        }
         let options = ReadOptions {
             extended_length: true,
             ..ReadOptions::default()
         };
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "the read's deadline runs on the runtime's monotonic clock"
-        )]
-        let origin = std::time::Instant::now();
-        let (result, stats) = crate::services::reading::read_document(
-            self.devices.reader.as_mut(),
+        let transport = if self.devices.blocking {
+            Transport::Worker
+        } else {
+            Transport::Inline
+        };
+        let reader = std::mem::replace(
+            &mut self.devices.reader,
+            Box::new(crate::drivers::LentReader),
+        );
+        let driver = ReadDriver::start(
+            reader,
+            transport,
             keys,
             seed,
             options,
-            |done, total| {
-                progress.push((done, total));
-            },
-            || origin.elapsed(),
-            crate::services::reading::DEFAULT_READ_DEADLINE,
+            now,
+            DEFAULT_READ_DEADLINE,
         );
-        for (done, total) in progress {
-            self.session
-                .handle_input(Input::ReadProgress { done, total }, now);
+        self.reading = Some(Reading { driver, key, today });
+        Ok(())
+    }
+
+    /// Moves the chip read along: one exchange, its progress to the
+    /// session as it happens, and at the end the verification.
+    fn poll_read(&mut self, now: Timestamp) {
+        let Some(reading) = self.reading.as_mut() else {
+            return;
+        };
+        let session = &mut self.session;
+        let outcome = reading.driver.poll(now, &mut |done, total| {
+            session.handle_input(Input::ReadProgress { done, total }, now);
+        });
+        let Some(outcome) = outcome else {
+            return;
+        };
+        let Some(reading) = self.reading.take() else {
+            return;
+        };
+        let Reading { driver, key, today } = reading;
+        self.reclaim(driver.into_reader());
+        let result = match self.read_finished(outcome, &key, today, now) {
+            // The identity authority is asked; `poll_online` finishes the
+            // read.
+            Ok(None) => {
+                self.session.handle_input(Input::AuthorityCheck, now);
+                return;
+            }
+            Ok(Some(holder)) => Ok(holder),
+            Err(e) => Err(e),
+        };
+        self.finish_read(result, now);
+    }
+
+    /// Abandons the read under way (Cancel, the card removed, the read
+    /// deadline, the cabinet opened): the reader disconnects, what was read
+    /// is dropped, the audit log gets the reason's code.
+    fn abandon_read(&mut self, now: Timestamp) {
+        let Some(reading) = self.reading.take() else {
+            return;
+        };
+        let (stats, back) = reading.driver.abandon();
+        self.reclaim(back);
+        let view = self.session.view();
+        let reason = match (view.step, view.fault) {
+            (StepKind::OutOfService, _) => serde_json::json!("out_of_service"),
+            (_, Some(fault)) => serde_json::json!(fault),
+            _ => serde_json::json!("cancelled"),
+        };
+        tracing::info!(%reason, apdus = stats.apdus, "chip read abandoned");
+        self.audit(
+            now,
+            "card_read_abandoned",
+            serde_json::json!({ "reason": reason, "apdus": stats.apdus }),
+        );
+    }
+
+    /// Puts the reader back once a read let it go.
+    fn reclaim(&mut self, back: crate::services::reading::ReaderBack) {
+        use crate::services::reading::ReaderBack;
+        match back {
+            ReaderBack::Now(reader) => self.devices.reader = reader,
+            ReaderBack::Later(home) => {
+                self.reader_away = Some(home);
+                self.poll_reader_home();
+            }
+            ReaderBack::Borrowed => {}
         }
+    }
+
+    /// Takes the reader back from a read's worker when it has come.
+    fn poll_reader_home(&mut self) {
+        use std::sync::mpsc::TryRecvError;
+        let Some(home) = self.reader_away.as_ref() else {
+            return;
+        };
+        match home.try_recv() {
+            Ok(reader) => {
+                self.devices.reader = reader;
+                self.reader_away = None;
+            }
+            Err(TryRecvError::Empty) => {}
+            Err(TryRecvError::Disconnected) => {
+                self.reader_away = None;
+                self.counters.device_errors += 1;
+                tracing::error!("the card read's worker ended without the reader");
+            }
+        }
+    }
+
+    /// Pets systemd's watchdog when it is due: from the loop itself, so a
+    /// hung loop stops petting it and systemd restarts the kiosk.
+    fn pet_watchdog(&mut self, now: Timestamp) {
+        let Some(n) = &self.notifier else {
+            return;
+        };
+        let Some(interval) = n.watchdog_interval() else {
+            return;
+        };
+        if self.next_watchdog.is_some_and(|at| now < at) {
+            return;
+        }
+        self.next_watchdog = Some(now + interval);
+        if let Err(e) = n.watchdog() {
+            tracing::warn!(error = %e, "cannot pet the systemd watchdog");
+        }
+    }
+
+    /// Identifies the document a read brought (or audits why it did not).
+    /// `Ok(None)`: the card is intact but unanchored and the identity
+    /// authority is being asked ([`Runtime::poll_online`] finishes).
+    fn read_finished(
+        &mut self,
+        (result, stats): crate::services::reading::ReadOutcome,
+        key: &AccessKey,
+        today: kiosk_firmware::cccd::date::Date,
+        now: Timestamp,
+    ) -> Result<Option<Holder>, ReadFailure> {
+        use kiosk_firmware::icao::reader::ReadError;
+        use kiosk_firmware::trust;
+        let wall = self.epoch.0.saturating_add(now.as_millis());
         let document = match result {
             Ok(d) => d,
             Err(e) => {
@@ -1683,15 +1819,6 @@ impl Runtime {
         }
     }
 
-    fn disconnect(&mut self) {
-        if self.connected {
-            self.connected = false;
-            if let Err(e) = self.devices.reader.disconnect() {
-                tracing::warn!(error = %e, "cannot disconnect the card");
-            }
-        }
-    }
-
     /// Forgets everything personal the runtime holds and releases the
     /// devices that saw it.
     fn wipe(&mut self) {
@@ -1710,7 +1837,11 @@ impl Runtime {
         }
         self.qr.wipe();
         self.stop_camera();
-        self.disconnect();
+        // A read still under way goes too (its bytes are personal data).
+        if let Some(reading) = self.reading.take() {
+            let (_, back) = reading.driver.abandon();
+            self.reclaim(back);
+        }
     }
 
     fn update_lights(&mut self) {
@@ -1790,6 +1921,7 @@ mod tests {
             Input::AccessKey(AccessKey::Can("000001".into())),
             Timestamp::from_secs(1),
         );
+        assert!(settle(&mut rt, Timestamp::from_secs(1)));
         assert_eq!(rt.step(), StepKind::Notice);
         assert_eq!(rt.view().fault, Some(Fault::NotAnIdCard));
         assert!(controls.light(Light::Fault));
@@ -1824,6 +1956,11 @@ mod tests {
     fn audit_kinds(rt: &Runtime) -> Vec<String> {
         let log = rt.store().unwrap().recent_audit(10).unwrap();
         log.into_iter().map(|e| e.kind).collect()
+    }
+
+    /// Runs the loop from `now` until the chip read ends.
+    fn settle(rt: &mut Runtime, now: Timestamp) -> bool {
+        virtual_time::VirtualClock::at(now).settle_read(rt)
     }
 
     fn run(rt: &mut Runtime, from: Timestamp, ms: u64) -> Timestamp {
@@ -1901,6 +2038,7 @@ mod tests {
             Input::AccessKey(AccessKey::Can("000001".into())),
             Timestamp::from_secs(1),
         );
+        assert!(settle(&mut rt, Timestamp::from_secs(1)));
         assert_eq!(
             rt.view().fault,
             Some(Fault::NotAnIdCard),

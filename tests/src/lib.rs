@@ -8,6 +8,7 @@ use kiosk_board::config::{
     FrameSource, SimCameraConfig, SimConfig, SimPrinterConfig, SimReaderConfig,
 };
 use kiosk_board::runtime::Runtime;
+use kiosk_board::runtime::virtual_time::VirtualClock;
 use kiosk_board::simulator::{SimBoard, SimControls};
 use kiosk_firmware::session::{SessionConfig, StepKind};
 use kiosk_firmware::time::Timestamp;
@@ -195,19 +196,38 @@ impl SimKiosk {
     }
 
     /// Runs the loop for `d` of virtual time, ticking whenever the runtime
-    /// asks to be woken, as the real loop does.
+    /// asks to be woken, as the real loop does (the runtime's
+    /// [`VirtualClock`]).
     pub fn run_for(&mut self, d: Duration) {
-        let end = self.now + d;
-        loop {
-            self.runtime.tick(self.now);
-            let next = self.runtime.next_wakeup();
-            if next > end {
-                break;
-            }
-            self.now = next.max(self.now + Duration::from_millis(1));
-        }
-        self.now = end;
-        self.runtime.tick(self.now);
+        let mut clock = VirtualClock::at(self.now);
+        clock.tick_until(&mut self.runtime, self.now + d, &mut |_| false);
+        self.now = clock.now;
+    }
+
+    /// Runs the loop until `done` says so, at most `within` of virtual
+    /// time; returns whether it did.
+    pub fn run_until(
+        &mut self,
+        within: Duration,
+        mut done: impl FnMut(&mut Runtime) -> bool,
+    ) -> bool {
+        let mut clock = VirtualClock::at(self.now);
+        let met = clock.tick_until(&mut self.runtime, self.now + within, &mut done);
+        self.now = clock.now;
+        met
+    }
+
+    /// Runs the loop until the chip read under way (if any) has ended
+    /// (asserted, within the read deadline).
+    pub fn settle(&mut self) {
+        let mut clock = VirtualClock::at(self.now);
+        let ended = clock.settle_read(&mut self.runtime);
+        self.now = clock.now;
+        assert!(
+            ended,
+            "the chip read did not end: {:?}",
+            self.runtime.view()
+        );
     }
 
     /// Places `card` on the reader and lets a card poll pass: the kiosk
@@ -224,15 +244,17 @@ impl SimKiosk {
     }
 
     /// Gives the access key as the card QR of the simulator's `profile`
-    /// (the scanner's path; the chip is read at once).
+    /// (the scanner's path) and runs the loop until the chip is read.
     pub fn scan_qr_of(&mut self, profile: &str) {
         let qr = card_qr(profile).to_owned();
-        self.runtime.input(
-            kiosk_firmware::session::Input::AccessKey(kiosk_firmware::session::AccessKey::CardQr(
-                qr,
-            )),
-            self.now,
-        );
+        self.give_key(kiosk_firmware::session::AccessKey::CardQr(qr));
+    }
+
+    /// Gives `key` and runs the loop until the chip read it starts ends.
+    pub fn give_key(&mut self, key: kiosk_firmware::session::AccessKey) {
+        self.runtime
+            .input(kiosk_firmware::session::Input::AccessKey(key), self.now);
+        self.settle();
     }
 
     /// The current step.

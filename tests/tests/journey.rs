@@ -17,6 +17,7 @@ fn a_foreign_card_on_the_reader_ends_in_a_not_an_id_card_notice_then_attract() {
     assert_eq!(k.step(), StepKind::ExpectAccessKey);
     k.runtime
         .input(Input::AccessKey(AccessKey::Can("000001".into())), k.now);
+    k.settle();
     assert_eq!(k.runtime.view().fault, Some(Fault::NotAnIdCard));
     assert!(k.sim.light(Light::Fault));
     k.run_for(SessionConfig::default().timeouts.notice);
@@ -83,6 +84,7 @@ fn a_cccd_and_its_qr_reach_the_confirmation_then_inactivity_wipes_everything() {
     let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
     k.runtime
         .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.settle();
     assert_eq!(
         k.step(),
         StepKind::ExpectConfirmation,
@@ -115,6 +117,7 @@ fn a_child_card_goes_to_the_menu_on_the_guardian_path_through_staff() {
     let qr = kiosk_tests::card_qr("child-under-6").to_owned();
     k.runtime
         .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.settle();
     k.runtime.input(Input::Confirm(true), k.now);
     assert_eq!(
         k.runtime.view().staff_reason,
@@ -135,6 +138,7 @@ fn an_elderly_citizens_bac_only_card_opens_with_the_no_expiry_candidate() {
     let qr = kiosk_tests::card_qr("bac-only-elderly").to_owned();
     k.runtime
         .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.settle();
     assert_eq!(
         k.step(),
         StepKind::ExpectConfirmation,
@@ -154,12 +158,14 @@ fn another_cards_qr_is_a_wrong_key_and_the_citizen_may_try_again() {
     let other = kiosk_tests::card_qr("bac-only-elderly").to_owned();
     k.runtime
         .input(Input::AccessKey(AccessKey::CardQr(other)), k.now);
+    k.settle();
     assert_eq!(k.step(), StepKind::ExpectAccessKey);
     assert!(k.runtime.view().access_key_rejected);
     assert!(!k.runtime.holds_personal_data());
     let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
     k.runtime
         .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.settle();
     assert_eq!(k.step(), StepKind::ExpectConfirmation);
 }
 
@@ -174,6 +180,7 @@ fn a_typed_id_and_birth_date_open_the_card_without_the_qr() {
         }),
         k.now,
     );
+    k.settle();
     assert_eq!(k.step(), StepKind::ExpectConfirmation);
 }
 
@@ -191,6 +198,7 @@ fn a_forged_chip_is_refused_as_not_genuine() {
     let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
     k.runtime
         .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.settle();
     assert_eq!(k.runtime.view().fault, Some(Fault::DocumentNotGenuine));
     assert!(!k.runtime.holds_personal_data());
 }
@@ -209,6 +217,7 @@ fn a_cloned_chip_is_refused_as_not_genuine() {
     let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
     k.runtime
         .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.settle();
     assert_eq!(k.runtime.view().fault, Some(Fault::DocumentNotGenuine));
     assert!(!k.runtime.holds_personal_data());
 }
@@ -227,5 +236,6 @@ fn a_chip_that_fails_chip_authentication_is_refused_as_not_genuine() {
     let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
     k.runtime
         .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.settle();
     assert_eq!(k.runtime.view().fault, Some(Fault::DocumentNotGenuine));
 }

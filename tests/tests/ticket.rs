@@ -182,6 +182,7 @@ fn a_verified_citizen_of_60_or_more_gets_a_priority_number_without_asking() {
     let qr = kiosk_tests::card_qr("bac-only-elderly").to_owned();
     k.runtime
         .input(Input::AccessKey(AccessKey::CardQr(qr)), k.now);
+    k.settle();
     k.runtime.input(Input::Confirm(true), k.now);
     // The citizen declines the face check; staff confirm the person.
     k.runtime.input(Input::Consent(false), k.now);

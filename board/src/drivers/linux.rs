@@ -135,6 +135,7 @@ mod board {
                 printer,
                 indicators,
                 sensors,
+                blocking: true,
             };
             (devices, notes)
         }

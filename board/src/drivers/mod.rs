@@ -120,6 +120,59 @@ pub struct Devices {
     pub indicators: Box<dyn IndicatorDevice>,
     /// The tamper switch and the presence sensor.
     pub sensors: Box<dyn SensorDevice>,
+    /// Whether the devices' calls may block (real hardware: PC/SC,
+    /// libnfc, a printer port). Then the run loop hands long calls (the
+    /// chip read, a print) to worker threads; the simulator's devices
+    /// answer at once and run inline, so virtual-time runs are
+    /// deterministic.
+    pub blocking: bool,
+}
+
+/// Stands in for the card reader while a read holds it (on a worker
+/// thread): every call says the reader is busy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LentReader;
+
+impl LentReader {
+    fn busy() -> DeviceError {
+        DeviceError::new(
+            "card_reader",
+            ErrorKind::Busy,
+            "the reader is lent to a read",
+        )
+    }
+}
+
+impl kiosk_hal::ErrorType for LentReader {
+    type Error = DeviceError;
+}
+
+impl CardReader for LentReader {
+    fn presence(&mut self) -> Result<kiosk_hal::card::Presence, DeviceError> {
+        Err(Self::busy())
+    }
+
+    fn connect(&mut self) -> Result<kiosk_hal::card::CardInfo, DeviceError> {
+        Err(Self::busy())
+    }
+
+    fn disconnect(&mut self) -> Result<(), DeviceError> {
+        Ok(())
+    }
+}
+
+impl ApduTransport for LentReader {
+    fn transmit(&mut self, _command: &[u8], _response: &mut [u8]) -> Result<usize, DeviceError> {
+        Err(Self::busy())
+    }
+
+    fn capabilities(&self) -> kiosk_hal::card::TransportCapabilities {
+        kiosk_hal::card::TransportCapabilities {
+            extended_length: false,
+            max_command_len: 0,
+            max_response_len: 0,
+        }
+    }
 }
 
 impl fmt::Debug for Devices {

@@ -102,6 +102,8 @@ pub(crate) fn present(
         Input::AccessKey(AccessKey::CardQr(key.into())),
         Timestamp::from_secs(1),
     );
+    let mut clock = crate::runtime::virtual_time::VirtualClock::at(Timestamp::from_secs(1));
+    assert!(clock.settle_read(rt), "the read ended");
 }
 
 fn audit(rt: &Runtime) -> Vec<(String, String)> {

@@ -832,6 +832,7 @@ impl SimBoard {
             sensors: Box::new(SimSensors {
                 switches: Arc::clone(&switches),
             }),
+            blocking: false,
         };
         let controls = SimControls {
             slot,

@@ -68,6 +68,7 @@
 use crate::config::Config;
 use crate::drivers::speech::SpeakerDevice;
 use crate::frontends::ui::SlintFrontend;
+use crate::runtime::virtual_time::{Turned, VirtualClock};
 use crate::runtime::{Frontend, FrontendInput, Runtime};
 use crate::simulator::{SimBoard, SimControls};
 use anyhow::{Context as _, bail};
@@ -652,46 +653,41 @@ impl Player {
         kiosk_ui::headless::set_clock(Duration::from_millis(self.now.as_millis()));
     }
 
-    /// Lets `d` of virtual time pass, waking when the runtime asks to.
+    /// Lets `d` of virtual time pass, waking when the runtime asks to
+    /// (the runtime's [`VirtualClock`] loop).
     pub fn run_for(&mut self, d: Duration) {
         let end = self.now + d;
-        loop {
-            self.pump();
-            let next = self
-                .runtime
-                .next_wakeup()
-                .max(self.now + Duration::from_millis(1));
-            if next > end {
-                break;
-            }
-            self.now = next;
-        }
-        self.now = end;
-        self.pump();
+        self.advance(end, &mut |_| false);
     }
 
     /// Lets time pass until `screen` is up, at most `within`.
     pub fn wait_screen(&mut self, screen: &str, within: Duration) -> Result<(), String> {
         let end = self.now + within;
-        loop {
-            self.pump();
-            if screen_name(self.screen()) == screen {
-                return Ok(());
-            }
-            if self.now >= end {
-                return Err(format!(
-                    "{screen} did not come within {} s (screen: {})",
-                    within.as_secs_f64(),
-                    screen_name(self.screen())
-                ));
-            }
-            let next = self
-                .runtime
-                .next_wakeup()
-                .max(self.now + Duration::from_millis(1))
-                .min(end);
-            self.now = next;
+        if self.advance(end, &mut |p| screen_name(p.screen()) == screen) {
+            return Ok(());
         }
+        Err(format!(
+            "{screen} did not come within {} s (screen: {})",
+            within.as_secs_f64(),
+            screen_name(self.screen())
+        ))
+    }
+
+    /// Runs the loop in virtual time until `end`, a [`Player::pump`] at
+    /// every turn, stopping when `done` says so.
+    fn advance(&mut self, end: Timestamp, done: &mut dyn FnMut(&Player) -> bool) -> bool {
+        let mut clock = VirtualClock::at(self.now);
+        let met = clock.advance(end, &mut |now| {
+            self.now = now;
+            self.pump();
+            if done(self) {
+                Turned::Done
+            } else {
+                Turned::Next(self.runtime.next_wakeup())
+            }
+        });
+        self.now = clock.now;
+        met
     }
 
     fn path(&self, p: &str) -> PathBuf {

@@ -1,0 +1,335 @@
+//! The run loop never blocks (issue 15): the chip read advances one
+//! exchange per turn, its progress reaches the screen as it happens,
+//! Cancel acts mid-file, and systemd's watchdog is petted throughout a
+//! slow read.
+
+use super::virtual_time::VirtualClock;
+use super::*;
+use crate::drivers::{DeviceError, ReaderDevice};
+use crate::simulator::{SimBoard, SimControls};
+use kiosk_firmware::testkit::CardProfile;
+use kiosk_hal::card::{ApduTransport, CardInfo, CardReader, TransportCapabilities};
+use std::path::Path;
+
+const CARD_QR: &str =
+    "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1 Đường Mẫu, Phường Mẫu, Hà Nội|01062021";
+
+/// A JPEG of at least `bytes` bytes (a 480×640 textured gradient, at the
+/// lowest quality that reaches the size).
+fn photo(bytes: usize) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(480, 640, |x, y| {
+        let n = (x.wrapping_mul(7919) ^ y.wrapping_mul(104_729)) % 37;
+        image::Rgb([
+            u8::try_from((x / 2 + n) % 256).unwrap_or(0),
+            u8::try_from((y / 3 + n) % 256).unwrap_or(0),
+            u8::try_from((x + y) / 5 % 256).unwrap_or(0),
+        ])
+    });
+    let mut out = Vec::new();
+    for quality in (5..=95).step_by(2) {
+        out.clear();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+            .encode_image(&img)
+            .unwrap();
+        if out.len() >= bytes {
+            break;
+        }
+    }
+    assert!(out.len() >= bytes, "the photo reached {} bytes", out.len());
+    out
+}
+
+/// The shipped `cccd-2021` card with a 20 KB photo, read in short APDUs
+/// (the chip takes no extended length: about 95 READ BINARY for the
+/// photo), with `faults` (a `[faults]` body).
+fn card_with_20_kb_photo(faults: &str) -> kiosk_firmware::testkit::chip::VirtualChip {
+    let cards = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/cards");
+    let text = std::fs::read_to_string(cards.join("cccd-2021.toml"))
+        .unwrap()
+        .replace("extended_length = true", "extended_length = false");
+    let profile: CardProfile = toml::from_str(&format!("{text}\n[faults]\n{faults}")).unwrap();
+    profile
+        .chip_with_photo(&cards, Some(photo(20 * 1024)))
+        .unwrap()
+}
+
+fn runtime_with_store() -> (Runtime, SimControls, tempfile::TempDir) {
+    let config = crate::simulator::test_config(false);
+    let (devices, controls) = SimBoard::build(&config).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let epoch = UnixMillis(1_795_572_000_000);
+    let (store, _) = Store::open(&dir.path().join("kiosk.db"), epoch).unwrap();
+    let rt =
+        Runtime::new(devices, SessionConfig::default(), Timestamp::ZERO).with_store(store, epoch);
+    (rt, controls, dir)
+}
+
+fn key() -> Input {
+    Input::AccessKey(AccessKey::CardQr(CARD_QR.into()))
+}
+
+#[test]
+fn cancel_mid_photo_returns_to_attract_within_200_ms_of_virtual_time_holding_nothing() {
+    let (mut rt, controls, _dir) = runtime_with_store();
+    controls.insert_card(Box::new(card_with_20_kb_photo("")));
+    rt.tick(Timestamp::ZERO);
+    assert_eq!(rt.step(), StepKind::ExpectAccessKey);
+    rt.input(key(), Timestamp::ZERO);
+    assert!(rt.reading_card(), "the read goes on in the loop");
+    // Run the loop until the photo (the one file over 20 KB) is half read.
+    let mut clock = VirtualClock::at(Timestamp::ZERO);
+    let mid_photo = clock.tick_until(&mut rt, Timestamp::from_secs(20), &mut |rt| {
+        rt.take_events().iter().any(|e| {
+            matches!(e, Event::ReadProgress { done, total }
+                if *total > 20 * 1024 && *done > *total / 2 && *done < *total)
+        })
+    });
+    assert!(mid_photo, "the photo was being read: {:?}", rt.view());
+    assert_eq!(rt.step(), StepKind::Reading);
+    assert!(rt.holds_personal_data());
+    let cancelled_at = clock.now;
+    rt.input(Input::Cancel, cancelled_at);
+    let back = clock.tick_until(
+        &mut rt,
+        cancelled_at + Duration::from_millis(200),
+        &mut |rt| rt.step() == StepKind::Attract,
+    );
+    assert!(back, "attract within 200 ms: {:?}", rt.view());
+    assert!(clock.now.saturating_since(cancelled_at) <= Duration::from_millis(200));
+    assert!(!rt.reading_card());
+    assert!(!rt.holds_personal_data());
+    let log = rt.store().unwrap().recent_audit(10).unwrap();
+    let abandoned = log
+        .iter()
+        .find(|e| e.kind == "card_read_abandoned")
+        .expect("the abandoned read is audited");
+    assert!(
+        abandoned.detail.contains(r#""reason":"cancelled""#),
+        "{}",
+        abandoned.detail
+    );
+    // The reader is back and the card is disconnected: taking it away
+    // and putting it back starts a fresh journey.
+    controls.remove_card();
+    clock.tick_until(&mut rt, clock.now + Duration::from_secs(1), &mut |_| false);
+    controls.insert_card(Box::new(card_with_20_kb_photo("")));
+    clock.tick_until(&mut rt, clock.now + Duration::from_secs(1), &mut |_| false);
+    assert_eq!(rt.step(), StepKind::ExpectAccessKey);
+}
+
+#[test]
+fn taking_the_card_away_mid_read_ends_the_read_with_a_card_removed_notice() {
+    let (mut rt, controls, _dir) = runtime_with_store();
+    controls.insert_card(Box::new(card_with_20_kb_photo("")));
+    rt.tick(Timestamp::ZERO);
+    rt.input(key(), Timestamp::ZERO);
+    let mut clock = VirtualClock::at(Timestamp::ZERO);
+    clock.tick_until(&mut rt, Timestamp::from_millis(30), &mut |_| false);
+    assert!(rt.reading_card(), "still reading after 30 exchanges");
+    controls.remove_card();
+    let at = clock.now;
+    assert!(
+        clock.tick_until(&mut rt, at + Duration::from_millis(200), &mut |rt| {
+            !rt.reading_card()
+        })
+    );
+    assert_eq!(rt.view().fault, Some(Fault::CardRemoved));
+    assert!(!rt.holds_personal_data());
+}
+
+/// A frontend that gives the access key once the kiosk asks for it,
+/// records what it was shown, and quits once the read is over. Each wait
+/// it also counts the watchdog pets systemd got meanwhile, by step.
+struct Watcher {
+    shown: Vec<(StepKind, Option<u8>, bool)>,
+    key_given: bool,
+    waits: u32,
+    systemd: Option<std::os::unix::net::UnixDatagram>,
+    pets_while_reading: u32,
+}
+
+impl Watcher {
+    fn new(systemd: Option<std::os::unix::net::UnixDatagram>) -> Self {
+        Watcher {
+            shown: Vec::new(),
+            key_given: false,
+            waits: 0,
+            systemd,
+            pets_while_reading: 0,
+        }
+    }
+
+    fn step(&self) -> Option<StepKind> {
+        self.shown.last().map(|s| s.0)
+    }
+}
+
+impl Frontend for Watcher {
+    fn show(&mut self, view: &SessionView, events: &[Event]) {
+        let photo = events
+            .iter()
+            .any(|e| matches!(e, Event::ReadProgress { total, .. } if *total > 20 * 1024));
+        self.shown.push((view.step, view.read_percent, photo));
+    }
+
+    fn wait_input(&mut self, timeout: Duration) -> FrontendInput {
+        self.waits += 1;
+        if let Some(server) = &self.systemd {
+            let mut buf = [0u8; 64];
+            while let Ok(n) = server.recv(&mut buf) {
+                if &buf[..n] == b"WATCHDOG=1" && self.step() == Some(StepKind::Reading) {
+                    self.pets_while_reading += 1;
+                }
+            }
+        }
+        if self.waits > 100_000 {
+            return FrontendInput::Quit;
+        }
+        match self.step() {
+            Some(StepKind::ExpectAccessKey) if !self.key_given => {
+                self.key_given = true;
+                FrontendInput::Input(key())
+            }
+            Some(StepKind::Attract | StepKind::ExpectAccessKey | StepKind::Reading) | None => {
+                // As a real frontend does: nothing comes before the
+                // runtime's next wake-up.
+                #[expect(clippy::disallowed_methods, reason = "a frontend waiting for input")]
+                std::thread::sleep(timeout);
+                FrontendInput::Nothing
+            }
+            Some(_) => FrontendInput::Quit,
+        }
+    }
+}
+
+#[test]
+fn the_screen_shows_the_progress_of_a_20_kb_photo_as_it_is_read() {
+    let (mut rt, controls, _dir) = runtime_with_store();
+    controls.insert_card(Box::new(card_with_20_kb_photo("")));
+    let mut watcher = Watcher::new(None);
+    rt.run(&mut watcher, &AtomicBool::new(false));
+    assert!(watcher.key_given);
+    let during_photo: std::collections::BTreeSet<u8> = watcher
+        .shown
+        .iter()
+        .filter(|(step, _, photo)| *step == StepKind::Reading && *photo)
+        .filter_map(|(_, percent, _)| *percent)
+        .collect();
+    assert!(
+        during_photo.len() >= 5,
+        "distinct progress values on screen during the photo: {during_photo:?}"
+    );
+    assert_ne!(watcher.step(), Some(StepKind::Reading), "the read ended");
+}
+
+/// A reader whose every exchange takes `delay` of real time, as a slow
+/// contactless link does; its calls block, so the runtime reads it on a
+/// worker thread.
+struct SlowReader {
+    inner: Box<dyn ReaderDevice>,
+    delay: Duration,
+}
+
+impl kiosk_hal::ErrorType for SlowReader {
+    type Error = DeviceError;
+}
+
+impl CardReader for SlowReader {
+    fn presence(&mut self) -> Result<kiosk_hal::card::Presence, DeviceError> {
+        self.inner.presence()
+    }
+    fn connect(&mut self) -> Result<CardInfo, DeviceError> {
+        self.inner.connect()
+    }
+    fn disconnect(&mut self) -> Result<(), DeviceError> {
+        self.inner.disconnect()
+    }
+}
+
+impl ApduTransport for SlowReader {
+    fn transmit(&mut self, command: &[u8], response: &mut [u8]) -> Result<usize, DeviceError> {
+        #[expect(clippy::disallowed_methods, reason = "a slow card link, in real time")]
+        std::thread::sleep(self.delay);
+        self.inner.transmit(command, response)
+    }
+    fn capabilities(&self) -> TransportCapabilities {
+        self.inner.capabilities()
+    }
+}
+
+#[test]
+fn the_watchdog_is_petted_throughout_a_slow_card_read_on_a_blocking_reader() {
+    let config = crate::simulator::test_config(false);
+    let (mut devices, controls) = SimBoard::build(&config).unwrap();
+    let inner = std::mem::replace(&mut devices.reader, Box::new(crate::drivers::LentReader));
+    devices.reader = Box::new(SlowReader {
+        inner,
+        delay: Duration::from_millis(40),
+    });
+    devices.blocking = true;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify");
+    let server = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    server.set_nonblocking(true).unwrap();
+    let notifier = crate::drivers::notify::Notifier::new(
+        path.to_str().unwrap(),
+        Some(Duration::from_millis(20)),
+    )
+    .unwrap();
+    let mut rt =
+        Runtime::new(devices, SessionConfig::default(), Timestamp::ZERO).with_notifier(notifier);
+    // About 15 exchanges of 40 ms: the read takes 0.6 s or more, and the
+    // watchdog wants a pet every 20 ms.
+    controls.insert_card(Box::new(card_with_20_kb_photo("")));
+    let mut watcher = Watcher::new(Some(server));
+    rt.run(&mut watcher, &AtomicBool::new(false));
+    assert!(watcher.key_given);
+    assert!(
+        watcher.shown.iter().any(|s| s.0 == StepKind::Reading),
+        "the read was shown"
+    );
+    assert_ne!(watcher.step(), Some(StepKind::Reading), "the read ended");
+    assert!(
+        watcher.pets_while_reading >= 5,
+        "pets while the chip was read: {}",
+        watcher.pets_while_reading
+    );
+}
+
+#[test]
+fn the_watchdog_is_petted_in_virtual_time_while_a_dripping_chip_is_read() {
+    let config = crate::simulator::test_config(false);
+    let (devices, controls) = SimBoard::build(&config).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify");
+    let server = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    server.set_nonblocking(true).unwrap();
+    let notifier = crate::drivers::notify::Notifier::new(
+        path.to_str().unwrap(),
+        Some(Duration::from_millis(10)),
+    )
+    .unwrap();
+    let mut rt =
+        Runtime::new(devices, SessionConfig::default(), Timestamp::ZERO).with_notifier(notifier);
+    // 64 bytes per READ BINARY: hundreds of exchanges for the photo.
+    controls.insert_card(Box::new(card_with_20_kb_photo("drip = 64")));
+    rt.tick(Timestamp::ZERO);
+    rt.input(key(), Timestamp::ZERO);
+    let mut clock = VirtualClock::at(Timestamp::ZERO);
+    let mut pets = 0;
+    let mut buf = [0u8; 64];
+    let ended = clock.tick_until(&mut rt, Timestamp::from_secs(30), &mut |rt| {
+        while let Ok(n) = server.recv(&mut buf) {
+            if &buf[..n] == b"WATCHDOG=1" && rt.reading_card() {
+                pets += 1;
+            }
+        }
+        !rt.reading_card()
+    });
+    assert!(ended, "the read ended: {:?}", rt.view());
+    let read_for = clock.now.saturating_since(Timestamp::ZERO);
+    assert!(read_for > Duration::from_millis(100), "{read_for:?}");
+    // One pet per 10 ms of the read (the last one may fall after it).
+    let expected = u32::try_from(read_for.as_millis() / 10).unwrap_or(u32::MAX);
+    assert!(pets + 1 >= expected, "{pets} pets in {read_for:?}");
+}

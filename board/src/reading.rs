@@ -4,11 +4,14 @@
 //! deadline (a chip that stalls or drips its files must not hold the
 //! kiosk: [`ReadError::DeadlineExceeded`]).
 
-use crate::devices::ReaderDevice;
-use kiosk_firmware::cccd::KeyCandidate;
+use crate::devices::{Devices, ReaderDevice};
 use kiosk_firmware::icao::atr;
-use kiosk_firmware::icao::reader::{Document, DocumentReader, Output, ReadError, ReadOptions};
+use kiosk_firmware::icao::keys::KeyCandidate;
+use kiosk_firmware::icao::reader::{
+    Document, DocumentReader, Fallback, Fallbacks, Output, ReadError, ReadOptions,
+};
 use kiosk_hal::Error as _;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// The default deadline of a whole read: a CCCD reads in 2 to 6 s, slow
@@ -55,8 +58,70 @@ pub struct ReadStats {
     pub apdus: u32,
     /// File bytes read.
     pub bytes: usize,
-    /// Whether extended-length APDUs were used.
+    /// Whether extended-length APDUs were used (at the start: see
+    /// [`Fallback::ShortApdus`]).
     pub extended_length: bool,
+    /// The fallbacks the read took (also when it failed).
+    pub fallbacks: Fallbacks,
+}
+
+/// What the board learnt about its readers: those on which extended length
+/// was refused (by the reader or by the chips it met) start every later
+/// session with short APDUs. Kept for the life of the process, by reader
+/// name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReaderMemory {
+    short_only: BTreeSet<String>,
+}
+
+impl ReaderMemory {
+    /// Whether sessions on `reader` start with short APDUs.
+    pub fn starts_short(&self, reader: &str) -> bool {
+        self.short_only.contains(reader)
+    }
+
+    /// Learns from a read on `reader`.
+    pub fn learn(&mut self, reader: &str, stats: &ReadStats) {
+        if stats.fallbacks.contains(Fallback::ShortApdus) {
+            self.short_only.insert(reader.to_owned());
+        }
+    }
+}
+
+impl Devices {
+    /// [`read_document`] on the board's reader, starting with short APDUs
+    /// on a reader where extended length was refused before
+    /// ([`ReaderMemory`]), and remembering a refusal met in this read.
+    pub fn read_document(
+        &mut self,
+        keys: Vec<KeyCandidate>,
+        seed: [u8; 32],
+        mut options: ReadOptions,
+        progress: impl FnMut(usize, usize),
+        clock: impl FnMut() -> Duration,
+        deadline: Duration,
+    ) -> (Result<Document, ReadError>, ReadStats) {
+        if self.reader_memory.starts_short(&self.reader_name) {
+            options.extended_length = false;
+        }
+        let (result, stats) = read_document(
+            self.reader.as_mut(),
+            keys,
+            seed,
+            options,
+            progress,
+            clock,
+            deadline,
+        );
+        self.reader_memory.learn(&self.reader_name, &stats);
+        if stats.fallbacks.contains(Fallback::ShortApdus) {
+            tracing::info!(
+                reader = %self.reader_name,
+                "extended length refused: short APDUs on this reader from now on"
+            );
+        }
+        (result, stats)
+    }
 }
 
 /// Reads the document in the reader with `keys`. `options` may force short
@@ -93,6 +158,7 @@ pub fn read_document(
                     apdus: 0,
                     bytes: 0,
                     extended_length: false,
+                    fallbacks: Fallbacks::default(),
                 },
             );
         }
@@ -112,6 +178,10 @@ pub fn read_document(
                 }
                 apdus += 1;
                 match reader.transmit(&apdu, &mut buffer) {
+                    // An answer shorter than a status word: the transport
+                    // failed (vpcd passes a card's silence on this way).
+                    Ok(n) if n < 2 => machine
+                        .handle_transport_error(classify(reader, kiosk_hal::ErrorKind::Protocol)),
                     Ok(n) => machine.handle_response(buffer.get(..n).unwrap_or(&[])),
                     Err(e) => machine.handle_transport_error(classify(reader, e.kind())),
                 }
@@ -129,6 +199,7 @@ pub fn read_document(
             apdus,
             bytes,
             extended_length,
+            fallbacks: machine.fallbacks(),
         },
     )
 }
@@ -156,13 +227,54 @@ date_of_expiry = "15/01/2030"
 "#;
 
     fn board(faults: &str) -> (crate::devices::Devices, SimControls) {
+        board_with(PROFILE, false, faults)
+    }
+
+    fn board_with(
+        profile: &str,
+        extended_length: bool,
+        faults: &str,
+    ) -> (crate::devices::Devices, SimControls) {
         let profile: CardProfile =
-            toml::from_str(&format!("{PROFILE}\n[faults]\n{faults}")).unwrap();
+            toml::from_str(&format!("{profile}\n[faults]\n{faults}")).unwrap();
         let chip = profile.chip(Path::new(".")).unwrap();
-        let config = crate::sim::test_config(false);
+        let config = crate::sim::test_config(extended_length);
         let (devices, controls) = SimBoard::build(&config).unwrap();
         controls.insert_card(Box::new(chip));
         (devices, controls)
+    }
+
+    #[test]
+    fn a_reader_that_met_a_refusal_of_extended_length_starts_the_next_session_short() {
+        let profile = PROFILE.replace("seed = 3", "seed = 3\nextended_length = true");
+        let (mut devices, _controls) =
+            board_with(&profile, true, r#"extended_refused = "wrong_length""#);
+        let extended = || ReadOptions {
+            extended_length: true,
+            ..ReadOptions::default()
+        };
+        let read = |devices: &mut crate::devices::Devices| {
+            let (result, stats) = devices.read_document(
+                keys(),
+                [1; 32],
+                extended(),
+                |_, _| {},
+                || Duration::ZERO,
+                DEFAULT_READ_DEADLINE,
+            );
+            assert!(result.is_ok(), "{result:?}");
+            stats
+        };
+        let first = read(&mut devices);
+        assert!(first.extended_length, "the first session tries extended");
+        assert!(first.fallbacks.contains(Fallback::ShortApdus));
+        assert!(devices.reader_memory.starts_short("sim:Sim Reader 0"));
+        let second = read(&mut devices);
+        assert!(!second.extended_length, "the next starts short");
+        assert!(second.fallbacks.is_empty(), "{:?}", second.fallbacks);
+        assert!(second.apdus < first.apdus);
+        // Another reader name has learnt nothing.
+        assert!(!devices.reader_memory.starts_short("sim:Another"));
     }
 
     fn keys() -> Vec<KeyCandidate> {

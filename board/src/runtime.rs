@@ -1247,8 +1247,7 @@ impl Runtime {
             reason = "the read's deadline runs on the runtime's monotonic clock"
         )]
         let origin = std::time::Instant::now();
-        let (result, stats) = crate::reading::read_document(
-            self.devices.reader.as_mut(),
+        let (result, stats) = self.devices.read_document(
             keys,
             seed,
             options,
@@ -1304,6 +1303,7 @@ impl Runtime {
                 "bytes": stats.bytes,
                 "extended_length": stats.extended_length,
                 "resumed": document.resumed,
+                "fallbacks": stats.fallbacks,
             }),
         );
         // The verification policy judges the read (passive, active and

@@ -40,6 +40,23 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
         "systemd-analyze, which checks the shipped service unit",
     ),
     ("xvfb", "running the UI window headless"),
+    (
+        "cage",
+        "the kiosk compositor the production unit runs (tests/tests/production.rs, headless)",
+    ),
+    ("xwayland", "cage 0.1.4 does not start without it"),
+    (
+        "grim",
+        "screenshots from the compositor (wlr-screencopy) in the production test",
+    ),
+    (
+        "wayland-utils",
+        "wayland-info: what the compositor offers (docs/architecture.md, \"The display\")",
+    ),
+    (
+        "binutils",
+        "nm: the production test checks the kiosk binary's symbols",
+    ),
 ];
 
 fn installed(package: &str) -> bool {

@@ -1,17 +1,27 @@
 //! `kiosk`: the kiosk firmware application.
 //!
 //! Builds the configured board and runs the citizen journey on it, shown
-//! with `--ui window` (the default when built with the `desktop` feature) in
+//! with `--ui window` (the default when built with a window: the `desktop`
+//! or `production` features) in
 //! the Slint screens in a window, with spoken guidance through espeak-ng;
 //! or with `--ui console` as text lines, the tester typing commands (`help`
 //! lists them) that stand for the citizen's touches and, on the simulator,
 //! for putting a card on the reader. The console also runs beside the
-//! window, for the simulator's card and camera commands.
+//! window on the simulator, for its card and camera commands.
+//!
+//! On a board, `--ui cage` (what the systemd unit runs) starts the kiosk
+//! compositor `cage` in its place, which shows this program's window
+//! (`--ui window`) full screen on the display, rotated as
+//! `[linux.display]` says (docs/architecture.md, "The display").
+//!
+//! Before anything else the process makes itself non-dumpable, and on a
+//! `[linux]` board it refuses the simulator's committed secrets and an
+//! outbox key file others could read ([`kiosk_board::hardening`]).
 
 use anyhow::Context as _;
 use clap::Parser;
 use kiosk_board::config::BoardKind;
-use kiosk_board::console::Console;
+use kiosk_board::frontends::console::Console;
 use kiosk_board::runtime::Runtime;
 use kiosk_firmware::time::Timestamp;
 use std::path::PathBuf;
@@ -36,15 +46,19 @@ struct Cli {
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum UiKind {
-    /// The Slint screens in a desktop window (needs the `desktop` feature).
+    /// The Slint screens in a window (needs the `wayland` feature, which
+    /// `desktop` and `production` include).
     Window,
     /// Text lines and typed commands.
     Console,
+    /// The kiosk compositor (`/usr/bin/cage`) on the board's display,
+    /// running this program with `--ui window` (a `[linux]` board).
+    Cage,
 }
 
 impl Default for UiKind {
     fn default() -> UiKind {
-        if cfg!(feature = "desktop") {
+        if cfg!(feature = "wayland") {
             UiKind::Window
         } else {
             UiKind::Console
@@ -89,11 +103,64 @@ fn main() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     kiosk_board::app::init_logging("info");
     let cli = Cli::parse();
+    kiosk_board::hardening::make_non_dumpable()?;
     let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+    if config.board == BoardKind::Linux {
+        kiosk_board::hardening::check_board_config(&config)
+            .context("the kiosk refuses to start on this board")?;
+    }
     match cli.ui {
         UiKind::Console => run_console(config),
         UiKind::Window => window::run(config, cli.mute, started),
+        UiKind::Cage => exec_cage(&config, cli.mute),
     }
+}
+
+/// The kiosk compositor, installed by Debian's `cage` package.
+const CAGE: &str = "/usr/bin/cage";
+
+/// Replaces this process by `cage` showing the kiosk's window: the
+/// compositor keeps the systemd unit's main PID, and the kiosk under it
+/// pets the watchdog (`WATCHDOG_PID` would name the compositor, so it is
+/// not passed on; the unit's `NotifyAccess=all` accepts the kiosk's
+/// messages).
+fn exec_cage(config: &kiosk_board::config::Config, mute: bool) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt as _;
+    let Some(linux) = &config.linux else {
+        anyhow::bail!(
+            "--ui cage is for a [linux] board; on the simulator use --ui window or --ui console"
+        );
+    };
+    let me = std::env::current_exe().context("cannot find the kiosk's own binary")?;
+    let mut cmd = std::process::Command::new(CAGE);
+    // No client-side decorations: the window is the whole screen.
+    cmd.arg("-d");
+    for _ in 0..linux.display.quarter_turns() {
+        cmd.arg("-r");
+    }
+    cmd.arg("--")
+        .arg(me)
+        .args(["--board", "linux", "--config"])
+        .arg(&config.path)
+        .args(["--ui", "window"]);
+    if mute {
+        cmd.arg("--mute");
+    }
+    cmd.env_remove("WATCHDOG_PID");
+    // The unit's RuntimeDirectory= (systemd names it in RUNTIME_DIRECTORY):
+    // the one folder under /run the unit may write, for cage's socket.
+    // pam_systemd's XDG_RUNTIME_DIR (/run/user/UID) is read-only there.
+    if let Some(dir) = std::env::var_os("RUNTIME_DIRECTORY") {
+        cmd.env("XDG_RUNTIME_DIR", dir);
+    }
+    tracing::info!(
+        rotation = linux.display.rotation,
+        "starting the kiosk compositor"
+    );
+    let e = cmd.exec();
+    Err(anyhow::Error::new(e).context(format!(
+        "cannot start the kiosk compositor {CAGE} (Debian package cage)"
+    )))
 }
 
 /// The board and the runtime of `config`, and the simulator's controls.
@@ -101,25 +168,42 @@ fn main() -> anyhow::Result<()> {
 /// simulator's in-process reference portal and the metrics endpoint, when
 /// the configuration has them.
 struct Beside {
-    _portal: Option<kiosk_board::portal::server::PortalHandle>,
-    _c06: Option<kiosk_board::c06::server::C06Handle>,
-    _metrics: Option<kiosk_board::metrics::Endpoint>,
+    _portal: Option<kiosk_board::online::portal::server::PortalHandle>,
+    _c06: Option<kiosk_board::online::c06::server::C06Handle>,
+    _metrics: Option<kiosk_board::services::metrics::Endpoint>,
 }
 
-fn build_runtime(
-    config: &kiosk_board::config::Config,
-) -> anyhow::Result<(Runtime, Option<kiosk_board::sim::SimControls>, Beside)> {
+/// The simulator's controls (card, camera) when the board is the
+/// simulator; a build without it has none.
+#[cfg(feature = "sim")]
+type Sim = Option<kiosk_board::simulator::SimControls>;
+#[cfg(not(feature = "sim"))]
+type Sim = Option<std::convert::Infallible>;
+
+/// The console on standard input, with the simulator's commands when there
+/// is one.
+fn console(cards_dir: Option<PathBuf>, sim: Sim) -> Console {
+    #[cfg(feature = "sim")]
+    return Console::stdin(cards_dir, sim);
+    #[cfg(not(feature = "sim"))]
+    {
+        let _ = sim;
+        Console::stdin(cards_dir)
+    }
+}
+
+fn build_runtime(config: &kiosk_board::config::Config) -> anyhow::Result<(Runtime, Sim, Beside)> {
     let board = kiosk_board::app::build_board(config).context("cannot start the board")?;
     tracing::info!(kiosk = %config.kiosk.id, board = %board.devices.board, "kiosk starting");
     let store = kiosk_board::app::open_store(config)?;
     let epoch = kiosk_board::app::wall_clock_now();
-    let trust = kiosk_board::truststore::load_for_kiosk(&config.kiosk, epoch.0 / 1000)?;
+    let trust = kiosk_board::services::truststore::load_for_kiosk(&config.kiosk, epoch.0 / 1000)?;
     let mut runtime = Runtime::new(board.devices, config.session, Timestamp::ZERO)
         .with_trust_list(trust)
         .with_trust_policy(config.trust.clone())
         .with_store(store, epoch)
         .with_config(config);
-    match kiosk_board::ticketing::Ticketing::from_config(config) {
+    match kiosk_board::services::ticketing::Ticketing::from_config(config) {
         Some(ticketing) => runtime = runtime.with_ticketing(ticketing),
         None => tracing::warn!("no [queue] in the configuration: the kiosk issues no numbers"),
     }
@@ -144,7 +228,7 @@ fn build_runtime(
         None => None,
     };
     runtime = with_face(runtime, config)?;
-    match kiosk_board::notify::Notifier::from_env() {
+    match kiosk_board::drivers::notify::Notifier::from_env() {
         Ok(Some(notifier)) => {
             tracing::info!(watchdog = ?notifier.watchdog_interval(), "running under systemd");
             runtime = runtime.with_notifier(notifier);
@@ -155,13 +239,16 @@ fn build_runtime(
     // Metrics are for staff dashboards: a taken port is logged, and the
     // kiosk serves citizens without them.
     let metrics = config.metrics.and_then(|m| {
-        kiosk_board::metrics::Endpoint::start(m.listen, config.kiosk.database_path())
+        kiosk_board::services::metrics::Endpoint::start(m.listen, config.kiosk.database_path())
             .inspect_err(|e| tracing::error!(error = %e, "no metrics endpoint"))
             .ok()
     });
     Ok((
         runtime,
+        #[cfg(feature = "sim")]
         board.sim,
+        #[cfg(not(feature = "sim"))]
+        None,
         Beside {
             _portal: portal,
             _c06: c06,
@@ -176,7 +263,7 @@ fn run_console(config: kiosk_board::config::Config) -> anyhow::Result<()> {
         .sim
         .as_ref()
         .and_then(|s| s.card_reader.cards_dir.clone());
-    let mut console = Console::stdin(cards_dir, sim);
+    let mut console = console(cards_dir, sim);
     runtime.run(&mut console, &AtomicBool::new(false));
     tracing::info!("kiosk stopped");
     Ok(())
@@ -184,12 +271,12 @@ fn run_console(config: kiosk_board::config::Config) -> anyhow::Result<()> {
 
 /// The Slint screens in a desktop window: the window on this (the main)
 /// thread, the runtime on its own, views and touches between them.
-#[cfg(feature = "desktop")]
+#[cfg(feature = "wayland")]
 mod window {
     use super::*;
+    use kiosk_board::drivers::speech::EspeakSpeaker;
+    use kiosk_board::frontends::ui::{Both, ChannelFrontend, ToUi, inputs, voice};
     use kiosk_board::runtime::{Frontend as _, FrontendInput};
-    use kiosk_board::speech::EspeakSpeaker;
-    use kiosk_board::ui::{Both, ChannelFrontend, ToUi, inputs, voice};
     use kiosk_hal::speaker::Speaker as _;
     use kiosk_ui::adapters::Display;
     use kiosk_ui::kiosk::Kiosk;
@@ -227,11 +314,11 @@ mod window {
         let view = kiosk_firmware::session::Session::new(config.session, Timestamp::ZERO).view();
         let kiosk = Kiosk::new(
             view,
-            kiosk_board::ui::offers(&config),
-            kiosk_board::ui::procedures(&config),
+            kiosk_board::frontends::ui::offers(&config),
+            kiosk_board::frontends::ui::procedures(&config),
             &Display::default(),
         )?;
-        kiosk.set_staff_button(kiosk_board::ui::staff_button(&config));
+        kiosk.set_staff_button(kiosk_board::frontends::ui::staff_button(&config));
         let (tx, rx) = mpsc::channel::<FrontendInput>();
         #[expect(clippy::disallowed_methods, reason = "a binary: the UI thread's clock")]
         let now = Instant::now();
@@ -317,12 +404,22 @@ mod window {
                     });
                 });
             });
-            let mut frontend = Both {
-                first: ChannelFrontend::new(send, rx),
-                second: Console::stdin(cards_dir, sim),
-            };
-            frontend.clock(Timestamp::ZERO);
-            runtime.run(&mut frontend, &AtomicBool::new(false));
+            let window = ChannelFrontend::new(send, rx);
+            if sim.is_some() {
+                // The simulator's card and camera commands beside the window.
+                let mut frontend = Both {
+                    first: window,
+                    second: console(cards_dir, sim),
+                };
+                frontend.clock(Timestamp::ZERO);
+                runtime.run(&mut frontend, &AtomicBool::new(false));
+            } else {
+                // A board: the screen is the only input (no commands typed
+                // on the terminal the compositor was started from).
+                let mut frontend = window;
+                frontend.clock(Timestamp::ZERO);
+                runtime.run(&mut frontend, &AtomicBool::new(false));
+            }
             Ok(())
         });
         UI.with(|ui| {
@@ -340,7 +437,7 @@ mod window {
     }
 }
 
-#[cfg(not(feature = "desktop"))]
+#[cfg(not(feature = "wayland"))]
 mod window {
     pub(super) fn run(
         _config: kiosk_board::config::Config,
@@ -348,7 +445,7 @@ mod window {
         _started: std::time::Instant,
     ) -> anyhow::Result<()> {
         anyhow::bail!(
-            "this kiosk was built without the desktop window: build with `--features desktop`, or run with `--ui console`"
+            "this kiosk was built without a window: build with `--features desktop` (or `production` on a board), or run with `--ui console`"
         )
     }
 }

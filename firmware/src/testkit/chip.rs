@@ -96,7 +96,7 @@ pub enum ExtendedRefusal {
     WrongLength,
     /// `6C00` (a wrong-length `6Cxx`: 256 at most).
     WrongLe,
-    /// No answer: the reader's transmit fails.
+    /// A garbled one-byte answer: the reader reports a transport error.
     Transport,
 }
 
@@ -189,9 +189,9 @@ pub enum Hostile {
     SelectAidP2(u8),
     /// Refuses PACE.
     RefusePace(PaceRefusal),
-    /// Once, after serving `bytes` file bytes, a READ BINARY gets no answer
-    /// (a transport glitch: the reader's transmit fails) and the chip's
-    /// secure-messaging session is lost.
+    /// Once, after serving `bytes` file bytes, a READ BINARY gets a garbled
+    /// one-byte answer (a transport glitch: the reader reports a transport
+    /// error) and the chip's secure-messaging session is lost.
     GlitchAfter {
         /// File bytes served before the glitch.
         bytes: usize,
@@ -453,7 +453,7 @@ impl VirtualChip {
             return match refusal {
                 ExtendedRefusal::WrongLength => StatusWord::WRONG_LENGTH.0.to_be_bytes().to_vec(),
                 ExtendedRefusal::WrongLe => vec![0x6C, 0x00],
-                ExtendedRefusal::Transport => Vec::new(),
+                ExtendedRefusal::Transport => GARBLED.to_vec(),
             };
         }
         let glitch = self
@@ -469,7 +469,7 @@ impl VirtualChip {
         {
             self.glitched = true;
             self.sm = None;
-            return Vec::new();
+            return GARBLED.to_vec();
         }
         let Ok(command) = Command::decode(apdu) else {
             return StatusWord::WRONG_LENGTH.0.to_be_bytes().to_vec();
@@ -984,6 +984,11 @@ impl VirtualChip {
         }
     }
 }
+
+/// What a transport glitch leaves of an answer: one byte, shorter than a
+/// status word, which the readers report as a transport error (an empty
+/// answer would leave vpcd waiting).
+const GARBLED: [u8; 1] = [0x6F];
 
 /// SW2 of `61xx` for `len` bytes waiting (`00`: 256 or more).
 fn announce(len: usize) -> u8 {

@@ -4,7 +4,7 @@
 //! deadline (a chip that stalls or drips its files must not hold the
 //! kiosk: [`ReadError::DeadlineExceeded`]).
 
-use crate::devices::{Devices, ReaderDevice};
+use crate::drivers::{Devices, ReaderDevice};
 use kiosk_firmware::icao::atr;
 use kiosk_firmware::icao::keys::KeyCandidate;
 use kiosk_firmware::icao::reader::{
@@ -207,7 +207,7 @@ pub fn read_document(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{SimBoard, SimControls};
+    use crate::simulator::{SimBoard, SimControls};
     use kiosk_firmware::testkit::CardProfile;
     use std::path::Path;
 
@@ -226,7 +226,7 @@ date_of_issue = "01/06/2021"
 date_of_expiry = "15/01/2030"
 "#;
 
-    fn board(faults: &str) -> (crate::devices::Devices, SimControls) {
+    fn board(faults: &str) -> (crate::drivers::Devices, SimControls) {
         board_with(PROFILE, false, faults)
     }
 
@@ -234,11 +234,11 @@ date_of_expiry = "15/01/2030"
         profile: &str,
         extended_length: bool,
         faults: &str,
-    ) -> (crate::devices::Devices, SimControls) {
+    ) -> (crate::drivers::Devices, SimControls) {
         let profile: CardProfile =
             toml::from_str(&format!("{profile}\n[faults]\n{faults}")).unwrap();
         let chip = profile.chip(Path::new(".")).unwrap();
-        let config = crate::sim::test_config(extended_length);
+        let config = crate::simulator::test_config(extended_length);
         let (devices, controls) = SimBoard::build(&config).unwrap();
         controls.insert_card(Box::new(chip));
         (devices, controls)
@@ -253,7 +253,7 @@ date_of_expiry = "15/01/2030"
             extended_length: true,
             ..ReadOptions::default()
         };
-        let read = |devices: &mut crate::devices::Devices| {
+        let read = |devices: &mut crate::drivers::Devices| {
             let (result, stats) = devices.read_document(
                 keys(),
                 [1; 32],

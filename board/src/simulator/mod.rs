@@ -14,8 +14,18 @@
 //! [`SimBoard::build`] returns the [`Devices`] for the runtime and a
 //! [`SimControls`] handle to drive them from outside.
 
+//!
+//! Beside it: [`scene`] (camera scenes: the card QR held up, a citizen
+//! turning), [`scenario`] (scripted journeys with the real screens,
+//! `kioskctl sim run`) and [`vpcd`] (a simulated card behind real pcscd,
+//! vsmartcard's vpcd).
+
+pub mod scenario;
+pub mod scene;
+pub mod vpcd;
+
 use crate::config::{FrameSource, SimConfig};
-use crate::devices::{DeviceError, Devices, Erased};
+use crate::drivers::{DeviceError, Devices, Erased};
 use kiosk_hal::camera::{Camera, Frame, FrameFormat, PixelFormat};
 use kiosk_hal::card::{ApduTransport, CardInfo, CardReader, Presence, TransportCapabilities};
 use kiosk_hal::indicators::{Light, PinIndicators};
@@ -817,7 +827,7 @@ impl SimBoard {
             board: "sim".into(),
             reader: Box::new(reader),
             reader_name: format!("sim:{}", config.card_reader.name),
-            reader_memory: crate::reading::ReaderMemory::default(),
+            reader_memory: crate::services::reading::ReaderMemory::default(),
             camera: Box::new(camera),
             printer: Box::new(printer),
             indicators: Box::new(Erased::new("indicators", indicators)),

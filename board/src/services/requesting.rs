@@ -5,7 +5,8 @@
 //! ([`Requesting::flush`]). The runtime and `kioskctl request`/`outbox`
 //! share this.
 //!
-//! Crash injection: with `KIOSK_CRASH_AT=<point>` in the environment the
+//! Crash injection (only with the `crash-hook` feature, which the
+//! `production` build leaves out): with `KIOSK_CRASH_AT=<point>` in the environment the
 //! process sends itself SIGKILL at that point (`kill -9`: no destructors,
 //! no flushing; `abort` if `kill` cannot be run), so the tests can prove
 //! that a restart delivers every request exactly once. The points, in order: `after_enqueue` (the sealed row is
@@ -16,8 +17,8 @@
 //! Nothing here reads a clock: `now` is passed in.
 
 use crate::config::RequestsSection;
-use crate::devices::PrinterDevice;
-use crate::ticketing::{Job, PrintReport, print_job};
+use crate::drivers::PrinterDevice;
+use crate::services::ticketing::{Job, PrintReport, print_job};
 use kiosk_firmware::cccd::dg13::Citizen;
 use kiosk_firmware::icao::random::Drbg;
 use kiosk_firmware::requests::delivery::{Courier, PortalClient, RowOutcome, Step};
@@ -31,13 +32,16 @@ use kiosk_firmware::ticket::escpos::encode_ticket;
 use kiosk_firmware::ticket::raster::{PaperWidth, RasterError};
 
 /// The environment variable naming a crash point.
+#[cfg(feature = "crash-hook")]
 pub const CRASH_ENV: &str = "KIOSK_CRASH_AT";
 
 /// The crash points, in the order a request passes them.
+#[cfg(feature = "crash-hook")]
 pub const CRASH_POINTS: [&str; 4] = ["after_enqueue", "after_claim", "after_send", "after_ack"];
 
 /// Kills the process (`kill -9` on itself) if `KIOSK_CRASH_AT` names
 /// `point`.
+#[cfg(feature = "crash-hook")]
 pub fn crash_point(point: &str) {
     if std::env::var(CRASH_ENV).is_ok_and(|v| v == point) {
         eprintln!("{CRASH_ENV}={point}: kill -9 on myself");
@@ -49,12 +53,31 @@ pub fn crash_point(point: &str) {
     }
 }
 
-fn crash_at_step(step: Step) {
+/// Without the `crash-hook` feature there is no crash point: the calls
+/// below compile to nothing and no environment variable is read.
+#[cfg(not(feature = "crash-hook"))]
+macro_rules! crash_point {
+    ($point:expr) => {};
+}
+
+#[cfg(feature = "crash-hook")]
+macro_rules! crash_point {
+    ($point:expr) => {
+        crash_point($point)
+    };
+}
+
+/// After each delivery step: with the `crash-hook` feature, the crash
+/// point of that step; without it, nothing.
+fn after_step(step: Step) {
+    #[cfg(feature = "crash-hook")]
     crash_point(match step {
         Step::Claimed => "after_claim",
         Step::Answered => "after_send",
         Step::Recorded => "after_ack",
     });
+    #[cfg(not(feature = "crash-hook"))]
+    let _ = step;
 }
 
 /// Why a request could not be filed.
@@ -137,7 +160,7 @@ pub struct Randomness(Drbg);
 impl Randomness {
     /// From the OS.
     pub fn from_os() -> std::io::Result<Randomness> {
-        Ok(Randomness(Drbg::new(crate::reading::os_seed()?)))
+        Ok(Randomness(Drbg::new(crate::services::reading::os_seed()?)))
     }
 
     /// From a seed (tests).
@@ -245,11 +268,11 @@ impl Requesting {
             },
         )?;
         drop(payload);
-        crash_point("after_enqueue");
+        crash_point!("after_enqueue");
         let mut attempt = None;
         let mut state = ReceiptState::Queued;
         if let Some(claimed) = store.outbox_claim(row_id, now)? {
-            crash_point("after_claim");
+            crash_point!("after_claim");
             let mut courier = Courier {
                 key: &self.config.outbox_key,
                 client,
@@ -258,7 +281,7 @@ impl Requesting {
             let outcome =
                 courier.deliver_claimed(store, &claimed, now, rng.next_u64(), &mut |s| {
                     if s != Step::Claimed {
-                        crash_at_step(s);
+                        after_step(s);
                     }
                 })?;
             if let Some(code) = &outcome.dossier_code {
@@ -297,7 +320,7 @@ impl Requesting {
             now,
             self.config.batch,
             &mut || rng.next_u64(),
-            &mut crash_at_step,
+            &mut after_step,
         )?)
     }
 

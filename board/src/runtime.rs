@@ -1259,8 +1259,13 @@ impl Runtime {
             tracing::warn!("the card reader has not come back from the last read");
             return Err(ReadFailure::Fault(Fault::ReaderUnavailable));
         }
+        // A reader on which extended length was refused before starts
+        // short (`ReaderMemory`).
         let options = ReadOptions {
-            extended_length: true,
+            extended_length: !self
+                .devices
+                .reader_memory
+                .starts_short(&self.devices.reader_name),
             ..ReadOptions::default()
         };
         let transport = if self.devices.blocking {
@@ -1303,6 +1308,8 @@ impl Runtime {
         };
         let Reading { driver, key, today } = reading;
         self.reclaim(driver.into_reader());
+        let name = self.devices.reader_name.clone();
+        self.devices.reader_memory.learn(&name, &outcome.1);
         let result = match self.read_finished(outcome, &key, today, now) {
             // The identity authority is asked; `poll_online` finishes the
             // read.
@@ -1445,6 +1452,7 @@ impl Runtime {
                 "bytes": stats.bytes,
                 "extended_length": stats.extended_length,
                 "resumed": document.resumed,
+                "fallbacks": stats.fallbacks,
             }),
         );
         // The verification policy judges the read (passive, active and

@@ -131,6 +131,11 @@ mod board {
             let devices = Devices {
                 board: format!("linux:{}", config.name),
                 reader,
+                reader_name: match &config.card_reader {
+                    ReaderConfig::Pcsc { name, .. } => format!("pcsc:{name}"),
+                    ReaderConfig::Nfc { connstring, .. } => format!("nfc:{connstring}"),
+                },
+                reader_memory: crate::services::reading::ReaderMemory::default(),
                 camera,
                 printer,
                 indicators,

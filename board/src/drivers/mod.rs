@@ -112,6 +112,11 @@ pub struct Devices {
     pub board: String,
     /// The contactless card reader.
     pub reader: Box<dyn ReaderDevice>,
+    /// The card reader's name (`pcsc:ACS ACR1252`, `nfc:pn532_uart:…`,
+    /// `sim`): the key of [`Devices::reader_memory`].
+    pub reader_name: String,
+    /// What the board learnt about its readers' APDU sizes.
+    pub reader_memory: crate::services::reading::ReaderMemory,
     /// The face camera.
     pub camera: Box<dyn CameraDevice>,
     /// The ticket printer.

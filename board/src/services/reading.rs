@@ -14,13 +14,16 @@
 //! virtual time stay deterministic. [`read_document`] is the blocking form
 //! (`kioskctl card read`, the benchmarks): a loop over the same driver.
 
-use crate::drivers::{DeviceError, ReaderDevice};
-use kiosk_firmware::cccd::KeyCandidate;
+use crate::drivers::{DeviceError, Devices, ReaderDevice};
 use kiosk_firmware::icao::atr;
-use kiosk_firmware::icao::reader::{Document, DocumentReader, Output, ReadError, ReadOptions};
+use kiosk_firmware::icao::keys::KeyCandidate;
+use kiosk_firmware::icao::reader::{
+    Document, DocumentReader, Fallback, Fallbacks, Output, ReadError, ReadOptions,
+};
 use kiosk_firmware::time::Timestamp;
 use kiosk_hal::Error as _;
 use kiosk_hal::ErrorKind;
+use std::collections::BTreeSet;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -73,8 +76,70 @@ pub struct ReadStats {
     pub apdus: u32,
     /// File bytes read.
     pub bytes: usize,
-    /// Whether extended-length APDUs were used.
+    /// Whether extended-length APDUs were used (at the start: see
+    /// [`Fallback::ShortApdus`]).
     pub extended_length: bool,
+    /// The fallbacks the read took (also when it failed).
+    pub fallbacks: Fallbacks,
+}
+
+/// What the board learnt about its readers: those on which extended length
+/// was refused (by the reader or by the chips it met) start every later
+/// session with short APDUs. Kept for the life of the process, by reader
+/// name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReaderMemory {
+    short_only: BTreeSet<String>,
+}
+
+impl ReaderMemory {
+    /// Whether sessions on `reader` start with short APDUs.
+    pub fn starts_short(&self, reader: &str) -> bool {
+        self.short_only.contains(reader)
+    }
+
+    /// Learns from a read on `reader`.
+    pub fn learn(&mut self, reader: &str, stats: &ReadStats) {
+        if stats.fallbacks.contains(Fallback::ShortApdus) {
+            self.short_only.insert(reader.to_owned());
+        }
+    }
+}
+
+impl Devices {
+    /// [`read_document`] on the board's reader, starting with short APDUs
+    /// on a reader where extended length was refused before
+    /// ([`ReaderMemory`]), and remembering a refusal met in this read.
+    pub fn read_document(
+        &mut self,
+        keys: Vec<KeyCandidate>,
+        seed: [u8; 32],
+        mut options: ReadOptions,
+        progress: impl FnMut(usize, usize),
+        clock: impl FnMut() -> Duration,
+        deadline: Duration,
+    ) -> (Result<Document, ReadError>, ReadStats) {
+        if self.reader_memory.starts_short(&self.reader_name) {
+            options.extended_length = false;
+        }
+        let (result, stats) = read_document(
+            self.reader.as_mut(),
+            keys,
+            seed,
+            options,
+            progress,
+            clock,
+            deadline,
+        );
+        self.reader_memory.learn(&self.reader_name, &stats);
+        if stats.fallbacks.contains(Fallback::ShortApdus) {
+            tracing::info!(
+                reader = %self.reader_name,
+                "extended length refused: short APDUs on this reader from now on"
+            );
+        }
+        (result, stats)
+    }
 }
 
 /// A read's end: the document or why not, and its statistics.
@@ -300,6 +365,7 @@ impl<'r> ReadDriver<'r> {
                 apdus: 0,
                 bytes: 0,
                 extended_length: false,
+                fallbacks: Fallbacks::default(),
             },
             buffer_len: 258,
             started: now,
@@ -512,6 +578,9 @@ impl<'r> ReadDriver<'r> {
             return;
         };
         match reply {
+            // An answer shorter than a status word: the transport failed
+            // (vpcd passes a card's silence on this way).
+            Ok(bytes) if bytes.len() < 2 => machine.handle_transport_error(ErrorKind::Protocol),
             Ok(bytes) => machine.handle_response(&bytes),
             Err(kind) => machine.handle_transport_error(kind),
         }
@@ -519,6 +588,9 @@ impl<'r> ReadDriver<'r> {
 
     fn finish(&mut self, result: Result<Document, ReadError>) -> ReadOutcome {
         self.finished = true;
+        if let Some(machine) = self.machine.as_ref() {
+            self.stats.fallbacks = machine.fallbacks();
+        }
         self.machine = None;
         self.outbox = None;
         self.release();
@@ -642,13 +714,54 @@ date_of_expiry = "15/01/2030"
 "#;
 
     fn board(faults: &str) -> (crate::drivers::Devices, SimControls) {
+        board_with(PROFILE, false, faults)
+    }
+
+    fn board_with(
+        profile: &str,
+        extended_length: bool,
+        faults: &str,
+    ) -> (crate::drivers::Devices, SimControls) {
         let profile: CardProfile =
-            toml::from_str(&format!("{PROFILE}\n[faults]\n{faults}")).unwrap();
+            toml::from_str(&format!("{profile}\n[faults]\n{faults}")).unwrap();
         let chip = profile.chip(Path::new(".")).unwrap();
-        let config = crate::simulator::test_config(false);
+        let config = crate::simulator::test_config(extended_length);
         let (devices, controls) = SimBoard::build(&config).unwrap();
         controls.insert_card(Box::new(chip));
         (devices, controls)
+    }
+
+    #[test]
+    fn a_reader_that_met_a_refusal_of_extended_length_starts_the_next_session_short() {
+        let profile = PROFILE.replace("seed = 3", "seed = 3\nextended_length = true");
+        let (mut devices, _controls) =
+            board_with(&profile, true, r#"extended_refused = "wrong_length""#);
+        let extended = || ReadOptions {
+            extended_length: true,
+            ..ReadOptions::default()
+        };
+        let read = |devices: &mut crate::drivers::Devices| {
+            let (result, stats) = devices.read_document(
+                keys(),
+                [1; 32],
+                extended(),
+                |_, _| {},
+                || Duration::ZERO,
+                DEFAULT_READ_DEADLINE,
+            );
+            assert!(result.is_ok(), "{result:?}");
+            stats
+        };
+        let first = read(&mut devices);
+        assert!(first.extended_length, "the first session tries extended");
+        assert!(first.fallbacks.contains(Fallback::ShortApdus));
+        assert!(devices.reader_memory.starts_short("sim:Sim Reader 0"));
+        let second = read(&mut devices);
+        assert!(!second.extended_length, "the next starts short");
+        assert!(second.fallbacks.is_empty(), "{:?}", second.fallbacks);
+        assert!(second.apdus < first.apdus);
+        // Another reader name has learnt nothing.
+        assert!(!devices.reader_memory.starts_short("sim:Another"));
     }
 
     fn keys() -> Vec<KeyCandidate> {

@@ -826,6 +826,8 @@ impl SimBoard {
         let devices = Devices {
             board: "sim".into(),
             reader: Box::new(reader),
+            reader_name: format!("sim:{}", config.card_reader.name),
+            reader_memory: crate::services::reading::ReaderMemory::default(),
             camera: Box::new(camera),
             printer: Box::new(printer),
             indicators: Box::new(Erased::new("indicators", indicators)),

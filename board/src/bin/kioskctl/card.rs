@@ -179,7 +179,16 @@ fn report(
         Policy::default()
     };
     let decision = trust::permits(&policy, &verdict, Purpose::Identify);
-    let id = cccd::identify(doc)?;
+    // A chip without DG13 (a passport) still reports its MRZ and what
+    // could not be verified.
+    let id = cccd::identify(doc);
+    let mrz = match &id {
+        Ok(id) => Some(id.mrz.clone()),
+        Err(_) => doc
+            .files
+            .get(&File::Dg(1))
+            .and_then(|dg1| kiosk_firmware::icao::lds::parse_dg1(dg1).ok()),
+    };
     let failed = |error: String| serde_json::json!({ "passive_authentication": { "verdict": "failed", "error": error } });
     let mut security = match doc.files.get(&File::Sod).map(|s| pa::parse_sod(s)) {
         Some(Ok(sod)) => {
@@ -192,8 +201,7 @@ fn report(
         serde_json::to_value(kiosk_firmware::icao::aa::check_document(doc))?;
     security["chip_authentication"] =
         serde_json::to_value(kiosk_firmware::icao::ca::check_document(doc))?;
-    let genuine = decision.is_ok();
-    let c = &id.citizen;
+    let genuine = decision.is_ok() && id.is_ok();
     Ok((
         serde_json::json!({
             "ok": genuine,
@@ -205,7 +213,8 @@ fn report(
                 Err(refusal) => refusal.code(),
             },
             "access_control": doc.access,
-            "citizen": {
+            "identify_error": id.as_ref().err().map(ToString::to_string),
+            "citizen": id.as_ref().ok().map(|id| &id.citizen).map(|c| serde_json::json!({
                 "id_number": c.id_number,
                 "full_name": c.full_name,
                 "date_of_birth": c.date_of_birth,
@@ -222,14 +231,14 @@ fn report(
                 "mother_name": c.mother_name,
                 "spouse_name": c.spouse_name,
                 "old_id_number": c.old_id_number,
-            },
-            "mrz": {
-                "document_number": id.mrz.document_number,
-                "date_of_birth": id.mrz.date_of_birth,
-                "date_of_expiry": id.mrz.date_of_expiry,
-                "no_expiry": id.mrz.has_no_expiry(),
-            },
-            "photo": id.face.as_ref().map(|f| serde_json::json!({
+            })),
+            "mrz": mrz.as_ref().map(|m| serde_json::json!({
+                "document_number": m.document_number,
+                "date_of_birth": m.date_of_birth,
+                "date_of_expiry": m.date_of_expiry,
+                "no_expiry": m.has_no_expiry(),
+            })),
+            "photo": id.as_ref().ok().and_then(|id| id.face.as_ref()).map(|f| serde_json::json!({
                 "format": f.format, "width": f.width, "height": f.height, "bytes": f.data.len(),
             })),
             "files": doc.files.iter().map(|(f, v)| (f.to_string(), v.len())).collect::<std::collections::BTreeMap<_, _>>(),
@@ -238,6 +247,7 @@ fn report(
             "apdus": stats.apdus,
             "bytes": stats.bytes,
             "extended_length": stats.extended_length,
+            "fallbacks": stats.fallbacks,
             "resumed": doc.resumed,
             "elapsed_ms": elapsed.as_millis(),
         }),
@@ -298,7 +308,7 @@ pub(crate) fn read(
         ) {
             Ok((v, genuine)) => (v, genuine),
             Err(e) => (
-                serde_json::json!({ "ok": false, "error": format!("{e:#}"), "apdus": stats.apdus }),
+                serde_json::json!({ "ok": false, "error": format!("{e:#}"), "apdus": stats.apdus, "fallbacks": stats.fallbacks }),
                 false,
             ),
         },
@@ -312,25 +322,36 @@ pub(crate) fn read(
                 _ => "unreadable_card",
             };
             (
-                serde_json::json!({ "ok": false, "error": kind, "message": e.to_string(), "apdus": stats.apdus }),
+                serde_json::json!({ "ok": false, "error": kind, "message": e.to_string(), "apdus": stats.apdus, "fallbacks": stats.fallbacks }),
                 false,
             )
         }
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&value)?);
-    } else if value["citizen"].is_object() {
+    } else if value["files"].is_object() {
         let c = &value["citizen"];
-        println!(
-            "{} ({})",
-            c["full_name"].as_str().unwrap_or(""),
-            c["id_number"].as_str().unwrap_or("")
-        );
+        if c.is_object() {
+            println!(
+                "{} ({})",
+                c["full_name"].as_str().unwrap_or(""),
+                c["id_number"].as_str().unwrap_or("")
+            );
+        } else {
+            println!(
+                "document {} ({})",
+                value["mrz"]["document_number"].as_str().unwrap_or("?"),
+                value["identify_error"].as_str().unwrap_or("")
+            );
+        }
         println!(
             "  read with {} in {} APDUs, {} bytes, {} ms",
             value["access_control"], value["apdus"], value["bytes"], value["elapsed_ms"]
         );
         println!("  photo: {}", value["photo"]);
+        if value["fallbacks"].as_array().is_some_and(|f| !f.is_empty()) {
+            println!("  fallbacks: {}", value["fallbacks"]);
+        }
         println!(
             "  passive authentication: {}",
             value["security"]["passive_authentication"]["verdict"]

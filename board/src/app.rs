@@ -4,7 +4,7 @@
 //! always see the same devices.
 
 use crate::config::{BoardKind, Config};
-use crate::devices::Devices;
+use crate::drivers::Devices;
 use anyhow::Context as _;
 
 /// A board built from its configuration.
@@ -14,7 +14,7 @@ pub struct BuiltBoard {
     pub devices: Devices,
     /// The simulator's controls, on the sim board.
     #[cfg(feature = "sim")]
-    pub sim: Option<crate::sim::SimControls>,
+    pub sim: Option<crate::simulator::SimControls>,
 }
 
 /// Builds the board a configuration describes.
@@ -26,12 +26,13 @@ pub fn build_board(config: &Config) -> anyhow::Result<BuiltBoard> {
                 .sim
                 .as_ref()
                 .context("the configuration has no [sim] section")?;
-            let (devices, controls) = crate::sim::SimBoard::build(sim).with_context(|| {
-                format!(
-                    "cannot build the simulator board of {}",
-                    config.path.display()
-                )
-            })?;
+            let (devices, controls) =
+                crate::simulator::SimBoard::build(sim).with_context(|| {
+                    format!(
+                        "cannot build the simulator board of {}",
+                        config.path.display()
+                    )
+                })?;
             Ok(BuiltBoard {
                 devices,
                 sim: Some(controls),
@@ -45,7 +46,7 @@ pub fn build_board(config: &Config) -> anyhow::Result<BuiltBoard> {
                 .linux
                 .as_ref()
                 .context("the configuration has no [linux] section")?;
-            let (devices, _notes) = crate::linux::LinuxBoard::build(linux);
+            let (devices, _notes) = crate::drivers::linux::LinuxBoard::build(linux);
             Ok(BuiltBoard {
                 devices,
                 #[cfg(feature = "sim")]
@@ -267,7 +268,9 @@ pub fn load_face_engine(
 /// knows it, its liveness policy refuses the face checks the configuration
 /// says need it (staff take over), and its health says which file.
 #[cfg(feature = "face")]
-pub fn face_service(config: &Config) -> anyhow::Result<Option<crate::facecheck::FaceService>> {
+pub fn face_service(
+    config: &Config,
+) -> anyhow::Result<Option<crate::services::facecheck::FaceService>> {
     Ok(load_face_parts(&config.face)?.map(|(engine, missing)| {
         if !missing.is_empty() {
             tracing::error!(
@@ -276,7 +279,7 @@ pub fn face_service(config: &Config) -> anyhow::Result<Option<crate::facecheck::
                 "passive liveness model files missing"
             );
         }
-        crate::facecheck::FaceService::new(
+        crate::services::facecheck::FaceService::new(
             Box::new(engine),
             config.face.check,
             std::time::Duration::from_millis(config.face.frame_interval_ms),
@@ -328,19 +331,19 @@ pub fn portal_client(
     start_sim_portal: bool,
 ) -> anyhow::Result<
     Option<(
-        crate::portal::client::HttpsPortal,
-        Option<crate::portal::server::PortalHandle>,
+        crate::online::portal::client::HttpsPortal,
+        Option<crate::online::portal::server::PortalHandle>,
     )>,
 > {
     let Some(requests) = &config.requests else {
         return Ok(None);
     };
     let mut settings = requests.portal.clone();
-    let port = crate::portal::client::parse_url(&settings.url).map_or(0, |(_, p)| p);
+    let port = crate::online::portal::client::parse_url(&settings.url).map_or(0, |(_, p)| p);
     let handle = match &requests.sim_portal {
         Some(sp) if start_sim_portal => {
-            let started = crate::portal::server::PortalHandle::start(
-                &crate::portal::server::ServerSettings {
+            let started = crate::online::portal::server::PortalHandle::start(
+                &crate::online::portal::server::ServerSettings {
                     cert_file: sp.cert_file.clone(),
                     key_file: sp.key_file.clone(),
                     client_ca_file: settings.ca_file.clone(),
@@ -369,7 +372,7 @@ pub fn portal_client(
         }
         _ => None,
     };
-    let client = crate::portal::client::HttpsPortal::new(&settings).with_context(|| {
+    let client = crate::online::portal::client::HttpsPortal::new(&settings).with_context(|| {
         format!(
             "cannot set up TLS for the portal {} (requests.portal in {})",
             settings.url,
@@ -389,30 +392,33 @@ pub fn c06_client(
     start_sim_c06: bool,
 ) -> anyhow::Result<
     Option<(
-        std::sync::Arc<crate::c06::C06Client>,
-        Option<crate::c06::server::C06Handle>,
+        std::sync::Arc<crate::online::c06::C06Client>,
+        Option<crate::online::c06::server::C06Handle>,
     )>,
 > {
     let Some(section) = &config.verification else {
         return Ok(None);
     };
     let mut section = section.clone();
-    let port = crate::portal::client::parse_url(&section.endpoint.url).map_or(0, |(_, p)| p);
+    let port =
+        crate::online::portal::client::parse_url(&section.endpoint.url).map_or(0, |(_, p)| p);
     let handle = match &section.sim_c06 {
         Some(sim) if start_sim_c06 => {
-            let signing_key = crate::c06::server::load_signing_key(&sim.signing_key_file)
+            let signing_key = crate::online::c06::server::load_signing_key(&sim.signing_key_file)
                 .context("verification.sim_c06.signing_key_file")?;
             let registry = load_trust_list(Some(&sim.csca_dir))?;
-            let started = crate::c06::server::C06Handle::start(crate::c06::server::C06Settings {
-                tls: crate::portal::server::TlsFiles {
-                    cert_file: sim.cert_file.clone(),
-                    key_file: sim.key_file.clone(),
-                    client_ca_file: section.endpoint.ca_file.clone(),
+            let started = crate::online::c06::server::C06Handle::start(
+                crate::online::c06::server::C06Settings {
+                    tls: crate::online::portal::server::TlsFiles {
+                        cert_file: sim.cert_file.clone(),
+                        key_file: sim.key_file.clone(),
+                        client_ca_file: section.endpoint.ca_file.clone(),
+                    },
+                    signing_key,
+                    registry,
+                    port,
                 },
-                signing_key,
-                registry,
-                port,
-            });
+            );
             match started {
                 Ok(handle) => {
                     tracing::info!(url = %handle.url(), "simulator: reference C06 server in process");
@@ -428,13 +434,14 @@ pub fn c06_client(
         }
         _ => None,
     };
-    let client = crate::c06::C06Client::new(&section, &config.kiosk.id).with_context(|| {
-        format!(
-            "cannot set up TLS for the C06 endpoint {} (verification in {})",
-            section.endpoint.url,
-            config.path.display()
-        )
-    })?;
+    let client =
+        crate::online::c06::C06Client::new(&section, &config.kiosk.id).with_context(|| {
+            format!(
+                "cannot set up TLS for the C06 endpoint {} (verification in {})",
+                section.endpoint.url,
+                config.path.display()
+            )
+        })?;
     Ok(Some((std::sync::Arc::new(client), handle)))
 }
 
@@ -443,19 +450,19 @@ pub fn request_service(
     config: &Config,
 ) -> anyhow::Result<
     Option<(
-        crate::requesting::RequestService,
-        Option<crate::portal::server::PortalHandle>,
+        crate::services::requesting::RequestService,
+        Option<crate::online::portal::server::PortalHandle>,
     )>,
 > {
-    let Some(requesting) = crate::requesting::Requesting::from_config(config) else {
+    let Some(requesting) = crate::services::requesting::Requesting::from_config(config) else {
         return Ok(None);
     };
     let Some((client, handle)) = portal_client(config, true)? else {
         return Ok(None);
     };
-    let rng = crate::requesting::Randomness::from_os().context("OS entropy")?;
+    let rng = crate::services::requesting::Randomness::from_os().context("OS entropy")?;
     Ok(Some((
-        crate::requesting::RequestService::new(requesting, Box::new(client), rng),
+        crate::services::requesting::RequestService::new(requesting, Box::new(client), rng),
         handle,
     )))
 }
@@ -470,7 +477,7 @@ pub fn check_verification(config: &Config) -> crate::doctor::Check {
             "no [verification]: an unanchored card is refused (no online check, no unverified_offline)",
         );
     };
-    match crate::c06::C06Client::new(section, &config.kiosk.id) {
+    match crate::online::c06::C06Client::new(section, &config.kiosk.id) {
         Ok(_) => Check::pass(format!(
             "online check {} (deadline {} ms, verdicts up to {} s old, photo {}; key {})",
             section.endpoint.url,
@@ -506,7 +513,7 @@ pub fn check_outbox(config: &Config) -> crate::doctor::Check {
     let Some(requests) = &config.requests else {
         return Check::pass("no [requests]: this kiosk files no requests");
     };
-    if let Err(e) = crate::portal::client::HttpsPortal::new(&requests.portal) {
+    if let Err(e) = crate::online::portal::client::HttpsPortal::new(&requests.portal) {
         return Check::fail(
             format!("{e}"),
             "fix requests.portal's certificate files (the CA, the kiosk's certificate and key)",

@@ -8,7 +8,7 @@
 //! [`check_service`] says whether the kiosk is out of service because its
 //! cabinet was opened (the state the runtime keeps in the store, issue 13).
 
-use crate::devices::{DeviceError, Devices};
+use crate::drivers::{DeviceError, Devices};
 use kiosk_hal::camera::Frame;
 use kiosk_hal::card::Presence;
 use kiosk_hal::indicators::Light;
@@ -245,7 +245,7 @@ mod tests {
     use crate::config::{
         FrameSource, SimCameraConfig, SimConfig, SimPrinterConfig, SimReaderConfig,
     };
-    use crate::sim::{ForeignCard, SimBoard, SimControls};
+    use crate::simulator::{ForeignCard, SimBoard, SimControls};
 
     fn sim() -> (Devices, SimControls) {
         SimBoard::build(&SimConfig {

@@ -9,13 +9,13 @@
 //! until the next deadline — nothing sleeps blindly.
 //!
 //! `Action::IssueTicket` draws a number from the store and prints it through
-//! [`crate::ticketing`]. A printer problem never costs the citizen the
+//! [`crate::services::ticketing`]. A printer problem never costs the citizen the
 //! number: the session shows it on screen (`printed: false`), the ticket
 //! stays re-printable ([`Runtime::reprint_ticket`]), and staff are alerted
 //! ([`Runtime::printer_alert`], the fault light, the audit log).
 //!
 //! While the session waits for the access key, the camera looks for the
-//! card's QR code ([`crate::qrscan`]): it is started when the step begins
+//! card's QR code ([`crate::services::qrscan`]): it is started when the step begins
 //! and stopped when it ends, a good read is delivered as
 //! `Input::AccessKey(AccessKey::CardQr(..))`, and a camera that cannot
 //! start or fails is reported to the session (`Input::QrCamera`), whose
@@ -29,8 +29,8 @@
 //! service; the state is kept in the store's `kv` table
 //! ([`staff::OUT_OF_SERVICE_KEY`]) so a restart stays locked.
 
-use crate::devices::Devices;
-use crate::ticketing::{Issued, Ticketing, TicketingError};
+use crate::drivers::Devices;
+use crate::services::ticketing::{Issued, Ticketing, TicketingError};
 use kiosk_firmware::metrics::{self, Metric};
 use kiosk_firmware::session::{
     AccessKey, Action, EndReason, Event, Fault, Holder, Input, Output, PrintProblem, Priority,
@@ -98,7 +98,7 @@ pub trait Frontend {
     /// while the session is on those screens.
     fn show_request(
         &mut self,
-        _form: Option<&crate::requesting::FormScreen>,
+        _form: Option<&crate::services::requesting::FormScreen>,
         _consent: Option<&kiosk_firmware::requests::ConsentNotice>,
     ) {
     }
@@ -180,19 +180,19 @@ pub struct Runtime {
     /// Wall-clock time at `Timestamp::ZERO`, for the audit log.
     epoch: UnixMillis,
     /// Face verification; `None` hands every face check to staff.
-    face: Option<crate::facecheck::FaceService>,
+    face: Option<crate::services::facecheck::FaceService>,
     /// Why there is no face verification (for the staff panel), when known.
     face_unavailable: Option<String>,
     /// The switches at the last poll.
     switches: kiosk_hal::sensors::SensorState,
     /// systemd's notification socket, when run as a `Type=notify` service.
-    notifier: Option<crate::notify::Notifier>,
+    notifier: Option<crate::drivers::notify::Notifier>,
     /// The queue and ticket layout, when the board issues numbers.
     ticketing: Option<Ticketing>,
     /// The printer's standing alert, until a print succeeds cleanly.
     printer_alert: Option<PrinterAlert>,
     /// Online requests, when the board files them.
-    requests: Option<crate::requesting::RequestService>,
+    requests: Option<crate::services::requesting::RequestService>,
     /// Whether a journey was counted as started and not yet as ended.
     journey_open: bool,
     /// The printer state last saved for the metrics endpoint.
@@ -200,12 +200,12 @@ pub struct Runtime {
     /// Staff mode (see [`staff`]).
     staff: staff::Staff,
     /// The camera's card-QR reader on the access-key step.
-    qr: crate::qrscan::QrService,
+    qr: crate::services::qrscan::QrService,
     /// The audit id of this journey's chip read (`card_read`), which a
     /// staff decision names (the guardian path ties the two together).
     read_audit_id: Option<i64>,
     /// The online chip check (C06), when configured.
-    c06: Option<std::sync::Arc<crate::c06::C06Client>>,
+    c06: Option<std::sync::Arc<crate::online::c06::C06Client>>,
     /// A read waiting for the online check; wiped with the vault.
     awaiting: Option<AwaitingAuthority>,
 }
@@ -215,7 +215,7 @@ pub struct Runtime {
 /// verdict and records are this session's, wiped like the vault.
 #[derive(Debug)]
 struct AwaitingAuthority {
-    check: crate::c06::OnlineCheck,
+    check: crate::online::c06::OnlineCheck,
     verdict: kiosk_firmware::trust::Trust,
     records: Option<kiosk_firmware::cccd::Identified>,
 }
@@ -225,7 +225,9 @@ pub fn printer_state(alert: Option<PrinterAlert>) -> &'static str {
     match alert {
         None => "ok",
         Some(PrinterAlert::PaperNearEnd) => "paper_near_end",
-        Some(PrinterAlert::CannotPrint(problem)) => crate::ticketing::problem_code(problem),
+        Some(PrinterAlert::CannotPrint(problem)) => {
+            crate::services::ticketing::problem_code(problem)
+        }
     }
 }
 
@@ -257,7 +259,7 @@ impl Runtime {
             printer_alert: None,
             requests: None,
             staff: staff::Staff::default(),
-            qr: crate::qrscan::QrService::default(),
+            qr: crate::services::qrscan::QrService::default(),
             read_audit_id: None,
             c06: None,
             awaiting: None,
@@ -274,7 +276,10 @@ impl Runtime {
 
     /// Asks the identity authority (C06) about cards whose passive
     /// authentication is intact but unanchored (`[verification]`).
-    pub fn with_online_check(mut self, client: std::sync::Arc<crate::c06::C06Client>) -> Self {
+    pub fn with_online_check(
+        mut self,
+        client: std::sync::Arc<crate::online::c06::C06Client>,
+    ) -> Self {
         self.c06 = Some(client);
         self
     }
@@ -324,7 +329,7 @@ impl Runtime {
 
     /// Files online requests with `service` (needs a store). Rows a crash
     /// left `sending` go back to `pending` now (start-up).
-    pub fn with_requests(mut self, service: crate::requesting::RequestService) -> Self {
+    pub fn with_requests(mut self, service: crate::services::requesting::RequestService) -> Self {
         if let Some(store) = self.store.as_mut() {
             match store.outbox_requeue_claimed() {
                 Ok(0) => {}
@@ -339,7 +344,7 @@ impl Runtime {
     }
 
     /// The form being filled in, for the screen.
-    pub fn form_screen(&self) -> Option<crate::requesting::FormScreen> {
+    pub fn form_screen(&self) -> Option<crate::services::requesting::FormScreen> {
         self.requests.as_ref().and_then(|r| r.screen())
     }
 
@@ -431,14 +436,14 @@ impl Runtime {
 
     /// Tells systemd through `notifier` when the kiosk is ready, pets its
     /// watchdog from the run loop, and says when it stops.
-    pub fn with_notifier(mut self, notifier: crate::notify::Notifier) -> Self {
+    pub fn with_notifier(mut self, notifier: crate::drivers::notify::Notifier) -> Self {
         self.notifier = Some(notifier);
         self
     }
 
     /// Reads the card QR with the camera at `qr`'s pace and policy (the
     /// default: a frame every 200 ms, the same text in two frames).
-    pub fn with_qr_scanner(mut self, qr: crate::qrscan::QrService) -> Self {
+    pub fn with_qr_scanner(mut self, qr: crate::services::qrscan::QrService) -> Self {
         self.qr = qr;
         self
     }
@@ -454,7 +459,7 @@ impl Runtime {
     }
 
     /// Checks faces with `face`.
-    pub fn with_face(mut self, face: crate::facecheck::FaceService) -> Self {
+    pub fn with_face(mut self, face: crate::services::facecheck::FaceService) -> Self {
         self.face = Some(face);
         self.face_unavailable = None;
         self
@@ -890,7 +895,7 @@ impl Runtime {
 
     /// Moves the QR camera along: a good read becomes the access key.
     fn poll_qr(&mut self, now: Timestamp) {
-        use crate::qrscan::QrStep;
+        use crate::services::qrscan::QrStep;
         match self.qr.poll(self.devices.camera.as_mut(), now) {
             QrStep::Nothing => {}
             QrStep::Read(text) => {
@@ -1146,7 +1151,7 @@ impl Runtime {
             self.audit(
                 now,
                 "staff_alert",
-                serde_json::json!({ "printer": crate::ticketing::problem_code(problem), "receipt": filed.reference }),
+                serde_json::json!({ "printer": crate::services::ticketing::problem_code(problem), "receipt": filed.reference }),
             );
         }
         Ok(kiosk_firmware::session::RequestReceipt { code, delivered })
@@ -1190,7 +1195,7 @@ impl Runtime {
         &mut self,
         document: &kiosk_firmware::icao::reader::Document,
         now: Timestamp,
-    ) -> Option<crate::c06::OnlineCheck> {
+    ) -> Option<crate::online::c06::OnlineCheck> {
         let client = self.c06.clone()?;
         let (request, pending) = match client.prepare(document) {
             Ok(prepared) => prepared,
@@ -1209,7 +1214,7 @@ impl Runtime {
                 "photo_sent": request.dg2.is_some(),
             }),
         );
-        Some(crate::c06::OnlineCheck::start(
+        Some(crate::online::c06::OnlineCheck::start(
             client, request, pending, now,
         ))
     }
@@ -1233,7 +1238,7 @@ impl Runtime {
             // Not a card QR, or mistyped: ask again.
             return Err(ReadFailure::WrongAccessKey);
         };
-        let seed = crate::reading::os_seed().map_err(|e| {
+        let seed = crate::services::reading::os_seed().map_err(|e| {
             tracing::error!(error = %e, "no OS entropy for the reader");
             ReadFailure::Fault(Fault::Internal)
         })?;
@@ -1247,7 +1252,7 @@ impl Runtime {
             reason = "the read's deadline runs on the runtime's monotonic clock"
         )]
         let origin = std::time::Instant::now();
-        let (result, stats) = crate::reading::read_document(
+        let (result, stats) = crate::services::reading::read_document(
             self.devices.reader.as_mut(),
             keys,
             seed,
@@ -1256,7 +1261,7 @@ impl Runtime {
                 progress.push((done, total));
             },
             || origin.elapsed(),
-            crate::reading::DEFAULT_READ_DEADLINE,
+            crate::services::reading::DEFAULT_READ_DEADLINE,
         );
         for (done, total) in progress {
             self.session
@@ -1343,7 +1348,7 @@ impl Runtime {
             serde_json::json!({
                 "trust": verdict,
                 "source": verdict.genuineness.source(),
-                "online": online.map(crate::c06::outcome_codes),
+                "online": online.map(crate::online::c06::outcome_codes),
                 "decision": match &decision {
                     Ok(()) => "accepted".to_owned(),
                     Err(refusal) => refusal.code(),
@@ -1615,13 +1620,14 @@ impl Runtime {
         );
         // The side of the head turn is drawn afresh for every attempt, so
         // a prepared video cannot know it.
-        let turn = TurnDirection::from_random(crate::reading::os_seed().map_or(0, |s| s[0]));
+        let turn =
+            TurnDirection::from_random(crate::services::reading::os_seed().map_or(0, |s| s[0]));
         face.start(photo, turn, now)
     }
 
     /// Moves the face check along and hands its results to the session.
     fn poll_face(&mut self, now: Timestamp) {
-        use crate::facecheck::FaceStep;
+        use crate::services::facecheck::FaceStep;
         let Some(face) = self.face.as_mut().filter(|f| f.is_running()) else {
             return;
         };
@@ -1743,11 +1749,11 @@ impl Runtime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{ForeignCard, SimBoard, SimControls};
+    use crate::simulator::{ForeignCard, SimBoard, SimControls};
     use kiosk_firmware::session::MenuChoice;
 
     fn runtime() -> (Runtime, SimControls) {
-        let config = crate::sim::test_config(false);
+        let config = crate::simulator::test_config(false);
         let (devices, controls) = SimBoard::build(&config).unwrap();
         (
             Runtime::new(devices, SessionConfig::default(), Timestamp::ZERO),
@@ -1809,7 +1815,8 @@ mod tests {
         "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1 Đường Mẫu, Phường Mẫu, Hà Nội|01062021";
 
     fn card_qr_frames(text: &str) -> Vec<kiosk_hal::camera::Frame> {
-        crate::scene::card_qr_frames(&crate::scene::CardQrScene::new(text), 2).unwrap()
+        crate::simulator::scene::card_qr_frames(&crate::simulator::scene::CardQrScene::new(text), 2)
+            .unwrap()
     }
 
     /// Ticks every 50 ms for `ms` of virtual time after `from`.
@@ -1842,7 +1849,7 @@ mod tests {
         let now = run(&mut rt, Timestamp::ZERO + CARD_POLL_INTERVAL, 1_000);
         assert!(rt.qr_stats().frames >= 4, "{:?}", rt.qr_stats());
         assert!(
-            rt.next_wakeup() <= now + crate::qrscan::DEFAULT_INTERVAL,
+            rt.next_wakeup() <= now + crate::services::qrscan::DEFAULT_INTERVAL,
             "the next frame is a wake-up"
         );
         rt.input(Input::Cancel, now);
@@ -2179,9 +2186,11 @@ daily_limit = 2
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notify");
         let server = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
-        let notifier =
-            crate::notify::Notifier::new(path.to_str().unwrap(), Some(Duration::from_secs(20)))
-                .unwrap();
+        let notifier = crate::drivers::notify::Notifier::new(
+            path.to_str().unwrap(),
+            Some(Duration::from_secs(20)),
+        )
+        .unwrap();
         let mut rt = rt.with_notifier(notifier);
         let mut script = Script {
             inputs: [Input::WalkIn].into(),

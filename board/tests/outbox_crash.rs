@@ -9,9 +9,9 @@
     reason = "test helpers: a failed unwrap is a failed test, with its message"
 )]
 
-use kiosk_board::portal::pki::{Pki, PkiFiles};
-use kiosk_board::portal::server::{Behaviour, PortalHandle, ServerSettings};
-use kiosk_board::requesting::CRASH_POINTS;
+use kiosk_board::online::portal::pki::{Pki, PkiFiles};
+use kiosk_board::online::portal::server::{Behaviour, PortalHandle, ServerSettings};
+use kiosk_board::services::requesting::CRASH_POINTS;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -121,9 +121,9 @@ fn kioskctl(s: &Setup, crash_at: Option<&str>, args: &[&str]) -> Output {
         .arg("--json")
         .args(args)
         .env_remove("KIOSK_CONFIG")
-        .env_remove(kiosk_board::requesting::CRASH_ENV);
+        .env_remove(kiosk_board::services::requesting::CRASH_ENV);
     if let Some(point) = crash_at {
-        cmd.env(kiosk_board::requesting::CRASH_ENV, point);
+        cmd.env(kiosk_board::services::requesting::CRASH_ENV, point);
     }
     cmd.output().unwrap()
 }

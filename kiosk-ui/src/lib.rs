@@ -14,6 +14,7 @@ pub mod compose;
 pub mod headless;
 pub mod keyboard;
 pub mod kiosk;
+pub mod model;
 pub mod presenter;
 pub mod texts;
 

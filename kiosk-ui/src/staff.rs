@@ -7,7 +7,7 @@
 //! and the time and kind of recent errors.
 
 use crate::Language;
-use crate::presenter::{Choice, ScreenModel};
+use crate::model::{Choice, ScreenModel, StaffRow, Tone};
 use kiosk_firmware::session::PrintProblem;
 use kiosk_firmware::staff::{
     ActionResult, ExportFailure, Level, PaperState, PinNotice, StaffAction, StaffInput,
@@ -15,46 +15,6 @@ use kiosk_firmware::staff::{
 };
 use kiosk_firmware::store::UnixMillis;
 use kiosk_firmware::ticket::LocalTime;
-
-/// A row of the panel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaffRow {
-    /// What it is (a device, a counter, an error's time).
-    pub label: String,
-    /// Its state or value.
-    pub value: String,
-    /// How it is drawn.
-    pub tone: Tone,
-}
-
-/// How a panel row is drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
-    /// A section heading.
-    Heading,
-    /// Plain data.
-    Plain,
-    /// Works (green).
-    Ok,
-    /// Needs attention (yellow).
-    Warn,
-    /// Does not work (red).
-    Fail,
-}
-
-impl Tone {
-    /// The number the `.slint` side draws by: 0 plain, 1 ok, 2 warn, 3 fail,
-    /// 4 heading.
-    pub fn code(self) -> i32 {
-        match self {
-            Tone::Plain => 0,
-            Tone::Ok => 1,
-            Tone::Warn => 2,
-            Tone::Fail => 3,
-            Tone::Heading => 4,
-        }
-    }
-}
 
 fn pick(lang: Language, vi: &str, en: &str) -> String {
     match lang {

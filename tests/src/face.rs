@@ -119,9 +119,9 @@ fn bgr_to_rgb(img: &BgrImage) -> image::RgbImage {
     image::RgbImage::from_raw(img.width(), img.height(), data).expect("sizes match")
 }
 
-/// The largest face of an image (`kiosk_board::scene::main_face`).
+/// The largest face of an image (`kiosk_board::simulator::scene::main_face`).
 pub fn main_face(engine: &mut impl FaceEngine, img: &BgrImage) -> Detection {
-    kiosk_board::scene::main_face(engine, img).expect("the fixture photo shows a face")
+    kiosk_board::simulator::scene::main_face(engine, img).expect("the fixture photo shows a face")
 }
 
 /// The image scaled by `scale` (bilinear).
@@ -269,7 +269,7 @@ pub fn j2k(img: &BgrImage, subsampled: bool, target: usize) -> Vec<u8> {
 
 /// A 640×480 camera frame showing the face of `img` with its eyes'
 /// midpoint at (`cx`, `cy`) and `eye_distance` pixels between the eyes
-/// (the simulator's composition, `kiosk_board::scene::camera_frame`).
+/// (the simulator's composition, `kiosk_board::simulator::scene::camera_frame`).
 pub fn camera_frame(
     engine: &mut impl FaceEngine,
     img: &BgrImage,
@@ -277,15 +277,19 @@ pub fn camera_frame(
     cx: f32,
     cy: f32,
 ) -> BgrImage {
-    kiosk_board::scene::camera_frame(engine, img, eye_distance, cx, cy)
+    kiosk_board::simulator::scene::camera_frame(engine, img, eye_distance, cx, cy)
         .expect("the fixture photo shows a face")
 }
 
 /// The frames of a citizen who follows the head-turn challenge, from two
-/// fixture photos (`kiosk_board::scene::citizen_turning`).
+/// fixture photos (`kiosk_board::simulator::scene::citizen_turning`).
 pub fn citizen_turning(who_frontal: &str, who_turned: &str) -> Vec<BgrImage> {
-    kiosk_board::scene::citizen_turning(&mut engine(), &photo(who_frontal), &photo(who_turned))
-        .expect("the fixture photos show faces")
+    kiosk_board::simulator::scene::citizen_turning(
+        &mut engine(),
+        &photo(who_frontal),
+        &photo(who_turned),
+    )
+    .expect("the fixture photos show faces")
 }
 
 /// A printed photo held up to the camera: the photo reduced to a print's

@@ -8,7 +8,7 @@ use kiosk_board::config::{
     FrameSource, SimCameraConfig, SimConfig, SimPrinterConfig, SimReaderConfig,
 };
 use kiosk_board::runtime::Runtime;
-use kiosk_board::sim::{SimBoard, SimControls};
+use kiosk_board::simulator::{SimBoard, SimControls};
 use kiosk_firmware::session::{SessionConfig, StepKind};
 use kiosk_firmware::time::Timestamp;
 use std::time::Duration;
@@ -58,7 +58,7 @@ impl SimKiosk {
     /// hours), and `printer` instead of the simulated printer if given.
     pub fn with_queue(
         dir: &std::path::Path,
-        printer: Option<Box<dyn kiosk_board::devices::PrinterDevice>>,
+        printer: Option<Box<dyn kiosk_board::drivers::PrinterDevice>>,
     ) -> Self {
         let shipped =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../board/config/sim.toml");
@@ -66,7 +66,8 @@ impl SimKiosk {
             Ok(c) => c,
             Err(e) => panic!("the shipped sim config must load: {e}"),
         };
-        let Some(ticketing) = kiosk_board::ticketing::Ticketing::from_config(&config) else {
+        let Some(ticketing) = kiosk_board::services::ticketing::Ticketing::from_config(&config)
+        else {
             panic!("the shipped sim config has a [queue]");
         };
         let epoch = kiosk_firmware::store::UnixMillis(NINE_AM_IN_HANOI);
@@ -92,13 +93,14 @@ impl SimKiosk {
             Ok(c) => c,
             Err(e) => panic!("the shipped sim config must load: {e}"),
         };
-        let Some(requesting) = kiosk_board::requesting::Requesting::from_config(&config) else {
+        let Some(requesting) = kiosk_board::services::requesting::Requesting::from_config(&config)
+        else {
             panic!("the shipped sim config has [requests]");
         };
-        let service = kiosk_board::requesting::RequestService::new(
+        let service = kiosk_board::services::requesting::RequestService::new(
             requesting,
             client,
-            kiosk_board::requesting::Randomness::from_seed([7; 32]),
+            kiosk_board::services::requesting::Randomness::from_seed([7; 32]),
         );
         Self::with_queue(dir, None).map_runtime(|rt| rt.with_requests(service))
     }
@@ -110,7 +112,7 @@ impl SimKiosk {
 
     fn build(
         session: SessionConfig,
-        printer: Option<Box<dyn kiosk_board::devices::PrinterDevice>>,
+        printer: Option<Box<dyn kiosk_board::drivers::PrinterDevice>>,
         finish: impl FnOnce(Runtime) -> Runtime,
     ) -> Self {
         let config = SimConfig {
@@ -210,7 +212,7 @@ impl SimKiosk {
 
     /// Places `card` on the reader and lets a card poll pass: the kiosk
     /// then asks for the access key (asserted).
-    pub fn present_card(&mut self, card: Box<dyn kiosk_board::sim::SimCard>) {
+    pub fn present_card(&mut self, card: Box<dyn kiosk_board::simulator::SimCard>) {
         self.sim.insert_card(card);
         self.run_for(Duration::from_secs(1));
         assert_eq!(
@@ -290,7 +292,7 @@ pub fn card_profile(name: &str) -> std::path::PathBuf {
 
 /// The virtual chip of a shipped card profile.
 pub fn card(name: &str) -> kiosk_firmware::testkit::chip::VirtualChip {
-    match kiosk_board::sim::load_card(&card_profile(name)) {
+    match kiosk_board::simulator::load_card(&card_profile(name)) {
         Ok(chip) => chip,
         Err(e) => panic!("card profile {name}: {e}"),
     }

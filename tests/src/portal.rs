@@ -2,9 +2,9 @@
 //! portal on 127.0.0.1 accepting the shipped catalogue's procedures, and
 //! HTTPS clients for it. (`kioskctl` against it: `board/tests/outbox_crash.rs`.)
 
-use kiosk_board::portal::client::{HttpsPortal, PortalSettings};
-use kiosk_board::portal::pki::{Pki, PkiFiles};
-use kiosk_board::portal::server::{PortalHandle, ServerSettings};
+use kiosk_board::online::portal::client::{HttpsPortal, PortalSettings};
+use kiosk_board::online::portal::pki::{Pki, PkiFiles};
+use kiosk_board::online::portal::server::{PortalHandle, ServerSettings};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

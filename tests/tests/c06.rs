@@ -10,10 +10,10 @@
     reason = "test helpers: a failed unwrap is a failed test, with its message"
 )]
 
-use kiosk_board::c06::server::{C06Handle, C06Settings, Mode};
-use kiosk_board::c06::{C06Client, VerificationSection};
-use kiosk_board::portal::client::PortalSettings;
-use kiosk_board::portal::server::TlsFiles;
+use kiosk_board::online::c06::server::{C06Handle, C06Settings, Mode};
+use kiosk_board::online::c06::{C06Client, VerificationSection};
+use kiosk_board::online::portal::client::PortalSettings;
+use kiosk_board::online::portal::server::TlsFiles;
 use kiosk_firmware::icao::lds::File;
 use kiosk_firmware::icao::pa::TrustList;
 use kiosk_firmware::session::{Fault, Input, MenuChoice, StepKind};

@@ -7,7 +7,7 @@
     reason = "helpers of these tests: a failed step fails the test"
 )]
 
-use kiosk_board::scene::{CardQrScene, card_qr_frame, card_qr_frames};
+use kiosk_board::simulator::scene::{CardQrScene, card_qr_frame, card_qr_frames};
 use kiosk_firmware::cccd::scan::{CardQrScanner, ScanPolicy, decode_frame};
 use kiosk_firmware::session::{QrCamera, StepKind, Verification};
 use kiosk_tests::SimKiosk;
@@ -75,7 +75,7 @@ fn a_noisy_unevenly_lit_card_qr_is_read() {
 
 #[test]
 fn a_frame_without_a_readable_qr_yields_nothing() {
-    let empty = kiosk_board::sim::pattern(640, 480);
+    let empty = kiosk_board::simulator::pattern(640, 480);
     assert!(decode_frame(&empty).unwrap().is_empty());
     assert!(
         read(&held(QR_2021, 70.0, 4.0, 4, 8), 7).is_empty(),

@@ -8,7 +8,7 @@
     reason = "helpers of these tests: a failed step fails the test"
 )]
 
-use kiosk_board::facecheck::FaceService;
+use kiosk_board::services::facecheck::FaceService;
 use kiosk_firmware::face::BgrImage;
 use kiosk_firmware::face::check::CheckConfig;
 use kiosk_firmware::session::{

@@ -15,7 +15,7 @@
     reason = "test helpers: a failed unwrap is a failed test, with its message"
 )]
 
-use kiosk_board::pcsc::PcscReader;
+use kiosk_board::drivers::pcsc::PcscReader;
 use kiosk_hal::card::{CardReader, Presence};
 use kiosk_tests::pcscd::{Pcscd, READER_NAME};
 use sha2::{Digest, Sha256};

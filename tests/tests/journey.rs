@@ -1,6 +1,6 @@
 //! Whole journeys on the simulator board, through the real runtime loop.
 
-use kiosk_board::sim::ForeignCard;
+use kiosk_board::simulator::ForeignCard;
 use kiosk_firmware::session::{
     AccessKey, EndReason, Event, Fault, Input, MenuChoice, SessionConfig, StepKind,
 };
@@ -186,7 +186,7 @@ fn a_forged_chip_is_refused_as_not_genuine() {
     let path = dir.path().join("forged.toml");
     std::fs::write(&path, text).unwrap();
     k.sim
-        .insert_card(Box::new(kiosk_board::sim::load_card(&path).unwrap()));
+        .insert_card(Box::new(kiosk_board::simulator::load_card(&path).unwrap()));
     k.run_for(Duration::from_secs(1));
     let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
     k.runtime
@@ -204,7 +204,7 @@ fn a_cloned_chip_is_refused_as_not_genuine() {
     let path = dir.path().join("clone.toml");
     std::fs::write(&path, text).unwrap();
     k.sim
-        .insert_card(Box::new(kiosk_board::sim::load_card(&path).unwrap()));
+        .insert_card(Box::new(kiosk_board::simulator::load_card(&path).unwrap()));
     k.run_for(Duration::from_secs(1));
     let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
     k.runtime
@@ -222,7 +222,7 @@ fn a_chip_that_fails_chip_authentication_is_refused_as_not_genuine() {
     let path = dir.path().join("clone.toml");
     std::fs::write(&path, text).unwrap();
     k.sim
-        .insert_card(Box::new(kiosk_board::sim::load_card(&path).unwrap()));
+        .insert_card(Box::new(kiosk_board::simulator::load_card(&path).unwrap()));
     k.run_for(Duration::from_secs(1));
     let qr = kiosk_tests::card_qr("cccd-2021").to_owned();
     k.runtime

@@ -102,7 +102,7 @@ fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
 fn the_endpoint_beside_a_running_kiosk_serves_its_counts_as_they_grow() {
     let dir = tempfile::tempdir().unwrap();
     let mut k = SimKiosk::with_queue(dir.path(), None);
-    let endpoint = kiosk_board::metrics::Endpoint::start(
+    let endpoint = kiosk_board::services::metrics::Endpoint::start(
         "127.0.0.1:0".parse().unwrap(),
         dir.path().join("kiosk.db"),
     )

@@ -5,9 +5,9 @@
     reason = "test helpers: a failed unwrap is a failed test, with its message"
 )]
 
-use kiosk_board::nfc::{NfcReader, atr_from_ats};
-use kiosk_board::sim::{ForeignCard, SimCard};
-use kiosk_board::vpcd::VpcdCard;
+use kiosk_board::drivers::nfc::{NfcReader, atr_from_ats};
+use kiosk_board::simulator::vpcd::VpcdCard;
+use kiosk_board::simulator::{ForeignCard, SimCard};
 use kiosk_hal::card::{ApduTransport, CardReader, Presence};
 use kiosk_hal::{Error as _, ErrorKind};
 use kiosk_tests::pcscd::{Pcscd, READER_NAME};
@@ -113,8 +113,8 @@ fn a_card_removed_under_libnfc_is_reported() {
 
 #[test]
 fn a_virtual_cccd_is_read_through_libnfc() {
-    use kiosk_board::devices::Erased;
-    use kiosk_board::reading::read_document;
+    use kiosk_board::drivers::Erased;
+    use kiosk_board::services::reading::read_document;
     use kiosk_firmware::cccd::{self, qr::CardQr};
     use kiosk_firmware::icao::reader::{AccessControl, ReadOptions};
     let daemon = pcscd();
@@ -135,7 +135,7 @@ fn a_virtual_cccd_is_read_through_libnfc() {
         ReadOptions::default(),
         |_, _| {},
         || std::time::Duration::ZERO,
-        kiosk_board::reading::DEFAULT_READ_DEADLINE,
+        kiosk_board::services::reading::DEFAULT_READ_DEADLINE,
     );
     let doc = result.unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
     assert_eq!(doc.access, AccessControl::PaceCan);
@@ -178,7 +178,7 @@ port = "tcp:127.0.0.1:9"
 
 #[test]
 fn the_nfc_backend_chosen_by_a_linux_board_config_reads_a_virtual_cccd() {
-    use kiosk_board::reading::read_document;
+    use kiosk_board::services::reading::read_document;
     use kiosk_firmware::cccd::{self, qr::CardQr};
     use kiosk_firmware::icao::reader::ReadOptions;
     let daemon = pcscd();
@@ -220,7 +220,7 @@ fn the_nfc_backend_chosen_by_a_linux_board_config_reads_a_virtual_cccd() {
         ReadOptions::default(),
         |_, _| {},
         || std::time::Duration::ZERO,
-        kiosk_board::reading::DEFAULT_READ_DEADLINE,
+        kiosk_board::services::reading::DEFAULT_READ_DEADLINE,
     );
     let doc = result.unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
     assert_eq!(

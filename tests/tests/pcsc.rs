@@ -5,9 +5,9 @@
     reason = "test helpers: a failed unwrap is a failed test, with its message"
 )]
 
-use kiosk_board::pcsc::PcscReader;
-use kiosk_board::sim::{ForeignCard, SimCard};
-use kiosk_board::vpcd::VpcdCard;
+use kiosk_board::drivers::pcsc::PcscReader;
+use kiosk_board::simulator::vpcd::VpcdCard;
+use kiosk_board::simulator::{ForeignCard, SimCard};
 use kiosk_hal::card::{ApduTransport, CardReader, Presence};
 use kiosk_hal::{Error as _, ErrorKind};
 use kiosk_tests::pcscd::{Pcscd, READER_NAME};
@@ -99,8 +99,8 @@ fn an_unknown_reader_name_is_not_present() {
 
 mod full_read {
     use super::*;
-    use kiosk_board::devices::Erased;
-    use kiosk_board::reading::read_document;
+    use kiosk_board::drivers::Erased;
+    use kiosk_board::services::reading::read_document;
     use kiosk_firmware::cccd::{self, qr::CardQr};
     use kiosk_firmware::icao::lds::File;
     use kiosk_firmware::icao::reader::{AccessControl, ReadOptions};
@@ -110,7 +110,7 @@ mod full_read {
         extended: bool,
     ) -> (
         kiosk_firmware::icao::reader::Document,
-        kiosk_board::reading::ReadStats,
+        kiosk_board::services::reading::ReadStats,
     ) {
         let daemon = pcscd();
         let card = VpcdCard::insert(
@@ -134,7 +134,7 @@ mod full_read {
             options,
             |_, _| {},
             || std::time::Duration::ZERO,
-            kiosk_board::reading::DEFAULT_READ_DEADLINE,
+            kiosk_board::services::reading::DEFAULT_READ_DEADLINE,
         );
         let doc = result.unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
         card.remove().unwrap();
@@ -166,8 +166,8 @@ mod full_read {
 
 mod failures {
     use super::*;
-    use kiosk_board::devices::Erased;
-    use kiosk_board::reading::read_document;
+    use kiosk_board::drivers::Erased;
+    use kiosk_board::services::reading::read_document;
     use kiosk_firmware::cccd::{self, qr::CardQr};
     use kiosk_firmware::icao::reader::{ReadError, ReadOptions};
     use kiosk_firmware::testkit::chip::VirtualChip;
@@ -180,7 +180,7 @@ mod failures {
         let text = std::fs::read_to_string(kiosk_tests::card_profile("cccd-2021")).unwrap() + extra;
         let path = dir.path().join("card.toml");
         std::fs::write(&path, text).unwrap();
-        kiosk_board::sim::load_card(&path).unwrap()
+        kiosk_board::simulator::load_card(&path).unwrap()
     }
 
     /// Counts the APDUs it answers.
@@ -222,7 +222,7 @@ mod failures {
             ReadOptions::default(),
             |_, _| {},
             || std::time::Duration::ZERO,
-            kiosk_board::reading::DEFAULT_READ_DEADLINE,
+            kiosk_board::services::reading::DEFAULT_READ_DEADLINE,
         );
         drop(inserted);
         result
@@ -298,7 +298,7 @@ mod failures {
             options,
             |_, _| {},
             || std::time::Duration::ZERO,
-            kiosk_board::reading::DEFAULT_READ_DEADLINE,
+            kiosk_board::services::reading::DEFAULT_READ_DEADLINE,
         );
         let answered = remover.join().unwrap();
         assert_eq!(

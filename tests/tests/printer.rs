@@ -5,7 +5,7 @@
     reason = "test helpers: a failed unwrap is a failed test, with its message"
 )]
 
-use kiosk_board::printer::{EscposPrinter, PrinterPort};
+use kiosk_board::drivers::printer::{EscposPrinter, PrinterPort};
 use kiosk_firmware::ticket::escpos::{decode, encode_ticket};
 use kiosk_firmware::ticket::raster::Bitmap;
 use kiosk_hal::printer::{PaperLevel, Printer, PrinterStatus};

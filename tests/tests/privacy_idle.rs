@@ -4,7 +4,7 @@
 
 #![allow(clippy::expect_used, reason = "test code")]
 
-use kiosk_board::scenario::{CardSpec, Player, Scenario, Step};
+use kiosk_board::simulator::scenario::{CardSpec, Player, Scenario, Step};
 use kiosk_ui::{Journey, Lang};
 use slint::{ComponentHandle, Model};
 use std::path::PathBuf;

@@ -10,8 +10,8 @@
     reason = "test helpers: a failed unwrap is a failed test, with its message"
 )]
 
-use kiosk_board::portal::client::HttpsPortal;
-use kiosk_board::portal::server::Behaviour;
+use kiosk_board::online::portal::client::HttpsPortal;
+use kiosk_board::online::portal::server::Behaviour;
 use kiosk_firmware::requests::delivery::PortalClient as _;
 use kiosk_firmware::session::{Fault, Input, MenuChoice, StepKind};
 use kiosk_firmware::store::outbox::OutboxState;
@@ -226,8 +226,8 @@ fn with_the_portal_down_the_citizen_gets_a_queued_receipt_and_it_is_sent_later_e
         .unwrap()
         .parse::<u16>()
         .unwrap();
-    let back = kiosk_board::portal::server::PortalHandle::start(
-        &kiosk_board::portal::server::ServerSettings {
+    let back = kiosk_board::online::portal::server::PortalHandle::start(
+        &kiosk_board::online::portal::server::ServerSettings {
             cert_file: portal.pki.server_cert.clone(),
             key_file: portal.pki.server_key.clone(),
             client_ca_file: portal.pki.ca.clone(),

@@ -4,7 +4,7 @@
 
 #![allow(clippy::expect_used, reason = "test code")]
 
-use kiosk_board::scenario::{Scenario, run, run_keeping};
+use kiosk_board::simulator::scenario::{Scenario, run, run_keeping};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -16,7 +16,7 @@ fn config() -> kiosk_board::config::Config {
         .expect("the shipped sim config loads")
 }
 
-fn play(name: &str) -> kiosk_board::scenario::Report {
+fn play(name: &str) -> kiosk_board::simulator::scenario::Report {
     let out = tempfile::tempdir().expect("temp dir");
     play_in(name, out.path())
 }
@@ -27,7 +27,7 @@ fn play(name: &str) -> kiosk_board::scenario::Report {
 /// logged, in its database files (the audit table, the usage metrics, the
 /// outbox — sealed — as the pages lie on disk), or in the staff log export
 /// written at the end.
-fn play_in(name: &str, out: &Path) -> kiosk_board::scenario::Report {
+fn play_in(name: &str, out: &Path) -> kiosk_board::simulator::scenario::Report {
     let logs = kiosk_tests::privacy::process_logs();
     let file = root().join(format!("board/sim/scenarios/{name}.toml"));
     let scenario = Scenario::load(&file).expect("the scenario parses");
@@ -286,7 +286,7 @@ fn a_malformed_scenario_is_refused_with_its_file_name() {
 
 #[test]
 fn typing_a_character_the_keyboard_lacks_fails_the_step_and_says_why() {
-    use kiosk_board::scenario::Step;
+    use kiosk_board::simulator::scenario::Step;
     let file = root().join("board/sim/scenarios/offline-request.toml");
     let mut scenario = Scenario::load(&file).expect("the scenario parses");
     let form = scenario

@@ -53,8 +53,8 @@ fn audit_kinds(k: &SimKiosk) -> Vec<String> {
     recent(k, 100).into_iter().map(|e| e.kind).collect()
 }
 
-fn staff_card() -> Box<dyn kiosk_board::sim::SimCard> {
-    kiosk_board::sim::load_sim_card(&kiosk_tests::card_profile("staff")).expect("staff card")
+fn staff_card() -> Box<dyn kiosk_board::simulator::SimCard> {
+    kiosk_board::simulator::load_sim_card(&kiosk_tests::card_profile("staff")).expect("staff card")
 }
 
 #[test]

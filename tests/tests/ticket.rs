@@ -7,8 +7,8 @@
     reason = "test helpers: a failed unwrap is a failed test, with its message"
 )]
 
-use kiosk_board::devices::Erased;
-use kiosk_board::printer::{EscposPrinter, PrinterPort};
+use kiosk_board::drivers::Erased;
+use kiosk_board::drivers::printer::{EscposPrinter, PrinterPort};
 use kiosk_board::runtime::PrinterAlert;
 use kiosk_firmware::session::{
     AccessKey, Input, MenuChoice, PrintProblem, Priority, StepKind, TicketInfo, Verification,
@@ -19,7 +19,7 @@ use kiosk_tests::SimKiosk;
 use kiosk_tests::printer::{Behaviour, TestPrinter};
 use std::time::Duration;
 
-fn network_printer(port: &str) -> Box<dyn kiosk_board::devices::PrinterDevice> {
+fn network_printer(port: &str) -> Box<dyn kiosk_board::drivers::PrinterDevice> {
     let port: PrinterPort = port.parse().unwrap();
     Box::new(Erased::new(
         "printer",

@@ -10,9 +10,9 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use kiosk_board::c06::server::{C06Handle, C06Settings, Mode, load_signing_key};
-use kiosk_board::portal::pki::PkiFiles;
-use kiosk_board::portal::server::TlsFiles;
+use kiosk_board::online::c06::server::{C06Handle, C06Settings, Mode, load_signing_key};
+use kiosk_board::online::portal::pki::PkiFiles;
+use kiosk_board::online::portal::server::TlsFiles;
 use std::path::PathBuf;
 use std::time::Duration;
 

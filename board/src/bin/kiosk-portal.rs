@@ -9,8 +9,8 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use kiosk_board::portal::pki::{Pki, PkiFiles};
-use kiosk_board::portal::server::{Behaviour, PortalHandle, ServerSettings};
+use kiosk_board::online::portal::pki::{Pki, PkiFiles};
+use kiosk_board::online::portal::server::{Behaviour, PortalHandle, ServerSettings};
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -11,7 +11,7 @@
 use anyhow::Context as _;
 use clap::Parser;
 use kiosk_board::config::BoardKind;
-use kiosk_board::console::Console;
+use kiosk_board::frontends::console::Console;
 use kiosk_board::runtime::Runtime;
 use kiosk_firmware::time::Timestamp;
 use std::path::PathBuf;
@@ -101,25 +101,25 @@ fn main() -> anyhow::Result<()> {
 /// simulator's in-process reference portal and the metrics endpoint, when
 /// the configuration has them.
 struct Beside {
-    _portal: Option<kiosk_board::portal::server::PortalHandle>,
-    _c06: Option<kiosk_board::c06::server::C06Handle>,
-    _metrics: Option<kiosk_board::metrics::Endpoint>,
+    _portal: Option<kiosk_board::online::portal::server::PortalHandle>,
+    _c06: Option<kiosk_board::online::c06::server::C06Handle>,
+    _metrics: Option<kiosk_board::services::metrics::Endpoint>,
 }
 
 fn build_runtime(
     config: &kiosk_board::config::Config,
-) -> anyhow::Result<(Runtime, Option<kiosk_board::sim::SimControls>, Beside)> {
+) -> anyhow::Result<(Runtime, Option<kiosk_board::simulator::SimControls>, Beside)> {
     let board = kiosk_board::app::build_board(config).context("cannot start the board")?;
     tracing::info!(kiosk = %config.kiosk.id, board = %board.devices.board, "kiosk starting");
     let store = kiosk_board::app::open_store(config)?;
     let epoch = kiosk_board::app::wall_clock_now();
-    let trust = kiosk_board::truststore::load_for_kiosk(&config.kiosk, epoch.0 / 1000)?;
+    let trust = kiosk_board::services::truststore::load_for_kiosk(&config.kiosk, epoch.0 / 1000)?;
     let mut runtime = Runtime::new(board.devices, config.session, Timestamp::ZERO)
         .with_trust_list(trust)
         .with_trust_policy(config.trust.clone())
         .with_store(store, epoch)
         .with_config(config);
-    match kiosk_board::ticketing::Ticketing::from_config(config) {
+    match kiosk_board::services::ticketing::Ticketing::from_config(config) {
         Some(ticketing) => runtime = runtime.with_ticketing(ticketing),
         None => tracing::warn!("no [queue] in the configuration: the kiosk issues no numbers"),
     }
@@ -144,7 +144,7 @@ fn build_runtime(
         None => None,
     };
     runtime = with_face(runtime, config)?;
-    match kiosk_board::notify::Notifier::from_env() {
+    match kiosk_board::drivers::notify::Notifier::from_env() {
         Ok(Some(notifier)) => {
             tracing::info!(watchdog = ?notifier.watchdog_interval(), "running under systemd");
             runtime = runtime.with_notifier(notifier);
@@ -155,7 +155,7 @@ fn build_runtime(
     // Metrics are for staff dashboards: a taken port is logged, and the
     // kiosk serves citizens without them.
     let metrics = config.metrics.and_then(|m| {
-        kiosk_board::metrics::Endpoint::start(m.listen, config.kiosk.database_path())
+        kiosk_board::services::metrics::Endpoint::start(m.listen, config.kiosk.database_path())
             .inspect_err(|e| tracing::error!(error = %e, "no metrics endpoint"))
             .ok()
     });
@@ -187,9 +187,9 @@ fn run_console(config: kiosk_board::config::Config) -> anyhow::Result<()> {
 #[cfg(feature = "desktop")]
 mod window {
     use super::*;
+    use kiosk_board::drivers::speech::EspeakSpeaker;
+    use kiosk_board::frontends::ui::{Both, ChannelFrontend, ToUi, inputs, voice};
     use kiosk_board::runtime::{Frontend as _, FrontendInput};
-    use kiosk_board::speech::EspeakSpeaker;
-    use kiosk_board::ui::{Both, ChannelFrontend, ToUi, inputs, voice};
     use kiosk_hal::speaker::Speaker as _;
     use kiosk_ui::adapters::Display;
     use kiosk_ui::kiosk::Kiosk;
@@ -227,11 +227,11 @@ mod window {
         let view = kiosk_firmware::session::Session::new(config.session, Timestamp::ZERO).view();
         let kiosk = Kiosk::new(
             view,
-            kiosk_board::ui::offers(&config),
-            kiosk_board::ui::procedures(&config),
+            kiosk_board::frontends::ui::offers(&config),
+            kiosk_board::frontends::ui::procedures(&config),
             &Display::default(),
         )?;
-        kiosk.set_staff_button(kiosk_board::ui::staff_button(&config));
+        kiosk.set_staff_button(kiosk_board::frontends::ui::staff_button(&config));
         let (tx, rx) = mpsc::channel::<FrontendInput>();
         #[expect(clippy::disallowed_methods, reason = "a binary: the UI thread's clock")]
         let now = Instant::now();

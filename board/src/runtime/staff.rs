@@ -799,15 +799,18 @@ impl Runtime {
                 );
             }
         };
-        let report =
-            crate::ticketing::print_job(self.devices.printer.as_mut(), &bytes, &mut |_| {});
+        let report = crate::services::ticketing::print_job(
+            self.devices.printer.as_mut(),
+            &bytes,
+            &mut |_| {},
+        );
         let problem = report.outcome.err();
         self.audit(
             now,
             "test_print",
             serde_json::json!({
                 "ok": problem.is_none(),
-                "problem": problem.map(crate::ticketing::problem_code),
+                "problem": problem.map(crate::services::ticketing::problem_code),
             }),
         );
         match problem {
@@ -865,7 +868,7 @@ impl Runtime {
             self.session.handle_input(Input::Tampered, now);
         }
         if self.ticketing.is_some() || config.queue.is_some() {
-            self.ticketing = crate::ticketing::Ticketing::from_config(&config);
+            self.ticketing = crate::services::ticketing::Ticketing::from_config(&config);
         }
         if let Some(gate) = self.staff.gate.as_mut() {
             gate.set_policy(config.staff.policy.clone());

@@ -3,7 +3,7 @@
 //! its screen, and nothing is issued as verified.
 
 use super::*;
-use crate::sim::{SimBoard, SimControls};
+use crate::simulator::{SimBoard, SimControls};
 use kiosk_firmware::session::MenuChoice;
 use kiosk_firmware::staff::StaffInput;
 use kiosk_firmware::testkit::{CardProfile, pki};
@@ -49,7 +49,7 @@ pub(crate) fn kiosk() -> (Runtime, SimControls, tempfile::TempDir) {
 fn kiosk_with(
     trust: kiosk_firmware::icao::pa::TrustList,
 ) -> (Runtime, SimControls, tempfile::TempDir) {
-    let config = crate::sim::test_config(true);
+    let config = crate::simulator::test_config(true);
     let (devices, controls) = SimBoard::build(&config).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = Store::open(&dir.path().join("kiosk.db"), NINE_AM).unwrap();

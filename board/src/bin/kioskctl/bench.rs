@@ -5,8 +5,8 @@
 
 use anyhow::Context as _;
 #[cfg(feature = "pcsc")]
-use kiosk_board::devices::{Erased, ReaderDevice};
-use kiosk_board::reading::read_document;
+use kiosk_board::drivers::{Erased, ReaderDevice};
+use kiosk_board::services::reading::read_document;
 use kiosk_firmware::cccd::{self, qr::CardQr};
 use kiosk_firmware::icao::reader::ReadOptions;
 #[cfg(feature = "pcsc")]
@@ -77,7 +77,7 @@ fn one_read(
     options: &ReadOptions,
 ) -> anyhow::Result<Run> {
     let keys = cccd::keys_from_qr(&CardQr::parse(QR)?);
-    let chip = kiosk_board::sim::load_card(profile)?;
+    let chip = kiosk_board::simulator::load_card(profile)?;
     let (result, stats, elapsed) = if let Some(name) = reader_spec.strip_prefix("pcsc:") {
         pcsc_read(name, vpcd_port, chip, keys, options)?
     } else {
@@ -91,7 +91,7 @@ fn one_read(
             options.clone(),
             |_, _| {},
             || start.elapsed(),
-            kiosk_board::reading::DEFAULT_READ_DEADLINE,
+            kiosk_board::services::reading::DEFAULT_READ_DEADLINE,
         );
         (result, stats, start.elapsed())
     };
@@ -106,7 +106,7 @@ fn one_read(
 /// A read's result, counts and time.
 type Timed = (
     Result<kiosk_firmware::icao::reader::Document, kiosk_firmware::icao::reader::ReadError>,
-    kiosk_board::reading::ReadStats,
+    kiosk_board::services::reading::ReadStats,
     Duration,
 );
 
@@ -120,11 +120,15 @@ fn pcsc_read(
     options: &ReadOptions,
 ) -> anyhow::Result<Timed> {
     let addr = format!("127.0.0.1:{vpcd_port}").parse()?;
-    let card = kiosk_board::vpcd::VpcdCard::insert(addr, Box::new(chip), Duration::from_secs(10))
-        .context("vpcd does not listen: is pcscd running with vsmartcard-vpcd?")?;
+    let card = kiosk_board::simulator::vpcd::VpcdCard::insert(
+        addr,
+        Box::new(chip),
+        Duration::from_secs(10),
+    )
+    .context("vpcd does not listen: is pcscd running with vsmartcard-vpcd?")?;
     let mut reader: Box<dyn ReaderDevice> = Box::new(Erased::new(
         "card_reader",
-        kiosk_board::pcsc::PcscReader::open(name, true)?,
+        kiosk_board::drivers::pcsc::PcscReader::open(name, true)?,
     ));
     wait_presence(reader.as_mut(), Presence::Present)?;
     #[expect(clippy::disallowed_methods, reason = "a benchmark timing a read")]
@@ -136,7 +140,7 @@ fn pcsc_read(
         options.clone(),
         |_, _| {},
         || start.elapsed(),
-        kiosk_board::reading::DEFAULT_READ_DEADLINE,
+        kiosk_board::services::reading::DEFAULT_READ_DEADLINE,
     );
     let elapsed = start.elapsed();
     card.remove()?;
@@ -320,7 +324,7 @@ pub(crate) fn ticket(
     printer: Option<&str>,
     service: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    use kiosk_board::ticketing::Phase;
+    use kiosk_board::services::ticketing::Phase;
     use kiosk_firmware::queue::{AgeEvidence, DrawRequest};
     use kiosk_firmware::session::{Priority, Verification};
     let ticketing = super::ticket::ticketing(config)?;
@@ -359,7 +363,7 @@ pub(crate) fn ticket(
     for (name, spec) in &targets {
         let dir = tempfile::tempdir()?;
         let (mut store, _) = kiosk_firmware::store::Store::open(&dir.path().join("bench.db"), now)?;
-        let mut device: Box<dyn kiosk_board::devices::PrinterDevice> = match spec {
+        let mut device: Box<dyn kiosk_board::drivers::PrinterDevice> = match spec {
             Some(spec) => super::ticket::open_printer(Some(spec), config)?.1,
             None => {
                 let sim = config
@@ -368,7 +372,7 @@ pub(crate) fn ticket(
                     .context("the sim printer needs a [sim] board")?;
                 let mut sim = sim;
                 sim.printer.output_dir = None;
-                kiosk_board::sim::SimBoard::build(&sim)?.0.printer
+                kiosk_board::simulator::SimBoard::build(&sim)?.0.printer
             }
         };
         let (mut to_last_byte, mut draw, mut encode, mut confirm) =
@@ -475,10 +479,10 @@ pub(crate) fn outbox(
     config: &kiosk_board::config::Config,
     runs: usize,
 ) -> anyhow::Result<ExitCode> {
-    use kiosk_board::portal::client::{HttpsPortal, PortalSettings};
-    use kiosk_board::portal::pki::Pki;
-    use kiosk_board::portal::server::{PortalHandle, ServerSettings};
-    use kiosk_board::requesting::{Randomness, Requesting};
+    use kiosk_board::online::portal::client::{HttpsPortal, PortalSettings};
+    use kiosk_board::online::portal::pki::Pki;
+    use kiosk_board::online::portal::server::{PortalHandle, ServerSettings};
+    use kiosk_board::services::requesting::{Randomness, Requesting};
     use kiosk_firmware::requests::ConsentNotice;
     use kiosk_firmware::session::Verification;
     use kiosk_firmware::store::{Store, UnixMillis};
@@ -620,7 +624,7 @@ pub(crate) fn outbox(
 /// none (the empty scene, a card QR too blurred to read), as the kiosk's
 /// runtime decodes them on the access-key screen.
 pub(crate) fn qr(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
-    use kiosk_board::scene::{CardQrScene, card_qr_frame};
+    use kiosk_board::simulator::scene::{CardQrScene, card_qr_frame};
     use kiosk_firmware::cccd::scan::decode_frame;
     const CARD: &str =
         "003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1 Đường Mẫu, Phường Mẫu, Hà Nội|01062021";
@@ -647,7 +651,7 @@ pub(crate) fn qr(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
         (
             "miss: empty scene",
             false,
-            kiosk_board::sim::pattern(640, 480),
+            kiosk_board::simulator::pattern(640, 480),
         ),
         (
             "miss: too blurred, 70 px",

@@ -3,9 +3,9 @@
 use super::CardRead;
 use anyhow::{Context as _, bail};
 #[cfg(feature = "pcsc")]
-use kiosk_board::devices::Erased;
-use kiosk_board::devices::ReaderDevice;
-use kiosk_board::reading::{ReadStats, read_document};
+use kiosk_board::drivers::Erased;
+use kiosk_board::drivers::ReaderDevice;
+use kiosk_board::services::reading::{ReadStats, read_document};
 use kiosk_firmware::cccd::{self, KeyCandidate, date::Date, id::IdNumber, qr::CardQr};
 use kiosk_firmware::icao::lds::File;
 use kiosk_firmware::icao::reader::{ReadError, ReadOptions};
@@ -89,20 +89,20 @@ fn open_reader(spec: &str) -> anyhow::Result<Box<dyn ReaderDevice>> {
         #[cfg(feature = "pcsc")]
         "pcsc" => Ok(Box::new(Erased::new(
             "card_reader",
-            kiosk_board::pcsc::PcscReader::open(rest, true)
+            kiosk_board::drivers::pcsc::PcscReader::open(rest, true)
                 .with_context(|| format!("PC/SC reader {rest:?}"))?,
         ))),
         #[cfg(feature = "nfc")]
         "nfc" => Ok(Box::new(Erased::new(
             "card_reader",
-            kiosk_board::nfc::NfcReader::open(rest, false)
+            kiosk_board::drivers::nfc::NfcReader::open(rest, false)
                 .with_context(|| format!("libnfc device {rest:?}"))?,
         ))),
         #[cfg(not(feature = "pcsc"))]
         "pcsc" => bail!("this kioskctl was built without PC/SC support (feature `pcsc`)"),
         #[cfg(not(feature = "nfc"))]
         "nfc" => bail!("this kioskctl was built without libnfc support (feature `nfc`)"),
-        "sim" => sim_reader(kiosk_board::sim::load_card(Path::new(rest))?),
+        "sim" => sim_reader(kiosk_board::simulator::load_card(Path::new(rest))?),
         other => bail!("unknown reader kind {other:?}: pcsc, nfc or sim"),
     }
 }
@@ -130,7 +130,7 @@ pub(crate) fn sim_reader(
                     output_dir: None,
                 },
             };
-            let (devices, controls) = kiosk_board::sim::SimBoard::build(&config)?;
+            let (devices, controls) = kiosk_board::simulator::SimBoard::build(&config)?;
             controls.insert_card(Box::new(chip));
             Ok(devices.reader)
         }
@@ -143,7 +143,7 @@ fn report(
     elapsed: Duration,
     trust: &kiosk_firmware::icao::pa::TrustList,
     args: &CardRead,
-    online: Option<&kiosk_board::c06::C06Client>,
+    online: Option<&kiosk_board::online::c06::C06Client>,
 ) -> anyhow::Result<(serde_json::Value, bool)> {
     use kiosk_firmware::icao::pa;
     use kiosk_firmware::trust::{self, MinimumGenuineness, Policy, Purpose, Requirement};
@@ -163,7 +163,7 @@ fn report(
         let (request, pending) = client.prepare(doc)?;
         let outcome = client.verify(&request, &pending, || kiosk_board::app::wall_clock_now().0);
         trust::apply_online(&mut verdict, &outcome);
-        online_outcome = Some(kiosk_board::c06::outcome_codes(&outcome));
+        online_outcome = Some(kiosk_board::online::c06::outcome_codes(&outcome));
     }
     let policy = if args.allow_unanchored {
         let lab = Requirement {
@@ -277,14 +277,14 @@ pub(crate) fn read(
     json: bool,
     args: &CardRead,
     online: Option<(
-        std::sync::Arc<kiosk_board::c06::C06Client>,
-        Option<kiosk_board::c06::server::C06Handle>,
+        std::sync::Arc<kiosk_board::online::c06::C06Client>,
+        Option<kiosk_board::online::c06::server::C06Handle>,
     )>,
 ) -> anyhow::Result<ExitCode> {
     let keys = keys(args)?;
     let mut trust = kiosk_board::app::load_trust_list(args.csca.as_deref())?;
     if let Some(dir) = &args.crl {
-        use kiosk_board::truststore::{FileKind, files_in};
+        use kiosk_board::services::truststore::{FileKind, files_in};
         trust.set_require_crl(true);
         for path in files_in(dir, FileKind::Crl)? {
             let bytes = std::fs::read(&path).with_context(|| path.display().to_string())?;
@@ -294,7 +294,7 @@ pub(crate) fn read(
         }
     }
     let mut reader = open_reader(&args.reader)?;
-    let seed = kiosk_board::reading::os_seed().context("OS entropy")?;
+    let seed = kiosk_board::services::reading::os_seed().context("OS entropy")?;
     let options = ReadOptions {
         extended_length: !args.short,
         ..ReadOptions::default()
@@ -311,7 +311,7 @@ pub(crate) fn read(
         options,
         |_, _| {},
         || start.elapsed(),
-        kiosk_board::reading::DEFAULT_READ_DEADLINE,
+        kiosk_board::services::reading::DEFAULT_READ_DEADLINE,
     );
     let elapsed = start.elapsed();
     let (value, ok) = match result {
@@ -413,7 +413,7 @@ pub(crate) fn emulate(
 ) -> anyhow::Result<ExitCode> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let chip = kiosk_board::sim::load_card(profile)?;
+    let chip = kiosk_board::simulator::load_card(profile)?;
     let addr = format!("{host}:{port}")
         .parse()
         .with_context(|| format!("{host}:{port} is not an address"))?;
@@ -430,7 +430,7 @@ pub(crate) fn emulate(
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("installing the signal handler")?;
     }
-    let card = kiosk_board::vpcd::VpcdCard::insert_until(
+    let card = kiosk_board::simulator::vpcd::VpcdCard::insert_until(
         addr,
         Box::new(chip),
         Duration::from_secs(30),

@@ -103,7 +103,7 @@ enum TrustCommand {
         /// What it is (default: detected; a master-list signer anchor must
         /// be named).
         #[arg(long, value_enum)]
-        kind: Option<kiosk_board::truststore::FileKind>,
+        kind: Option<kiosk_board::services::truststore::FileKind>,
     },
     /// Check the store: rejected files, expired or non-conformant CSCAs,
     /// expired or missing CRLs, unanchored link certificates; exit 1 on any.
@@ -303,7 +303,7 @@ enum BenchCommand {
         #[arg(long, default_value = "sim")]
         reader: String,
         /// vpcd's port, with a pcsc reader.
-        #[arg(long, default_value_t = kiosk_board::vpcd::DEFAULT_PORT)]
+        #[arg(long, default_value_t = kiosk_board::simulator::vpcd::DEFAULT_PORT)]
         vpcd_port: u16,
         /// Reads per strategy.
         #[arg(long, default_value_t = 5)]
@@ -373,7 +373,7 @@ enum CardCommand {
         #[arg(long)]
         profile: PathBuf,
         /// vpcd's port.
-        #[arg(long, default_value_t = kiosk_board::vpcd::DEFAULT_PORT)]
+        #[arg(long, default_value_t = kiosk_board::simulator::vpcd::DEFAULT_PORT)]
         vpcd_port: u16,
         /// vpcd's host.
         #[arg(long, default_value = "127.0.0.1")]
@@ -686,7 +686,10 @@ fn doctor(cli: &Cli) -> anyhow::Result<ExitCode> {
     checks.insert("service".into(), kiosk_board::app::check_service(&config));
     checks.insert(
         "trust_store".into(),
-        kiosk_board::truststore::check(&config.kiosk, kiosk_board::app::wall_clock_now().0 / 1000),
+        kiosk_board::services::truststore::check(
+            &config.kiosk,
+            kiosk_board::app::wall_clock_now().0 / 1000,
+        ),
     );
     checks.insert(
         "verification".into(),
@@ -713,9 +716,9 @@ fn printer_status(cli: &Cli, port: Option<&str>) -> anyhow::Result<ExitCode> {
     use kiosk_hal::printer::{PaperLevel, Printer as _};
     let (name, result) = match port {
         Some(port) => {
-            let port: kiosk_board::printer::PrinterPort =
+            let port: kiosk_board::drivers::printer::PrinterPort =
                 port.parse().map_err(anyhow::Error::msg)?;
-            let mut printer = kiosk_board::printer::EscposPrinter::new(port.clone());
+            let mut printer = kiosk_board::drivers::printer::EscposPrinter::new(port.clone());
             (
                 port.to_string(),
                 printer.status().map_err(|e| (e.kind(), e.to_string())),
@@ -804,10 +807,10 @@ fn sim_run(
     out: &Path,
     speech: bool,
 ) -> anyhow::Result<ExitCode> {
-    use kiosk_board::scenario::{Scenario, run};
+    use kiosk_board::simulator::scenario::{Scenario, run};
     let scenario = Scenario::load(file)?;
-    let speaker: Option<Box<dyn kiosk_board::speech::SpeakerDevice>> = if speech {
-        Some(Box::new(kiosk_board::speech::WavSpeaker::new(
+    let speaker: Option<Box<dyn kiosk_board::drivers::speech::SpeakerDevice>> = if speech {
+        Some(Box::new(kiosk_board::drivers::speech::WavSpeaker::new(
             &out.join("speech"),
         )?))
     } else {
@@ -861,7 +864,8 @@ fn staff_hash_pin(json: bool) -> anyhow::Result<ExitCode> {
     if let Err(e) = kiosk_firmware::staff::check_pin_format(pin) {
         anyhow::bail!("{e}");
     }
-    let seed = kiosk_board::reading::os_seed().context("no OS randomness for the salt")?;
+    let seed =
+        kiosk_board::services::reading::os_seed().context("no OS randomness for the salt")?;
     let mut salt = [0u8; 16];
     salt.copy_from_slice(&seed[..16]);
     let hash = kiosk_firmware::staff::hash_pin(pin, &salt)?;

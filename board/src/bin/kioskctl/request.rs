@@ -5,11 +5,11 @@
 //!
 //! Every command that opens the outbox first puts rows a crash left
 //! `sending` back to `pending` (start-up recovery); `KIOSK_CRASH_AT`
-//! aborts at a crash point (see `kiosk_board::requesting`).
+//! aborts at a crash point (see `kiosk_board::services::requesting`).
 
 use anyhow::{Context as _, bail};
 use kiosk_board::config::Config;
-use kiosk_board::requesting::{Randomness, Requesting};
+use kiosk_board::services::requesting::{Randomness, Requesting};
 use kiosk_firmware::cccd::dg13::Citizen;
 use kiosk_firmware::requests::delivery::PortalClient as _;
 use kiosk_firmware::requests::receipt::ReceiptState;
@@ -128,8 +128,8 @@ fn open(config: &Config) -> anyhow::Result<Store> {
 fn client(
     config: &Config,
 ) -> anyhow::Result<(
-    kiosk_board::portal::client::HttpsPortal,
-    Option<kiosk_board::portal::server::PortalHandle>,
+    kiosk_board::online::portal::client::HttpsPortal,
+    Option<kiosk_board::online::portal::server::PortalHandle>,
 )> {
     kiosk_board::app::portal_client(config, false)?.context("no [requests] section")
 }
@@ -233,7 +233,7 @@ pub(crate) fn submit(
         receipt = serde_json::json!({
             "printer": name,
             "printed": report.outcome.is_ok(),
-            "problem": report.outcome.err().map(kiosk_board::ticketing::problem_code),
+            "problem": report.outcome.err().map(kiosk_board::services::ticketing::problem_code),
             "bytes": job.bytes.len(),
             "width": job.width,
             "height": job.height,

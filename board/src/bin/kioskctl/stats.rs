@@ -58,7 +58,7 @@ pub(crate) fn stats(
     prometheus: bool,
 ) -> anyhow::Result<ExitCode> {
     if prometheus {
-        let text = kiosk_board::metrics::exposition(&config.kiosk.database_path())
+        let text = kiosk_board::services::metrics::exposition(&config.kiosk.database_path())
             .context("cannot read the usage counts")?;
         print!("{text}");
         return Ok(ExitCode::SUCCESS);
@@ -69,7 +69,7 @@ pub(crate) fn stats(
         None => kiosk_firmware::store::usage::day_of(kiosk_board::app::wall_clock_now())
             .context("the clock is outside the calendar")?,
     };
-    let snapshot = kiosk_board::metrics::snapshot(&store, &day)?;
+    let snapshot = kiosk_board::services::metrics::snapshot(&store, &day)?;
     if json {
         let mut value = serde_json::to_value(&snapshot)?;
         if let Some(map) = value.as_object_mut() {

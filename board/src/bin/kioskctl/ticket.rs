@@ -4,9 +4,9 @@
 
 use anyhow::{Context as _, bail};
 use kiosk_board::config::Config;
-use kiosk_board::devices::{DeviceError, Erased, PrinterDevice};
-use kiosk_board::printer::{EscposPrinter, PrinterPort};
-use kiosk_board::ticketing::{Issued, Phase, Ticketing, problem_code};
+use kiosk_board::drivers::printer::{EscposPrinter, PrinterPort};
+use kiosk_board::drivers::{DeviceError, Erased, PrinterDevice};
+use kiosk_board::services::ticketing::{Issued, Phase, Ticketing, problem_code};
 use kiosk_firmware::queue::{AgeEvidence, DrawRequest, Queue, Ticket, parse_priority};
 use kiosk_firmware::session::Verification;
 use kiosk_firmware::store::{Store, UnixMillis};
@@ -38,7 +38,7 @@ impl Printer for FileSink {
     fn flush(&mut self) -> Result<(), DeviceError> {
         let job = std::mem::take(&mut self.pending);
         if self.png {
-            kiosk_board::sim::write_paper_png(&job, &self.path)
+            kiosk_board::simulator::write_paper_png(&job, &self.path)
         } else {
             std::fs::write(&self.path, &job).map_err(|e| {
                 DeviceError::new(
@@ -383,7 +383,7 @@ pub(crate) fn print(
         watch.mark(p)
     }) {
         Ok(issued) => Ok(report(json, &name, &issued, &watch)),
-        Err(kiosk_board::ticketing::TicketingError::Queue(e))
+        Err(kiosk_board::services::ticketing::TicketingError::Queue(e))
             if e.fault() != kiosk_firmware::session::Fault::Internal =>
         {
             Ok(refused(json, &e))

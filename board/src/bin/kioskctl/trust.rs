@@ -3,7 +3,7 @@
 
 use anyhow::Context as _;
 use kiosk_board::config::Config;
-use kiosk_board::truststore::{self, FileKind};
+use kiosk_board::services::truststore::{self, FileKind};
 use kiosk_firmware::icao::pki::{self, Anchor};
 use std::path::Path;
 use std::process::ExitCode;

@@ -14,8 +14,18 @@
 //! [`SimBoard::build`] returns the [`Devices`] for the runtime and a
 //! [`SimControls`] handle to drive them from outside.
 
+//!
+//! Beside it: [`scene`] (camera scenes: the card QR held up, a citizen
+//! turning), [`scenario`] (scripted journeys with the real screens,
+//! `kioskctl sim run`) and [`vpcd`] (a simulated card behind real pcscd,
+//! vsmartcard's vpcd).
+
+pub mod scenario;
+pub mod scene;
+pub mod vpcd;
+
 use crate::config::{FrameSource, SimConfig};
-use crate::devices::{DeviceError, Devices, Erased};
+use crate::drivers::{DeviceError, Devices, Erased};
 use kiosk_hal::camera::{Camera, Frame, FrameFormat, PixelFormat};
 use kiosk_hal::card::{ApduTransport, CardInfo, CardReader, Presence, TransportCapabilities};
 use kiosk_hal::indicators::{Light, PinIndicators};

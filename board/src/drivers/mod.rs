@@ -7,6 +7,27 @@
 //! firmware reacts to) and the backend's message (what the log and
 //! `kioskctl doctor` show).
 
+//!
+//! The drivers of real and shared peripherals live beside it:
+//! - [`linux`]: real boards (`[linux]` configuration; devices with feature `linux`).
+//! - `pcsc` (feature `pcsc`): PC/SC readers through pcscd.
+//! - `nfc` (feature `nfc`): libnfc readers (PN532 boards, or PC/SC through libnfc).
+//! - [`printer`]: ESC/POS printers on USB, serial and TCP 9100 ports.
+//! - `v4l2` (feature `face`): USB/CSI cameras through OpenCV's V4L2 backend.
+//! - [`speech`]: spoken guidance through espeak-ng (loudspeaker, or WAV files on the sim).
+//! - [`notify`]: systemd readiness and watchdog notifications.
+
+pub mod linux;
+#[cfg(feature = "nfc")]
+pub mod nfc;
+pub mod notify;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
+pub mod printer;
+pub mod speech;
+#[cfg(feature = "face")]
+pub mod v4l2;
+
 use kiosk_hal::camera::{Camera, Frame, FrameFormat};
 use kiosk_hal::card::{ApduTransport, CardInfo, CardReader, Presence, TransportCapabilities};
 use kiosk_hal::indicators::{Indicators, Light};

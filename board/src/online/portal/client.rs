@@ -50,7 +50,7 @@ pub fn parse_url(url: &str) -> Result<(String, u16), String> {
 }
 
 /// An HTTPS client with mutual TLS to one server (`https://HOST:PORT`):
-/// what the portal client and the C06 client (`crate::c06::client`)
+/// what the portal client and the C06 client (`crate::online::c06::client`)
 /// share. One TCP+TLS connection per exchange.
 #[derive(Debug, Clone)]
 pub struct HttpsClient {

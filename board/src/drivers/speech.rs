@@ -9,7 +9,7 @@
 //! Guidance texts carry no personal data (they are the screens' fixed
 //! words), so neither the sound nor the files do.
 
-use crate::devices::DeviceError;
+use crate::drivers::DeviceError;
 use kiosk_hal::speaker::{Speaker, Voice};
 use kiosk_hal::{ErrorKind, ErrorType};
 use std::path::{Path, PathBuf};

@@ -7,6 +7,8 @@
 //! Loading validates everything it can before any device is opened, and
 //! every error names the file and the field.
 
+pub mod linux;
+
 use kiosk_firmware::session::SessionConfig;
 use serde::Deserialize;
 use std::fmt;
@@ -53,7 +55,7 @@ pub struct Config {
     /// The simulator's devices (with `board = "sim"`).
     pub sim: Option<SimConfig>,
     /// A real board's devices (with `board = "linux"`).
-    pub linux: Option<crate::linux::LinuxConfig>,
+    pub linux: Option<linux::LinuxConfig>,
     /// The Prometheus text endpoint; without `[metrics]` there is none
     /// (`kioskctl stats` still reads the counts).
     pub metrics: Option<MetricsSection>,
@@ -66,7 +68,7 @@ pub struct Config {
     /// `[verification]`: the online chip check (C06) asked when passive
     /// authentication is intact but unanchored; without it such a card is
     /// `unanchored` (refused by default).
-    pub verification: Option<crate::c06::VerificationSection>,
+    pub verification: Option<crate::online::c06::VerificationSection>,
 }
 
 /// `[metrics]`: the usage metrics' Prometheus endpoint.
@@ -98,7 +100,7 @@ pub struct RequestsSection {
     /// The key file.
     pub outbox_key_file: PathBuf,
     /// The portal and the kiosk's client certificate.
-    pub portal: crate::portal::client::PortalSettings,
+    pub portal: crate::online::portal::client::PortalSettings,
     /// Retry spacing.
     pub backoff: kiosk_firmware::requests::delivery::Backoff,
     /// Rows per delivery pass.
@@ -290,7 +292,7 @@ struct RawConfig {
     queue: Option<kiosk_firmware::queue::QueueConfig>,
     requests: Option<RawRequests>,
     sim: Option<RawSim>,
-    linux: Option<crate::linux::RawLinux>,
+    linux: Option<linux::RawLinux>,
     metrics: Option<RawMetrics>,
     staff: Option<RawStaff>,
     #[serde(default)]
@@ -635,7 +637,7 @@ impl Config {
                 ));
             }
             (BoardKind::Linux, None, Some(linux)) => {
-                (None, Some(crate::linux::validate(linux, base, &invalid)?))
+                (None, Some(linux::validate(linux, base, &invalid)?))
             }
             (BoardKind::Sim, Some(_), Some(_)) => {
                 return Err(invalid("linux", "belongs to board = \"linux\"".into()));
@@ -717,10 +719,10 @@ fn validate_verification(
     session: &SessionConfig,
     base: &Path,
     invalid: &dyn Fn(&str, String) -> ConfigError,
-) -> Result<crate::c06::VerificationSection, ConfigError> {
+) -> Result<crate::online::c06::VerificationSection, ConfigError> {
     use rustls::pki_types::SubjectPublicKeyInfoDer;
     use rustls::pki_types::pem::PemObject as _;
-    if let Err(reason) = crate::portal::client::parse_url(&raw.url) {
+    if let Err(reason) = crate::online::portal::client::parse_url(&raw.url) {
         return Err(invalid("verification.url", reason));
     }
     let file = |field: &str, path: &Path| {
@@ -787,7 +789,7 @@ fn validate_verification(
                     format!("{} is not a folder", csca_dir.display()),
                 ));
             }
-            Some(crate::c06::SimC06Config {
+            Some(crate::online::c06::SimC06Config {
                 cert_file: file("verification.sim_c06.cert_file", &s.cert_file)?,
                 key_file: file("verification.sim_c06.key_file", &s.key_file)?,
                 signing_key_file: file(
@@ -798,8 +800,8 @@ fn validate_verification(
             })
         }
     };
-    Ok(crate::c06::VerificationSection {
-        endpoint: crate::portal::client::PortalSettings {
+    Ok(crate::online::c06::VerificationSection {
+        endpoint: crate::online::portal::client::PortalSettings {
             url: raw.url,
             ca_file,
             client_cert_file,
@@ -1011,7 +1013,7 @@ fn validate_requests(
         )
     })?;
     let p = raw.portal;
-    if let Err(reason) = crate::portal::client::parse_url(&p.url) {
+    if let Err(reason) = crate::online::portal::client::parse_url(&p.url) {
         return Err(invalid("requests.portal.url", reason));
     }
     let mut files = Vec::new();
@@ -1116,7 +1118,7 @@ fn validate_requests(
         catalog_file,
         outbox_key,
         outbox_key_file: key_file,
-        portal: crate::portal::client::PortalSettings {
+        portal: crate::online::portal::client::PortalSettings {
             url: p.url,
             ca_file,
             client_cert_file,
@@ -1431,7 +1433,7 @@ tamper = { line = 5 }
         let linux = config.linux.unwrap();
         assert_eq!(
             linux.card_reader,
-            crate::linux::ReaderConfig::Pcsc {
+            linux::ReaderConfig::Pcsc {
                 name: "ACS ACR1252".into(),
                 extended_length: true
             }
@@ -1440,20 +1442,20 @@ tamper = { line = 5 }
         let gpio = linux.gpio.unwrap();
         assert_eq!(
             gpio.outputs["fault"],
-            crate::linux::Line {
+            linux::Line {
                 line: 22,
                 active_low: true
             }
         );
         assert_eq!(
             gpio.tamper,
-            Some(crate::linux::Line {
+            Some(linux::Line {
                 line: 5,
                 active_low: false
             })
         );
         assert_eq!(gpio.presence, None);
-        assert_eq!(linux.speaker, crate::linux::SpeakerConfig::default());
+        assert_eq!(linux.speaker, linux::SpeakerConfig::default());
         let quiet = parse(&LINUX.replacen(
             "[linux.printer]",
             "[linux.speaker]\nenabled = false\n[linux.printer]",

@@ -4,7 +4,7 @@
 //! deadline (a chip that stalls or drips its files must not hold the
 //! kiosk: [`ReadError::DeadlineExceeded`]).
 
-use crate::devices::ReaderDevice;
+use crate::drivers::ReaderDevice;
 use kiosk_firmware::cccd::KeyCandidate;
 use kiosk_firmware::icao::atr;
 use kiosk_firmware::icao::reader::{Document, DocumentReader, Output, ReadError, ReadOptions};
@@ -136,7 +136,7 @@ pub fn read_document(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{SimBoard, SimControls};
+    use crate::simulator::{SimBoard, SimControls};
     use kiosk_firmware::testkit::CardProfile;
     use std::path::Path;
 
@@ -155,11 +155,11 @@ date_of_issue = "01/06/2021"
 date_of_expiry = "15/01/2030"
 "#;
 
-    fn board(faults: &str) -> (crate::devices::Devices, SimControls) {
+    fn board(faults: &str) -> (crate::drivers::Devices, SimControls) {
         let profile: CardProfile =
             toml::from_str(&format!("{PROFILE}\n[faults]\n{faults}")).unwrap();
         let chip = profile.chip(Path::new(".")).unwrap();
-        let config = crate::sim::test_config(false);
+        let config = crate::simulator::test_config(false);
         let (devices, controls) = SimBoard::build(&config).unwrap();
         controls.insert_card(Box::new(chip));
         (devices, controls)

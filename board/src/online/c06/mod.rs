@@ -7,8 +7,8 @@
 //! The request and the verdict's checks are sans-IO, in
 //! `kiosk_firmware::trust::online`; this module only moves the bytes and
 //! reads the clock the runtime hands it. TLS, the pinned CA and the
-//! client certificate are the portal's code (`crate::portal::client::
-//! HttpsClient`, `crate::portal::server::TlsListener`), not a copy.
+//! client certificate are the portal's code (`crate::online::portal::client::
+//! HttpsClient`, `crate::online::portal::server::TlsListener`), not a copy.
 //!
 //! The override point for a real provider (an eKYC provider's gateway to
 //! C06, or C06 itself): `[verification]` in the board configuration (URL,
@@ -19,7 +19,7 @@
 
 pub mod server;
 
-use crate::portal::client::{HttpsClient, PortalSettings};
+use crate::online::portal::client::{HttpsClient, PortalSettings};
 use kiosk_firmware::requests::delivery::TransportError;
 use kiosk_firmware::time::Timestamp;
 use kiosk_firmware::trust::online::{
@@ -97,7 +97,7 @@ impl C06Client {
     pub fn new(
         section: &VerificationSection,
         kiosk_id: &str,
-    ) -> Result<C06Client, crate::portal::TlsError> {
+    ) -> Result<C06Client, crate::online::portal::TlsError> {
         Ok(C06Client {
             https: HttpsClient::new(&section.endpoint)?,
             key: section.verdict_key.clone(),
@@ -118,7 +118,7 @@ impl C06Client {
         &self,
         document: &kiosk_firmware::icao::reader::Document,
     ) -> Result<(VerificationRequest, Pending), PrepareError> {
-        let seed = crate::reading::os_seed().map_err(PrepareError::Entropy)?;
+        let seed = crate::services::reading::os_seed().map_err(PrepareError::Entropy)?;
         let mut id = [0u8; 16];
         id.copy_from_slice(&seed[..16]);
         Ok(VerificationRequest::build(

@@ -25,7 +25,7 @@
 //! | `BufferOverflow`, `Chip`, `Soft`, `InvalidArgument` | `Protocol` |
 //! | anything else | `Other` |
 
-use crate::pcsc::{PcscError, PcscReader};
+use crate::drivers::pcsc::{PcscError, PcscReader};
 use kiosk_hal::card::{ApduTransport, CardInfo, CardReader, Presence, TransportCapabilities};
 use kiosk_hal::{ErrorKind, ErrorType};
 use std::fmt;

@@ -14,7 +14,7 @@
 //! the phases (the benchmark) do it in the `observe` callback.
 
 use crate::config::Config;
-use crate::devices::PrinterDevice;
+use crate::drivers::PrinterDevice;
 use kiosk_firmware::queue::{DrawRequest, Queue, QueueError, Ticket};
 use kiosk_firmware::session::{PrintProblem, TicketInfo};
 use kiosk_firmware::store::{Store, UnixMillis};

@@ -21,8 +21,10 @@
 //! Its clock is the wall clock unless fixed ([`C06Handle::set_clock`]:
 //! tests in virtual time).
 
-use crate::portal::server::{Handler, Reply, ServerError, TlsFiles, TlsListener, lock, wall_ms};
-use crate::portal::{TlsError, http};
+use crate::online::portal::server::{
+    Handler, Reply, ServerError, TlsFiles, TlsListener, lock, wall_ms,
+};
+use crate::online::portal::{TlsError, http};
 use kiosk_firmware::icao::lds::File;
 use kiosk_firmware::icao::pa::{self, ChainCheck, TrustList};
 use kiosk_firmware::trust::online::{

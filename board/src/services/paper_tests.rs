@@ -41,7 +41,7 @@ fn every_shipped_board_prints_at_the_width_its_printer_section_gives() {
             let config = with_paper(name, mm);
             assert_eq!(config.paper_width(), paper, "{name} at {mm} mm");
 
-            let ticketing = crate::ticketing::Ticketing::from_config(&config)
+            let ticketing = crate::services::ticketing::Ticketing::from_config(&config)
                 .unwrap_or_else(|| panic!("{name} has a [queue]"));
             assert_eq!(ticketing.paper, paper, "{name}: the ticket's paper");
             let dir = tempfile::tempdir().unwrap();
@@ -66,7 +66,8 @@ fn every_shipped_board_prints_at_the_width_its_printer_section_gives() {
             assert_eq!(job.width, dots, "{name}: the ticket at {mm} mm");
             assert_eq!(decode(&job.bytes).unwrap().pages[0].width(), dots);
 
-            if let Some(requesting) = crate::requesting::Requesting::from_config(&config) {
+            if let Some(requesting) = crate::services::requesting::Requesting::from_config(&config)
+            {
                 assert_eq!(requesting.paper, paper, "{name}: the receipt's paper");
                 let procedure = requesting.config.catalog.procedures[0].code.clone();
                 let job = requesting

@@ -17,7 +17,7 @@
 //! a weaker check. [`FaceService::health`] says the same for `kioskctl
 //! doctor` and the staff panel.
 
-use crate::devices::CameraDevice;
+use crate::drivers::CameraDevice;
 use kiosk_firmware::face::analysis::{self, Reference, ReferenceError};
 use kiosk_firmware::face::check::{
     CheckConfig, CheckOutput, Decision, FaceCheck, Guidance, Outcome,

@@ -111,7 +111,7 @@ pub type Handler = Arc<dyn Fn(&http::Request) -> Reply + Send + Sync>;
 
 /// A loopback HTTPS server with mutual TLS, one request per connection,
 /// one thread per connection: what the reference portal and the reference
-/// C06 server (`crate::c06::server`) share.
+/// C06 server (`crate::online::c06::server`) share.
 pub struct TlsListener {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,

@@ -26,7 +26,7 @@ pub struct Console {
     /// Inputs of one command still to hand over (the PIN's keys).
     pending: VecDeque<FrontendInput>,
     #[cfg(feature = "sim")]
-    sim: Option<crate::sim::SimControls>,
+    sim: Option<crate::simulator::SimControls>,
 }
 
 impl std::fmt::Debug for Console {
@@ -226,7 +226,7 @@ fn state_line(view: &SessionView) -> String {
 /// The rows of a request form without their values: which are filled from
 /// the chip or typed, which are still required. Values are personal data
 /// and this output is the journal.
-fn form_lines(form: &crate::requesting::FormScreen) -> Vec<String> {
+fn form_lines(form: &crate::services::requesting::FormScreen) -> Vec<String> {
     let mut lines = vec![format!(
         "   {} · {} ({})",
         form.name_vi, form.name_en, form.procedure
@@ -250,7 +250,7 @@ impl Console {
     /// A console reading commands from standard input.
     pub fn stdin(
         cards_dir: Option<std::path::PathBuf>,
-        #[cfg(feature = "sim")] sim: Option<crate::sim::SimControls>,
+        #[cfg(feature = "sim")] sim: Option<crate::simulator::SimControls>,
     ) -> Self {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -296,7 +296,7 @@ impl Frontend for Console {
 
     fn show_request(
         &mut self,
-        form: Option<&crate::requesting::FormScreen>,
+        form: Option<&crate::services::requesting::FormScreen>,
         consent: Option<&kiosk_firmware::requests::ConsentNotice>,
     ) {
         if let Some(notice) = consent {
@@ -369,7 +369,7 @@ impl Frontend for Console {
             #[cfg(feature = "sim")]
             Ok(Command::InsertForeignCard) => {
                 match &self.sim {
-                    Some(sim) => sim.insert_card(Box::new(crate::sim::ForeignCard)),
+                    Some(sim) => sim.insert_card(Box::new(crate::simulator::ForeignCard)),
                     None => println!("not on the simulator board"),
                 }
                 FrontendInput::Nothing
@@ -379,7 +379,7 @@ impl Frontend for Console {
                 let loaded = self
                     .cards_dir
                     .as_ref()
-                    .map(|dir| crate::sim::load_sim_card(&dir.join(format!("{name}.toml"))));
+                    .map(|dir| crate::simulator::load_sim_card(&dir.join(format!("{name}.toml"))));
                 match (&self.sim, loaded) {
                     (Some(sim), Some(Ok(card))) => sim.insert_card(card),
                     (_, Some(Err(e))) => println!("{e}"),
@@ -430,15 +430,15 @@ impl Frontend for Console {
 #[cfg(feature = "sim")]
 fn camera_frames(sources: &[String]) -> Result<Vec<kiosk_hal::camera::Frame>, String> {
     if sources == ["pattern"] {
-        return Ok(vec![crate::sim::pattern(640, 480)]);
+        return Ok(vec![crate::simulator::pattern(640, 480)]);
     }
     let mut frames = Vec::new();
     for source in sources {
         let path = std::path::Path::new(source);
         let loaded = if path.is_dir() {
-            crate::sim::load_frames(path)
+            crate::simulator::load_frames(path)
         } else {
-            crate::sim::load_frame(path).map(|f| vec![f])
+            crate::simulator::load_frame(path).map(|f| vec![f])
         };
         frames.extend(loaded.map_err(|e| e.to_string())?);
     }
@@ -492,7 +492,7 @@ mod tests {
             min: None,
             max: None,
         };
-        let form = crate::requesting::FormScreen {
+        let form = crate::services::requesting::FormScreen {
             procedure: "1.001".into(),
             name_vi: "Đăng ký thường trú".into(),
             name_en: "Permanent residence".into(),

@@ -11,8 +11,8 @@
 //! Every screen's guidance is spoken on entry through the board's
 //! [`SpeakerDevice`]; a speaker failure is logged and the journey goes on.
 
+use crate::drivers::speech::SpeakerDevice;
 use crate::runtime::{Frontend, FrontendInput};
-use crate::speech::SpeakerDevice;
 use kiosk_firmware::session::{Event, Input, SessionView};
 use kiosk_firmware::time::Timestamp;
 use kiosk_hal::speaker::Voice;
@@ -62,7 +62,7 @@ pub fn procedures(config: &crate::config::Config) -> Vec<Offer> {
 
 /// The form and consent notice as the presenter takes them.
 pub fn request_model(
-    form: Option<&crate::requesting::FormScreen>,
+    form: Option<&crate::services::requesting::FormScreen>,
     consent: Option<&kiosk_firmware::requests::ConsentNotice>,
 ) -> (
     Option<kiosk_ui::presenter::RequestForm>,
@@ -208,7 +208,7 @@ impl Frontend for SlintFrontend {
 
     fn show_request(
         &mut self,
-        form: Option<&crate::requesting::FormScreen>,
+        form: Option<&crate::services::requesting::FormScreen>,
         consent: Option<&kiosk_firmware::requests::ConsentNotice>,
     ) {
         let (form, consent) = request_model(form, consent);
@@ -303,7 +303,7 @@ impl Frontend for ChannelFrontend {
 
     fn show_request(
         &mut self,
-        form: Option<&crate::requesting::FormScreen>,
+        form: Option<&crate::services::requesting::FormScreen>,
         consent: Option<&kiosk_firmware::requests::ConsentNotice>,
     ) {
         let (form, consent) = request_model(form, consent);
@@ -375,7 +375,7 @@ impl<A: Frontend, B: Frontend> Frontend for Both<A, B> {
 
     fn show_request(
         &mut self,
-        form: Option<&crate::requesting::FormScreen>,
+        form: Option<&crate::services::requesting::FormScreen>,
         consent: Option<&kiosk_firmware::requests::ConsentNotice>,
     ) {
         self.first.show_request(form, consent);

@@ -17,7 +17,7 @@
 //! no hardware (DESIGN.md §5), and testers can put a simulated card behind
 //! any PC/SC application (`kioskctl card emulate`).
 
-use crate::sim::SimCard;
+use crate::simulator::SimCard;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
@@ -265,7 +265,7 @@ pub fn connect_retrying(addr: SocketAddr, wait: Duration) -> io::Result<TcpStrea
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::ForeignCard;
+    use crate::simulator::ForeignCard;
     use std::net::TcpListener;
 
     #[test]

@@ -16,8 +16,8 @@
 //! Nothing here reads a clock: `now` is passed in.
 
 use crate::config::RequestsSection;
-use crate::devices::PrinterDevice;
-use crate::ticketing::{Job, PrintReport, print_job};
+use crate::drivers::PrinterDevice;
+use crate::services::ticketing::{Job, PrintReport, print_job};
 use kiosk_firmware::cccd::dg13::Citizen;
 use kiosk_firmware::icao::random::Drbg;
 use kiosk_firmware::requests::delivery::{Courier, PortalClient, RowOutcome, Step};
@@ -137,7 +137,7 @@ pub struct Randomness(Drbg);
 impl Randomness {
     /// From the OS.
     pub fn from_os() -> std::io::Result<Randomness> {
-        Ok(Randomness(Drbg::new(crate::reading::os_seed()?)))
+        Ok(Randomness(Drbg::new(crate::services::reading::os_seed()?)))
     }
 
     /// From a seed (tests).

@@ -14,7 +14,7 @@
 //! Privacy: frames live in one reused buffer, zeroized whenever the
 //! service stops; texts are [`Zeroizing`]; nothing is logged but counts.
 
-use crate::devices::CameraDevice;
+use crate::drivers::CameraDevice;
 use kiosk_firmware::cccd::scan::{self, CardQrScanner, ScanPolicy, ScanStats};
 use kiosk_firmware::time::Timestamp;
 use kiosk_hal::camera::Frame;

@@ -66,10 +66,10 @@
 //! embedding is written (the camera frames are the tester's own files).
 
 use crate::config::Config;
+use crate::drivers::speech::SpeakerDevice;
+use crate::frontends::ui::SlintFrontend;
 use crate::runtime::{Frontend, FrontendInput, Runtime};
-use crate::sim::{SimBoard, SimControls};
-use crate::speech::SpeakerDevice;
-use crate::ui::SlintFrontend;
+use crate::simulator::{SimBoard, SimControls};
 use anyhow::{Context as _, bail};
 use kiosk_firmware::session::{AccessKey, Input, StepKind};
 use kiosk_firmware::store::{Store, UnixMillis};
@@ -142,7 +142,7 @@ pub enum CardSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum CardQrSpec {
-    /// The text, held the usual way ([`crate::scene::CardQrScene::new`]).
+    /// The text, held the usual way ([`crate::simulator::scene::CardQrScene::new`]).
     Text(String),
     /// The text and how the card is held.
     Held {
@@ -163,9 +163,9 @@ pub enum CardQrSpec {
 
 impl CardQrSpec {
     /// The scene it describes.
-    pub fn scene(&self) -> crate::scene::CardQrScene {
+    pub fn scene(&self) -> crate::simulator::scene::CardQrScene {
         match self {
-            CardQrSpec::Text(text) => crate::scene::CardQrScene::new(text.clone()),
+            CardQrSpec::Text(text) => crate::simulator::scene::CardQrScene::new(text.clone()),
             CardQrSpec::Held {
                 text,
                 size_px,
@@ -174,8 +174,8 @@ impl CardQrSpec {
                 noise,
                 light,
             } => {
-                let d = crate::scene::CardQrScene::new(text.clone());
-                crate::scene::CardQrScene {
+                let d = crate::simulator::scene::CardQrScene::new(text.clone());
+                crate::simulator::scene::CardQrScene {
                     size_px: size_px.unwrap_or(d.size_px),
                     rotation_deg: rotation_deg.unwrap_or(d.rotation_deg),
                     blur: blur.unwrap_or(d.blur),
@@ -442,8 +442,8 @@ fn chip_sized(bytes: Vec<u8>) -> Vec<u8> {
 pub struct Player {
     runtime: Runtime,
     // Keeps the in-process reference portal running.
-    _portal: Option<crate::portal::server::PortalHandle>,
-    _c06: Option<crate::c06::server::C06Handle>,
+    _portal: Option<crate::online::portal::server::PortalHandle>,
+    _c06: Option<crate::online::c06::server::C06Handle>,
     epoch: UnixMillis,
     sim: SimControls,
     frontend: SlintFrontend,
@@ -491,7 +491,7 @@ impl Player {
         let _ = std::fs::remove_file(&db);
         let (store, _) = Store::open(&db, epoch).context("cannot open the scenario's store")?;
         let trust = if scenario.csca {
-            crate::truststore::load_for_kiosk(&config.kiosk, epoch.0 / 1000)?
+            crate::services::truststore::load_for_kiosk(&config.kiosk, epoch.0 / 1000)?
         } else {
             kiosk_firmware::icao::pa::TrustList::empty()
         };
@@ -500,7 +500,7 @@ impl Player {
             .with_trust_policy(config.trust.clone())
             .with_store(store, epoch)
             .with_config(config);
-        if let Some(ticketing) = crate::ticketing::Ticketing::from_config(config) {
+        if let Some(ticketing) = crate::services::ticketing::Ticketing::from_config(config) {
             runtime = runtime.with_ticketing(ticketing);
         }
         let mut requests_config = config.clone();
@@ -546,13 +546,13 @@ impl Player {
         kiosk_ui::headless::set_clock(Duration::ZERO);
         let frontend = SlintFrontend::new(
             runtime.view(),
-            crate::ui::offers(config),
-            crate::ui::procedures(config),
+            crate::frontends::ui::offers(config),
+            crate::frontends::ui::procedures(config),
             &Display::default(),
             speaker,
         )?;
         let mut frontend = frontend;
-        frontend.set_staff_button(crate::ui::staff_button(config));
+        frontend.set_staff_button(crate::frontends::ui::staff_button(config));
         Ok(Player {
             runtime,
             _portal: portal,
@@ -715,8 +715,8 @@ impl Player {
                     CardSpec::WithPhoto { profile, photo } => (profile, Some(photo)),
                 };
                 let file = self.cards_dir.join(format!("{profile}.toml"));
-                let chip: Box<dyn crate::sim::SimCard> = match photo {
-                    None => crate::sim::load_sim_card(&file).map_err(|e| e.to_string())?,
+                let chip: Box<dyn crate::simulator::SimCard> = match photo {
+                    None => crate::simulator::load_sim_card(&file).map_err(|e| e.to_string())?,
                     Some(photo) => {
                         let bytes = std::fs::read(self.path(photo))
                             .map_err(|e| format!("the photo {photo}: {e}"))?;
@@ -737,20 +737,21 @@ impl Player {
                 self.run_for(Duration::from_millis(300));
             }
             Step::ForeignCard(_) => {
-                self.sim.insert_card(Box::new(crate::sim::ForeignCard));
+                self.sim
+                    .insert_card(Box::new(crate::simulator::ForeignCard));
                 self.run_for(Duration::from_millis(300));
             }
             Step::Frames(sources) => {
                 let frames = if sources.iter().all(|s| s == "pattern") {
-                    vec![crate::sim::pattern(640, 480)]
+                    vec![crate::simulator::pattern(640, 480)]
                 } else {
                     let mut frames = Vec::new();
                     for s in sources {
                         let path = self.path(s);
                         let mut more = if path.is_dir() {
-                            crate::sim::load_frames(&path)
+                            crate::simulator::load_frames(&path)
                         } else {
-                            crate::sim::load_frame(&path).map(|f| vec![f])
+                            crate::simulator::load_frame(&path).map(|f| vec![f])
                         }
                         .map_err(|e| format!("frames {s}: {e}"))?;
                         frames.append(&mut more);
@@ -761,7 +762,7 @@ impl Player {
                 self.pump();
             }
             Step::ShowCardQr(spec) => {
-                let frames = crate::scene::card_qr_frames(&spec.scene(), 4)
+                let frames = crate::simulator::scene::card_qr_frames(&spec.scene(), 4)
                     .map_err(|e| format!("the card QR: {e}"))?;
                 self.sim.set_frames(frames);
                 self.pump();
@@ -1007,7 +1008,7 @@ impl Player {
         turned: &str,
     ) -> Result<Vec<kiosk_hal::camera::Frame>, String> {
         let load = |p: &str| {
-            crate::sim::load_frame(&self.path(p))
+            crate::simulator::load_frame(&self.path(p))
                 .map_err(|e| format!("the photo {p}: {e}"))
                 .and_then(|f| {
                     kiosk_firmware::face::BgrImage::from_frame(&f)
@@ -1023,9 +1024,9 @@ impl Player {
             .composer
             .as_mut()
             .ok_or("face_scene needs the face models (cargo xtask setup)")?;
-        let images = crate::scene::citizen_turning(engine, &frontal, &turned)
+        let images = crate::simulator::scene::citizen_turning(engine, &frontal, &turned)
             .map_err(|e| format!("face_scene: {e}"))?;
-        Ok(crate::scene::into_frames(images))
+        Ok(crate::simulator::scene::into_frames(images))
     }
 
     /// Without the face engine no face can be placed in a frame.

@@ -1,5 +1,9 @@
 //! The command line refuses what it cannot do before it touches PC/SC.
 //! (Reads through pcscd: `tests/tests/interop.rs` in the workspace.)
+#![allow(
+    clippy::expect_used,
+    reason = "test helpers: a failed expect is a failed test, with its message"
+)]
 
 use std::process::Command;
 

@@ -96,6 +96,7 @@ fuzz_target!(|data: &[u8]| {
         apdus: 0,
         bytes: 0,
         resumed: 0,
+        fallbacks: Default::default(),
         active_authentication,
         chip_authentication,
     };

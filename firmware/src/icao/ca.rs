@@ -262,8 +262,8 @@ mod tests {
     use crate::icao::reader::{AccessControl, ChipAuthentication, Document};
 
     const BRAINPOOL: [u8; 9] = [0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07];
-    /// brainpoolP320r1 (1.3.36.3.3.2.8.1.1.9): no RustCrypto curve.
-    const BP320: [u8; 9] = [0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x09];
+    /// secp256k1 (1.3.132.0.10): no ICAO domain parameters, not run.
+    const K256: [u8; 5] = [0x2B, 0x81, 0x04, 0x00, 0x0A];
 
     fn dg14(infos: &[Vec<u8>]) -> Vec<u8> {
         tlv::to_vec(0x6E, &tlv::to_vec(0x31, &infos.concat()))
@@ -322,12 +322,12 @@ mod tests {
 
     #[test]
     fn a_key_this_reader_cannot_use_is_unsupported_not_absent() {
-        let bp320 = dg14(&[ca_info([2, 2]), key_info(&ID_PK_ECDH, &BP320)]);
+        let k256 = dg14(&[ca_info([2, 2]), key_info(&ID_PK_ECDH, &K256)]);
         assert_eq!(
-            offer(&bp320),
+            offer(&k256),
             Ok(CaOffer::Unsupported("a curve this reader lacks"))
         );
-        assert_eq!(from_dg14(&bp320), None);
+        assert_eq!(from_dg14(&k256), None);
         let dh = dg14(&[ca_info([1, 2]), key_info(&ID_PK_DH, &BRAINPOOL)]);
         assert_eq!(offer(&dh), Ok(CaOffer::Unsupported("a Diffie-Hellman key")));
         let tdes = dg14(&[ca_info([2, 1]), key_info(&ID_PK_ECDH, &BRAINPOOL)]);
@@ -360,7 +360,7 @@ mod tests {
             },
             files: [(
                 crate::icao::lds::File::Dg(14),
-                dg14(&[ca_info([2, 2]), key_info(&ID_PK_ECDH, &BP320)]),
+                dg14(&[ca_info([2, 2]), key_info(&ID_PK_ECDH, &K256)]),
             )]
             .into_iter()
             .collect(),
@@ -370,6 +370,7 @@ mod tests {
             apdus: 0,
             bytes: 0,
             resumed: 0,
+            fallbacks: Default::default(),
             active_authentication: None,
             chip_authentication: ca,
         }

@@ -95,6 +95,11 @@ pub fn verify(
         }};
     }
     match curve {
+        Curve::P192 => verify!(p192::NistP192),
+        Curve::P224 => verify!(p224::NistP224),
+        Curve::BrainpoolP192r1 => verify!(super::brainpool::bp192::BrainpoolP192r1),
+        Curve::BrainpoolP224r1 => verify!(super::brainpool::bp224::BrainpoolP224r1),
+        Curve::BrainpoolP320r1 => verify!(super::brainpool::bp320::BrainpoolP320r1),
         Curve::P256 => verify!(p256::NistP256),
         Curve::P384 => verify!(p384::NistP384),
         Curve::P521 => verify!(p521::NistP521),
@@ -121,6 +126,21 @@ pub fn sign_plain(curve: Curve, key: &[u8], prehash: &[u8]) -> Result<Vec<u8>, E
         }};
     }
     match curve {
+        // `p192` names no digest for RFC 6979: SHA-256's nonces.
+        Curve::P192 => {
+            let d = ::elliptic_curve::NonZeroScalar::<p192::NistP192>::try_from(key)
+                .map_err(|_| EcdsaError::KeyNotOnCurve)?;
+            let (sig, _) = ::ecdsa::hazmat::sign_prehashed_rfc6979::<p192::NistP192, sha2::Sha256>(
+                &d,
+                prehash,
+                &[],
+            );
+            Ok(sig.to_bytes().to_vec())
+        }
+        Curve::P224 => sign!(p224::NistP224),
+        Curve::BrainpoolP192r1 => sign!(super::brainpool::bp192::BrainpoolP192r1),
+        Curve::BrainpoolP224r1 => sign!(super::brainpool::bp224::BrainpoolP224r1),
+        Curve::BrainpoolP320r1 => sign!(super::brainpool::bp320::BrainpoolP320r1),
         Curve::P256 => sign!(p256::NistP256),
         Curve::P384 => sign!(p384::NistP384),
         Curve::P521 => sign!(p521::NistP521),

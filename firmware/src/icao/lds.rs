@@ -366,7 +366,7 @@ mod tests {
     }
 
     #[test]
-    fn dg1_carries_the_cccd_mrz() {
+    fn dg1_carries_the_vietnamese_id_mrz() {
         let mrz = "IDVNM0900000018003090000001<<1\n9001158M3001156VNM<<<<<<<<<<<0\nNGUYEN<<VAN<MAU<<<<<<<<<<<<<<<";
         let parsed = parse_dg1(&encode_dg1(mrz)).unwrap();
         assert_eq!(parsed.document_number, "090000001");

@@ -7,8 +7,10 @@
 //! - [`mrz`]: TD1/TD3 machine-readable zones and the BAC key material.
 //! - [`ca`]: chip authentication (clone detection with new session keys).
 //! - [`crypto`]: KDF, 3DES and AES primitives of Part 11 §9.
+//! - [`keys`]: the access keys to try (MRZ, CAN).
 //! - [`ec_signature`]: ECDSA on every curve the reader runs (PA and AA).
 //! - [`bac`]: Basic Access Control, both sides.
+//! - [`brainpool`]: brainpoolP192r1, P224r1 and P320r1 on the same.
 //! - [`bp512`]: the brainpoolP512r1 curve on RustCrypto's generic arithmetic.
 //! - [`pa`]: passive authentication (EF.SOD, CMS, the CSCA trust list).
 //! - [`pace`]: PACE v2, ECDH generic mapping, both sides' maths.
@@ -21,9 +23,11 @@ pub mod aa;
 pub mod atr;
 pub mod bac;
 pub mod bp512;
+pub mod brainpool;
 pub mod ca;
 pub mod crypto;
 pub mod ec_signature;
+pub mod keys;
 pub mod lds;
 pub mod mrz;
 pub mod pa;

@@ -283,7 +283,7 @@ mod tests {
     const ICAO_TD3: &str = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
 
     #[test]
-    fn the_synthetic_cccd_mrz_parses_with_every_check_digit() {
+    fn the_synthetic_vietnamese_id_mrz_parses_with_every_check_digit() {
         let m = Mrz::parse(CCCD).unwrap();
         assert_eq!(m.format, MrzFormat::Td1);
         assert_eq!(m.document_code, "ID");
@@ -301,7 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn the_cccd_without_expiry_says_so_instead_of_expiring_in_1999() {
+    fn the_vietnamese_id_without_expiry_says_so_instead_of_expiring_in_1999() {
         let m = Mrz::parse(CCCD_NO_EXPIRY).unwrap();
         assert_eq!(m.date_of_expiry, "991231");
         assert!(m.has_no_expiry());

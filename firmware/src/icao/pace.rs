@@ -14,12 +14,19 @@
 //! Points travel as SEC1 uncompressed bytes and scalars as big-endian
 //! bytes, so the same code serves the reader and the virtual chip;
 //! randomness (the private keys, the nonce) is always passed in.
-//! Supported: `id-PACE-ECDH-GM-AES-CBC-CMAC-128/192/256` on the
-//! standardized domain parameters 12 (P-256), 13 (brainpoolP256r1, the
-//! CCCD), 15 (P-384), 16 (brainpoolP384r1), 17 (brainpoolP512r1) and 18
-//! (P-521) ([`Curve`]).
+//! Supported: `id-PACE-ECDH-GM-AES-CBC-CMAC-128/192/256` and
+//! `id-PACE-ECDH-GM-3DES-CBC-CBC` ([`PaceCipher`]) on every
+//! elliptic curve of the standardized domain parameters (9303-11 §9.5.1):
+//! 8 (P-192), 9 (brainpoolP192r1), 10 (P-224), 11 (brainpoolP224r1), 12
+//! (P-256), 13 (brainpoolP256r1, the CCCD), 14 (brainpoolP320r1), 15
+//! (P-384), 16 (brainpoolP384r1), 17 (brainpoolP512r1) and 18 (P-521)
+//! ([`Curve`]). The DH groups 0–2 are not run.
 
-use super::crypto::{AesCipher, KeyLength, aes_cmac, kdf_aes};
+use super::crypto::{
+    AesCipher, KeyLength, aes_cmac, kdf_3des, kdf_aes, pad, retail_mac, tdes_cbc_decrypt,
+    tdes_cbc_encrypt,
+};
+use super::sm::SecureMessaging;
 use crate::apdu::Command;
 use crate::apdu::tlv;
 use sha1::{Digest, Sha1};
@@ -71,6 +78,9 @@ pub enum PaceError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaceCipher {
+    /// 2-key 3DES, SHA-1 KDF, retail MAC (`id-PACE-ECDH-GM-3DES-CBC-CBC`;
+    /// PACE only: chip authentication runs with AES here).
+    Tdes,
     /// AES-128, SHA-1 KDF.
     Aes128,
     /// AES-192, SHA-256 KDF.
@@ -83,16 +93,26 @@ impl PaceCipher {
     /// The key length in bytes.
     pub fn key_len(self) -> usize {
         match self {
-            PaceCipher::Aes128 => 16,
+            PaceCipher::Tdes | PaceCipher::Aes128 => 16,
             PaceCipher::Aes192 => 24,
             PaceCipher::Aes256 => 32,
         }
     }
 
-    /// The last arc of its protocol OIDs (`id-PACE-ECDH-GM-AES-CBC-CMAC-*`,
-    /// `id-CA-ECDH-AES-CBC-CMAC-*`): 2, 3, 4.
+    /// The block length in bytes (the PACE nonce's length).
+    pub fn block_len(self) -> usize {
+        match self {
+            PaceCipher::Tdes => 8,
+            _ => 16,
+        }
+    }
+
+    /// The last arc of its protocol OIDs (`id-PACE-ECDH-GM-3DES-CBC-CBC`,
+    /// `id-PACE-ECDH-GM-AES-CBC-CMAC-*`, `id-CA-ECDH-AES-CBC-CMAC-*`): 1,
+    /// 2, 3, 4.
     pub fn oid_arc(self) -> u8 {
         match self {
+            PaceCipher::Tdes => 1,
             PaceCipher::Aes128 => 2,
             PaceCipher::Aes192 => 3,
             PaceCipher::Aes256 => 4,
@@ -100,22 +120,37 @@ impl PaceCipher {
     }
 }
 
-/// The elliptic curves this reader runs: the standardized domain
-/// parameters of 9303-11 §9.5.1 (TR-03110-3 A.2.1.1) that have a RustCrypto
-/// implementation. Used by PACE, chip authentication and (by OID) the
-/// ECDSA checks of passive and active authentication.
+/// The elliptic curves this reader runs: every elliptic curve of the
+/// standardized domain parameters of 9303-11 §9.5.1 (TR-03110-3 A.2.1.1),
+/// from RustCrypto's crates or, for the brainpool curves it lacks, on its
+/// generic arithmetic ([`super::brainpool`], [`super::bp512`]). Used by
+/// PACE, chip authentication and (by OID) the ECDSA checks of passive and
+/// active authentication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Curve {
+    /// NIST P-192 (secp192r1), parameter ID 8.
+    P192,
+    /// NIST P-224 (secp224r1), parameter ID 10.
+    P224,
     /// NIST P-256 (secp256r1), parameter ID 12.
     P256,
     /// NIST P-384 (secp384r1), parameter ID 15.
     P384,
     /// NIST P-521 (secp521r1), parameter ID 18.
     P521,
+    /// brainpoolP192r1, parameter ID 9.
+    #[serde(rename = "brainpool_p192r1")]
+    BrainpoolP192r1,
+    /// brainpoolP224r1, parameter ID 11.
+    #[serde(rename = "brainpool_p224r1")]
+    BrainpoolP224r1,
     /// brainpoolP256r1, parameter ID 13 (the CCCD's).
     #[serde(rename = "brainpool_p256r1")]
     BrainpoolP256r1,
+    /// brainpoolP320r1, parameter ID 14.
+    #[serde(rename = "brainpool_p320r1")]
+    BrainpoolP320r1,
     /// brainpoolP384r1, parameter ID 16.
     #[serde(rename = "brainpool_p384r1")]
     BrainpoolP384r1,
@@ -126,22 +161,30 @@ pub enum Curve {
 
 impl Curve {
     /// Every curve this reader runs.
-    pub const ALL: [Curve; 6] = [
+    pub const ALL: [Curve; 11] = [
+        Curve::P192,
+        Curve::P224,
         Curve::P256,
         Curve::P384,
         Curve::P521,
+        Curve::BrainpoolP192r1,
+        Curve::BrainpoolP224r1,
         Curve::BrainpoolP256r1,
+        Curve::BrainpoolP320r1,
         Curve::BrainpoolP384r1,
         Curve::BrainpoolP512r1,
     ];
 
-    /// From a standardized domain parameter ID (9303-11 §9.5.1). IDs 8–11
-    /// and 14 (P-192, brainpoolP192r1, P-224, brainpoolP224r1,
-    /// brainpoolP320r1) have no released RustCrypto curve (`p192` and
-    /// `p224` exist only as 0.14 release candidates) and are not run.
+    /// From a standardized domain parameter ID (9303-11 §9.5.1); the DH
+    /// groups 0–2 are not run.
     pub fn from_parameter_id(id: u32) -> Option<Curve> {
         match id {
+            8 => Some(Curve::P192),
+            9 => Some(Curve::BrainpoolP192r1),
+            10 => Some(Curve::P224),
+            11 => Some(Curve::BrainpoolP224r1),
             12 => Some(Curve::P256),
+            14 => Some(Curve::BrainpoolP320r1),
             13 => Some(Curve::BrainpoolP256r1),
             15 => Some(Curve::P384),
             16 => Some(Curve::BrainpoolP384r1),
@@ -154,6 +197,11 @@ impl Curve {
     /// The parameter ID.
     pub fn parameter_id(self) -> u8 {
         match self {
+            Curve::P192 => 8,
+            Curve::BrainpoolP192r1 => 9,
+            Curve::P224 => 10,
+            Curve::BrainpoolP224r1 => 11,
+            Curve::BrainpoolP320r1 => 14,
             Curve::P256 => 12,
             Curve::BrainpoolP256r1 => 13,
             Curve::P384 => 15,
@@ -166,6 +214,16 @@ impl Curve {
     /// The named curve's OID content bytes (RFC 5480, RFC 5639).
     pub fn oid(self) -> &'static [u8] {
         match self {
+            // 1.2.840.10045.3.1.1
+            Curve::P192 => &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x01],
+            // 1.3.132.0.33
+            Curve::P224 => &[0x2B, 0x81, 0x04, 0x00, 0x21],
+            // 1.3.36.3.3.2.8.1.1.3
+            Curve::BrainpoolP192r1 => &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x03],
+            // 1.3.36.3.3.2.8.1.1.5
+            Curve::BrainpoolP224r1 => &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x05],
+            // 1.3.36.3.3.2.8.1.1.9
+            Curve::BrainpoolP320r1 => &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x09],
             // 1.2.840.10045.3.1.7
             Curve::P256 => &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07],
             // 1.3.132.0.34
@@ -189,6 +247,9 @@ impl Curve {
     /// The length of a scalar (and of a coordinate) in bytes.
     pub fn scalar_len(self) -> usize {
         match self {
+            Curve::P192 | Curve::BrainpoolP192r1 => 24,
+            Curve::P224 | Curve::BrainpoolP224r1 => 28,
+            Curve::BrainpoolP320r1 => 40,
             Curve::P256 | Curve::BrainpoolP256r1 => 32,
             Curve::P384 | Curve::BrainpoolP384r1 => 48,
             Curve::BrainpoolP512r1 => 64,
@@ -241,6 +302,7 @@ impl PaceInfo {
                 .collect();
             let (version, parameter) = (integers.first().copied(), integers.get(1).copied());
             let cipher = match rest {
+                [0x02, 0x01] => PaceCipher::Tdes,
                 [0x02, 0x02] => PaceCipher::Aes128,
                 [0x02, 0x03] => PaceCipher::Aes192,
                 [0x02, 0x04] => PaceCipher::Aes256,
@@ -296,7 +358,10 @@ impl Password {
             Password::Mrz(info) => Sha1::digest(info.as_bytes()).to_vec(),
             Password::Can(can) => can.as_bytes().to_vec(),
         });
-        Ok(Zeroizing::new(kdf_aes(&secret, 3, cipher.key_len())?))
+        Ok(Zeroizing::new(match cipher {
+            PaceCipher::Tdes => kdf_3des(&secret, 3).to_vec(),
+            _ => kdf_aes(&secret, 3, cipher.key_len())?,
+        }))
     }
 }
 
@@ -340,6 +405,74 @@ pub fn encrypt_nonce(k_pi: &[u8], s: &[u8]) -> Result<Vec<u8>, PaceError> {
     Ok(aes.cbc_encrypt(&[0; 16], s))
 }
 
+/// A 2-key 3DES key.
+fn tdes_key(key: &[u8]) -> Result<&[u8; 16], PaceError> {
+    <&[u8; 16]>::try_from(key).map_err(|_| PaceError::KeyLength(KeyLength(key.len())))
+}
+
+/// [`decrypt_nonce`] for `cipher`: z is one block of that cipher (8 bytes
+/// for 3DES).
+pub fn decrypt_nonce_with(
+    cipher: PaceCipher,
+    k_pi: &[u8],
+    z: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, PaceError> {
+    if cipher != PaceCipher::Tdes {
+        return decrypt_nonce(k_pi, z);
+    }
+    let key = tdes_key(k_pi)?;
+    if z.len() != cipher.block_len() {
+        return Err(PaceError::NonceLength(z.len()));
+    }
+    let s = Zeroizing::new(tdes_cbc_decrypt(key, &[0; 8], z));
+    if s.iter().all(|b| *b == 0) {
+        return Err(PaceError::NonceZero);
+    }
+    Ok(s)
+}
+
+/// [`encrypt_nonce`] for `cipher`.
+pub fn encrypt_nonce_with(cipher: PaceCipher, k_pi: &[u8], s: &[u8]) -> Result<Vec<u8>, PaceError> {
+    match cipher {
+        PaceCipher::Tdes => Ok(tdes_cbc_encrypt(tdes_key(k_pi)?, &[0; 8], s)),
+        _ => encrypt_nonce(k_pi, s),
+    }
+}
+
+/// [`auth_token`] for `cipher`: with 3DES the retail MAC over the padded
+/// data.
+pub fn auth_token_with(
+    cipher: PaceCipher,
+    ks_mac: &[u8],
+    oid: &[u8],
+    other_public: &[u8],
+) -> Result<[u8; 8], PaceError> {
+    if cipher != PaceCipher::Tdes {
+        return auth_token(ks_mac, oid, other_public);
+    }
+    let mut inner = tlv::to_vec(0x06, oid);
+    tlv::encode(0x86, other_public, &mut inner);
+    let data = tlv::to_vec(0x7F49, &inner);
+    Ok(retail_mac(tdes_key(ks_mac)?, &pad(&data, 8)))
+}
+
+/// The secure messaging PACE sets up: AES with the keys' length, or 3DES
+/// with SSC = 0 (9303-11 §9.8).
+pub fn secure_messaging(
+    cipher: PaceCipher,
+    ks_enc: &[u8],
+    ks_mac: &[u8],
+) -> Result<SecureMessaging, PaceError> {
+    match cipher {
+        PaceCipher::Tdes => Ok(SecureMessaging::tdes(
+            *tdes_key(ks_enc)?,
+            *tdes_key(ks_mac)?,
+            [0; 8],
+        )),
+        _ => Ok(SecureMessaging::aes(ks_enc, ks_mac)?),
+    }
+}
+
 /// A secret key that is wiped when dropped.
 pub type SecretBytes = Zeroizing<Vec<u8>>;
 
@@ -348,6 +481,12 @@ pub fn session_keys(
     shared_x: &[u8],
     cipher: PaceCipher,
 ) -> Result<(SecretBytes, SecretBytes), PaceError> {
+    if cipher == PaceCipher::Tdes {
+        return Ok((
+            Zeroizing::new(kdf_3des(shared_x, 1).to_vec()),
+            Zeroizing::new(kdf_3des(shared_x, 2).to_vec()),
+        ));
+    }
     Ok((
         Zeroizing::new(kdf_aes(shared_x, 1, cipher.key_len())?),
         Zeroizing::new(kdf_aes(shared_x, 2, cipher.key_len())?),
@@ -453,6 +592,23 @@ curve_ops!(
     [crate::icao::bp512],
     crate::icao::bp512::BrainpoolP512r1
 );
+curve_ops!(
+    brainpool192,
+    [crate::icao::brainpool::bp192],
+    crate::icao::brainpool::bp192::BrainpoolP192r1
+);
+curve_ops!(
+    brainpool224,
+    [crate::icao::brainpool::bp224],
+    crate::icao::brainpool::bp224::BrainpoolP224r1
+);
+curve_ops!(
+    brainpool320,
+    [crate::icao::brainpool::bp320],
+    crate::icao::brainpool::bp320::BrainpoolP320r1
+);
+curve_ops!(nist_p192, [::p192], p192::NistP192);
+curve_ops!(nist_p224, [::p224], p224::NistP224);
 curve_ops!(nist_p256, [::p256], p256::NistP256);
 curve_ops!(nist_p384, [::p384], p384::NistP384);
 curve_ops!(nist_p521, [::p521], p521::NistP521);
@@ -471,6 +627,11 @@ mod bp384_r1 {
 macro_rules! on_curve {
     ($curve:expr, $f:ident($($arg:expr),*)) => {
         match $curve {
+            Curve::P192 => nist_p192::$f($($arg),*),
+            Curve::P224 => nist_p224::$f($($arg),*),
+            Curve::BrainpoolP192r1 => brainpool192::$f($($arg),*),
+            Curve::BrainpoolP224r1 => brainpool224::$f($($arg),*),
+            Curve::BrainpoolP320r1 => brainpool320::$f($($arg),*),
             Curve::P256 => nist_p256::$f($($arg),*),
             Curve::P384 => nist_p384::$f($($arg),*),
             Curve::P521 => nist_p521::$f($($arg),*),

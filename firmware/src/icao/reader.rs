@@ -19,6 +19,16 @@
 //! mid-read (a torn read) re-runs access control with the key that worked
 //! and continues at the same offset.
 //!
+//! Chips and readers the kiosk has never met get a way around what they
+//! refuse, decided at run time and reported in [`Document::fallbacks`]
+//! ([`Fallback`]): READ BINARY by short file identifier refused → SELECT by
+//! file identifier for the rest of the session; extended length refused →
+//! short APDUs; `6Cxx` → the command again with the Le the chip names;
+//! `61xx` → GET RESPONSE until the last part; no EF.CardAccess or PACE
+//! refused → BAC; SELECT of the application refused with one P2 → the
+//! other; a transport glitch mid-file → access control again and the read
+//! goes on where it stopped (bounded).
+//!
 //! The chip is not trusted (9303-11 §4.4, §9.8; the kiosk's threat model
 //! in docs/security.md): what it does against the protocol ends the read
 //! with [`ReadError::Hostile`] and the [`Violation`], at once, with no
@@ -31,6 +41,7 @@
 //! policy to refuse (see [`Document::missing_listed_groups`]).
 
 use super::bac::{self, BacKeys};
+use super::keys::KeyCandidate;
 use super::lds::{AID, Com, File};
 use super::mrz::mrz_information;
 use super::pace::{self, PaceInfo, Password};
@@ -38,7 +49,6 @@ use super::random::Drbg;
 use super::sm::{SecureMessaging, SmError};
 use crate::apdu::tlv;
 use crate::apdu::{Command, Response, StatusWord};
-use crate::cccd::KeyCandidate;
 use kiosk_hal::ErrorKind;
 use std::collections::{BTreeMap, VecDeque};
 use zeroize::{Zeroize, Zeroizing};
@@ -69,6 +79,117 @@ pub enum ChipAuthentication {
 
 /// An Active Authentication challenge and the chip's answer (or refusal).
 pub type AaExchange = ([u8; 8], Result<Vec<u8>, StatusWord>);
+
+/// A way around something a chip or a reader refused, taken at run time.
+/// The codes ([`Fallback::code`]) are stable: `kioskctl card read --json`
+/// and the runtime's `card_read` audit entry show them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// READ BINARY by short file identifier was refused (`6A82`, `6A86`,
+    /// `6D00`, `6E00`, `6986`): files are selected by file identifier and
+    /// read by offset for the rest of the session.
+    SelectByFileId,
+    /// Extended length was refused (`6700`, a wrong-length `6Cxx`, or a
+    /// transport error on the first extended APDU): short APDUs for the
+    /// rest of the session.
+    ShortApdus,
+    /// The chip answered `6Cxx`: the command was sent again with Le = xx.
+    LeFromChip,
+    /// The chip answered `61xx` (a T=0 reader): GET RESPONSE fetched the
+    /// rest.
+    GetResponse,
+    /// No EF.CardAccess, or none with a PACE this reader runs: BAC.
+    BacWithoutPace,
+    /// The chip refused PACE (MSE:Set AT or GENERAL AUTHENTICATE): BAC
+    /// with the same MRZ.
+    BacAfterPaceRefused,
+    /// The chip refused SELECT of the eMRTD application with one P2 (`0C`
+    /// or `00`) and took the other.
+    SelectAidP2,
+    /// The transport failed mid-file: access control ran again and the
+    /// read went on at the same offset.
+    ResumedAfterGlitch,
+}
+
+impl Fallback {
+    /// Every fallback, in the order of [`Fallbacks::iter`].
+    pub const ALL: [Fallback; 8] = [
+        Fallback::SelectByFileId,
+        Fallback::ShortApdus,
+        Fallback::LeFromChip,
+        Fallback::GetResponse,
+        Fallback::BacWithoutPace,
+        Fallback::BacAfterPaceRefused,
+        Fallback::SelectAidP2,
+        Fallback::ResumedAfterGlitch,
+    ];
+
+    /// The stable code (snake case, as serialized).
+    pub fn code(self) -> &'static str {
+        match self {
+            Fallback::SelectByFileId => "select_by_file_id",
+            Fallback::ShortApdus => "short_apdus",
+            Fallback::LeFromChip => "le_from_chip",
+            Fallback::GetResponse => "get_response",
+            Fallback::BacWithoutPace => "bac_without_pace",
+            Fallback::BacAfterPaceRefused => "bac_after_pace_refused",
+            Fallback::SelectAidP2 => "select_aid_p2",
+            Fallback::ResumedAfterGlitch => "resumed_after_glitch",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// The fallbacks a read took (a set; serialized as a list of codes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Fallbacks(u16);
+
+impl Fallbacks {
+    /// Adds one.
+    pub fn insert(&mut self, fallback: Fallback) {
+        self.0 |= fallback.bit();
+    }
+
+    /// Whether the read took `fallback`.
+    pub fn contains(self, fallback: Fallback) -> bool {
+        self.0 & fallback.bit() != 0
+    }
+
+    /// Whether the read took none.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The fallbacks taken, in [`Fallback::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Fallback> {
+        Fallback::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+
+    /// Their codes.
+    pub fn codes(self) -> Vec<&'static str> {
+        self.iter().map(Fallback::code).collect()
+    }
+}
+
+impl serde::Serialize for Fallbacks {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+/// The status words that refuse READ BINARY by short file identifier on a
+/// chip that has the file (9303-10 makes SFIs optional for the chip).
+pub const SFI_REFUSALS: [StatusWord; 5] = [
+    StatusWord::FILE_NOT_FOUND,
+    StatusWord::INCORRECT_P1P2,
+    StatusWord::INS_NOT_SUPPORTED,
+    StatusWord::CLA_NOT_SUPPORTED,
+    StatusWord::COMMAND_NOT_ALLOWED,
+];
 
 /// The default cap on DG2's declared length (a CCCD's photo is ~20 KiB).
 pub const DEFAULT_MAX_DG2_LEN: usize = 128 * 1024;
@@ -165,7 +286,7 @@ impl ReadOptions {
             })
             .sum::<usize>()
             + 2 * reads(self.max_file_len);
-        let access = 8 * keys.max(1) * (1 + MAX_RESUMES as usize);
+        let access = 8 * keys.max(1) * (1 + (MAX_RESUMES + MAX_GLITCHES) as usize);
         u32::try_from(32 + files + access).unwrap_or(u32::MAX)
     }
 
@@ -222,8 +343,10 @@ pub struct Document {
     pub apdus: u32,
     /// File bytes read.
     pub bytes: usize,
-    /// Access-control runs after a torn read.
+    /// Access-control runs after a torn read or a transport glitch.
     pub resumed: u32,
+    /// The fallbacks the read took.
+    pub fallbacks: Fallbacks,
     /// The Active Authentication challenge and the chip's answer, when
     /// DG15 was read.
     pub active_authentication: Option<AaExchange>,
@@ -245,6 +368,7 @@ impl core::fmt::Debug for Document {
             .field("access", &self.access)
             .field("apdus", &self.apdus)
             .field("bytes", &self.bytes)
+            .field("fallbacks", &self.fallbacks)
             .finish_non_exhaustive()
     }
 }
@@ -463,9 +587,12 @@ enum Step {
     /// Chip authentication switched keys after the last file: one small
     /// read proves the chip has them.
     ExpectCaConfirmation,
-    /// JMRTD style: the file was selected; read its header next.
+    /// JMRTD style, or by file identifier after READ BINARY by short file
+    /// identifier was refused (`fallback`): the file was selected; read it
+    /// by offset next.
     ExpectFileSelected {
         file: File,
+        fallback: bool,
     },
     ExpectFileReselected {
         file: File,
@@ -507,6 +634,27 @@ pub struct DocumentReader {
     /// Whether EF.SOD's list has been merged into the queue.
     sod_merged: bool,
     done: bool,
+    /// The fallbacks taken so far.
+    fallbacks: Fallbacks,
+    /// Files are selected by file identifier, not read by SFI.
+    by_fid: bool,
+    /// P2 of SELECT eMRTD application (`0C`, or `00` after a refusal).
+    aid_p2: u8,
+    /// Whether the other P2 has been tried.
+    aid_p2_switched: bool,
+    /// The chip refused PACE: MRZ keys go to BAC.
+    pace_refused: bool,
+    /// The last command sent, before secure messaging (for `6Cxx` and
+    /// extended-length refusals).
+    last: Option<Command>,
+    /// The last command is a `6Cxx` repeat (at most one per command).
+    repeated: bool,
+    /// The parts of an answer fetched so far by GET RESPONSE (`61xx`).
+    chained: Vec<u8>,
+    /// Whether an extended-length command has been answered.
+    extended_answered: bool,
+    /// Access-control runs after a transport glitch.
+    glitches: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -530,6 +678,10 @@ impl core::fmt::Debug for DocumentReader {
 }
 
 const MAX_RESUMES: u32 = 2;
+/// Transport glitches mid-file the read resumes after.
+const MAX_GLITCHES: u32 = 2;
+/// The most bytes GET RESPONSE may gather into one answer.
+const MAX_CHAINED: usize = 65_538;
 
 impl DocumentReader {
     /// A reader that will try `keys` in order; `seed` feeds its random
@@ -563,6 +715,16 @@ impl DocumentReader {
             budget,
             sod_merged: false,
             done: false,
+            fallbacks: Fallbacks::default(),
+            by_fid: false,
+            aid_p2: 0x0C,
+            aid_p2_switched: false,
+            pace_refused: false,
+            last: None,
+            repeated: false,
+            chained: Vec::new(),
+            extended_answered: false,
+            glitches: 0,
         };
         // SELECT EF.CardAccess by its file identifier (the CCCD refuses
         // SELECT MF).
@@ -578,16 +740,100 @@ impl DocumentReader {
         self.outputs.pop_front()
     }
 
-    /// The transport failed.
+    /// The fallbacks taken so far (also in [`Document::fallbacks`]; here
+    /// for a read that failed).
+    pub fn fallbacks(&self) -> Fallbacks {
+        self.fallbacks
+    }
+
+    /// The transport failed. Mid-file, when access control has worked, the
+    /// read resumes (access control again, then the same offset): with
+    /// short APDUs when it was the first extended-length APDU, else at
+    /// most [`MAX_GLITCHES`] times.
     pub fn handle_transport_error(&mut self, kind: ErrorKind) {
-        let error = match kind {
-            ErrorKind::Removed | ErrorKind::NotPresent => ReadError::CardRemoved,
-            other => ReadError::Transport(other),
+        if self.done {
+            return;
+        }
+        let removed = matches!(kind, ErrorKind::Removed | ErrorKind::NotPresent);
+        let mid_file = matches!(self.step, Step::ExpectFileChunk { .. });
+        if !removed && mid_file && self.working_key.is_some() {
+            if self.options.extended_length && !self.extended_answered && self.last_extended() {
+                self.options.extended_length = false;
+                self.fallbacks.insert(Fallback::ShortApdus);
+                return self.resume_file();
+            }
+            if self.glitches < MAX_GLITCHES {
+                self.glitches += 1;
+                self.fallbacks.insert(Fallback::ResumedAfterGlitch);
+                return self.resume_file();
+            }
+        }
+        let error = if removed {
+            ReadError::CardRemoved
+        } else {
+            ReadError::Transport(kind)
         };
         self.finish(Err(error));
     }
 
+    /// Whether the last command was an extended-length one (Le above 256
+    /// or more than 255 data bytes, before secure messaging).
+    fn last_extended(&self) -> bool {
+        self.last
+            .as_ref()
+            .is_some_and(|c| c.le.is_some_and(|le| le > 256) || c.data.len() > 255)
+    }
+
+    /// Access control again with the key that worked, then the file chunk
+    /// in flight again (the chip's session is gone or out of step).
+    fn resume_file(&mut self) {
+        self.sm = None;
+        self.chained.clear();
+        let Some(key) = self.working_key else {
+            return self.finish(Err(ReadError::Malformed("resume without a key")));
+        };
+        let Step::ExpectFileChunk {
+            file,
+            offset,
+            content,
+            total,
+        } = std::mem::replace(&mut self.step, Step::Finished)
+        else {
+            return self.finish(Err(ReadError::Malformed("resume outside a file")));
+        };
+        self.resumed += 1;
+        self.resume_at = Some((file, offset, content, total));
+        self.next_key = key;
+        self.try_next_key();
+    }
+
+    /// The chip refused extended length for the file chunk in flight: short
+    /// APDUs from now on, the chunk again (after access control when the
+    /// refusal ended secure messaging).
+    fn extended_refused(&mut self, session_lost: bool) {
+        self.options.extended_length = false;
+        self.fallbacks.insert(Fallback::ShortApdus);
+        if session_lost {
+            return self.resume_file();
+        }
+        let Step::ExpectFileChunk {
+            file,
+            offset,
+            content,
+            total,
+        } = std::mem::replace(&mut self.step, Step::Finished)
+        else {
+            return;
+        };
+        self.request_chunk(file, offset, content, total);
+    }
+
     fn send_plain(&mut self, command: Command) {
+        self.last = Some(command.clone());
+        self.transmit(command);
+    }
+
+    fn transmit(&mut self, command: Command) {
         if self.apdus >= self.budget {
             return self.finish(Err(ReadError::Hostile(Violation::TooManyCommands {
                 limit: self.budget,
@@ -603,12 +849,13 @@ impl DocumentReader {
     }
 
     fn send(&mut self, command: Command) {
+        self.last = Some(command.clone());
         let protected = match self.sm.as_mut() {
             Some(sm) => sm.protect(&command),
             None => Ok(command),
         };
         match protected {
-            Ok(c) => self.send_plain(c),
+            Ok(c) => self.transmit(c),
             Err(e) => self.finish(Err(e.into())),
         }
     }
@@ -628,6 +875,42 @@ impl DocumentReader {
         if self.done {
             return;
         }
+        // T=0: the answer waits on the chip; GET RESPONSE fetches it (the
+        // parts form one answer, secure messaging and all).
+        if let [part @ .., 0x61, xx] = response {
+            self.fallbacks.insert(Fallback::GetResponse);
+            if self.chained.len() + part.len() > MAX_CHAINED {
+                return self.finish(Err(ReadError::Malformed("GET RESPONSE beyond 64 KiB")));
+            }
+            self.chained.extend_from_slice(part);
+            let le = if *xx == 0 { 256 } else { usize::from(*xx) };
+            return self.transmit(Command::new(0x00, 0xC0, 0x00, 0x00).with_le(le));
+        }
+        let joined;
+        let response = if self.chained.is_empty() {
+            response
+        } else {
+            let mut all = std::mem::take(&mut self.chained);
+            all.extend_from_slice(response);
+            joined = all;
+            &joined[..]
+        };
+        let extended = self.last_extended();
+        if extended {
+            // A refusal in plain under secure messaging ends the chip's
+            // session: short APDUs, after access control again.
+            if let [sw1, sw2] = response {
+                let sw = StatusWord::new(*sw1, *sw2);
+                let refused = sw == StatusWord::WRONG_LENGTH || *sw1 == 0x6C;
+                if refused
+                    && self.options.extended_length
+                    && matches!(self.step, Step::ExpectFileChunk { .. })
+                {
+                    let session_lost = self.sm.is_some();
+                    return self.extended_refused(session_lost);
+                }
+            }
+        }
         let (data, sw) = match self.sm.as_mut() {
             Some(sm) => match sm.unprotect(response) {
                 Ok(r) => {
@@ -645,6 +928,27 @@ impl DocumentReader {
                 }
             },
         };
+        if extended {
+            if (sw == StatusWord::WRONG_LENGTH || sw.sw1() == 0x6C)
+                && self.options.extended_length
+                && matches!(self.step, Step::ExpectFileChunk { .. })
+            {
+                return self.extended_refused(false);
+            }
+            self.extended_answered = true;
+        }
+        if sw.sw1() == 0x6C
+            && !self.repeated
+            && let Some(mut command) = self.last.clone()
+        {
+            // The exact length the chip has: the same command again.
+            self.repeated = true;
+            self.fallbacks.insert(Fallback::LeFromChip);
+            let xx = sw.0 & 0xFF;
+            command.le = Some(if xx == 0 { 256 } else { usize::from(xx) });
+            return self.send(command);
+        }
+        self.repeated = false;
         let step = std::mem::replace(&mut self.step, Step::Finished);
         self.advance(step, data, sw);
     }
@@ -661,20 +965,10 @@ impl DocumentReader {
             return self.finish(Err(ReadError::ChipAuthenticationFailed));
         }
         match (&self.step, self.working_key) {
-            (Step::ExpectFileChunk { .. }, Some(key)) if self.resumed < MAX_RESUMES => {
-                let Step::ExpectFileChunk {
-                    file,
-                    offset,
-                    content,
-                    total,
-                } = std::mem::replace(&mut self.step, Step::Finished)
-                else {
-                    return;
-                };
-                self.resumed += 1;
-                self.resume_at = Some((file, offset, content, total));
-                self.next_key = key;
-                self.try_next_key();
+            (Step::ExpectFileChunk { .. }, Some(_))
+                if self.resumed.saturating_sub(self.glitches) < MAX_RESUMES =>
+            {
+                self.resume_file();
             }
             _ => self.finish(Err(e.into())),
         }
@@ -698,9 +992,13 @@ impl DocumentReader {
                 self.try_next_key();
             }
             Step::ExpectMseOk { info, password } => {
-                if !sw.is_success() {
-                    // This PACE variant or password is refused: next key.
+                if sw == StatusWord::REFERENCE_DATA_NOT_USABLE {
+                    // This password (e.g. a CAN the chip lacks): next key.
                     return self.try_next_key();
+                }
+                if !sw.is_success() {
+                    // PACE itself is refused: BAC from here on.
+                    return self.pace_refused();
                 }
                 match password.k_pi(info.cipher) {
                     Ok(k_pi) => {
@@ -715,7 +1013,7 @@ impl DocumentReader {
                 let (true, Some(z)) = (sw.is_success(), z) else {
                     return self.pace_failed(sw);
                 };
-                let nonce = match pace::decrypt_nonce(&k_pi, &z) {
+                let nonce = match pace::decrypt_nonce_with(info.cipher, &k_pi, &z) {
                     Ok(nonce) => nonce,
                     Err(pace::PaceError::NonceLength(len)) => {
                         return self
@@ -776,7 +1074,7 @@ impl DocumentReader {
                     }
                     let shared = Zeroizing::new(info.curve.x(&info.curve.multiply(&pk_ic, &sk)?)?);
                     let (ks_enc, ks_mac) = pace::session_keys(&shared, info.cipher)?;
-                    let t_ifd = pace::auth_token(&ks_mac, &info.oid, &pk_ic)?;
+                    let t_ifd = pace::auth_token_with(info.cipher, &ks_mac, &info.oid, &pk_ic)?;
                     Ok((ks_enc, ks_mac, t_ifd))
                 })();
                 let Ok((ks_enc, ks_mac, t_ifd)) = agreed else {
@@ -799,20 +1097,31 @@ impl DocumentReader {
                 let Some(t_ic) = dynamic(&data, 0x86).filter(|_| sw.is_success()) else {
                     return self.pace_failed(sw);
                 };
-                let verified = pace::auth_token(&ks_mac, &info.oid, &pk_ifd)
+                let verified = pace::auth_token_with(info.cipher, &ks_mac, &info.oid, &pk_ifd)
                     .and_then(|expected| pace::verify_token(&expected, &t_ic))
-                    .and_then(|()| SecureMessaging::aes(&ks_enc, &ks_mac).map_err(Into::into));
+                    .and_then(|()| pace::secure_messaging(info.cipher, &ks_enc, &ks_mac));
                 match verified {
                     Ok(sm) => {
                         self.sm = Some(sm);
                         self.opened();
                         self.step = Step::ExpectApplicationSelected { then_bac: false };
-                        self.send(select_application());
+                        self.send(self.select_application());
                     }
                     Err(_) => self.try_next_key(),
                 }
             }
             Step::ExpectApplicationSelected { then_bac } => {
+                if !sw.is_success() && !self.aid_p2_switched {
+                    // Some chips take only P2 = 00 (return the FCI), some
+                    // only 0C: the other, once.
+                    self.aid_p2_switched = true;
+                    self.aid_p2 = if self.aid_p2 == 0x0C { 0x00 } else { 0x0C };
+                    self.step = Step::ExpectApplicationSelected { then_bac };
+                    return self.send(self.select_application());
+                }
+                if sw.is_success() && self.aid_p2_switched {
+                    self.fallbacks.insert(Fallback::SelectAidP2);
+                }
                 if sw == StatusWord::FILE_NOT_FOUND {
                     return self.finish(Err(ReadError::NotAnEmrtd));
                 }
@@ -866,6 +1175,11 @@ impl DocumentReader {
                             session.ks_mac,
                             session.ssc,
                         ));
+                        self.fallbacks.insert(if self.pace_refused {
+                            Fallback::BacAfterPaceRefused
+                        } else {
+                            Fallback::BacWithoutPace
+                        });
                         self.opened();
                         self.start_reading();
                     }
@@ -878,7 +1192,7 @@ impl DocumentReader {
                 content,
                 total,
             } => self.file_chunk(file, offset, content, total, data, sw),
-            Step::ExpectFileSelected { file } => {
+            Step::ExpectFileSelected { file, fallback } => {
                 if sw == StatusWord::SECURITY_STATUS_NOT_SATISFIED
                     || sw == StatusWord::FILE_NOT_FOUND
                 {
@@ -894,13 +1208,24 @@ impl DocumentReader {
                 if !sw.is_success() {
                     return self.finish(Err(ReadError::Chip { what: "SELECT", sw }));
                 }
+                if fallback && !self.by_fid {
+                    // The file is there but not by SFI: by file identifier
+                    // for the rest of the session.
+                    self.by_fid = true;
+                    self.fallbacks.insert(Fallback::SelectByFileId);
+                }
                 self.step = Step::ExpectFileChunk {
                     file,
                     offset: 0,
                     content: Vec::new(),
                     total: None,
                 };
-                self.send(Command::new(0x00, 0xB0, 0x00, 0x00).with_le(8));
+                let le = if self.options.jmrtd_style {
+                    8
+                } else {
+                    self.block()
+                };
+                self.send(Command::new(0x00, 0xB0, 0x00, 0x00).with_le(le));
             }
             Step::ExpectCaSelected { info } => {
                 if !sw.is_success() {
@@ -973,9 +1298,26 @@ impl DocumentReader {
         self.working_key = self.next_key.checked_sub(1);
     }
 
+    /// A PACE step failed: `6300` (or an answer that does not verify) is a
+    /// wrong password, the next key; any other status refuses PACE itself.
     fn pace_failed(&mut self, sw: StatusWord) {
-        let _ = sw;
+        if sw.is_success() || sw == StatusWord::VERIFICATION_FAILED {
+            return self.try_next_key();
+        }
+        self.pace_refused();
+    }
+
+    /// The chip refused PACE: MRZ keys (this one first) go to BAC.
+    fn pace_refused(&mut self) {
+        self.pace_refused = true;
+        if matches!(self.current_key(), Some(KeyCandidate::Mrz { .. })) {
+            self.next_key -= 1;
+        }
         self.try_next_key();
+    }
+
+    fn select_application(&self) -> Command {
+        Command::new(0x00, 0xA4, 0x04, self.aid_p2).with_data(AID.to_vec())
     }
 
     /// Runs access control with the next key candidate.
@@ -985,7 +1327,8 @@ impl DocumentReader {
             self.next_key += 1;
             match &key {
                 KeyCandidate::Can(can) => {
-                    if let Some(info) = self.pace_infos.first().cloned() {
+                    let pace = self.pace_infos.first().filter(|_| !self.pace_refused);
+                    if let Some(info) = pace.cloned() {
                         self.access = Some(AccessControl::PaceCan);
                         let password = Password::Can(can.clone());
                         self.send_plain(pace::mse_set_at(&info, &password));
@@ -993,10 +1336,30 @@ impl DocumentReader {
                         return;
                     }
                 }
-                KeyCandidate::Mrz { .. } => {
+                KeyCandidate::Mrz {
+                    document_number,
+                    date_of_birth,
+                    date_of_expiry,
+                } => {
+                    let pace = self.pace_infos.first().filter(|_| !self.pace_refused);
+                    if let Some(info) = pace.cloned() {
+                        // PACE with the MRZ first (9303-11 §4.2: PACE when
+                        // the chip offers it).
+                        let Ok(information) =
+                            mrz_information(document_number, date_of_birth, date_of_expiry)
+                        else {
+                            continue;
+                        };
+                        self.access = Some(AccessControl::PaceMrz);
+                        let password = Password::Mrz(information);
+                        self.send_plain(pace::mse_set_at(&info, &password));
+                        self.step = Step::ExpectMseOk { info, password };
+                        return;
+                    }
                     self.access = Some(AccessControl::Bac);
                     self.step = Step::ExpectApplicationSelected { then_bac: true };
-                    self.send_plain(select_application());
+                    let select = self.select_application();
+                    self.send_plain(select);
                     return;
                 }
             }
@@ -1012,7 +1375,8 @@ impl DocumentReader {
             // Nothing could be tried: tell a non-ID card from a chip that
             // needs another kind of key.
             self.step = Step::ExpectProbeSelected;
-            self.send_plain(select_application());
+            let select = self.select_application();
+            self.send_plain(select);
         }
     }
 
@@ -1048,8 +1412,11 @@ impl DocumentReader {
     }
 
     fn request_chunk(&mut self, file: File, offset: usize, content: Vec<u8>, total: Option<usize>) {
-        if self.options.jmrtd_style && offset == 0 {
-            self.step = Step::ExpectFileSelected { file };
+        if (self.options.jmrtd_style || self.by_fid) && offset == 0 {
+            self.step = Step::ExpectFileSelected {
+                file,
+                fallback: false,
+            };
             return self.send(
                 Command::new(0x00, 0xA4, 0x02, 0x0C).with_data(file.fid().to_be_bytes().to_vec()),
             );
@@ -1090,6 +1457,18 @@ impl DocumentReader {
         data: Vec<u8>,
         sw: StatusWord,
     ) {
+        let by_sfi = offset == 0 && !self.by_fid && !self.options.jmrtd_style;
+        if by_sfi && SFI_REFUSALS.contains(&sw) {
+            // READ BINARY by SFI refused: the file by its identifier (a
+            // file that is really absent answers that SELECT with 6A82).
+            self.step = Step::ExpectFileSelected {
+                file,
+                fallback: true,
+            };
+            return self.send(
+                Command::new(0x00, 0xA4, 0x02, 0x0C).with_data(file.fid().to_be_bytes().to_vec()),
+            );
+        }
         if sw == StatusWord::SECURITY_STATUS_NOT_SATISFIED || sw == StatusWord::FILE_NOT_FOUND {
             // Locked (DG3 without EAC) or absent: not a failed read.
             if file == File::Com {
@@ -1238,7 +1617,13 @@ impl DocumentReader {
             Some(file) => self.request_chunk(file, 0, Vec::new(), None),
             None if self.ca == CaState::Switched => {
                 self.step = Step::ExpectCaConfirmation;
-                self.send(Command::new(0x00, 0xB0, 0x80 | File::Com.sfi(), 0x00).with_le(1));
+                let read = if self.by_fid || self.options.jmrtd_style {
+                    // The current file's first byte.
+                    Command::new(0x00, 0xB0, 0x00, 0x00)
+                } else {
+                    Command::new(0x00, 0xB0, 0x80 | File::Com.sfi(), 0x00)
+                };
+                self.send(read.with_le(1));
             }
             None if self.files.contains_key(&File::Dg(15))
                 && self.active_authentication.is_none() =>
@@ -1260,6 +1645,7 @@ impl DocumentReader {
                     apdus: self.apdus,
                     bytes: self.bytes,
                     resumed: self.resumed,
+                    fallbacks: self.fallbacks,
                     active_authentication: self.active_authentication.take(),
                     chip_authentication: match self.ca {
                         CaState::NotOffered => ChipAuthentication::NotOffered,
@@ -1273,10 +1659,6 @@ impl DocumentReader {
             }
         }
     }
-}
-
-fn select_application() -> Command {
-    Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(AID.to_vec())
 }
 
 /// The value of `tag` inside the dynamic authentication data `7C`.

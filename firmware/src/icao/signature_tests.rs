@@ -250,19 +250,44 @@ algorithms! {
     bp512_sha256 => "bp512-sha256", Sha256;
     bp512_sha384 => "bp512-sha384", Sha384;
     bp512_sha512 => "bp512-sha512", Sha512;
+    p192_sha1 => "p192-sha1", Sha1;
+    p192_sha224 => "p192-sha224", Sha224;
+    p192_sha256 => "p192-sha256", Sha256;
+    p192_sha384 => "p192-sha384", Sha384;
+    p192_sha512 => "p192-sha512", Sha512;
+    p224_sha1 => "p224-sha1", Sha1;
+    p224_sha224 => "p224-sha224", Sha224;
+    p224_sha256 => "p224-sha256", Sha256;
+    p224_sha384 => "p224-sha384", Sha384;
+    p224_sha512 => "p224-sha512", Sha512;
+    bp192_sha1 => "bp192-sha1", Sha1;
+    bp192_sha224 => "bp192-sha224", Sha224;
+    bp192_sha256 => "bp192-sha256", Sha256;
+    bp192_sha384 => "bp192-sha384", Sha384;
+    bp192_sha512 => "bp192-sha512", Sha512;
+    bp224_sha1 => "bp224-sha1", Sha1;
+    bp224_sha224 => "bp224-sha224", Sha224;
+    bp224_sha256 => "bp224-sha256", Sha256;
+    bp224_sha384 => "bp224-sha384", Sha384;
+    bp224_sha512 => "bp224-sha512", Sha512;
+    bp320_sha1 => "bp320-sha1", Sha1;
+    bp320_sha224 => "bp320-sha224", Sha224;
+    bp320_sha256 => "bp320-sha256", Sha256;
+    bp320_sha384 => "bp320-sha384", Sha384;
+    bp320_sha512 => "bp320-sha512", Sha512;
 }
 
 #[test]
 fn an_ecdsa_key_on_a_curve_without_an_implementation_is_not_run_never_passed() {
     use der::asn1::{Any, BitString, ObjectIdentifier};
-    // brainpoolP320r1 (PACE parameter 14): no RustCrypto curve.
-    let curve = ObjectIdentifier::new_unwrap("1.3.36.3.3.2.8.1.1.9");
+    // secp256k1: no ICAO domain parameters, not run.
+    let curve = ObjectIdentifier::new_unwrap("1.3.132.0.10");
     let spki = spki::SubjectPublicKeyInfoOwned {
         algorithm: spki::AlgorithmIdentifierOwned {
             oid: ObjectIdentifier::new_unwrap("1.2.840.10045.2.1"),
             parameters: Some(Any::encode_from(&curve).unwrap()),
         },
-        subject_public_key: BitString::from_bytes(&[4; 81]).unwrap(),
+        subject_public_key: BitString::from_bytes(&[4; 65]).unwrap(),
     };
     let ecdsa_sha256 = spki::AlgorithmIdentifierOwned {
         oid: ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2"),
@@ -270,7 +295,7 @@ fn an_ecdsa_key_on_a_curve_without_an_implementation_is_not_run_never_passed() {
     };
     assert_eq!(
         pa::verify_signature(&spki, &ecdsa_sha256, None, b"message", &[0x30, 0]),
-        Check::NotRun("curve 1.3.36.3.3.2.8.1.1.9 is not supported".into())
+        Check::NotRun("curve 1.3.132.0.10 is not supported".into())
     );
 }
 

@@ -40,7 +40,7 @@ fn bac_keys_match_icao_appendix_d2() {
 }
 
 #[test]
-fn cccd_bac_keys_match_the_reference_vector() {
+fn vietnamese_id_bac_keys_match_the_reference_vector() {
     let v = vectors();
     let info = v["cccd_bac"]["mrz_information"].as_str().unwrap();
     assert_eq!(bac::key_seed(info).to_vec(), hex(&v, "cccd_bac.k_seed"));
@@ -313,7 +313,7 @@ mod pace_g1 {
     }
 
     #[test]
-    fn the_cccd_can_gives_a_k_pi_from_its_digits() {
+    fn the_vietnamese_id_can_gives_a_k_pi_from_its_digits() {
         // K_π = first 16 bytes of SHA-1("000001" ‖ 00000003).
         let k = Password::Can("000001".into())
             .k_pi(PaceCipher::Aes128)

@@ -103,6 +103,64 @@ fn pace_runs_on_every_curve_with_every_aes_key_length() {
 }
 
 #[test]
+fn pace_runs_on_every_curve_with_3des_secure_messaging() {
+    for curve in Curve::ALL {
+        let mut chip = chip(|c, _| {
+            c.pace_curve = curve;
+            c.pace_cipher = PaceCipher::Tdes;
+        });
+        let what = format!("PACE {curve:?} 3DES");
+        let card_access = PaceInfo::from_card_access(
+            chip_file(&chip, File::CardAccess).as_deref().unwrap_or(&[]),
+        )
+        .unwrap();
+        assert_eq!(
+            (card_access[0].curve, card_access[0].cipher),
+            (curve, PaceCipher::Tdes),
+            "{what}"
+        );
+        let doc = read(&mut chip, true).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        assert_genuine(&doc, &what);
+    }
+    // Short APDUs too (3DES blocks of 8 under the 0xDF-byte reads).
+    let mut chip = chip(|c, _| {
+        c.pace_curve = Curve::BrainpoolP320r1;
+        c.pace_cipher = PaceCipher::Tdes;
+        c.extended_length = false;
+    });
+    let doc = read(&mut chip, false).unwrap();
+    assert_genuine(&doc, "brainpoolP320r1 3DES, short APDUs");
+}
+
+#[test]
+fn a_3des_pace_nonce_of_another_length_is_a_hostile_chip() {
+    for (fault, len) in [(NonceFault::Empty, 0), (NonceFault::Short, 4)] {
+        let mut chip = chip(|c, f| {
+            c.pace_cipher = PaceCipher::Tdes;
+            f.pace_nonce = Some(fault);
+        });
+        assert_eq!(
+            read(&mut chip, true).unwrap_err(),
+            ReadError::Hostile(crate::icao::reader::Violation::PaceNonceLength { len }),
+            "{fault:?}"
+        );
+    }
+}
+
+#[test]
+fn chip_authentication_with_3des_is_refused_in_a_profile() {
+    let mut p: CardProfile = toml::from_str(PROFILE).unwrap();
+    p.chip.ca_cipher = PaceCipher::Tdes;
+    assert!(matches!(
+        p.chip(Path::new(".")),
+        Err(ProfileError::Invalid {
+            field: "chip.ca_cipher",
+            ..
+        })
+    ));
+}
+
+#[test]
 fn aes_192_and_256_secure_messaging_reads_with_short_apdus_too() {
     for cipher in [PaceCipher::Aes192, PaceCipher::Aes256] {
         let mut chip = chip(|c, _| {
@@ -206,7 +264,12 @@ fn the_curve_and_cipher_options_are_read_from_the_profile() {
     assert_eq!(p.chip.aa_hash, Some(HashAlgorithm::Sha512));
     let mut chip = p.chip(Path::new(".")).unwrap();
     assert_genuine(&read(&mut chip, true).unwrap(), "from TOML");
-    let unknown = PROFILE.replace("seed = 11", "seed = 11\npace_curve = \"brainpool_p320r1\"");
+    let p320: CardProfile = toml::from_str(
+        &PROFILE.replace("seed = 11", "seed = 11\npace_curve = \"brainpool_p320r1\""),
+    )
+    .unwrap();
+    assert_eq!(p320.chip.pace_curve, Curve::BrainpoolP320r1);
+    let unknown = PROFILE.replace("seed = 11", "seed = 11\npace_curve = \"secp256k1\"");
     assert!(toml::from_str::<CardProfile>(&unknown).is_err());
 }
 

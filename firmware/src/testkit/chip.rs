@@ -87,8 +87,33 @@ pub enum NonceFault {
     Zero,
 }
 
+/// How a chip (or the reader in front of it) refuses an extended-length
+/// APDU, in plain and ending secure messaging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtendedRefusal {
+    /// `6700`.
+    WrongLength,
+    /// `6C00` (a wrong-length `6Cxx`: 256 at most).
+    WrongLe,
+    /// No answer: the reader's transmit fails.
+    Transport,
+}
+
+/// Where a chip refuses PACE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaceRefusal {
+    /// MSE:Set AT answers `6A80`.
+    Mse,
+    /// The first GENERAL AUTHENTICATE answers `6985`.
+    GeneralAuthenticate,
+}
+
 /// One scripted misbehaviour of a hostile chip. A chip with no rules is a
-/// genuine CCCD.
+/// genuine CCCD. Some rules script a chip that is not hostile but
+/// different (another vendor's, behind another reader): the reader's
+/// fallbacks are tested against them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hostile {
     /// Refuses the file (SELECT, READ BINARY) with `sw` (`6982`, `6A82`)
@@ -144,6 +169,33 @@ pub enum Hostile {
     /// Answers Active Authentication with a valid signature over another
     /// challenge.
     AaWrongSignature,
+    /// Refuses READ BINARY by short file identifier with `sw` (a chip
+    /// that reads only the selected file).
+    RefuseSfi {
+        /// The refusal (`6A82`, `6A86`, `6D00`, `6E00`, `6986`).
+        sw: StatusWord,
+    },
+    /// Refuses every extended-length APDU, though its ATR says it takes
+    /// them (or the reader in front of it does not).
+    RefuseExtended(ExtendedRefusal),
+    /// Answers a READ BINARY whose Le exceeds the bytes left with `6Cxx`
+    /// (xx: the bytes left) instead of the bytes and `6282`.
+    ExactLe,
+    /// Answers as over T=0: every answer with data is announced by `61xx`
+    /// and fetched by GET RESPONSE.
+    GetResponse,
+    /// Takes SELECT of the eMRTD application only with this P2 (`0C` or
+    /// `00`, which returns the FCI); the other answers `6A86`.
+    SelectAidP2(u8),
+    /// Refuses PACE.
+    RefusePace(PaceRefusal),
+    /// Once, after serving `bytes` file bytes, a READ BINARY gets no answer
+    /// (a transport glitch: the reader's transmit fails) and the chip's
+    /// secure-messaging session is lost.
+    GlitchAfter {
+        /// File bytes served before the glitch.
+        bytes: usize,
+    },
 }
 
 /// Changes a chip's answers under secure messaging before they are
@@ -249,6 +301,11 @@ pub struct VirtualChip {
     /// Under secure messaging, the most plain bytes whose protected answer
     /// fits the command's Ne (set for each protected command).
     room: Option<usize>,
+    /// The answer waiting for GET RESPONSE ([`Hostile::GetResponse`]): its
+    /// data left and its status.
+    pending: Option<(Vec<u8>, [u8; 2])>,
+    /// Whether [`Hostile::GlitchAfter`] has struck.
+    glitched: bool,
 }
 
 impl core::fmt::Debug for VirtualChip {
@@ -307,6 +364,8 @@ impl VirtualChip {
             apdus: 0,
             served: 0,
             room: None,
+            pending: None,
+            glitched: false,
         }
     }
 
@@ -355,6 +414,7 @@ impl VirtualChip {
         self.ca_selected = None;
         self.next_sm = None;
         self.apdus = 0;
+        self.pending = None;
     }
 
     /// APDUs answered since the last reset.
@@ -376,7 +436,71 @@ impl VirtualChip {
         if self.stalled() {
             return Vec::new();
         }
+        if self.rule(|h| *h == Hostile::GetResponse).is_none() {
+            return self.answer(apdu, tamper);
+        }
+        // T=0: GET RESPONSE (`00 C0 00 00 Le`) hands out what waits.
+        if let [0x00, 0xC0, 0x00, 0x00, le] = apdu
+            && let Some((data, sw)) = self.pending.take()
+        {
+            self.apdus += 1;
+            let le = if *le == 0 { 256 } else { usize::from(*le) };
+            let n = le.min(data.len());
+            let mut out = data[..n].to_vec();
+            let rest = data[n..].to_vec();
+            if rest.is_empty() {
+                out.extend_from_slice(&sw);
+            } else {
+                out.extend_from_slice(&[0x61, announce(rest.len())]);
+                self.pending = Some((rest, sw));
+            }
+            return out;
+        }
+        self.pending = None;
+        let answer = self.answer(apdu, tamper);
+        match answer.split_last_chunk::<2>() {
+            Some((data, sw)) if !data.is_empty() => {
+                let out = vec![0x61, announce(data.len())];
+                self.pending = Some((data.to_vec(), *sw));
+                out
+            }
+            _ => answer,
+        }
+    }
+
+    fn answer(&mut self, apdu: &[u8], tamper: &mut dyn Tamper) -> Vec<u8> {
         self.apdus += 1;
+        // Extended length: `00` then two length bytes after the header.
+        let extended = apdu.len() >= 7 && apdu[4] == 0;
+        let refusal = self
+            .rule(|h| matches!(h, Hostile::RefuseExtended(_)))
+            .and_then(|h| match h {
+                Hostile::RefuseExtended(r) => Some(*r),
+                _ => None,
+            });
+        if let Some(refusal) = refusal.filter(|_| extended) {
+            self.sm = None;
+            return match refusal {
+                ExtendedRefusal::WrongLength => StatusWord::WRONG_LENGTH.0.to_be_bytes().to_vec(),
+                ExtendedRefusal::WrongLe => vec![0x6C, 0x00],
+                ExtendedRefusal::Transport => Vec::new(),
+            };
+        }
+        let glitch = self
+            .rule(|h| matches!(h, Hostile::GlitchAfter { .. }))
+            .and_then(|h| match h {
+                Hostile::GlitchAfter { bytes } => Some(*bytes),
+                _ => None,
+            });
+        if let Some(bytes) = glitch
+            && !self.glitched
+            && self.served >= bytes
+            && matches!(apdu.get(1), Some(0xB0 | 0xB1))
+        {
+            self.glitched = true;
+            self.sm = None;
+            return Vec::new();
+        }
         let Ok(command) = Command::decode(apdu) else {
             return StatusWord::WRONG_LENGTH.0.to_be_bytes().to_vec();
         };
@@ -465,7 +589,7 @@ impl VirtualChip {
 
     fn execute(&mut self, c: &Command) -> (Vec<u8>, StatusWord) {
         match (c.ins, c.p1, c.p2) {
-            (0xA4, 0x04, _) => self.select_application(&c.data),
+            (0xA4, 0x04, p2) => self.select_application(&c.data, p2),
             (0xA4, 0x00, _) => sw(StatusWord::INS_NOT_SUPPORTED),
             (0xA4, 0x02, _) => self.select_file(&c.data),
             (0xB0, p1, p2) => self.read_binary(p1, p2, c.le.unwrap_or(256)),
@@ -571,11 +695,26 @@ impl VirtualChip {
         }
     }
 
-    fn select_application(&mut self, aid: &[u8]) -> (Vec<u8>, StatusWord) {
+    fn select_application(&mut self, aid: &[u8], p2: u8) -> (Vec<u8>, StatusWord) {
+        let only = self
+            .rule(|h| matches!(h, Hostile::SelectAidP2(_)))
+            .and_then(|h| match h {
+                Hostile::SelectAidP2(p2) => Some(*p2),
+                _ => None,
+            });
+        if only.is_some_and(|only| only != p2) {
+            return sw(StatusWord::INCORRECT_P1P2);
+        }
         if aid == AID {
             self.in_application = true;
             self.selected = None;
-            sw(StatusWord::SUCCESS)
+            // P2 = 00 returns the FCI: the DF name.
+            let fci = if p2 == 0x00 {
+                tlv::to_vec(0x6F, &tlv::to_vec(0x84, &AID))
+            } else {
+                Vec::new()
+            };
+            (fci, StatusWord::SUCCESS)
         } else {
             sw(StatusWord::FILE_NOT_FOUND)
         }
@@ -653,6 +792,14 @@ impl VirtualChip {
                 Hostile::Drip { max } => Some(*max),
                 _ => None,
             });
+        if self.rule(|h| *h == Hostile::ExactLe).is_some()
+            && le < 256
+            && content.len() - offset < le
+        {
+            // `6Cxx`: the exact number of bytes left.
+            let left = u8::try_from(content.len() - offset).unwrap_or(0);
+            return sw(StatusWord::new(0x6C, left));
+        }
         let end = offset.saturating_add(le).min(content.len());
         let (end, status) = match room {
             // Cut to what a protected answer can carry: not the end of
@@ -669,6 +816,11 @@ impl VirtualChip {
 
     fn read_binary(&mut self, p1: u8, p2: u8, le: usize) -> (Vec<u8>, StatusWord) {
         let (file, offset) = if p1 & 0x80 != 0 {
+            if let Some(Hostile::RefuseSfi { sw: refusal }) =
+                self.rule(|h| matches!(h, Hostile::RefuseSfi { .. }))
+            {
+                return sw(*refusal);
+            }
             let Some(file) = File::from_sfi(p1 & 0x1F) else {
                 return sw(StatusWord::FILE_NOT_FOUND);
             };
@@ -737,6 +889,12 @@ impl VirtualChip {
 
     fn mse_set_at(&mut self, data: &[u8]) -> (Vec<u8>, StatusWord) {
         self.sm = None;
+        if self
+            .rule(|h| *h == Hostile::RefusePace(PaceRefusal::Mse))
+            .is_some()
+        {
+            return sw(StatusWord::WRONG_DATA);
+        }
         let Some(info) = self.config.pace.clone() else {
             return sw(StatusWord::INCORRECT_P1P2);
         };
@@ -767,6 +925,13 @@ impl VirtualChip {
             return sw(StatusWord::WRONG_DATA);
         };
         let state = std::mem::replace(&mut self.pace, PaceState::Idle);
+        if matches!(state, PaceState::Selected { .. })
+            && self
+                .rule(|h| *h == Hostile::RefusePace(PaceRefusal::GeneralAuthenticate))
+                .is_some()
+        {
+            return sw(StatusWord::CONDITIONS_NOT_SATISFIED);
+        }
         let result = match state {
             PaceState::Selected { info, k_pi } => {
                 let fault =
@@ -775,14 +940,15 @@ impl VirtualChip {
                             Hostile::PaceNonce(fault) => Some(*fault),
                             _ => None,
                         });
+                let block = info.cipher.block_len();
                 let nonce = Zeroizing::new(match fault {
-                    Some(NonceFault::Zero) => vec![0; 16],
-                    _ => self.rng.bytes::<16>().to_vec(),
+                    Some(NonceFault::Zero) => vec![0; block],
+                    _ => self.rng.bytes::<16>()[..block].to_vec(),
                 });
-                pace::encrypt_nonce(&k_pi, &nonce).map(|mut z| {
+                pace::encrypt_nonce_with(info.cipher, &k_pi, &nonce).map(|mut z| {
                     match fault {
                         Some(NonceFault::Empty) => z.clear(),
-                        Some(NonceFault::Short) => z.truncate(8),
+                        Some(NonceFault::Short) => z.truncate(block / 2),
                         _ => {}
                     }
                     self.pace = PaceState::NonceSent { info, nonce };
@@ -847,10 +1013,10 @@ impl VirtualChip {
                     .map(|t| t.value.to_vec())
                     .unwrap_or_default();
                 (|| {
-                    let expected = pace::auth_token(&ks_mac, &info.oid, &pk_ic)?;
+                    let expected = pace::auth_token_with(info.cipher, &ks_mac, &info.oid, &pk_ic)?;
                     pace::verify_token(&expected, &t_ifd)?;
-                    let t_ic = pace::auth_token(&ks_mac, &info.oid, &pk_ifd)?;
-                    self.sm = Some(SecureMessaging::aes(&ks_enc, &ks_mac)?);
+                    let t_ic = pace::auth_token_with(info.cipher, &ks_mac, &info.oid, &pk_ifd)?;
+                    self.sm = Some(pace::secure_messaging(info.cipher, &ks_enc, &ks_mac)?);
                     Ok(tlv::to_vec(0x86, &t_ic))
                 })()
             }
@@ -865,6 +1031,11 @@ impl VirtualChip {
             }
         }
     }
+}
+
+/// SW2 of `61xx` for `len` bytes waiting (`00`: 256 or more).
+fn announce(len: usize) -> u8 {
+    u8::try_from(len).unwrap_or(0)
 }
 
 /// `content` (one BER-TLV file) with its header declaring `length` bytes

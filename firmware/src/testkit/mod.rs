@@ -17,7 +17,9 @@ use crate::icao::lds::{self, Com, File};
 use crate::icao::mrz::check_digit;
 use crate::icao::pa::HashAlgorithm;
 use crate::icao::pace::{Curve, ID_PACE, PaceCipher, PaceInfo};
-use chip::{AaKey, CaKey, ChipConfig, Hostile, NonceFault, VirtualChip};
+use chip::{
+    AaKey, CaKey, ChipConfig, ExtendedRefusal, Hostile, NonceFault, PaceRefusal, VirtualChip,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -162,6 +164,32 @@ pub struct FaultsSection {
     /// certificate expired on 2020-12-31.
     #[serde(default)]
     pub expired_signer: bool,
+    /// READ BINARY by short file identifier is refused with this status,
+    /// e.g. `0x6A82` (a chip that reads only the selected file).
+    pub sfi_refused: Option<u16>,
+    /// Extended-length APDUs are refused though the ATR offers them:
+    /// `"wrong_length"` (`6700`), `"wrong_le"` (`6C00`) or `"transport"`
+    /// (no answer).
+    pub extended_refused: Option<ExtendedRefusal>,
+    /// A READ BINARY asking for more bytes than are left is answered
+    /// `6Cxx` (xx: the bytes left).
+    #[serde(default)]
+    pub exact_le: bool,
+    /// Answers come as over T=0: `61xx`, then GET RESPONSE.
+    #[serde(default)]
+    pub get_response: bool,
+    /// SELECT of the eMRTD application is taken only with this P2 (`0x0C`
+    /// or `0x00`).
+    pub select_aid_p2: Option<u8>,
+    /// No EF.CardAccess (PACE is then not offered to the reader).
+    #[serde(default)]
+    pub no_card_access: bool,
+    /// PACE is refused: `"mse"` (MSE:Set AT `6A80`) or
+    /// `"general_authenticate"` (`6985`).
+    pub pace_refused: Option<PaceRefusal>,
+    /// Once, after serving this many file bytes, a READ BINARY gets no
+    /// answer (a transport glitch) and the chip's session is lost.
+    pub glitch_after: Option<usize>,
 }
 
 /// `[faults] declared_length`.
@@ -219,6 +247,27 @@ impl FaultsSection {
         if self.aa_wrong_signature {
             rules.push(Hostile::AaWrongSignature);
         }
+        if let Some(sw) = self.sfi_refused {
+            rules.push(Hostile::RefuseSfi { sw: StatusWord(sw) });
+        }
+        if let Some(refusal) = self.extended_refused {
+            rules.push(Hostile::RefuseExtended(refusal));
+        }
+        if self.exact_le {
+            rules.push(Hostile::ExactLe);
+        }
+        if self.get_response {
+            rules.push(Hostile::GetResponse);
+        }
+        if let Some(p2) = self.select_aid_p2 {
+            rules.push(Hostile::SelectAidP2(p2));
+        }
+        if let Some(refusal) = self.pace_refused {
+            rules.push(Hostile::RefusePace(refusal));
+        }
+        if let Some(bytes) = self.glitch_after {
+            rules.push(Hostile::GlitchAfter { bytes });
+        }
         rules
     }
 }
@@ -264,14 +313,16 @@ pub struct ChipSection {
     /// `"p384"`, `"p521"` or `"brainpool_p384r1"`.
     #[serde(default = "cccd_curve")]
     pub pace_curve: Curve,
-    /// PACE's cipher: `"aes128"` (default), `"aes192"` or `"aes256"`.
+    /// PACE's cipher: `"aes128"` (default), `"aes192"`, `"aes256"` or
+    /// `"tdes"` (2-key 3DES).
     #[serde(default = "cccd_cipher")]
     pub pace_cipher: PaceCipher,
     /// Chip Authentication's curve (names as `pace_curve`; default
     /// brainpoolP256r1).
     #[serde(default = "cccd_curve")]
     pub ca_curve: Curve,
-    /// Chip Authentication's cipher (as `pace_cipher`; default AES-128).
+    /// Chip Authentication's cipher (as `pace_cipher` but not `"tdes"`;
+    /// default AES-128).
     #[serde(default = "cccd_cipher")]
     pub ca_cipher: PaceCipher,
     /// The curve of the ECDSA Active Authentication key (names as
@@ -585,7 +636,30 @@ impl CardProfile {
                 curve: self.chip.pace_curve,
             }
         });
-        if let Some(info) = &pace {
+        if self.chip.ca_cipher == PaceCipher::Tdes {
+            return Err(invalid(
+                "chip.ca_cipher",
+                "3DES chip authentication is not run: aes128, aes192 or aes256".into(),
+            ));
+        }
+        if let Some(sw) = self.faults.sfi_refused
+            && !(0x6000..0x7000).contains(&sw)
+        {
+            return Err(invalid(
+                "faults.sfi_refused",
+                format!("{sw:#06x} is not an error status (6xxx)"),
+            ));
+        }
+        if let Some(p2) = self.faults.select_aid_p2
+            && p2 != 0x00
+            && p2 != 0x0C
+        {
+            return Err(invalid(
+                "faults.select_aid_p2",
+                format!("{p2:#04x} is neither 0x0C nor 0x00"),
+            ));
+        }
+        if let Some(info) = pace.as_ref().filter(|_| !self.faults.no_card_access) {
             use crate::apdu::tlv;
             let mut seq = tlv::to_vec(0x06, &info.oid);
             tlv::encode(0x02, &[2], &mut seq);
@@ -659,5 +733,7 @@ impl CardProfile {
 
 #[cfg(test)]
 mod algorithm_tests;
+#[cfg(test)]
+mod fallback_tests;
 #[cfg(test)]
 mod tests;

@@ -117,6 +117,11 @@ for md in sha1 sha224 sha256 sha384 sha512; do
     case_ "bp256-$md" brainpoolP256r1 "$md" ecdsa
     case_ "bp384-$md" brainpoolP384r1 "$md" ecdsa
     case_ "bp512-$md" brainpoolP512r1 "$md" ecdsa
+    case_ "p192-$md" prime192v1 "$md" ecdsa
+    case_ "p224-$md" secp224r1 "$md" ecdsa
+    case_ "bp192-$md" brainpoolP192r1 "$md" ecdsa
+    case_ "bp224-$md" brainpoolP224r1 "$md" ecdsa
+    case_ "bp320-$md" brainpoolP320r1 "$md" ecdsa
 done
 # RSA-PSS with an id-RSASSA-PSS key (not rsaEncryption).
 case_ pss-key-sha256 rsa-pss sha256 pss

@@ -211,7 +211,8 @@ mod independent_readers {
     use super::*;
 
     /// The kiosk's default card (PACE on brainpoolP256r1 and BAC, extended
-    /// length) read by the kiosk and by dmrtd, with PACE-CAN and with BAC,
+    /// length) read by the kiosk (PACE with the CAN, then the MRZ) and by
+    /// dmrtd, with PACE-CAN and with BAC,
     /// and by emrtd with BAC: every file they both read is the same.
     #[test]
     fn dmrtd_and_emrtd_read_the_virtual_cccd_as_the_kiosk_does() {
@@ -226,11 +227,12 @@ mod independent_readers {
         row("kiosk", "PACE-CAN", card, Some(apdus), &kiosk_pace);
 
         let chip = Emulated::insert(card, &daemon);
-        let kiosk_bac = kiosk_read(&["--mrz", &mrz]);
+        // An MRZ key on a PACE chip: PACE with the MRZ.
+        let kiosk_mrz = kiosk_read(&["--mrz", &mrz]);
         let apdus = chip.remove(&daemon);
-        assert_eq!(kiosk_bac["access_control"], "bac", "{kiosk_bac}");
-        assert_eq!(kiosk_bac["file_sha256"], kiosk_pace["file_sha256"]);
-        row("kiosk", "BAC", card, Some(apdus), &kiosk_bac);
+        assert_eq!(kiosk_mrz["access_control"], "pace_mrz", "{kiosk_mrz}");
+        assert_eq!(kiosk_mrz["file_sha256"], kiosk_pace["file_sha256"]);
+        row("kiosk", "PACE-MRZ", card, Some(apdus), &kiosk_mrz);
 
         let chip = Emulated::insert(card, &daemon);
         let dmrtd_pace = independent_read("dmrtd", &mrz, &["--can", &can]);

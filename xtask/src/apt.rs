@@ -33,6 +33,19 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
         "vsmartcard-vpcd",
         "a virtual PC/SC reader for the simulated card",
     ),
+    (
+        "vsmartcard-vpicc",
+        "vicc, vsmartcard's ePassport emulator: the third-party chip of the interop tests",
+    ),
+    (
+        "python3-pycryptodome",
+        "vicc's ciphers (Debian installs them as Cryptodome)",
+    ),
+    ("python3-pil", "vicc reads the size of the ePass photo"),
+    (
+        "patch",
+        "applies tools/vicc/vicc-epass-py3.patch to a copy of vicc",
+    ),
     ("fonts-noto-core", "Vietnamese fonts for the UI"),
     ("espeak-ng", "spoken guidance (Vietnamese voice)"),
     (

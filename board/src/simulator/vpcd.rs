@@ -179,8 +179,19 @@ impl VpcdCard {
         card: Box<dyn SimCard>,
         wait: Duration,
     ) -> io::Result<VpcdCard> {
+        VpcdCard::insert_until(addr, card, wait, Arc::new(AtomicBool::new(false)))
+    }
+
+    /// As [`VpcdCard::insert`], and the card also leaves the reader when
+    /// `stop` is set by someone else (a signal handler: `kioskctl card
+    /// emulate` stops on SIGTERM and reports the APDUs it answered).
+    pub fn insert_until(
+        addr: SocketAddr,
+        card: Box<dyn SimCard>,
+        wait: Duration,
+        stop: Arc<AtomicBool>,
+    ) -> io::Result<VpcdCard> {
         let mut stream = connect_retrying(addr, wait)?;
-        let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("vpcd-card".into())
@@ -202,7 +213,8 @@ impl VpcdCard {
         self.stop_thread()
     }
 
-    /// Serves until vpcd closes the connection (for `kioskctl card emulate`).
+    /// Serves until vpcd closes the connection or the stop flag is set
+    /// (for `kioskctl card emulate`); returns the APDUs answered.
     pub fn wait(mut self) -> io::Result<u64> {
         match self.thread.take() {
             Some(t) => t

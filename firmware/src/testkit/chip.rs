@@ -298,6 +298,9 @@ pub struct VirtualChip {
     /// File bytes served by READ BINARY (not reset: a stalling chip stays
     /// stalled).
     served: usize,
+    /// Under secure messaging, the most plain bytes whose protected answer
+    /// fits the command's Ne (set for each protected command).
+    room: Option<usize>,
     /// The answer waiting for GET RESPONSE ([`Hostile::GetResponse`]): its
     /// data left and its status.
     pending: Option<(Vec<u8>, [u8; 2])>,
@@ -319,6 +322,32 @@ fn sw(sw: StatusWord) -> (Vec<u8>, StatusWord) {
     (Vec::new(), sw)
 }
 
+/// The length of a protected answer carrying `plain` data bytes (9303-11
+/// §9.8.6.2): `87 L 01 cryptogram` (data only), `99 02 SW`, `8E 08 MAC`.
+pub(crate) fn protected_len(plain: usize, block: usize) -> usize {
+    let trailer = 4 + 10;
+    if plain == 0 {
+        return trailer;
+    }
+    let value = 1 + (plain / block + 1) * block;
+    let length_octets = match value {
+        0..=0x7F => 1,
+        0x80..=0xFF => 2,
+        0x100..=0xFFFF => 3,
+        _ => 4,
+    };
+    1 + length_octets + value + trailer
+}
+
+/// The most plain bytes whose protected answer fits `ne` bytes.
+pub(crate) fn plain_room(ne: usize, block: usize) -> usize {
+    let mut plain = ne;
+    while plain > 0 && protected_len(plain, block) > ne {
+        plain -= 1;
+    }
+    plain
+}
+
 impl VirtualChip {
     /// A chip from its configuration and a seed for its randomness.
     pub fn new(config: ChipConfig, seed: [u8; 32]) -> Self {
@@ -334,6 +363,7 @@ impl VirtualChip {
             next_sm: None,
             apdus: 0,
             served: 0,
+            room: None,
             pending: None,
             glitched: false,
         }
@@ -485,7 +515,14 @@ impl VirtualChip {
                     return StatusWord::SM_OBJECTS_INCORRECT.0.to_be_bytes().to_vec();
                 }
             };
+            // ISO/IEC 7816-4 §5.1: the answer's data field holds at most
+            // the Ne of the command as sent (256 for a short APDU, which
+            // 9303 readers send with Le '00'): a READ BINARY is cut so that
+            // its protected answer fits, and the reader reads on.
+            let block = if sm.is_aes() { 16 } else { 8 };
+            self.room = Some(plain_room(command.le.unwrap_or(256), block));
             let (mut data, mut status) = self.execute(&plain);
+            self.room = None;
             tamper.plain(plain.ins, &mut data, &mut status);
             let read = matches!(plain.ins, 0xB0 | 0xB1)
                 .then_some(self.selected)
@@ -719,7 +756,13 @@ impl VirtualChip {
         }
     }
 
-    fn read(&mut self, file: File, offset: usize, le: usize) -> (Vec<u8>, StatusWord) {
+    fn read(
+        &mut self,
+        file: File,
+        offset: usize,
+        le: usize,
+        room: Option<usize>,
+    ) -> (Vec<u8>, StatusWord) {
         if let Err(status) = self.accessible(file) {
             return sw(status);
         }
@@ -758,10 +801,12 @@ impl VirtualChip {
             return sw(StatusWord::new(0x6C, left));
         }
         let end = offset.saturating_add(le).min(content.len());
-        let status = if end - offset < le && le != 256 && le != 65_536 {
-            StatusWord::END_OF_FILE
-        } else {
-            StatusWord::SUCCESS
+        let (end, status) = match room {
+            // Cut to what a protected answer can carry: not the end of
+            // the file, the reader asks for the rest.
+            Some(room) if end - offset > room => (offset + room, StatusWord::SUCCESS),
+            _ if end - offset < le && le != 256 && le != 65_536 => (end, StatusWord::END_OF_FILE),
+            _ => (end, StatusWord::SUCCESS),
         };
         let end = drip.map_or(end, |max| end.min(offset.saturating_add(max.max(1))));
         let data = content[offset..end].to_vec();
@@ -790,7 +835,8 @@ impl VirtualChip {
             };
             (file, usize::from(u16::from_be_bytes([p1 & 0x7F, p2])))
         };
-        self.read(file, offset, le)
+        let room = self.room;
+        self.read(file, offset, le, room)
     }
 
     fn read_binary_odd(&mut self, data: &[u8], le: usize) -> (Vec<u8>, StatusWord) {
@@ -804,7 +850,9 @@ impl VirtualChip {
             .value
             .iter()
             .fold(0usize, |a, b| (a << 8) | usize::from(*b));
-        let (content, status) = self.read(file, offset, le.saturating_sub(4));
+        // The content goes into `53 len …` (up to 4 bytes more).
+        let room = self.room.map(|r| r.saturating_sub(4));
+        let (content, status) = self.read(file, offset, le.saturating_sub(4), room);
         if content.is_empty() && !status.is_success() {
             return (content, status);
         }

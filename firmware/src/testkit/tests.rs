@@ -279,6 +279,78 @@ fn select_mf_is_refused_like_the_cccd_does() {
     );
 }
 
+/// ISO/IEC 7816-4 §5.1: a short APDU's answer carries at most 256 data
+/// bytes. A protected READ BINARY sent short with DO'97' = `00` (256
+/// plain bytes, as emrtd asks) cannot have them all under 3DES secure
+/// messaging: the chip cuts the data to the 231 bytes whose protected
+/// answer fits, says `9000`, and the reader reads on from there. (The chip
+/// used to answer 285 bytes, which a reader with a short buffer refuses.)
+#[test]
+fn a_short_protected_read_of_256_bytes_is_cut_to_fit_a_short_answer() {
+    use crate::apdu::{Command, StatusWord};
+    use crate::icao::bac::{self, BacKeys};
+    use crate::icao::lds::File;
+    use crate::icao::sm::SecureMessaging;
+    let p: CardProfile = toml::from_str(PROFILE).unwrap();
+    let mrz = crate::icao::mrz::Mrz::parse(&cccd_mrz(&p.citizen()).unwrap()).unwrap();
+    let whole = run(&mut profile(|_| {}), qr_keys(), ReadOptions::default())
+        .0
+        .unwrap()
+        .files[&File::Dg(13)]
+        .clone();
+    assert!(whole.len() > 256, "DG13 must need two reads");
+
+    let mut chip = profile(|_| {});
+    assert_eq!(
+        chip.process(&[0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0, 0, 2, 0x47, 0x10, 1]),
+        vec![0x90, 0x00]
+    );
+    let challenge = chip.process(&bac::get_challenge().encode().unwrap());
+    let terminal = bac::Terminal::new(
+        BacKeys::from_mrz_information(&mrz.mrz_information()),
+        challenge[..8].try_into().unwrap(),
+        [1; 8],
+        [2; 16],
+    );
+    let answer = chip.process(&terminal.external_authenticate().encode().unwrap());
+    let keys = terminal.finish(&answer[..40]).unwrap();
+    let mut sm = SecureMessaging::tdes(keys.ks_enc, keys.ks_mac, keys.ssc);
+
+    let mut read = |offset: usize| {
+        let [hi, lo] = u16::try_from(offset).unwrap().to_be_bytes();
+        let (p1, p2) = if offset == 0 {
+            (0x80 | 13, 0)
+        } else {
+            (hi, lo)
+        };
+        let command = sm
+            .protect(&Command::new(0x00, 0xB0, p1, p2).with_le(256))
+            .unwrap()
+            .encode()
+            .unwrap();
+        assert_eq!(command.last(), Some(&0x00), "a short APDU, Le 00");
+        let response = chip.process(&command);
+        assert!(response.len() <= 256 + 2, "{} bytes", response.len());
+        sm.unprotect(&response).unwrap()
+    };
+    let (first, sw) = read(0);
+    assert_eq!((first.len(), sw), (231, StatusWord::SUCCESS));
+    let (rest, sw) = read(231);
+    assert_eq!(sw, StatusWord::SUCCESS);
+    assert_eq!([first, rest].concat(), whole);
+}
+
+#[test]
+fn the_room_of_a_protected_answer_is_what_its_objects_leave() {
+    // 3DES: 231 bytes pad to 232; `87 81 E9 01` + 232 + `99 02 SW` +
+    // `8E 08 MAC` = 250. AES: 223 pad to 224 (242 bytes).
+    assert_eq!(super::chip::plain_room(256, 8), 231);
+    assert_eq!(super::chip::plain_room(256, 16), 223);
+    assert_eq!(super::chip::protected_len(231, 8), 250);
+    assert_eq!(super::chip::protected_len(0, 8), 14);
+    assert!(super::chip::plain_room(65_536, 16) > 65_000);
+}
+
 mod passive_authentication {
     use super::*;
     use crate::icao::pa::{self, ChainCheck, Check, TrustList, Verdict};

@@ -179,15 +179,25 @@ fn report(
         Policy::default()
     };
     let decision = trust::permits(&policy, &verdict, Purpose::Identify);
-    // A chip without DG13 (a passport) still reports its MRZ and what
-    // could not be verified.
+    // A chip that is not a CCCD (a passport: no DG13) is reported all the
+    // same, with why it identifies no citizen: its MRZ from DG1 and its
+    // photo, or why each does not parse.
     let id = cccd::identify(doc);
     let mrz = match &id {
-        Ok(id) => Some(id.mrz.clone()),
-        Err(_) => doc
-            .files
-            .get(&File::Dg(1))
-            .and_then(|dg1| kiosk_firmware::icao::lds::parse_dg1(dg1).ok()),
+        Ok(id) => Ok(id.mrz.clone()),
+        Err(_) => match doc.files.get(&File::Dg(1)) {
+            Some(dg1) => kiosk_firmware::icao::lds::parse_dg1(dg1).map_err(|e| e.to_string()),
+            None => Err("DG1 was not read".to_owned()),
+        },
+    };
+    let photo = match doc.files.get(&File::Dg(2)) {
+        None => serde_json::Value::Null,
+        Some(dg2) => match kiosk_firmware::icao::lds::parse_dg2(dg2) {
+            Ok(f) => serde_json::json!({
+                "format": f.format, "width": f.width, "height": f.height, "bytes": f.data.len(),
+            }),
+            Err(e) => serde_json::json!({ "error": e.to_string() }),
+        },
     };
     let failed = |error: String| serde_json::json!({ "passive_authentication": { "verdict": "failed", "error": error } });
     let mut security = match doc.files.get(&File::Sod).map(|s| pa::parse_sod(s)) {
@@ -213,35 +223,43 @@ fn report(
                 Err(refusal) => refusal.code(),
             },
             "access_control": doc.access,
-            "identify_error": id.as_ref().err().map(ToString::to_string),
-            "citizen": id.as_ref().ok().map(|id| &id.citizen).map(|c| serde_json::json!({
-                "id_number": c.id_number,
-                "full_name": c.full_name,
-                "date_of_birth": c.date_of_birth,
-                "sex": c.sex,
-                "nationality": c.nationality,
-                "ethnicity": c.ethnicity,
-                "religion": c.religion,
-                "place_of_origin": c.place_of_origin,
-                "place_of_residence": c.place_of_residence,
-                "identifying_marks": c.identifying_marks,
-                "date_of_issue": c.date_of_issue,
-                "date_of_expiry": c.date_of_expiry,
-                "father_name": c.father_name,
-                "mother_name": c.mother_name,
-                "spouse_name": c.spouse_name,
-                "old_id_number": c.old_id_number,
-            })),
-            "mrz": mrz.as_ref().map(|m| serde_json::json!({
-                "document_number": m.document_number,
-                "date_of_birth": m.date_of_birth,
-                "date_of_expiry": m.date_of_expiry,
-                "no_expiry": m.has_no_expiry(),
-            })),
-            "photo": id.as_ref().ok().and_then(|id| id.face.as_ref()).map(|f| serde_json::json!({
-                "format": f.format, "width": f.width, "height": f.height, "bytes": f.data.len(),
-            })),
+            "citizen": id.as_ref().ok().map(|id| {
+                let c = &id.citizen;
+                serde_json::json!({
+                    "id_number": c.id_number,
+                    "full_name": c.full_name,
+                    "date_of_birth": c.date_of_birth,
+                    "sex": c.sex,
+                    "nationality": c.nationality,
+                    "ethnicity": c.ethnicity,
+                    "religion": c.religion,
+                    "place_of_origin": c.place_of_origin,
+                    "place_of_residence": c.place_of_residence,
+                    "identifying_marks": c.identifying_marks,
+                    "date_of_issue": c.date_of_issue,
+                    "date_of_expiry": c.date_of_expiry,
+                    "father_name": c.father_name,
+                    "mother_name": c.mother_name,
+                    "spouse_name": c.spouse_name,
+                    "old_id_number": c.old_id_number,
+                })
+            }),
+            "not_a_cccd": id.as_ref().err().map(ToString::to_string),
+            "mrz": match &mrz {
+                Ok(m) => serde_json::json!({
+                    "document_code": m.document_code,
+                    "issuer": m.issuer,
+                    "document_number": m.document_number,
+                    "date_of_birth": m.date_of_birth,
+                    "date_of_expiry": m.date_of_expiry,
+                    "no_expiry": m.has_no_expiry(),
+                }),
+                Err(e) => serde_json::json!({ "error": e }),
+            },
+            "photo": photo,
             "files": doc.files.iter().map(|(f, v)| (f.to_string(), v.len())).collect::<std::collections::BTreeMap<_, _>>(),
+            // What independent readers are compared on (tests/tests/interop.rs).
+            "file_sha256": doc.files.iter().map(|(f, v)| (f.to_string(), hex::encode(<sha2::Sha256 as sha2::Digest>::digest(v)))).collect::<std::collections::BTreeMap<_, _>>(),
             "unavailable": doc.unavailable.iter().map(|(f, sw)| format!("{f}: {sw}")).collect::<Vec<_>>(),
             "security": security,
             "apdus": stats.apdus,
@@ -370,6 +388,19 @@ pub(crate) fn read(
                 "  the SOD is signed outside the trust list (--csca); --allow-unanchored accepts it for lab use"
             );
         }
+    } else if value["decision"].is_string() {
+        println!(
+            "read, but not a CCCD ({}); MRZ {}",
+            value["not_a_cccd"], value["mrz"]
+        );
+        println!(
+            "  read with {} in {} APDUs; not available: {}",
+            value["access_control"], value["apdus"], value["unavailable"]
+        );
+        println!(
+            "  passive authentication: {}; decision: {}",
+            value["security"]["passive_authentication"]["verdict"], value["decision"]
+        );
     } else {
         println!(
             "card read failed: {} ({})",
@@ -383,25 +414,58 @@ pub(crate) fn read(
     })
 }
 
-/// `kioskctl card emulate`.
-pub(crate) fn emulate(profile: &Path, host: &str, port: u16) -> anyhow::Result<ExitCode> {
+/// `kioskctl card emulate`: serves the chip until vpcd closes the
+/// connection (pcscd stops) or SIGTERM/SIGINT arrives, then reports the
+/// APDUs the chip answered (a second signal ends it at once).
+pub(crate) fn emulate(
+    json: bool,
+    profile: &Path,
+    host: &str,
+    port: u16,
+) -> anyhow::Result<ExitCode> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
     let chip = kiosk_board::simulator::load_card(profile)?;
     let addr = format!("{host}:{port}")
         .parse()
         .with_context(|| format!("{host}:{port} is not an address"))?;
-    println!(
-        "connecting the virtual chip of {} to vpcd at {addr}",
-        profile.display()
-    );
-    let card = kiosk_board::simulator::vpcd::VpcdCard::insert(
+    if !json {
+        println!(
+            "connecting the virtual chip of {} to vpcd at {addr}",
+            profile.display()
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
+            .context("installing the signal handler")?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing the signal handler")?;
+    }
+    let card = kiosk_board::simulator::vpcd::VpcdCard::insert_until(
         addr,
         Box::new(chip),
         Duration::from_secs(30),
+        Arc::clone(&stop),
     )
     .with_context(|| {
         format!("vpcd does not listen at {addr}: is pcscd running with vsmartcard-vpcd?")
     })?;
     let apdus = card.wait()?;
-    println!("vpcd closed the connection after {apdus} APDUs");
+    let ended = if stop.load(Ordering::Relaxed) {
+        "signal"
+    } else {
+        "vpcd_closed"
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "ok": true, "apdus": apdus, "ended": ended })
+        );
+    } else if ended == "signal" {
+        println!("stopped by a signal after {apdus} APDUs");
+    } else {
+        println!("vpcd closed the connection after {apdus} APDUs");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -366,7 +366,8 @@ enum CardCommand {
     Read(CardRead),
     /// Put a card profile's virtual chip into a vsmartcard vpcd reader
     /// (pcscd), for testing any PC/SC application; runs until pcscd closes
-    /// the connection.
+    /// the connection or SIGTERM/SIGINT, then reports the APDUs the chip
+    /// answered (`{"apdus": N}` with --json).
     Emulate {
         /// The card profile (TOML).
         #[arg(long)]
@@ -611,7 +612,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             profile,
             vpcd_port,
             vpcd_host,
-        }) => card::emulate(profile, vpcd_host, *vpcd_port),
+        }) => card::emulate(cli.json, profile, vpcd_host, *vpcd_port),
     }
 }
 

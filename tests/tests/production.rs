@@ -457,31 +457,55 @@ fn the_units_command_line_shows_the_attract_screen_under_cage() {
         ("WLR_LIBINPUT_NO_DEVICES", "1"),
     ]);
     assert_eq!(stage.sockets(), ["wayland-0"], "cage's socket");
-    let shot = stage.screenshot("wayland-0", "attract.png");
-    // wlroots' headless output is 1280×720; rotation = 90 turns it into
-    // the portrait screen the kiosk is drawn for.
-    assert_eq!(shot.dimensions(), (720, 1280), "the rotated output");
-    let ui = attract(&stage.config, shot.dimensions());
-    let drawn = kiosk_ui::headless::snapshot(ui.window()).unwrap();
-    drawn.save(stage.out.join("attract-software.png")).unwrap();
-    // The card on the reader is animated (its phase differs between the
-    // two): the bands above it (title and guidance) and below it (the
-    // slot's label and the buttons) are still, and must match.
-    let (w, h) = shot.dimensions();
-    for (name, top, bottom) in [("top", 0, h * 28 / 100), ("bottom", h * 78 / 100, h)] {
-        let band = |img: &image::RgbImage| {
-            image::imageops::crop_imm(img, 0, top, w, bottom - top).to_image()
+    // The first frame cage shows may come before the window has taken the
+    // rotated output's size (its configure arrives after the first commit):
+    // look again until the display settles on the attract screen, for up
+    // to 20 s, and judge the last look.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut drawn_for = None;
+    loop {
+        let shot = stage.screenshot("wayland-0", "attract.png");
+        // wlroots' headless output is 1280×720; rotation = 90 turns it
+        // into the portrait screen the kiosk is drawn for.
+        assert_eq!(shot.dimensions(), (720, 1280), "the rotated output");
+        let drawn = match &drawn_for {
+            Some(d) => image::RgbImage::clone(d),
+            None => {
+                let ui = attract(&stage.config, shot.dimensions());
+                let d = kiosk_ui::headless::snapshot(ui.window()).unwrap();
+                d.save(stage.out.join("attract-software.png")).unwrap();
+                drawn_for = Some(d.clone());
+                d
+            }
         };
-        let d = kiosk_ui::headless::compare(&band(&shot), &band(&drawn), 24);
-        println!(
-            "{name} band ({top}..{bottom}): {:.2} % of pixels differ from the software rendering",
-            d.fraction * 100.0
-        );
+        // The card on the reader is animated (its phase differs between
+        // the two): the bands above it (title and guidance) and below it
+        // (the slot's label and the buttons) are still, and must match.
+        let (w, h) = shot.dimensions();
+        let mut worst = ("", 0.0_f64);
+        for (name, top, bottom) in [("top", 0, h * 28 / 100), ("bottom", h * 78 / 100, h)] {
+            let band = |img: &image::RgbImage| {
+                image::imageops::crop_imm(img, 0, top, w, bottom - top).to_image()
+            };
+            let d = kiosk_ui::headless::compare(&band(&shot), &band(&drawn), 24);
+            println!(
+                "{name} band ({top}..{bottom}): {:.2} % of pixels differ from the software rendering",
+                d.fraction * 100.0
+            );
+            if d.fraction > worst.1 {
+                worst = (name, d.fraction);
+            }
+        }
+        if worst.1 < 0.02 {
+            break;
+        }
         assert!(
-            d.fraction < 0.02,
-            "the display does not show the attract screen ({name} band: {:.2} % differ; see {})",
-            d.fraction * 100.0,
+            std::time::Instant::now() < deadline,
+            "the display does not show the attract screen ({} band: {:.2} % differ; see {})",
+            worst.0,
+            worst.1 * 100.0,
             stage.out.display()
         );
+        std::thread::sleep(Duration::from_millis(500));
     }
 }

@@ -1,10 +1,9 @@
-//! brainpoolP192r1, brainpoolP224r1 and brainpoolP320r1 (RFC 5639 §3.2,
-//! §3.3, §3.5; ICAO 9303-11 §9.5.1 standardized domain parameters 9, 11
-//! and 14), for PACE, chip authentication and the ECDSA checks of passive
+//! brainpoolP192r1, brainpoolP224r1, brainpoolP320r1 and brainpoolP512r1
+//! (RFC 5639 §3.2, §3.3, §3.5, §3.7; ICAO 9303-11 §9.5.1 standardized
+//! domain parameters 9, 11, 14 and 17), for PACE, chip authentication and the ECDSA checks of passive
 //! and active authentication.
 //!
-//! No RustCrypto crate publishes these curves. As [`super::bp512`] does,
-//! this module writes no curve or field arithmetic: the [`brainpool_curve`]
+//! No RustCrypto crate publishes these curves. This module writes no curve or field arithmetic: the [`brainpool_curve`]
 //! macro hands each curve's constants to RustCrypto's generic
 //! implementations — `primefield`'s Montgomery-form prime fields over
 //! `crypto-bigint` for the base and scalar fields, `primeorder`'s complete
@@ -352,4 +351,22 @@ brainpool_curve! {
     gy: "14fdd05545ec1cc8ab4093247f77275e0743ffed117182eaa9c77877aaac6ac7d35245d1692e8ee1",
     digest: sha2::Sha384,
     reduce: wide,
+}
+
+brainpool_curve! {
+    module: bp512,
+    curve: BrainpoolP512r1,
+    name: "brainpoolP512r1",
+    uint: elliptic_curve::bigint::U512,
+    bytes: elliptic_curve::consts::U64,
+    modulus: "aadd9db8dbe9c48b3fd4e6ae33c9fc07cb308db3b3c9d20ed6639cca703308717d4d9b009bc66842aecda12ae6a380e62881ff2f2d82c68528aa6056583a48f3",
+    order: "aadd9db8dbe9c48b3fd4e6ae33c9fc07cb308db3b3c9d20ed6639cca70330870553e5c414ca92619418661197fac10471db1d381085ddaddb58796829ca90069",
+    field_generator: 2,
+    scalar_generator: 7,
+    a: "7830a3318b603b89e2327145ac234cc594cbdd8d3df91610a83441caea9863bc2ded5d5aa8253aa10a2ef1c98b9ac8b57f1117a72bf2c7b9e7c1ac4d77fc94ca",
+    b: "3df91610a83441caea9863bc2ded5d5aa8253aa10a2ef1c98b9ac8b57f1117a72bf2c7b9e7c1ac4d77fc94cadc083e67984050b75ebae5dd2809bd638016f723",
+    gx: "81aee4bdd82ed9645a21322e9c4c6a9385ed9f70b5d916c1b43b62eef4d0098eff3b1f78e2d0d48d50d1687b93b97d5f7c6d5047406a5e688b352209bcb9f822",
+    gy: "7dde385d566332ecc0eabfa9cf7822fdf209f70024a57b1aa000c55b881f8111b2dcde494a5f485e5bca4bd88a2763aed1ca2b2fa8f0540678cd1e0f3ad80892",
+    digest: sha2::Sha512,
+    reduce: monty,
 }

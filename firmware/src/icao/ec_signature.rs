@@ -6,7 +6,7 @@
 //! The curve comes from the key's SubjectPublicKeyInfo (a named curve OID,
 //! RFC 5480 / RFC 5639); the arithmetic is RustCrypto's (`p256`, `p384`,
 //! `p521`, `bp256`, `bp384`; brainpoolP512r1 on their generic arithmetic,
-//! [`super::bp512`]). The hash is given already computed: the
+//! [`super::brainpool::bp512`]). The hash is given already computed: the
 //! `ecdsa` crate turns it into the integer e as ANSI X9.62 / FIPS 186-5
 //! §6.4.2 prescribe, its leftmost bits when it is longer than the group
 //! order (SHA-512 on P-256) and the whole value when it is shorter (SHA-1
@@ -105,7 +105,7 @@ pub fn verify(
         Curve::P521 => verify!(p521::NistP521),
         Curve::BrainpoolP256r1 => verify!(bp256::BrainpoolP256r1),
         Curve::BrainpoolP384r1 => verify!(bp384::BrainpoolP384r1),
-        Curve::BrainpoolP512r1 => verify!(super::bp512::BrainpoolP512r1),
+        Curve::BrainpoolP512r1 => verify!(super::brainpool::bp512::BrainpoolP512r1),
     }?;
     Ok(curve)
 }
@@ -146,7 +146,7 @@ pub fn sign_plain(curve: Curve, key: &[u8], prehash: &[u8]) -> Result<Vec<u8>, E
         Curve::P521 => sign!(p521::NistP521),
         Curve::BrainpoolP256r1 => sign!(bp256::BrainpoolP256r1),
         Curve::BrainpoolP384r1 => sign!(bp384::BrainpoolP384r1),
-        Curve::BrainpoolP512r1 => sign!(super::bp512::BrainpoolP512r1),
+        Curve::BrainpoolP512r1 => sign!(super::brainpool::bp512::BrainpoolP512r1),
     }
 }
 

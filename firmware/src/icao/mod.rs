@@ -10,8 +10,7 @@
 //! - [`keys`]: the access keys to try (MRZ, CAN).
 //! - [`ec_signature`]: ECDSA on every curve the reader runs (PA and AA).
 //! - [`bac`]: Basic Access Control, both sides.
-//! - [`brainpool`]: brainpoolP192r1, P224r1 and P320r1 on the same.
-//! - [`bp512`]: the brainpoolP512r1 curve on RustCrypto's generic arithmetic.
+//! - [`brainpool`]: brainpoolP192r1, P224r1, P320r1 and P512r1 on RustCrypto's generic arithmetic.
 //! - [`pa`]: passive authentication (EF.SOD, CMS, the CSCA trust list).
 //! - [`pace`]: PACE v2, ECDH generic mapping, both sides' maths.
 //! - [`pki`]: the trust store (CSCAs, master lists, link certificates, CRLs).
@@ -22,7 +21,6 @@
 pub mod aa;
 pub mod atr;
 pub mod bac;
-pub mod bp512;
 pub mod brainpool;
 pub mod ca;
 pub mod crypto;

@@ -123,7 +123,7 @@ impl PaceCipher {
 /// The elliptic curves this reader runs: every elliptic curve of the
 /// standardized domain parameters of 9303-11 §9.5.1 (TR-03110-3 A.2.1.1),
 /// from RustCrypto's crates or, for the brainpool curves it lacks, on its
-/// generic arithmetic ([`super::brainpool`], [`super::bp512`]). Used by
+/// generic arithmetic ([`super::brainpool`], [`super::brainpool::bp512`]). Used by
 /// PACE, chip authentication and (by OID) the ECDSA checks of passive and
 /// active authentication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
@@ -154,7 +154,7 @@ pub enum Curve {
     /// brainpoolP384r1, parameter ID 16.
     #[serde(rename = "brainpool_p384r1")]
     BrainpoolP384r1,
-    /// brainpoolP512r1, parameter ID 17 ([`super::bp512`]).
+    /// brainpoolP512r1, parameter ID 17 ([`super::brainpool::bp512`]).
     #[serde(rename = "brainpool_p512r1")]
     BrainpoolP512r1,
 }
@@ -589,8 +589,8 @@ curve_ops!(brainpool, [super::bp256_r1], bp256::BrainpoolP256r1);
 curve_ops!(brainpool384, [super::bp384_r1], bp384::BrainpoolP384r1);
 curve_ops!(
     brainpool512,
-    [crate::icao::bp512],
-    crate::icao::bp512::BrainpoolP512r1
+    [crate::icao::brainpool::bp512],
+    crate::icao::brainpool::bp512::BrainpoolP512r1
 );
 curve_ops!(
     brainpool192,

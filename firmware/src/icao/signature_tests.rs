@@ -3,7 +3,7 @@
 //! this code (`firmware/tests/vectors/pki-algs/make.sh`, which says what
 //! each file is): RSA PKCS#1 v1.5 and RSA-PSS with SHA-1/224/256/384/512,
 //! ECDSA with those hashes on P-256, P-384, P-521, brainpoolP256r1,
-//! brainpoolP384r1 and brainpoolP512r1 (`icao::bp512`); a curve without an
+//! brainpoolP384r1 and brainpoolP512r1 (`icao::brainpool::bp512`); a curve without an
 //! implementation is not run, never passed. Hashes longer than the curve order (SHA-512 on
 //! P-256) are truncated, shorter ones (SHA-1 on P-521) taken whole, as
 //! openssl does.

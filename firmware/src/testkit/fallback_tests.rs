@@ -4,8 +4,9 @@
 //! so it fails if the fallback is removed.
 
 use super::chip::{ExtendedRefusal, PaceRefusal, VirtualChip};
+use super::tests::qr_keys;
 use super::*;
-use crate::cccd::{self, KeyCandidate};
+use crate::cccd::KeyCandidate;
 use crate::icao::reader::{
     AccessControl, Document, DocumentReader, Fallback, Output, ReadError, ReadOptions,
 };
@@ -33,12 +34,6 @@ fn chip(edit: impl FnOnce(&mut CardProfile)) -> VirtualChip {
     p.chip(Path::new(".")).unwrap()
 }
 
-fn qr_keys() -> Vec<KeyCandidate> {
-    let qr =
-        cccd::qr::CardQr::parse("003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021").unwrap();
-    cccd::keys_from_qr(&qr)
-}
-
 fn mrz_key() -> Vec<KeyCandidate> {
     vec![KeyCandidate::Mrz {
         document_number: "090000001".into(),
@@ -54,25 +49,10 @@ fn extended() -> ReadOptions {
     }
 }
 
-/// Runs the reader against the chip; an answer shorter than a status word
-/// is the transport failing (as the board's readers report it).
+/// Runs the reader against the chip (`super::tests::run`): the read must
+/// succeed.
 fn run(chip: &mut VirtualChip, keys: Vec<KeyCandidate>, options: ReadOptions) -> Document {
-    let mut reader = DocumentReader::new(keys, [42; 32], options);
-    loop {
-        match reader.poll_output() {
-            Some(Output::Transmit(apdu)) => {
-                let response = chip.process(&apdu);
-                if response.len() < 2 {
-                    reader.handle_transport_error(kiosk_hal::ErrorKind::Protocol);
-                } else {
-                    reader.handle_response(&response);
-                }
-            }
-            Some(Output::Progress { .. }) => {}
-            Some(Output::Done(result)) => return result.unwrap(),
-            None => panic!("the reader stalled"),
-        }
-    }
+    super::tests::run(chip, keys, options).0.unwrap()
 }
 
 /// Every file of the genuine chip was read, and nothing is missing.

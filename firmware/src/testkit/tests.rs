@@ -35,14 +35,16 @@ fn profile(edit: impl FnOnce(&mut CardProfile)) -> VirtualChip {
     p.chip(Path::new(".")).unwrap()
 }
 
-fn qr_keys() -> Vec<KeyCandidate> {
+pub(super) fn qr_keys() -> Vec<KeyCandidate> {
     let qr =
         cccd::qr::CardQr::parse("003090000001||Nguyễn Văn Mẫu|15011990|Nam|Số 1|01062021").unwrap();
     cccd::keys_from_qr(&qr)
 }
 
-/// Runs the reader against the chip; returns the result and the progress seen.
-fn run(
+/// Runs the reader against the chip; returns the result and the progress
+/// seen. An answer shorter than a status word is the transport failing
+/// (as the board's readers report it).
+pub(super) fn run(
     chip: &mut VirtualChip,
     keys: Vec<KeyCandidate>,
     options: ReadOptions,
@@ -57,7 +59,11 @@ fn run(
             }
             Some(Output::Transmit(apdu)) => {
                 let response = chip.process(&apdu);
-                reader.handle_response(&response);
+                if response.len() < 2 {
+                    reader.handle_transport_error(kiosk_hal::ErrorKind::Protocol);
+                } else {
+                    reader.handle_response(&response);
+                }
             }
             Some(Output::Progress { done, total }) => progress.push((done, total)),
             Some(Output::Done(result)) => return (result, progress),

@@ -22,10 +22,14 @@
 //!   ([`QueueError::Closed`], [`QueueError::SoldOut`]) that the session shows
 //!   as their own states.
 //!
+//! - A kiosk of a centre takes its numbers from the centre and numbers
+//!   from its own offline block when the centre is away ([`centre`]).
+//!
 //! Everything takes the wall-clock `now` as a parameter; nothing here reads
 //! a clock or touches a device.
 
 pub mod catalog;
+pub mod centre;
 pub mod order;
 
 pub use crate::session::{Priority, Verification};
@@ -38,7 +42,7 @@ use crate::ticket::{LocalTime, TicketContent};
 use order::Place;
 
 /// Which number range a ticket takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Lane {
     /// Normal numbers, `A001`.
@@ -56,7 +60,8 @@ impl Lane {
         }
     }
 
-    fn parse(s: &str) -> Option<Lane> {
+    /// From its stored name.
+    pub fn parse(s: &str) -> Option<Lane> {
         match s {
             "normal" => Some(Lane::Normal),
             "priority" => Some(Lane::Priority),
@@ -145,6 +150,20 @@ pub enum QueueError {
     /// A stored ticket this firmware cannot read (a newer firmware's row).
     #[error("ticket row {0} cannot be read")]
     CorruptRow(i64),
+    /// The centre could not be reached and this kiosk knows no offline
+    /// block (it never reached the centre since it was set up). Remedy:
+    /// check the network and `kioskctl centre status`.
+    #[error("the centre cannot be reached and no offline block is known")]
+    CentreUnreachable,
+    /// The centre refused (this kiosk is not admitted, a bad request).
+    /// Remedy: see the code; `kioskctl centre status` shows the admission.
+    #[error("the centre refused: {code}: {message}")]
+    CentreRefused {
+        /// The centre's code.
+        code: String,
+        /// Its message.
+        message: String,
+    },
     /// The database failed; nothing was drawn.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -226,16 +245,20 @@ pub struct Ticket {
     pub called_at: Option<u64>,
     /// Which counter.
     pub counter: Option<u16>,
+    /// Where the number came from (`offline`: printed as such).
+    pub origin: centre::Origin,
 }
 
 impl Ticket {
-    fn from_row(row: TicketRow) -> Result<Ticket, QueueError> {
+    pub(crate) fn from_row(row: TicketRow) -> Result<Ticket, QueueError> {
         let lane = Lane::parse(&row.lane).ok_or(QueueError::CorruptRow(row.id))?;
         let priority = match &row.priority {
             Some(p) => Some(parse_priority(p).ok_or(QueueError::CorruptRow(row.id))?),
             None => None,
         };
+        let origin = centre::Origin::parse(&row.origin).ok_or(QueueError::CorruptRow(row.id))?;
         Ok(Ticket {
+            origin,
             id: row.id,
             day: row.day,
             number: row.number,
@@ -454,6 +477,7 @@ impl Queue {
             ),
             reference: ticket.reference(kiosk_id),
             reprint,
+            offline: ticket.origin == centre::Origin::Offline,
         })
     }
 

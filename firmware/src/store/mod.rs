@@ -26,7 +26,9 @@
 //! Tables: the audit log and settings (`0001_init.sql`), queue tickets
 //! (`0002_queue.sql`, see [`queue`]), the outbox of online requests and
 //! their receipts (`0003_outbox.sql`, see [`outbox`]), usage counts per
-//! day (`0004_usage.sql`, see [`usage`]).
+//! day (`0004_usage.sql`, see [`usage`]), the centre's tickets: the origin
+//! of each ticket, offline tickets until the centre acknowledges them, and
+//! requests in flight (`0005_centre.sql`, see [`queue`]).
 //!
 //! [`Store::open_reader`] opens a read-only second connection (the metrics
 //! endpoint, `kioskctl stats`) beside the kiosk's own: WAL lets it read
@@ -40,7 +42,7 @@ use std::path::{Path, PathBuf};
 pub mod outbox;
 pub mod queue;
 pub mod usage;
-pub use queue::{Draw, NewTicket, TicketRow};
+pub use queue::{CentreNumber, Draw, NewTicket, OfflineDraw, TicketRow};
 
 /// Wall-clock time, passed in by the caller (the store never reads a clock).
 pub use crate::time::UnixMillis;
@@ -75,10 +77,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "usage",
         sql: include_str!("../../migrations/0004_usage.sql"),
     },
+    Migration {
+        version: 5,
+        name: "centre",
+        sql: include_str!("../../migrations/0005_centre.sql"),
+    },
 ];
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]

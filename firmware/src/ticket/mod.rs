@@ -99,6 +99,10 @@ pub struct TicketContent {
     /// Whether this is a re-print of a ticket that failed to print (the
     /// paper then says so).
     pub reprint: bool,
+    /// Whether the number came from the kiosk's offline block while the
+    /// centre was unreachable (`queue::centre`): the paper says so, and
+    /// shows no waiting count (the kiosk does not know it).
+    pub offline: bool,
 }
 
 /// The privacy line at the foot of every ticket.
@@ -135,13 +139,24 @@ pub fn render(content: &TicketContent, paper: PaperWidth) -> Result<Bitmap, Rast
         )?;
     }
     c.space(12);
-    c.text(
-        &format!(
-            "Số người đang chờ: {} · People waiting: {}",
-            content.waiting, content.waiting
-        ),
-        Style::regular(24.0 * k).centered(),
-    )?;
+    if content.offline {
+        c.text(
+            "CẤP NGOẠI TUYẾN · ISSUED OFFLINE",
+            Style::heading(24.0 * k).inverse(),
+        )?;
+        c.text(
+            "Số vẫn được gọi theo thứ tự · Your number will be called in turn",
+            Style::regular(20.0 * k).centered(),
+        )?;
+    } else {
+        c.text(
+            &format!(
+                "Số người đang chờ: {} · People waiting: {}",
+                content.waiting, content.waiting
+            ),
+            Style::regular(24.0 * k).centered(),
+        )?;
+    }
     c.text(
         &format!("Quầy · Counters: {}", content.counters),
         Style::regular(24.0 * k).centered(),

@@ -30,6 +30,7 @@ fn canonical(priority: bool) -> TicketContent {
         qr: format!("https://dichvucong.example.gov.vn/hang-doi/KIOSK-SIM-001/20261125/{number}"),
         reference: format!("KIOSK-SIM-001 · 20261125 · {number}"),
         reprint: false,
+        offline: false,
     }
 }
 
@@ -156,6 +157,22 @@ fn a_reprint_says_so_on_the_paper() {
     .unwrap();
     assert!(again.height() > first.height());
     assert!(again.black_dots() > first.black_dots() + 3_000);
+}
+
+#[test]
+fn an_offline_number_says_so_on_the_paper() {
+    let online = render(&canonical(false), PaperWidth::Mm80).unwrap();
+    let offline = render(
+        &TicketContent {
+            offline: true,
+            ..canonical(false)
+        },
+        PaperWidth::Mm80,
+    )
+    .unwrap();
+    // An inverse banner replaces the waiting count.
+    assert!(offline.height() > online.height());
+    assert!(offline.black_dots() > online.black_dots() + 3_000);
 }
 
 #[test]

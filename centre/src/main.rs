@@ -1,0 +1,166 @@
+//! `kiosk-centre`: the service centre's queue server.
+//!
+//! - `kiosk-centre serve --config centre.toml`: migrate and serve.
+//! - `kiosk-centre migrate --config centre.toml`: migrate only.
+//! - `kiosk-centre pki --out DIR --client ID…`: a test PKI.
+//! - `kiosk-centre demo --dir DIR --kiosks N`: a private PostgreSQL, a test
+//!   PKI, a configuration and client files, and the centre, until SIGTERM
+//!   or Ctrl-C; prints one JSON line when ready.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use kiosk_centre::config::CentreConfig;
+use kiosk_centre::server::Server;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kiosk-centre",
+    version,
+    about = "The service centre's queue (PostgreSQL, HTTPS with mutual TLS)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate the database and serve the API.
+    Serve {
+        /// The centre's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Migrate the database and exit.
+    Migrate {
+        /// The centre's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Write a test PKI (never for production).
+    Pki {
+        /// The folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// A client certificate's id (a kiosk or desk); repeat.
+        #[arg(long = "client")]
+        clients: Vec<String>,
+    },
+    /// A whole centre on this machine (private PostgreSQL, test PKI).
+    Demo {
+        /// The folder for the configuration, PKI and client files.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Kiosks (1–9).
+        #[arg(long, default_value_t = 2)]
+        kiosks: usize,
+        /// Where to listen (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// Start the centre's clock at this local time (YYYY-MM-DDTHH:MM).
+        #[arg(long)]
+        clock_start: Option<String>,
+    },
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+async fn until_stopped() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KIOSK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config } => {
+            let config = CentreConfig::load(&config)?;
+            runtime()?.block_on(async {
+                let server = Server::bind(config).await?;
+                tracing::info!(addr = %server.local_addr()?, "centre serving");
+                tokio::select! {
+                    () = server.run() => {}
+                    () = until_stopped() => {}
+                }
+                anyhow::Ok(())
+            })
+        }
+        Command::Migrate { config } => {
+            let config = CentreConfig::load(&config)?;
+            runtime()?.block_on(async {
+                let pool = kiosk_centre::db::pool(&config.database_url, 1)?;
+                let v = kiosk_centre::db::migrate(&pool).await?;
+                println!("{}", serde_json::json!({ "schema_version": v }));
+                anyhow::Ok(())
+            })
+        }
+        Command::Pki { out, clients } => {
+            let ca = kiosk_centre::pki::generate(&out, &clients)?;
+            println!("{}", serde_json::json!({ "ca": ca, "clients": clients }));
+            Ok(())
+        }
+        Command::Demo {
+            dir,
+            kiosks,
+            listen,
+            clock_start,
+        } => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let (pg, url) = kiosk_centre::demo::database()?;
+            let layout = kiosk_centre::demo::write_layout(
+                &dir,
+                &url,
+                &listen,
+                kiosks,
+                clock_start.as_deref(),
+            )?;
+            let config = CentreConfig::load(&layout.config)?;
+            let result = runtime()?.block_on(async {
+                let server = Server::bind(config).await?;
+                let addr = server.local_addr()?;
+                let url = format!("https://127.0.0.1:{}", addr.port());
+                kiosk_centre::demo::write_client_files(&layout, &url)?;
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "ready": true,
+                        "url": url,
+                        "layout": layout,
+                        "postgres_port": pg.port(),
+                    })
+                );
+                tokio::select! {
+                    () = server.run() => {}
+                    () = until_stopped() => {}
+                }
+                anyhow::Ok(())
+            });
+            drop(pg);
+            result
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! A private PostgreSQL server for tests, demos and the benchmark: Debian's
+//! `postgresql` binaries (`initdb`, `postgres`), a temporary data folder, a
+//! unix socket in its own folder, a free TCP port on 127.0.0.1, and no
+//! password (trust, local only). Stopped by PID (SIGTERM, then the
+//! process is waited for) when dropped.
+//!
+//! One server per test binary; each test takes a fresh database from it
+//! ([`TempPostgres::create_database`]).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where Debian puts the server binaries of each major version.
+const DEBIAN_ROOT: &str = "/usr/lib/postgresql";
+
+/// Why the server could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum PgHarnessError {
+    /// No `initdb`/`postgres` found. Remedy: `apt-get install postgresql`
+    /// (`cargo xtask setup` does), or set `KIOSK_PG_BIN` to the folder.
+    #[error(
+        "PostgreSQL server binaries not found under {DEBIAN_ROOT}/*/bin or KIOSK_PG_BIN: install the Debian package `postgresql` (cargo xtask setup)"
+    )]
+    Missing,
+    /// A step failed.
+    #[error("{step}: {detail}")]
+    Step {
+        /// What was being done.
+        step: &'static str,
+        /// What went wrong (the tool's output).
+        detail: String,
+    },
+}
+
+fn step(step: &'static str, detail: impl ToString) -> PgHarnessError {
+    PgHarnessError::Step {
+        step,
+        detail: detail.to_string(),
+    }
+}
+
+/// The folder holding `initdb` and `postgres`: `KIOSK_PG_BIN`, else the
+/// newest `/usr/lib/postgresql/*/bin`.
+pub fn find_bin() -> Result<PathBuf, PgHarnessError> {
+    if let Some(dir) = std::env::var_os("KIOSK_PG_BIN") {
+        let dir = PathBuf::from(dir);
+        return if dir.join("initdb").is_file() {
+            Ok(dir)
+        } else {
+            Err(PgHarnessError::Missing)
+        };
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(DEBIAN_ROOT)
+        .map_err(|_| PgHarnessError::Missing)?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let v: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            (bin.join("initdb").is_file() && bin.join("postgres").is_file()).then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    versions
+        .pop()
+        .map(|(_, b)| b)
+        .ok_or(PgHarnessError::Missing)
+}
+
+/// A running private server.
+#[derive(Debug)]
+pub struct TempPostgres {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    port: u16,
+    user: String,
+}
+
+fn free_port() -> Result<u16, PgHarnessError> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| step("free port", e))?;
+    Ok(l.local_addr().map_err(|e| step("free port", e))?.port())
+}
+
+impl TempPostgres {
+    /// initdb, start, and wait (up to 60 s) until it accepts connections.
+    /// Runs as the current user; PostgreSQL refuses root, so as root the
+    /// server runs as the `postgres` user Debian's package creates.
+    pub fn start() -> Result<TempPostgres, PgHarnessError> {
+        let bin = find_bin()?;
+        let dir = tempfile::Builder::new()
+            .prefix("kiosk-pg-")
+            .tempdir()
+            .map_err(|e| step("temp folder", e))?;
+        let data = dir.path().join("data");
+        let sock = dir.path().join("sock");
+        std::fs::create_dir_all(&sock).map_err(|e| step("socket folder", e))?;
+        let as_root = nix_is_root();
+        if as_root {
+            // The data and socket folders must belong to the server's user.
+            chown_postgres(dir.path())?;
+        }
+        let user = if as_root {
+            "postgres".to_owned()
+        } else {
+            std::env::var("USER").unwrap_or_else(|_| "postgres".into())
+        };
+        let out = command(&bin.join("initdb"), as_root)
+            .args(["-A", "trust", "-U", &user, "-E", "UTF8", "--locale=C", "-D"])
+            .arg(&data)
+            .output()
+            .map_err(|e| step("initdb", e))?;
+        if !out.status.success() {
+            return Err(step("initdb", String::from_utf8_lossy(&out.stderr)));
+        }
+        let port = free_port()?;
+        let log = std::fs::File::create(dir.path().join("postgres.log"))
+            .map_err(|e| step("log file", e))?;
+        if as_root {
+            chown_postgres(&dir.path().join("postgres.log"))?;
+        }
+        let child = command(&bin.join("postgres"), as_root)
+            .arg("-D")
+            .arg(&data)
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-k"])
+            .arg(&sock)
+            // Tests, not durability: no fsync, small memory.
+            .args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "shared_buffers=32MB",
+                "-c",
+                "max_connections=60",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| step("postgres", e))?;
+        let mut pg = TempPostgres {
+            child: Some(child),
+            dir,
+            port,
+            user,
+        };
+        pg.wait_ready(Duration::from_secs(60))?;
+        Ok(pg)
+    }
+
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a harness around a real server process waits for it to come up"
+    )]
+    fn wait_ready(&mut self, limit: Duration) -> Result<(), PgHarnessError> {
+        let start = Instant::now();
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return Err(step(
+                    "postgres exited",
+                    format!("{status}; log: {}", self.log()),
+                ));
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && self.socket_path().exists()
+            {
+                return Ok(());
+            }
+            if start.elapsed() > limit {
+                return Err(step("postgres did not accept connections", self.log()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn socket_path(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join("sock")
+            .join(format!(".s.PGSQL.{}", self.port))
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("postgres.log")).unwrap_or_default()
+    }
+
+    /// Its TCP port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The connection string of database `db` (over the unix socket).
+    pub fn url(&self, db: &str) -> String {
+        format!(
+            "host={} port={} user={} dbname={db}",
+            self.dir.path().join("sock").display(),
+            self.port,
+            self.user
+        )
+    }
+
+    /// Creates an empty database `name` (letters, digits, `_`).
+    pub fn create_database(&self, name: &str) -> Result<String, PgHarnessError> {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(step("create database", format!("bad name {name:?}")));
+        }
+        let bin = find_bin()?;
+        // psql lives in /usr/bin on Debian (postgresql-client); createdb
+        // is beside it. Use the server's own single-user-free route: a
+        // `createdb` from the same bin folder when present.
+        let createdb = [bin.join("createdb"), PathBuf::from("/usr/bin/createdb")]
+            .into_iter()
+            .find(|p| p.is_file())
+            .ok_or_else(|| step("create database", "no createdb (postgresql-client)"))?;
+        let out = Command::new(createdb)
+            .args(["-h"])
+            .arg(self.dir.path().join("sock"))
+            .args(["-p", &self.port.to_string(), "-U", &self.user, name])
+            .output()
+            .map_err(|e| step("createdb", e))?;
+        if !out.status.success() {
+            return Err(step("createdb", String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(self.url(name))
+    }
+
+    /// Stops the server (SIGTERM to its PID, then waits).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(0));
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let _ = child.wait();
+        }
+    }
+
+    /// The folder holding the data, socket and log.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn nix_is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn command(program: &Path, as_root: bool) -> Command {
+    if as_root {
+        // `setpriv` (util-linux) drops to the postgres user without a
+        // login shell.
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+            "--",
+        ]);
+        c.arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn chown_postgres(path: &Path) -> Result<(), PgHarnessError> {
+    let user = nix::unistd::User::from_name("postgres")
+        .map_err(|e| step("postgres user", e))?
+        .ok_or_else(|| {
+            step(
+                "postgres user",
+                "no `postgres` user: install the Debian package `postgresql`",
+            )
+        })?;
+    let walk = |p: &Path| nix::unistd::chown(p, Some(user.uid), Some(user.gid));
+    walk(path).map_err(|e| step("chown", e))?;
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).map_err(|e| step("chown", e))? {
+            let entry = entry.map_err(|e| step("chown", e))?;
+            walk(&entry.path()).map_err(|e| step("chown", e))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,529 @@
+//! The centre's HTTPS API (`docs/centre-api.yaml`): rustls with client
+//! certificates required (mutual TLS), one hyper HTTP/1.1 connection task
+//! per client, axum routing, JSON bodies.
+//!
+//! - TLS 1.2/1.3 with the ring provider, as the kiosk's clients. Every
+//!   client must present a certificate chaining to the configured client
+//!   CA, or the handshake fails (`CertificateRequired` / `UnknownIssuer`);
+//!   there is no anonymous access.
+//! - Who is calling is the certificate's common name: a kiosk of
+//!   `[[kiosks]]` may issue and reconcile, a name of
+//!   `centre.counter_clients` may call, recall, transfer and finish
+//!   tickets. Anyone else gets 403 `not_admitted`.
+//! - Refusals are JSON `{error, message}` with a stable code.
+
+use crate::clock::Clock;
+use crate::config::CentreConfig;
+use crate::db::{CentreDb, CentreError, DbError, Refusal};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use kiosk_firmware::queue::centre::{
+    ApiError, CallAnswer, CallNextRequest, CounterAction, IDEMPOTENCY_HEADER, IssueRequest,
+    KioskAssignment, ReconcileRequest, TransferRequest,
+};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::Path as FsPath;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use x509_cert::der::Decode as _;
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A TLS file is missing or unusable.
+    #[error("{path}: {reason}")]
+    TlsFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// rustls refused the material.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The database cannot be used.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+fn load_certs(path: &FsPath) -> Result<Vec<CertificateDer<'static>>, ServeError> {
+    let bad = |reason: String| ServeError::TlsFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| bad(e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(bad("holds no PEM certificate".into()));
+    }
+    Ok(certs)
+}
+
+/// The rustls server configuration: the centre's certificate, client
+/// certificates required from `client_ca_file`.
+pub fn tls_config(config: &CentreConfig) -> Result<Arc<rustls::ServerConfig>, ServeError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certs = load_certs(&config.tls.cert_file)?;
+    let key =
+        rustls::pki_types::PrivateKeyDer::from_pem_file(&config.tls.key_file).map_err(|e| {
+            ServeError::TlsFile {
+                path: config.tls.key_file.display().to_string(),
+                reason: format!("holds no usable PEM private key ({e})"),
+            }
+        })?;
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in load_certs(&config.tls.client_ca_file)? {
+        roots
+            .add(ca)
+            .map_err(|e| ServeError::Tls(format!("client CA: {e}")))?;
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| ServeError::Tls(format!("client verifier: {e}")))?;
+    let tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServeError::Tls(e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .map_err(|e| ServeError::Tls(e.to_string()))?;
+    Ok(Arc::new(tls))
+}
+
+/// The common name of a client certificate.
+pub fn common_name(der: &[u8]) -> Option<String> {
+    let cert = x509_cert::Certificate::from_der(der).ok()?;
+    let cn = cert.tbs_certificate().subject().common_name().ok()??;
+    Some(cn.value().into_owned())
+}
+
+/// Who is calling, from the TLS handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// The client certificate's common name.
+    pub name: String,
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// The configuration.
+    pub config: CentreConfig,
+    /// The queue.
+    pub db: CentreDb,
+    /// The wall clock.
+    pub clock: Clock,
+}
+
+type Shared = Arc<AppState>;
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiFailure(StatusCode, ApiError);
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+fn failure(status: StatusCode, code: &str, message: impl Into<String>) -> ApiFailure {
+    ApiFailure(
+        status,
+        ApiError {
+            error: code.to_owned(),
+            message: message.into(),
+            next_opening_unix_ms: None,
+            limit: None,
+        },
+    )
+}
+
+impl From<CentreError> for ApiFailure {
+    fn from(e: CentreError) -> Self {
+        let message = e.to_string();
+        match e {
+            CentreError::Refused(r) => {
+                let (status, code) = match &r {
+                    Refusal::UnknownService(_) => (StatusCode::NOT_FOUND, "unknown_service"),
+                    Refusal::Closed { .. } => (StatusCode::CONFLICT, "closed"),
+                    Refusal::SoldOut { .. } => (StatusCode::CONFLICT, "sold_out"),
+                    Refusal::IdempotencyConflict => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_conflict")
+                    }
+                    Refusal::BadRequest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_request"),
+                    Refusal::NoSuchTicket(_) => (StatusCode::NOT_FOUND, "no_such_ticket"),
+                    Refusal::WrongState { .. } => (StatusCode::CONFLICT, "wrong_state"),
+                    Refusal::NotYourTicket(_) => (StatusCode::CONFLICT, "not_your_ticket"),
+                    Refusal::CounterBusy { .. } => (StatusCode::CONFLICT, "counter_busy"),
+                    Refusal::CounterNotServing(_) => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "counter_not_serving")
+                    }
+                };
+                let mut f = failure(status, code, message);
+                match r {
+                    Refusal::Closed { next_opening, .. } => f.1.next_opening_unix_ms = next_opening,
+                    Refusal::SoldOut { limit, .. } => f.1.limit = Some(limit),
+                    _ => {}
+                }
+                f
+            }
+            CentreError::Db(e) => {
+                tracing::error!(error = %e, "database");
+                failure(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "the centre's database cannot be reached",
+                )
+            }
+        }
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiFailure>;
+
+fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiFailure> {
+    b.map(|Json(v)| v).map_err(|e| {
+        failure(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_request",
+            e.body_text(),
+        )
+    })
+}
+
+fn kiosk<'a>(
+    state: &'a AppState,
+    peer: &Peer,
+) -> Result<&'a crate::config::KioskEntry, ApiFailure> {
+    state.config.kiosk(&peer.name).ok_or_else(|| {
+        failure(
+            StatusCode::FORBIDDEN,
+            "not_admitted",
+            format!("{} is not a kiosk of this centre", peer.name),
+        )
+    })
+}
+
+fn counter_client(state: &AppState, peer: &Peer) -> Result<(), ApiFailure> {
+    if state.config.counter_clients.contains(&peer.name) {
+        Ok(())
+    } else {
+        Err(failure(
+            StatusCode::FORBIDDEN,
+            "not_admitted",
+            format!("{} may not act for counters", peer.name),
+        ))
+    }
+}
+
+async fn health(State(s): State<Shared>) -> ApiResult<serde_json::Value> {
+    let schema =
+        s.db.ping()
+            .await
+            .map_err(|e| ApiFailure::from(CentreError::Db(e)))?;
+    let now = s.clock.now();
+    Ok(Json(serde_json::json!({
+        "centre_id": s.config.centre_id,
+        "schema_version": schema,
+        "day": kiosk_firmware::queue::Queue::day(now).unwrap_or_default(),
+        "now_unix_ms": now.0,
+    })))
+}
+
+async fn assignment(
+    State(s): State<Shared>,
+    Extension(peer): Extension<Peer>,
+) -> ApiResult<KioskAssignment> {
+    let k = kiosk(&s, &peer)?;
+    Ok(Json(KioskAssignment {
+        centre_id: s.config.centre_id.clone(),
+        kiosk_id: k.id.clone(),
+        offline_block: k.offline_block,
+        online_max: s.config.online_max,
+        day: kiosk_firmware::queue::Queue::day(s.clock.now()).unwrap_or_default(),
+    }))
+}
+
+async fn issue(
+    State(s): State<Shared>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    req: Result<Json<IssueRequest>, JsonRejection>,
+) -> Result<Response, ApiFailure> {
+    let k = kiosk(&s, &peer)?;
+    let req = body(req)?;
+    let key = headers
+        .get(IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            failure(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_request",
+                format!("the {IDEMPOTENCY_HEADER} header is required"),
+            )
+        })?;
+    let answer = s.db.issue(&k.id, key, &req, s.clock.now()).await?;
+    let status = if answer.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(answer)).into_response())
+}
+
+async fn reconcile(
+    State(s): State<Shared>,
+    Extension(peer): Extension<Peer>,
+    req: Result<Json<ReconcileRequest>, JsonRejection>,
+) -> ApiResult<kiosk_firmware::queue::centre::ReconcileAnswer> {
+    let k = kiosk(&s, &peer)?;
+    let req = body(req)?;
+    if req.tickets.len() > 1000 || req.abandoned.len() > 1000 {
+        return Err(failure(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_request",
+            "at most 1000 tickets and 1000 abandoned keys per request",
+        ));
+    }
+    Ok(Json(
+        s.db.reconcile(&k.id, k.offline_block, &req, s.clock.now())
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct QueueQuery {
+    service: String,
+}
+
+async fn waiting(
+    State(s): State<Shared>,
+    Query(q): Query<QueueQuery>,
+) -> ApiResult<serde_json::Value> {
+    let list = s.db.waiting(&q.service, s.clock.now()).await?;
+    Ok(Json(
+        serde_json::json!({ "service": q.service, "waiting": list }),
+    ))
+}
+
+async fn get_ticket(State(s): State<Shared>, Path(id): Path<i64>) -> Result<Response, ApiFailure> {
+    Ok(Json(s.db.get(id).await?).into_response())
+}
+
+async fn call_next(
+    State(s): State<Shared>,
+    Extension(peer): Extension<Peer>,
+    Path(counter): Path<u16>,
+    req: Result<Json<CallNextRequest>, JsonRejection>,
+) -> ApiResult<CallAnswer> {
+    counter_client(&s, &peer)?;
+    let req = body(req)?;
+    let ticket =
+        s.db.call_next(counter, req.service.as_deref(), s.clock.now())
+            .await?;
+    Ok(Json(CallAnswer { ticket }))
+}
+
+async fn act(
+    s: Shared,
+    peer: Peer,
+    id: i64,
+    req: Result<Json<CounterAction>, JsonRejection>,
+    which: &str,
+) -> Result<Response, ApiFailure> {
+    counter_client(&s, &peer)?;
+    let req = body(req)?;
+    let now = s.clock.now();
+    let t = match which {
+        "recall" => s.db.recall(id, req.counter, now).await?,
+        "served" => s.db.served(id, req.counter, now).await?,
+        _ => s.db.no_show(id, req.counter, now).await?,
+    };
+    Ok(Json(t).into_response())
+}
+
+async fn recall(
+    State(s): State<Shared>,
+    Extension(peer): Extension<Peer>,
+    Path(id): Path<i64>,
+    req: Result<Json<CounterAction>, JsonRejection>,
+) -> Result<Response, ApiFailure> {
+    act(s, peer, id, req, "recall").await
+}
+
+async fn served(
+    State(s): State<Shared>,
+    Extension(peer): Extension<Peer>,
+    Path(id): Path<i64>,
+    req: Result<Json<CounterAction>, JsonRejection>,
+) -> Result<Response, ApiFailure> {
+    act(s, peer, id, req, "served").await
+}
+
+async fn no_show(
+    State(s): State<Shared>,
+    Extension(peer): Extension<Peer>,
+    Path(id): Path<i64>,
+    req: Result<Json<CounterAction>, JsonRejection>,
+) -> Result<Response, ApiFailure> {
+    act(s, peer, id, req, "no_show").await
+}
+
+async fn transfer(
+    State(s): State<Shared>,
+    Extension(peer): Extension<Peer>,
+    Path(id): Path<i64>,
+    req: Result<Json<TransferRequest>, JsonRejection>,
+) -> Result<Response, ApiFailure> {
+    counter_client(&s, &peer)?;
+    let req = body(req)?;
+    let t =
+        s.db.transfer(
+            id,
+            req.counter,
+            &req.to_service,
+            req.to_counter,
+            s.clock.now(),
+        )
+        .await?;
+    Ok(Json(t).into_response())
+}
+
+async fn not_found() -> ApiFailure {
+    failure(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+/// The API's routes.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/kiosk", get(assignment))
+        .route("/v1/tickets", post(issue))
+        .route("/v1/tickets/{id}", get(get_ticket))
+        .route("/v1/tickets/{id}/recall", post(recall))
+        .route("/v1/tickets/{id}/served", post(served))
+        .route("/v1/tickets/{id}/no-show", post(no_show))
+        .route("/v1/tickets/{id}/transfer", post(transfer))
+        .route("/v1/reconcile", post(reconcile))
+        .route("/v1/queue", get(waiting))
+        .route("/v1/counters/{counter}/call-next", post(call_next))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// A bound, ready centre.
+pub struct Server {
+    listener: TcpListener,
+    tls: TlsAcceptor,
+    state: Shared,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("listener", &self.listener)
+            .field("centre", &self.state.config.centre_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Connects to the database, migrates it, loads TLS and binds.
+    pub async fn bind(config: CentreConfig) -> Result<Server, ServeError> {
+        let tls = tls_config(&config)?;
+        let pool = crate::db::pool(&config.database_url, config.pool_size)?;
+        crate::db::migrate(&pool).await?;
+        let db = CentreDb::new(
+            pool,
+            &config.centre_id,
+            config.catalog.clone(),
+            config.online_max,
+        );
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let clock = Clock::new(config.clock_start);
+        Ok(Server {
+            listener,
+            tls: TlsAcceptor::from(tls),
+            state: Arc::new(AppState { config, db, clock }),
+        })
+    }
+
+    /// Where it listens (the real port when the configuration said 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until the task is dropped: one task per connection.
+    pub async fn run(self) {
+        let app = router(self.state.clone());
+        loop {
+            let (tcp, addr) = match self.listener.accept().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept");
+                    continue;
+                }
+            };
+            let _ = tcp.set_nodelay(true);
+            let tls = self.tls.clone();
+            let app = app.clone();
+            tokio::spawn(async move {
+                let stream = match tls.accept(tcp).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        // A client without a certificate from the CA ends
+                        // here: the handshake failed, nothing was served.
+                        tracing::info!(%addr, error = %e, "TLS handshake refused");
+                        return;
+                    }
+                };
+                let name = stream
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .and_then(|c| common_name(c.as_ref()));
+                let Some(name) = name else {
+                    tracing::info!(%addr, "client certificate without a common name");
+                    return;
+                };
+                let service = TowerToHyperService::new(app.layer(Extension(Peer { name })));
+                if let Err(e) = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
+                    tracing::debug!(%addr, error = %e, "connection");
+                }
+            });
+        }
+    }
+}

@@ -69,6 +69,117 @@ pub struct Config {
     /// authentication is intact but unanchored; without it such a card is
     /// `unanchored` (refused by default).
     pub verification: Option<crate::online::c06::VerificationSection>,
+    /// `[centre]`: the service centre's queue (`kiosk-centre`); without it
+    /// the kiosk numbers on its own.
+    pub centre: Option<CentreSection>,
+}
+
+/// `[centre]`: where the centre's queue is, and how the kiosk proves who
+/// it is (mutual TLS; the certificate's common name is the kiosk's id at
+/// the centre). `docs/centre-api.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CentreSection {
+    /// URL, pinned CA, client certificate, and the deadline of each step
+    /// (connect, write, read) of a request for a number: past it the kiosk
+    /// numbers offline.
+    pub endpoint: crate::online::portal::client::PortalSettings,
+    /// How often unacknowledged offline tickets are sent again.
+    pub reconcile_interval: std::time::Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCentre {
+    url: String,
+    ca_file: PathBuf,
+    client_cert_file: PathBuf,
+    client_key_file: PathBuf,
+    #[serde(default = "default_centre_timeout")]
+    timeout_ms: u64,
+    #[serde(default = "default_reconcile_interval")]
+    reconcile_interval_s: u64,
+}
+
+fn default_centre_timeout() -> u64 {
+    1_500
+}
+
+fn default_reconcile_interval() -> u64 {
+    30
+}
+
+#[derive(Deserialize)]
+struct CentreOnly {
+    centre: Option<RawCentre>,
+}
+
+fn validate_centre(
+    raw: RawCentre,
+    base: &Path,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<CentreSection, ConfigError> {
+    if let Err(reason) = crate::online::portal::client::parse_url(&raw.url) {
+        return Err(invalid("centre.url", reason));
+    }
+    let file = |field: &str, path: &Path| {
+        let full = base.join(path);
+        if full.is_file() {
+            Ok(full)
+        } else {
+            Err(invalid(
+                field,
+                format!("{} is not a file (PEM expected)", full.display()),
+            ))
+        }
+    };
+    if !(100..=10_000).contains(&raw.timeout_ms) {
+        return Err(invalid(
+            "centre.timeout_ms",
+            format!(
+                "must be 100–10000 (the citizen waits this long before an offline number), not {}",
+                raw.timeout_ms
+            ),
+        ));
+    }
+    if !(1..=3_600).contains(&raw.reconcile_interval_s) {
+        return Err(invalid(
+            "centre.reconcile_interval_s",
+            format!("must be 1–3600, not {}", raw.reconcile_interval_s),
+        ));
+    }
+    Ok(CentreSection {
+        endpoint: crate::online::portal::client::PortalSettings {
+            url: raw.url,
+            ca_file: file("centre.ca_file", &raw.ca_file)?,
+            client_cert_file: file("centre.client_cert_file", &raw.client_cert_file)?,
+            client_key_file: file("centre.client_key_file", &raw.client_key_file)?,
+            timeout: std::time::Duration::from_millis(raw.timeout_ms),
+        },
+        reconcile_interval: std::time::Duration::from_secs(raw.reconcile_interval_s),
+    })
+}
+
+/// Reads the `[centre]` section of any TOML file (a board configuration,
+/// or a client file `kiosk-centre demo` writes); relative paths resolve
+/// against the file's folder.
+pub fn load_centre_section(path: &Path) -> Result<CentreSection, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let raw: CentreOnly = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string().trim_end().to_owned(),
+    })?;
+    let invalid = |field: &str, reason: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        field: field.to_owned(),
+        reason,
+    };
+    let raw = raw
+        .centre
+        .ok_or_else(|| invalid("centre", "is missing".into()))?;
+    validate_centre(raw, path.parent().unwrap_or(Path::new(".")), &invalid)
 }
 
 /// `[metrics]`: the usage metrics' Prometheus endpoint.
@@ -298,6 +409,7 @@ struct RawConfig {
     #[serde(default)]
     trust: kiosk_firmware::trust::Policy,
     verification: Option<RawVerification>,
+    centre: Option<RawCentre>,
 }
 
 #[derive(Deserialize)]
@@ -651,6 +763,17 @@ impl Config {
             .verification
             .map(|v| validate_verification(v, raw.board, &raw.session, base, &invalid))
             .transpose()?;
+        if raw.centre.is_some() && queue.is_none() {
+            return Err(invalid(
+                "centre",
+                "needs [queue]: the kiosk shows the centre's services from its own catalogue"
+                    .into(),
+            ));
+        }
+        let centre = raw
+            .centre
+            .map(|c| validate_centre(c, base, &invalid))
+            .transpose()?;
         let metrics = raw
             .metrics
             .map(|m| {
@@ -709,6 +832,7 @@ impl Config {
             staff,
             trust: raw.trust,
             verification,
+            centre,
         })
     }
 }

@@ -288,6 +288,20 @@ impl Ticketing {
         )
     }
 
+    /// Prints a ticket drawn elsewhere (the centre's number, or an offline
+    /// one: `online::centre::take_ticket`) and records the outcome.
+    pub fn print_drawn(
+        &self,
+        store: &mut Store,
+        printer: &mut dyn PrinterDevice,
+        ticket: Ticket,
+        waiting: u32,
+        now: UnixMillis,
+        observe: &mut dyn FnMut(Phase),
+    ) -> Result<Issued, TicketingError> {
+        self.print(store, printer, ticket, waiting, false, now, observe)
+    }
+
     /// Prints the ticket shown as `number` on `day` again (staff, after a
     /// printer problem). A re-print says so on the paper.
     pub fn reprint(

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 mod bench;
 mod card;
+mod centre;
 #[cfg(feature = "face")]
 mod face;
 mod request;
@@ -57,6 +58,10 @@ enum Command {
     /// Queue tickets: draw and print, re-print, list, call.
     #[command(subcommand)]
     Ticket(TicketCommand),
+    /// The centre's queue (`kiosk-centre`): status, reconciliation of
+    /// offline numbers, and what a counter desk does.
+    #[command(subcommand)]
+    Centre(CentreCommand),
     /// Online requests: submit, status, cancel, the consent notice.
     #[command(subcommand)]
     Request(RequestCommand),
@@ -244,7 +249,91 @@ enum OutboxCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum CentreCommand {
+    /// The centre's health, this kiosk's assignment (cached for offline
+    /// numbering) and what waits for reconciliation; exit 0 when reachable.
+    Status {
+        /// A file with the [centre] section (default: the board configuration's).
+        #[arg(long)]
+        centre: Option<PathBuf>,
+        #[command(flatten)]
+        place: ticket::Where,
+    },
+    /// Send offline tickets and abandoned requests to the centre once;
+    /// exit 0 when nothing is left unacknowledged.
+    Reconcile {
+        /// A file with the [centre] section (default: the board configuration's).
+        #[arg(long)]
+        centre: Option<PathBuf>,
+        #[command(flatten)]
+        place: ticket::Where,
+    },
+    /// A desk calls the next waiting ticket of its counter's services.
+    Call {
+        /// The desk's client file ([centre] with a desk certificate).
+        #[arg(long)]
+        centre: PathBuf,
+        /// The counter.
+        #[arg(long)]
+        counter: u16,
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+    },
+    /// A desk calls a ticket again, marks it served, or marks a no-show.
+    Act {
+        /// The desk's client file.
+        #[arg(long)]
+        centre: PathBuf,
+        /// The counter.
+        #[arg(long)]
+        counter: u16,
+        /// The ticket id (from `call`).
+        #[arg(long)]
+        id: i64,
+        /// recall, served or no-show.
+        #[arg(value_parser = ["recall", "served", "no-show"])]
+        action: String,
+    },
+    /// A desk sends a called ticket to another service or counter.
+    Transfer {
+        /// The desk's client file.
+        #[arg(long)]
+        centre: PathBuf,
+        /// The counter.
+        #[arg(long)]
+        counter: u16,
+        /// The ticket id.
+        #[arg(long)]
+        id: i64,
+        /// The service it goes to.
+        #[arg(long)]
+        to_service: String,
+        /// Only this counter may call it.
+        #[arg(long)]
+        to_counter: Option<u16>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum TicketCommand {
+    /// Take a number from the centre ([centre], or --centre FILE) and print
+    /// it; when the centre cannot be reached in time the number comes from
+    /// this kiosk's offline block and the paper says "offline". Exit 0
+    /// only when it printed.
+    Take {
+        /// The service code.
+        #[arg(long)]
+        service: String,
+        /// A priority staff have checked: elderly, disabled, pregnant, child.
+        #[arg(long)]
+        priority: Option<String>,
+        /// A file with the [centre] section (default: the board configuration's).
+        #[arg(long)]
+        centre: Option<PathBuf>,
+        #[command(flatten)]
+        place: ticket::Where,
+    },
     /// Draw a number from the board's store and print its ticket; exit 0
     /// only when it printed (1: drawn but not printed, or refused).
     Print {
@@ -346,6 +435,20 @@ enum BenchCommand {
         /// Requests per mode.
         #[arg(long, default_value_t = 200)]
         runs: usize,
+    },
+    /// Tickets per second through a private centre (`kiosk-centre demo`:
+    /// PostgreSQL, mutual TLS on loopback) with concurrent kiosk clients;
+    /// fails if a number repeats.
+    Centre {
+        /// Concurrent kiosks.
+        #[arg(long, default_value_t = 4)]
+        kiosks: usize,
+        /// Tickets per kiosk.
+        #[arg(long, default_value_t = 250)]
+        tickets: usize,
+        /// The kiosk-centre binary (default: beside kioskctl).
+        #[arg(long)]
+        centre_bin: Option<PathBuf>,
     },
     Ticket {
         /// Tickets per printer.
@@ -519,8 +622,75 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                     counter,
                     place,
                 } => ticket::call(cli.json, &config, service, *counter, place),
+                TicketCommand::Take {
+                    service,
+                    priority,
+                    centre,
+                    place,
+                } => centre::take(
+                    cli.json,
+                    &config,
+                    service,
+                    priority.as_deref(),
+                    centre.as_deref(),
+                    place,
+                ),
             }
         }
+        Command::Centre(command) => match command {
+            CentreCommand::Status { centre, place } => {
+                let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+                centre::status(cli.json, &config, centre.as_deref(), place)
+            }
+            CentreCommand::Reconcile { centre, place } => {
+                let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+                centre::reconcile(cli.json, &config, centre.as_deref(), place)
+            }
+            CentreCommand::Call {
+                centre,
+                counter,
+                service,
+            } => centre::desk(
+                cli.json,
+                centre,
+                *counter,
+                &centre::DeskAction::CallNext {
+                    service: service.as_deref(),
+                },
+            ),
+            CentreCommand::Act {
+                centre,
+                counter,
+                id,
+                action,
+            } => centre::desk(
+                cli.json,
+                centre,
+                *counter,
+                &centre::DeskAction::Act { id: *id, action },
+            ),
+            CentreCommand::Transfer {
+                centre,
+                counter,
+                id,
+                to_service,
+                to_counter,
+            } => centre::desk(
+                cli.json,
+                centre,
+                *counter,
+                &centre::DeskAction::Transfer {
+                    id: *id,
+                    to_service,
+                    to_counter: *to_counter,
+                },
+            ),
+        },
+        Command::Bench(BenchCommand::Centre {
+            kiosks,
+            tickets,
+            centre_bin,
+        }) => centre::bench(cli.json, *kiosks, *tickets, centre_bin.as_deref()),
         Command::Bench(BenchCommand::Ticket {
             runs,
             printer,

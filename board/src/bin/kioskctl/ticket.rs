@@ -242,7 +242,7 @@ impl Stopwatch {
     }
 }
 
-fn issued_json(printer: &str, issued: &Issued, watch: &Stopwatch) -> serde_json::Value {
+pub(crate) fn issued_json(printer: &str, issued: &Issued, watch: &Stopwatch) -> serde_json::Value {
     serde_json::json!({
         "ok": issued.print.outcome.is_ok(),
         "number": issued.ticket.number,

@@ -4,8 +4,12 @@
 //! password (trust, local only). Stopped by PID (SIGTERM, then the
 //! process is waited for) when dropped.
 //!
-//! One server per test binary; each test takes a fresh database from it
-//! ([`TempPostgres::create_database`]).
+//! One server per test binary ([`shared`]); each test takes a fresh
+//! database from it ([`TempPostgres::create_database`]). The shared server
+//! is started from a thread that lives as long as the test process, with
+//! `setpriv --pdeathsig SIGINT`, so it stops (fast shutdown) when the test
+//! binary exits, however it exits; folders of servers that stopped are
+//! swept at the next start.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -251,22 +255,69 @@ fn nix_is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+/// `setpriv` (util-linux) runs `program` with SIGINT as its parent-death
+/// signal (the server stops when the thread that started it ends) and, as
+/// root, as the postgres user without a login shell.
 fn command(program: &Path, as_root: bool) -> Command {
+    let mut c = Command::new("setpriv");
+    c.arg("--pdeathsig=INT");
     if as_root {
-        // `setpriv` (util-linux) drops to the postgres user without a
-        // login shell.
-        let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid=postgres",
-            "--regid=postgres",
-            "--init-groups",
-            "--",
-        ]);
-        c.arg(program);
-        c
-    } else {
-        Command::new(program)
+        c.args(["--reuid=postgres", "--regid=postgres", "--init-groups"]);
     }
+    c.arg("--").arg(program);
+    c
+}
+
+/// Removes folders of earlier servers that have stopped (no
+/// `postmaster.pid`) and are over ten minutes old.
+fn sweep_stale() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let path = e.path();
+        let ours = e
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with("kiosk-pg-"));
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(600));
+        if ours && old && !path.join("data/postmaster.pid").exists() {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// The server this process shares between its tests: started once, from a
+/// thread that never ends, so the parent-death signal fires only when the
+/// process exits.
+pub fn shared() -> Result<&'static TempPostgres, String> {
+    static SHARED: std::sync::OnceLock<Result<TempPostgres, String>> = std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            sweep_stale();
+            let (tx, rx) = std::sync::mpsc::channel();
+            let spawned = std::thread::Builder::new()
+                .name("postgres-keeper".into())
+                .spawn(move || {
+                    let _ = tx.send(TempPostgres::start().map_err(|e| e.to_string()));
+                    loop {
+                        std::thread::park();
+                    }
+                });
+            match spawned {
+                Ok(_) => rx
+                    .recv()
+                    .unwrap_or_else(|_| Err("the keeper thread ended".into())),
+                Err(e) => Err(format!("cannot start the keeper thread: {e}")),
+            }
+        })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 fn chown_postgres(path: &Path) -> Result<(), PgHarnessError> {

@@ -1,0 +1,731 @@
+//! The centre's queue with a real PostgreSQL (Debian's `postgresql`, a
+//! private server for this test binary, a fresh database per test): numbers
+//! never shared under concurrent kiosks (a property test over interleavings
+//! and a stress run through the HTTPS API), offline numbering and
+//! reconciliation across a killed and restarted centre (the real
+//! `kiosk-centre` and `kioskctl` binaries), idempotent retries, the calling
+//! order and the counter's transitions, and the refusal of a certificate
+//! from another CA.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use kiosk_board::online::centre::{CentreCallError, CentreClient};
+use kiosk_board::online::portal::client::PortalSettings;
+use kiosk_centre::db::{CentreDb, CentreError, Refusal};
+use kiosk_centre::postgres::TempPostgres;
+use kiosk_firmware::queue::centre::{
+    Attempt, Decision, IssueRequest, OfflineBlock, OfflineTicket, ReconcileOutcome,
+    ReconcileRequest, TicketState, decide,
+};
+use kiosk_firmware::queue::{Catalog, Lane, QueueConfig};
+use kiosk_firmware::requests::delivery::TransportError;
+use kiosk_firmware::store::UnixMillis;
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// Monday 7 December 2026, 09:00 in Hà Nội (02:00 UTC).
+const MONDAY_NINE: &str = "2026-12-07T09:00";
+const MONDAY_NINE_MS: u64 = 1_796_608_800_000;
+const MINUTE: u64 = 60_000;
+
+fn pg() -> &'static TempPostgres {
+    kiosk_centre::postgres::shared().unwrap_or_else(|e| {
+        panic!("these tests need PostgreSQL (the Debian package `postgresql`): {e}")
+    })
+}
+
+fn fresh_db() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "t{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    pg().create_database(&name)
+        .unwrap_or_else(|e| panic!("createdb: {e}"))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn catalog() -> Catalog {
+    let table: toml::Table = toml::from_str(kiosk_centre::demo::DEMO_QUEUE).unwrap();
+    let queue: QueueConfig = table["queue"].clone().try_into().unwrap();
+    Catalog::from_config(&queue).unwrap()
+}
+
+/// A migrated database and the queue of centre `centre` on it.
+async fn centre_db(url: &str, centre: &str) -> CentreDb {
+    let pool = kiosk_centre::db::pool(url, 6).unwrap();
+    assert_eq!(kiosk_centre::db::migrate(&pool).await.unwrap(), 1);
+    CentreDb::new(pool, centre, catalog(), 799)
+}
+
+fn walk_in(service: &str) -> IssueRequest {
+    IssueRequest {
+        service: service.into(),
+        lane: Lane::Normal,
+        priority: None,
+        verification: "anonymous".into(),
+    }
+}
+
+fn priority(service: &str) -> IssueRequest {
+    IssueRequest {
+        lane: Lane::Priority,
+        priority: Some("disabled".into()),
+        ..walk_in(service)
+    }
+}
+
+fn target_dir_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join(name))
+        .expect("a target directory");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build -p kiosk-centre -p kiosk-board --bins` (cargo test --workspace builds it)",
+        path.display()
+    );
+    path
+}
+
+/// A `kiosk-centre serve` process on a fixed port, killed by PID.
+struct CentreProcess {
+    child: Option<Child>,
+    config: PathBuf,
+    port: u16,
+}
+
+impl CentreProcess {
+    /// Writes a demo layout (PKI, configuration, client files) into `dir`
+    /// for `kiosks` kiosks on a fresh database, with the centre's clock at
+    /// Monday 09:00, and starts the centre.
+    fn start_new(dir: &Path, kiosks: usize) -> (CentreProcess, kiosk_centre::demo::DemoLayout) {
+        let url = fresh_db();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let layout = kiosk_centre::demo::write_layout(
+            dir,
+            &url,
+            &format!("127.0.0.1:{port}"),
+            kiosks,
+            Some(MONDAY_NINE),
+        )
+        .unwrap();
+        kiosk_centre::demo::write_client_files(&layout, &format!("https://127.0.0.1:{port}"))
+            .unwrap();
+        let mut p = CentreProcess {
+            child: None,
+            config: layout.config.clone(),
+            port,
+        };
+        p.start();
+        (p, layout)
+    }
+
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "waits for a real server process to listen"
+    )]
+    fn start(&mut self) {
+        let child = Command::new(target_dir_binary("kiosk-centre"))
+            .args(["serve", "--config"])
+            .arg(&self.config)
+            .env("KIOSK_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        for _ in 0..600 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("kiosk-centre exited: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("kiosk-centre did not listen on {}", self.port);
+    }
+
+    /// SIGKILL: the centre dies mid-day with no chance to clean up.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for CentreProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn client(file: &Path) -> CentreClient {
+    let section = kiosk_board::config::load_centre_section(file).unwrap();
+    CentreClient::new(&section.endpoint).unwrap()
+}
+
+fn key(tag: &str) -> String {
+    format!("test-key-{tag}")
+}
+
+#[derive(Debug, Clone)]
+struct Op {
+    kiosk: usize,
+    service_b: bool,
+    priority: bool,
+    /// 0: once; 1: retried after the answer; 2: sent twice at once.
+    retry: u8,
+    yields: u8,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    (0..3usize, any::<bool>(), any::<bool>(), 0..3u8, 0..4u8).prop_map(
+        |(kiosk, service_b, priority, retry, yields)| Op {
+            kiosk,
+            service_b,
+            priority,
+            retry,
+            yields,
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Three kiosks issue concurrently, each its own sequence of requests
+    /// with retries and duplicates, interleaved by the scheduler and the
+    /// yields: every request gets a number, a retried key the same one,
+    /// and each day, service and lane's numbers are exactly 1..n.
+    #[test]
+    fn concurrent_kiosks_never_share_a_number_under_any_interleaving(
+        ops in proptest::collection::vec(op(), 1..28)
+    ) {
+        static RT: std::sync::OnceLock<(tokio::runtime::Runtime, String)> = std::sync::OnceLock::new();
+        static CASE: AtomicU32 = AtomicU32::new(0);
+        let (rt, url) = RT.get_or_init(|| (runtime(), fresh_db()));
+        let centre = format!("PROP-{}", CASE.fetch_add(1, Ordering::SeqCst));
+        rt.block_on(async {
+            let db = std::sync::Arc::new(centre_db(url, &centre).await);
+            let mut tasks = Vec::new();
+            for k in 0..3 {
+                let mine: Vec<(usize, Op)> =
+                    ops.iter().cloned().enumerate().filter(|(_, o)| o.kiosk == k).collect();
+                let db = db.clone();
+                tasks.push(tokio::spawn(async move {
+                    let kiosk = format!("KIOSK-{k}");
+                    let mut got = Vec::new();
+                    for (i, o) in mine {
+                        for _ in 0..o.yields {
+                            tokio::task::yield_now().await;
+                        }
+                        let req = match (o.service_b, o.priority) {
+                            (false, false) => walk_in("A"),
+                            (false, true) => priority("A"),
+                            (true, false) => walk_in("B"),
+                            (true, true) => priority("B"),
+                        };
+                        let k = key(&format!("{kiosk}-{i}"));
+                        let now = UnixMillis(MONDAY_NINE_MS + i as u64 * 1_000);
+                        let first = match o.retry {
+                            2 => {
+                                let (a, b) = tokio::join!(
+                                    db.issue(&kiosk, &k, &req, now),
+                                    db.issue(&kiosk, &k, &req, now)
+                                );
+                                let (a, b) = (a.unwrap(), b.unwrap());
+                                assert_eq!(a.ticket.id, b.ticket.id, "one key, one ticket");
+                                assert!(a.replayed != b.replayed, "exactly one replays");
+                                a
+                            }
+                            _ => db.issue(&kiosk, &k, &req, now).await.unwrap(),
+                        };
+                        if o.retry == 1 {
+                            let again = db.issue(&kiosk, &k, &req, now).await.unwrap();
+                            assert_eq!(again.ticket.id, first.ticket.id);
+                            assert!(again.replayed);
+                        }
+                        got.push(first.ticket);
+                    }
+                    got
+                }));
+            }
+            let mut issued = Vec::new();
+            for t in tasks {
+                issued.extend(t.await.unwrap());
+            }
+            let all = db.tickets_of_day("20261207").await.unwrap();
+            assert_eq!(all.len(), ops.len(), "one ticket per key, none lost, none extra");
+            let numbers: BTreeSet<&str> = all.iter().map(|t| t.number.as_str()).collect();
+            assert_eq!(numbers.len(), all.len(), "no number twice");
+            let mut seqs: BTreeMap<(String, &str), Vec<u32>> = BTreeMap::new();
+            for t in &all {
+                seqs.entry((t.issued_service.clone(), t.lane.as_str())).or_default().push(t.seq);
+            }
+            for ((service, lane), mut s) in seqs {
+                s.sort_unstable();
+                let expected: Vec<u32> = (1..=u32::try_from(s.len()).unwrap()).collect();
+                assert_eq!(s, expected, "{service} {lane}: numbers 1..n, no gap");
+            }
+            let mut by_id: Vec<i64> = issued.iter().map(|t| t.id).collect();
+            by_id.sort_unstable();
+            assert_eq!(by_id, all.iter().map(|t| t.id).collect::<Vec<_>>());
+        });
+    }
+}
+
+#[test]
+fn a_thousand_tickets_from_four_kiosks_through_https_never_share_a_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_centre, layout) = CentreProcess::start_new(dir.path(), 4);
+    let per_kiosk = 260;
+    let numbers: Vec<Vec<String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = layout
+            .kiosk_files
+            .iter()
+            .enumerate()
+            .map(|(k, file)| {
+                s.spawn(move || {
+                    let c = client(file);
+                    (0..per_kiosk)
+                        .map(|i| {
+                            let service = if i % 2 == 0 { "A" } else { "B" };
+                            let req = if i % 4 == 1 {
+                                priority(service)
+                            } else {
+                                walk_in(service)
+                            };
+                            let attempt = c.issue(&key(&format!("{k}-{i}")), &req);
+                            match decide(&attempt) {
+                                Decision::Issued(a) => {
+                                    assert!(!a.replayed);
+                                    a.ticket.number
+                                }
+                                other => panic!("kiosk {k} ticket {i}: {other:?}"),
+                            }
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let all: Vec<&String> = numbers.iter().flatten().collect();
+    assert_eq!(all.len(), 4 * per_kiosk);
+    let unique: BTreeSet<&String> = all.iter().copied().collect();
+    assert_eq!(unique.len(), all.len(), "a number was given twice");
+    // The database holds exactly those tickets.
+    let config = kiosk_centre::config::CentreConfig::load(&layout.config).unwrap();
+    runtime().block_on(async {
+        let db = centre_db(&config.database_url, "DEMO-CENTRE").await;
+        let stored = db.tickets_of_day("20261207").await.unwrap();
+        assert_eq!(stored.len(), all.len());
+        let stored: BTreeSet<String> = stored.into_iter().map(|t| t.number).collect();
+        assert_eq!(stored, unique.into_iter().cloned().collect());
+    });
+}
+
+fn kioskctl(args: &[&str]) -> (Output, serde_json::Value) {
+    let sim = Path::new(env!("CARGO_MANIFEST_DIR")).join("../board/config/sim.toml");
+    let out = Command::new(target_dir_binary("kioskctl"))
+        .arg("--config")
+        .arg(sim)
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "kioskctl {args:?}: {e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out, json)
+}
+
+/// `kioskctl ticket take` for kiosk `file` with its store `db`.
+fn take(file: &Path, db: &Path, paper: &Path) -> serde_json::Value {
+    let (out, json) = kioskctl(&[
+        "ticket",
+        "take",
+        "--service",
+        "A",
+        "--centre",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--at",
+        MONDAY_NINE,
+        "--printer",
+        &format!("escpos:{}", paper.display()),
+    ]);
+    assert!(out.status.success(), "{json}");
+    json
+}
+
+#[test]
+fn a_centre_killed_mid_day_loses_nothing_offline_numbers_reconcile_and_numbering_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut centre, layout) = CentreProcess::start_new(dir.path(), 2);
+    let (k1, k2) = (&layout.kiosk_files[0], &layout.kiosk_files[1]);
+    let (db1, db2) = (dir.path().join("k1.db"), dir.path().join("k2.db"));
+    let paper = dir.path().join("paper.bin");
+    let number = |j: &serde_json::Value| j["number"].as_str().unwrap().to_owned();
+
+    let t1 = take(k1, &db1, &paper);
+    assert_eq!(
+        (number(&t1).as_str(), t1["origin"].as_str()),
+        ("A001", Some("centre"))
+    );
+    assert_eq!(number(&take(k1, &db1, &paper)), "A002");
+    assert_eq!(number(&take(k2, &db2, &paper)), "A003");
+    let desk = client(&layout.desk_file);
+    let called = desk.call_next(1, None).unwrap().ticket.unwrap();
+    assert_eq!(called.number, "A001");
+
+    centre.kill();
+    let off = take(k1, &db1, &paper);
+    assert_eq!(number(&off), "A800", "kiosk 1's block starts at 800");
+    assert_eq!(off["origin"], "offline");
+    assert_eq!(off["offline"]["reason"], "unreachable");
+    assert_eq!(number(&take(k1, &db1, &paper)), "A801");
+    assert_eq!(
+        number(&take(k2, &db2, &paper)),
+        "A820",
+        "kiosk 2's block starts at 820"
+    );
+    let (status, json) = kioskctl(&[
+        "centre",
+        "status",
+        "--centre",
+        k1.to_str().unwrap(),
+        "--db",
+        db1.to_str().unwrap(),
+        "--at",
+        MONDAY_NINE,
+    ]);
+    assert_eq!(status.status.code(), Some(1), "unreachable");
+    assert_eq!(
+        json["unacknowledged_offline"],
+        serde_json::json!(["A800", "A801"])
+    );
+
+    centre.start();
+    assert_eq!(
+        number(&take(k1, &db1, &paper)),
+        "A004",
+        "numbering goes on after a restart"
+    );
+    let reconcile = |file: &Path, db: &Path| {
+        kioskctl(&[
+            "centre",
+            "reconcile",
+            "--centre",
+            file.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--at",
+            MONDAY_NINE,
+        ])
+    };
+    let (out, json) = reconcile(k1, &db1);
+    assert!(out.status.success(), "{json}");
+    assert_eq!(json["summary"]["acknowledged"], 2);
+    assert_eq!(json["left"], serde_json::json!([]));
+    let (out, json) = reconcile(k2, &db2);
+    assert!(out.status.success(), "{json}");
+    assert_eq!(json["summary"]["acknowledged"], 1);
+    // Nothing is sent twice once acknowledged.
+    let (out, json) = reconcile(k1, &db1);
+    assert!(out.status.success());
+    assert_eq!(json["summary"]["acknowledged"], 0);
+
+    let config = kiosk_centre::config::CentreConfig::load(&layout.config).unwrap();
+    runtime().block_on(async {
+        let db = centre_db(&config.database_url, "DEMO-CENTRE").await;
+        let all = db.tickets_of_day("20261207").await.unwrap();
+        let numbers: BTreeSet<&str> = all.iter().map(|t| t.number.as_str()).collect();
+        assert_eq!(
+            numbers,
+            ["A001", "A002", "A003", "A004", "A800", "A801", "A820"]
+                .into_iter()
+                .collect(),
+            "every ticket printed is at the centre, once"
+        );
+        assert_eq!(all.len(), 7);
+        let waiting: BTreeSet<String> = db
+            .waiting("A", UnixMillis(MONDAY_NINE_MS + MINUTE))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.number)
+            .collect();
+        assert_eq!(
+            waiting,
+            ["A002", "A003", "A004", "A800", "A801", "A820"]
+                .into_iter()
+                .map(String::from)
+                .collect()
+        );
+    });
+}
+
+fn offline(kiosk_key: &str, attempted: Option<&str>, seq: u32) -> OfflineTicket {
+    OfflineTicket {
+        idempotency_key: key(kiosk_key),
+        attempted_key: attempted.map(key),
+        day: "20261207".into(),
+        service: "A".into(),
+        lane: Lane::Normal,
+        seq,
+        number: format!("A{seq:03}"),
+        priority: None,
+        verification: "anonymous".into(),
+        drawn_at_unix_ms: MONDAY_NINE_MS,
+    }
+}
+
+#[test]
+fn retries_replay_and_reconciliation_voids_numbers_nobody_holds_without_duplicating() {
+    let url = fresh_db();
+    runtime().block_on(async {
+        let db = centre_db(&url, "HCC-1").await;
+        let now = UnixMillis(MONDAY_NINE_MS);
+        let first = db.issue("K1", &key("a"), &walk_in("A"), now).await.unwrap();
+        assert_eq!(
+            (first.ticket.number.as_str(), first.replayed),
+            ("A001", false)
+        );
+        let again = db.issue("K1", &key("a"), &walk_in("A"), now).await.unwrap();
+        assert_eq!((again.ticket.id, again.replayed), (first.ticket.id, true));
+        // Another kiosk's key space is its own.
+        let other = db.issue("K2", &key("a"), &walk_in("A"), now).await.unwrap();
+        assert_eq!(other.ticket.number, "A002");
+        assert!(matches!(
+            db.issue("K1", &key("a"), &walk_in("B"), now).await,
+            Err(CentreError::Refused(Refusal::IdempotencyConflict))
+        ));
+
+        // K1 asked with key "lost", the centre issued A003, the answer never
+        // arrived: K1 printed A800 offline instead and reconciles it.
+        let lost = db
+            .issue("K1", &key("lost"), &walk_in("A"), now)
+            .await
+            .unwrap();
+        assert_eq!(lost.ticket.number, "A003");
+        // And K1 crashed after asking with key "crash" (A004).
+        let crashed = db
+            .issue("K1", &key("crash"), &walk_in("A"), now)
+            .await
+            .unwrap();
+        let block = OfflineBlock {
+            first: 800,
+            last: 819,
+        };
+        let request = ReconcileRequest {
+            tickets: vec![
+                offline("lost-offline", Some("lost"), 800),
+                offline("outside", None, 850),
+            ],
+            abandoned: vec![key("crash")],
+        };
+        let answer = db.reconcile("K1", block, &request, now).await.unwrap();
+        assert_eq!(answer.results[0].outcome, ReconcileOutcome::Recorded);
+        assert_eq!(answer.results[0].voided.as_deref(), Some("A003"));
+        assert_eq!(answer.results[1].outcome, ReconcileOutcome::Rejected);
+        assert!(
+            answer.results[1]
+                .reason
+                .as_deref()
+                .unwrap()
+                .starts_with("not_in_block")
+        );
+        assert_eq!(answer.voided, vec!["A004".to_owned()]);
+        assert_eq!(answer.abandoned_done, vec![key("crash")]);
+        assert_eq!(
+            db.get(lost.ticket.id).await.unwrap().state,
+            TicketState::Void
+        );
+        assert_eq!(
+            db.get(crashed.ticket.id).await.unwrap().state,
+            TicketState::Void
+        );
+
+        // The acknowledgement was lost: the same batch again changes nothing.
+        let replay = db.reconcile("K1", block, &request, now).await.unwrap();
+        assert_eq!(replay.results[0].outcome, ReconcileOutcome::Already);
+        assert_eq!(replay.results[0].ticket_id, answer.results[0].ticket_id);
+        // A kiosk given an overlapping block by mistake cannot duplicate a
+        // number: the constraint refuses it and the kiosk keeps its ticket.
+        let clash = db
+            .reconcile(
+                "K2",
+                block,
+                &ReconcileRequest {
+                    tickets: vec![offline("k2-clash", None, 800)],
+                    abandoned: vec![],
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(clash.results[0].outcome, ReconcileOutcome::Rejected);
+        assert_eq!(clash.results[0].reason.as_deref(), Some("number_taken"));
+
+        let all = db.tickets_of_day("20261207").await.unwrap();
+        assert_eq!(all.len(), 5, "A001, A002, A003 (void), A004 (void), A800");
+        let waiting: Vec<String> = db
+            .waiting("A", now)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.number)
+            .collect();
+        assert_eq!(
+            waiting,
+            ["A001", "A002", "A800"],
+            "voided numbers are never called"
+        );
+    });
+}
+
+#[test]
+fn counters_call_in_the_kiosks_order_and_tickets_move_only_as_the_workflow_allows() {
+    let url = fresh_db();
+    runtime().block_on(async {
+        let db = centre_db(&url, "HCC-1").await;
+        let t = |m: u64| UnixMillis(MONDAY_NINE_MS + m * MINUTE);
+        let n1 = db
+            .issue("K1", &key("n1"), &walk_in("A"), t(0))
+            .await
+            .unwrap()
+            .ticket;
+        let n2 = db
+            .issue("K1", &key("n2"), &walk_in("A"), t(25))
+            .await
+            .unwrap()
+            .ticket;
+        let p1 = db
+            .issue("K2", &key("p1"), &priority("A"), t(30))
+            .await
+            .unwrap();
+        // Head start 20 min: P1 sorts at 09:10, after N1 (waited 30 min,
+        // longer than the head start) and before N2 (09:25).
+        assert_eq!(p1.waiting, 1);
+        let p1 = p1.ticket;
+        let called = db.call_next(1, None, t(31)).await.unwrap().unwrap();
+        assert_eq!(called.id, n1.id);
+        assert!(matches!(
+            db.call_next(1, None, t(31)).await,
+            Err(CentreError::Refused(Refusal::CounterBusy {
+                counter: 1,
+                ..
+            }))
+        ));
+        assert_eq!(db.recall(n1.id, 1, t(32)).await.unwrap().recalls, 1);
+        assert!(matches!(
+            db.served(n1.id, 2, t(33)).await,
+            Err(CentreError::Refused(Refusal::NotYourTicket(_)))
+        ));
+        assert_eq!(
+            db.served(n1.id, 1, t(33)).await.unwrap().state,
+            TicketState::Served
+        );
+        assert!(matches!(
+            db.no_show(n1.id, 1, t(33)).await,
+            Err(CentreError::Refused(Refusal::WrongState { .. }))
+        ));
+        assert_eq!(
+            db.call_next(1, None, t(34)).await.unwrap().unwrap().id,
+            p1.id
+        );
+        let moved = db.transfer(p1.id, 1, "B", Some(3), t(35)).await.unwrap();
+        assert_eq!(
+            (moved.state, moved.service.as_str(), moved.counter),
+            (TicketState::Waiting, "B", Some(3))
+        );
+        assert_eq!(moved.number, p1.number, "a transfer keeps the number");
+        assert_eq!(
+            db.call_next(2, None, t(36)).await.unwrap().unwrap().id,
+            n2.id
+        );
+        let at_three = db.call_next(3, None, t(37)).await.unwrap().unwrap();
+        assert_eq!(at_three.id, p1.id);
+        assert_eq!(
+            db.no_show(p1.id, 3, t(40)).await.unwrap().state,
+            TicketState::NoShow
+        );
+        assert!(db.call_next(1, None, t(41)).await.unwrap().is_none());
+        assert!(matches!(
+            db.call_next(9, None, t(41)).await,
+            Err(CentreError::Refused(Refusal::CounterNotServing(9)))
+        ));
+    });
+}
+
+#[test]
+fn a_kiosk_whose_certificate_is_not_from_the_centres_ca_is_refused_in_the_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_centre, layout) = CentreProcess::start_new(dir.path(), 1);
+    // A forged CA with the same name as the centre's (what an impostor
+    // would make) signing a certificate with the same kiosk name: the
+    // signature check fails in the handshake and the centre answers with
+    // the `decrypt_error` alert (RFC 8446 §6.2); nothing is served.
+    let foreign = dir.path().join("foreign");
+    kiosk_centre::pki::generate(&foreign, &["KIOSK-01".to_owned()]).unwrap();
+    let section = kiosk_board::config::load_centre_section(&layout.kiosk_files[0]).unwrap();
+    let impostor = CentreClient::new(&PortalSettings {
+        client_cert_file: foreign.join("KIOSK-01.pem"),
+        client_key_file: foreign.join("KIOSK-01.key"),
+        ..section.endpoint.clone()
+    })
+    .unwrap();
+    match impostor.assignment() {
+        Err(CentreCallError::Transport(TransportError::Tls(msg))) => {
+            assert!(msg.contains("received fatal alert: DecryptError"), "{msg}");
+        }
+        other => panic!("expected a TLS refusal, got {other:?}"),
+    }
+    match impostor.issue(&key("x"), &walk_in("A")) {
+        Attempt::Unreachable(msg) => assert!(msg.contains("DecryptError"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+    // A certificate from the right CA that is not a kiosk may not issue.
+    let desk = client(&layout.desk_file);
+    match decide(&desk.issue(&key("y"), &walk_in("A"))) {
+        Decision::Refused(e) => assert_eq!(e.error, "not_admitted"),
+        other => panic!("{other:?}"),
+    }
+    // The genuine kiosk is served.
+    assert_eq!(
+        client(&layout.kiosk_files[0])
+            .assignment()
+            .unwrap()
+            .offline_block
+            .first,
+        800
+    );
+}

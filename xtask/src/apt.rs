@@ -70,6 +70,10 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
         "binutils",
         "nm: the production test checks the kiosk binary's symbols",
     ),
+    (
+        "postgresql",
+        "the centre's queue database (kiosk-centre): its tests, demo and benchmark start a private server",
+    ),
 ];
 
 fn installed(package: &str) -> bool {

@@ -252,6 +252,19 @@ mod independent_readers {
         assert_same_files(&kiosk_pace, &dmrtd_pace, &mrz);
         row("dmrtd 0.3", "PACE-CAN", card, Some(apdus), &dmrtd_pace);
 
+        // PACE with the MRZ (the kiosk's second key): dmrtd derives the
+        // same password from the MRZ's document number, birth and expiry.
+        let chip = Emulated::insert(card, &daemon);
+        let dmrtd_pace_mrz = independent_read("dmrtd", &mrz, &["--pace"]);
+        let apdus = chip.remove(&daemon);
+        assert_eq!(
+            dmrtd_pace_mrz["access_control"], "pace_mrz",
+            "{dmrtd_pace_mrz}"
+        );
+        assert_eq!(dmrtd_pace_mrz["errors"], dmrtd_pace["errors"]);
+        assert_same_files(&kiosk_pace, &dmrtd_pace_mrz, &mrz);
+        row("dmrtd 0.3", "PACE-MRZ", card, Some(apdus), &dmrtd_pace_mrz);
+
         let chip = Emulated::insert(card, &daemon);
         let dmrtd_bac = independent_read("dmrtd", &mrz, &[]);
         let apdus = chip.remove(&daemon);

@@ -8,8 +8,11 @@
 //!   headless and write its screenshots into `target/sim-headless`. Without
 //!   a display (neither `DISPLAY` nor `WAYLAND_DISPLAY` set) it says so and
 //!   does the headless run instead of failing to open a window.
-//! - `test [--no-setup]`: set up, then `cargo fmt --check`, clippy with
-//!   `-D warnings`, and every test. This is what CI runs.
+//! - `test [--no-setup]`: set up, then `cargo fmt --check`, and one build
+//!   with clippy (`-D warnings`) as the compiler of the workspace's crates
+//!   (the production feature set, then every test target), then every test
+//!   (cargo-nextest when installed) and the fuzz smoke run. This is what CI
+//!   runs.
 //! - `fuzz [TARGET] [--minutes N]`: the long fuzz run (every target, or
 //!   one, N minutes each, default 10); `fuzz --seeds` rewrites the seed
 //!   corpus; `fuzz --smoke` is the fuzz step of `test`, which builds
@@ -234,6 +237,53 @@ fn step(name: &str, cmd: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How `cargo xtask test` lints: clippy runs as the compiler of the
+/// workspace's own crates (`RUSTC_WORKSPACE_WRAPPER=clippy-driver`, what
+/// `cargo clippy` itself sets) inside the builds the tests need, with
+/// `-D warnings`, so there is one build per run instead of a `cargo
+/// clippy` check build of every dependency beside the test build. The two
+/// builds together (the production feature set and the test build) compile
+/// every feature `--all-features` would, and the `not(feature = "wayland")`
+/// code too.
+fn lint_while_building(cmd: &mut Command) -> anyhow::Result<()> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .context("cannot run rustc --print sysroot")?;
+    if !out.status.success() {
+        bail!("rustc --print sysroot failed");
+    }
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let driver = sysroot.join("bin/clippy-driver");
+    if !driver.is_file() {
+        bail!(
+            "clippy is not installed ({} is missing): run `rustup component add clippy`",
+            driver.display()
+        );
+    }
+    cmd.env("RUSTC_WORKSPACE_WRAPPER", driver)
+        .env("CLIPPY_ARGS", clippy_args(&["-D", "warnings"]));
+    Ok(())
+}
+
+/// Arguments for clippy-driver as `cargo clippy -- ARGS` passes them.
+fn clippy_args(args: &[&str]) -> String {
+    args.iter()
+        .map(|a| format!("{a}__CLIPPY_HACKERY__"))
+        .collect()
+}
+
+/// Whether cargo-nextest is installed.
+fn has_nextest(root: &Path) -> bool {
+    cargo(root)
+        .args(["nextest", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn test(root: &Path, with_setup: bool) -> anyhow::Result<()> {
     #[expect(
         clippy::disallowed_methods,
@@ -248,40 +298,85 @@ fn test(root: &Path, with_setup: bool) -> anyhow::Result<()> {
     } else {
         models::model_dir(root).0
     };
-    let mut times = Vec::new();
-    let steps: [(&str, &[&str]); 3] = [
-        ("format", &["fmt", "--all", "--check"]),
+    let nextest = has_nextest(root);
+    if !nextest {
+        println!(
+            "xtask test: cargo-nextest is not installed, so the test binaries run one after \
+             another with `cargo test` (slower; `cargo install cargo-nextest --locked` for the \
+             parallel run CI uses)"
+        );
+    }
+    // Every feature a test uses: the tests crate turns on each board
+    // feature (sim, pcsc, nfc, linux, face) and the firmware's testkit and
+    // OpenCV engine, so the workspace's default features are all of them
+    // but `desktop` and `wayland`, the winit window. The production feature
+    // set (with `wayland`) is built first: tests/tests/production.rs runs
+    // it, and its own `cargo build` of it then finds it built.
+    let mut steps: Vec<(&str, Vec<&str>, bool)> = vec![
+        ("format", vec!["fmt", "--all", "--check"], false),
         (
-            "clippy",
-            &[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--all-features",
+            "production build",
+            vec![
+                "build",
+                "-p",
+                "kiosk-board",
+                "--no-default-features",
+                "--features",
+                "production",
+                "--bin",
+                "kiosk",
                 "--locked",
-                "--",
-                "-D",
-                "warnings",
             ],
+            true,
         ),
-        // Every feature a test uses: the tests crate turns on each board
-        // feature (sim, pcsc, nfc, linux, face) and the firmware's testkit
-        // and OpenCV engine, so the workspace's default features are all of
-        // them but `desktop`, the winit window that only `cargo xtask sim`
-        // opens (about 90 crates no test runs; clippy above still checks
-        // that code with --all-features).
-        ("tests", &["test", "--workspace", "--locked"]),
     ];
-    for (name, args) in steps {
+    if nextest {
+        // One pool of test threads over every test binary (the slow
+        // pcscd, compositor and face tests overlap with the rest;
+        // `.config/nextest.toml` keeps what must not overlap apart), and
+        // the doc tests, which nextest does not run.
+        steps.push((
+            "tests",
+            vec![
+                "nextest",
+                "run",
+                "--workspace",
+                "--locked",
+                "--no-fail-fast",
+            ],
+            true,
+        ));
+        steps.push((
+            "doc tests",
+            vec!["test", "--workspace", "--locked", "--doc"],
+            true,
+        ));
+    } else {
+        steps.push((
+            "tests",
+            vec!["test", "--workspace", "--locked", "--no-fail-fast"],
+            true,
+        ));
+    }
+    let mut times = Vec::new();
+    for (name, args, builds) in steps {
         #[expect(
             clippy::disallowed_methods,
             reason = "a developer tool timing its steps"
         )]
         let t = Instant::now();
         let mut cmd = cargo(root);
-        cmd.args(args)
+        cmd.args(&args)
             .env("KIOSK_MODEL_DIR", &model_dir)
             .env("KIOSK_FACE_FIXTURES", fixtures::fixture_dir(root));
+        if builds {
+            lint_while_building(&mut cmd)?;
+            // A cold build in CI: incremental compilation's bookkeeping
+            // only costs there.
+            if std::env::var_os("CI").is_some() && std::env::var_os("CARGO_INCREMENTAL").is_none() {
+                cmd.env("CARGO_INCREMENTAL", "0");
+            }
+        }
         let result = step(name, &mut cmd);
         times.push((name, t.elapsed()));
         if let Err(e) = result {
@@ -300,7 +395,7 @@ fn test(root: &Path, with_setup: bool) -> anyhow::Result<()> {
     }
     println!();
     for (name, t) in &times {
-        println!("xtask test: {name:<8} {:>6.1} s", t.as_secs_f64());
+        println!("xtask test: {name:<16} {:>6.1} s", t.as_secs_f64());
     }
     println!(
         "xtask test: all steps passed in {:.1} s",

@@ -502,7 +502,7 @@ impl Server {
                     Err(e) => {
                         // A client without a certificate from the CA ends
                         // here: the handshake failed, nothing was served.
-                        tracing::info!(%addr, error = %e, "TLS handshake refused");
+                        tracing::warn!(%addr, error = %e, "TLS handshake refused");
                         return;
                     }
                 };

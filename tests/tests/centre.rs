@@ -144,12 +144,19 @@ impl CentreProcess {
         reason = "waits for a real server process to listen"
     )]
     fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_file())
+            .unwrap();
         let child = Command::new(target_dir_binary("kiosk-centre"))
             .args(["serve", "--config"])
             .arg(&self.config)
             .env("KIOSK_LOG", "warn")
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
         self.child = Some(child);
@@ -163,6 +170,11 @@ impl CentreProcess {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("kiosk-centre did not listen on {}", self.port);
+    }
+
+    /// The centre's log (stderr).
+    fn log_file(&self) -> PathBuf {
+        self.config.with_file_name("centre.log")
     }
 
     /// SIGKILL: the centre dies mid-day with no chance to clean up.
@@ -689,7 +701,7 @@ fn counters_call_in_the_kiosks_order_and_tickets_move_only_as_the_workflow_allow
 #[test]
 fn a_kiosk_whose_certificate_is_not_from_the_centres_ca_is_refused_in_the_handshake() {
     let dir = tempfile::tempdir().unwrap();
-    let (_centre, layout) = CentreProcess::start_new(dir.path(), 1);
+    let (centre, layout) = CentreProcess::start_new(dir.path(), 1);
     // A forged CA with the same name as the centre's (what an impostor
     // would make) signing a certificate with the same kiosk name: the
     // signature check fails in the handshake and the centre answers with
@@ -703,16 +715,29 @@ fn a_kiosk_whose_certificate_is_not_from_the_centres_ca_is_refused_in_the_handsh
         ..section.endpoint.clone()
     })
     .unwrap();
+    // In TLS 1.3 the client has sent its request when the alert comes:
+    // it sees the alert, or the connection reset after it, depending on
+    // timing. Either way no answer; the centre's side names the reason.
     match impostor.assignment() {
-        Err(CentreCallError::Transport(TransportError::Tls(msg))) => {
-            assert!(msg.contains("received fatal alert: DecryptError"), "{msg}");
-        }
-        other => panic!("expected a TLS refusal, got {other:?}"),
+        Err(CentreCallError::Transport(
+            TransportError::Tls(_) | TransportError::Io(_) | TransportError::Connect(_),
+        )) => {}
+        other => panic!("expected no answer, got {other:?}"),
     }
     match impostor.issue(&key("x"), &walk_in("A")) {
-        Attempt::Unreachable(msg) => assert!(msg.contains("DecryptError"), "{msg}"),
+        Attempt::Unreachable(_) => {}
         other => panic!("{other:?}"),
     }
+    let log = std::fs::read_to_string(centre.log_file()).unwrap();
+    // (The start-up probe's bare TCP connection is logged as an EOF.)
+    let refused = log
+        .lines()
+        .filter(|l| {
+            l.contains("TLS handshake refused")
+                && l.contains("invalid peer certificate: BadSignature")
+        })
+        .count();
+    assert_eq!(refused, 2, "{log}");
     // A certificate from the right CA that is not a kiosk may not issue.
     let desk = client(&layout.desk_file);
     match decide(&desk.issue(&key("y"), &walk_in("A"))) {

@@ -269,7 +269,7 @@ fn command(program: &Path, as_root: bool) -> Command {
 }
 
 /// Removes folders of earlier servers that have stopped (no
-/// `postmaster.pid`) and are over ten minutes old.
+/// `postmaster.pid`) and are over two minutes old (initdb takes seconds).
 fn sweep_stale() {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
@@ -285,7 +285,7 @@ fn sweep_stale() {
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > Duration::from_secs(600));
+            .is_some_and(|age| age > Duration::from_secs(120));
         if ours && old && !path.join("data/postmaster.pid").exists() {
             let _ = std::fs::remove_dir_all(&path);
         }

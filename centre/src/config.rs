@@ -88,6 +88,7 @@ struct RawCentre {
     #[serde(default = "default_online_max")]
     online_max: u32,
     clock_start: Option<String>,
+    metrics_listen: Option<String>,
 }
 
 fn default_online_max() -> u32 {
@@ -159,6 +160,11 @@ pub struct CentreConfig {
     pub counter_clients: Vec<String>,
     /// The centre's own numbers are 1..=online_max.
     pub online_max: u32,
+    /// Where the statistics' Prometheus text is served in plain HTTP
+    /// (`GET /metrics`): a loopback address only, for a local scraper or
+    /// exporter (the figures carry no personal data, but the API's other
+    /// routes need a client certificate and this one cannot ask for it).
+    pub metrics_listen: Option<SocketAddr>,
     /// Tests and demos: the centre's clock starts at this local time
     /// (`YYYY-MM-DDTHH:MM`, Vietnam) and runs on from there.
     pub clock_start: Option<u64>,
@@ -233,6 +239,24 @@ impl CentreConfig {
                 })
             })
             .transpose()?;
+        let metrics_listen = raw
+            .centre
+            .metrics_listen
+            .as_deref()
+            .map(|m| {
+                let addr: SocketAddr = m.parse().map_err(|e| {
+                    invalid("centre.metrics_listen", format!("is not IP:PORT ({e})"))
+                })?;
+                if addr.ip().is_loopback() {
+                    Ok(addr)
+                } else {
+                    Err(invalid(
+                        "centre.metrics_listen",
+                        format!("{addr} is not a loopback address: the metrics text is served without TLS"),
+                    ))
+                }
+            })
+            .transpose()?;
         let mut kiosks: Vec<KioskEntry> = Vec::new();
         for (i, k) in raw.kiosks.iter().enumerate() {
             let field = |f: &str| format!("kiosks[{i}].{f}");
@@ -295,6 +319,7 @@ impl CentreConfig {
             listen,
             counter_clients: raw.centre.counter_clients,
             online_max,
+            metrics_listen,
             clock_start,
             tls: TlsFiles {
                 cert_file: base.join(raw.tls.cert_file),
@@ -380,5 +405,28 @@ daily_limit = 100
             )),
             "kiosks[1].id"
         );
+    }
+
+    #[test]
+    fn the_metrics_listener_is_loopback_only() {
+        let with = |addr: &str| {
+            text("").replace(
+                "listen = \"127.0.0.1:9443\"\n",
+                &format!("listen = \"127.0.0.1:9443\"\nmetrics_listen = \"{addr}\"\n"),
+            )
+        };
+        let c = CentreConfig::parse(&with("127.0.0.1:9464"), Path::new("/x/centre.toml")).unwrap();
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(
+            invalid_field(&with("0.0.0.0:9464")),
+            "centre.metrics_listen"
+        );
+        assert_eq!(
+            invalid_field(&with("192.168.1.5:9464")),
+            "centre.metrics_listen"
+        );
+        assert_eq!(invalid_field(&with("nine")), "centre.metrics_listen");
+        let none = CentreConfig::parse(&text(""), Path::new("/x/centre.toml")).unwrap();
+        assert_eq!(none.metrics_listen, None);
     }
 }

@@ -20,10 +20,12 @@
 //! one transaction under an advisory lock (two centres starting together
 //! migrate once); a database newer than the code is refused.
 
+use crate::stats::{DayStats, RatingRow, TicketTimes};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use kiosk_firmware::queue::centre::{
-    CentreTicket, IssueAnswer, IssueRequest, OfflineBlock, OfflineTicket, Origin, ReconcileAnswer,
-    ReconcileOutcome, ReconcileRequest, ReconcileResult, TicketState,
+    CentreTicket, IssueAnswer, IssueRequest, OfflineBlock, OfflineTicket, Origin, RatingKind,
+    RatingRequest, ReconcileAnswer, ReconcileOutcome, ReconcileRequest, ReconcileResult,
+    TicketState,
 };
 use kiosk_firmware::queue::order::{self, Place};
 use kiosk_firmware::queue::{Catalog, Lane, Queue, display_number, parse_priority};
@@ -40,14 +42,21 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "ratings",
+        sql: include_str!("../migrations/0002_ratings.sql"),
+    },
+];
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// A key no other advisory lock of ours uses: "migrating".
 const MIGRATION_LOCK: i64 = 0x6b69_6f73_6b63_6d31;
@@ -559,6 +568,152 @@ impl CentreDb {
         let list = self.waiting_of(&tx, &day, &[service.to_owned()]).await?;
         tx.commit().await?;
         Ok(list)
+    }
+
+    /// Records a kiosk's rating once per idempotency key; `true` when it
+    /// was recorded now, `false` when `key` had recorded the same rating.
+    pub async fn record_rating(
+        &self,
+        kiosk: &str,
+        key: &str,
+        req: &RatingRequest,
+        now: UnixMillis,
+    ) -> Result<bool, CentreError> {
+        check_key(key)?;
+        if !(1..=5).contains(&req.score) {
+            return Err(Refusal::BadRequest(format!("a score is 1–5, not {}", req.score)).into());
+        }
+        match (&req.service, req.kind) {
+            (Some(service), RatingKind::Ticket) => {
+                if self.catalog.service(service).is_none() {
+                    return Err(Refusal::UnknownService(service.clone()).into());
+                }
+            }
+            (None, RatingKind::Request | RatingKind::Visit) => {}
+            _ => {
+                return Err(Refusal::BadRequest(
+                    "a ticket's rating names its service, other ratings none".into(),
+                )
+                .into());
+            }
+        }
+        let day = Self::day(now)?;
+        let score = i16::from(req.score);
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let inserted = query(
+            &tx,
+            "INSERT INTO rating (centre_id, day, kiosk_id, idempotency_key, score, kind, service, at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT ON CONSTRAINT rating_idempotency_unique DO NOTHING RETURNING id",
+            &[
+                &self.centre_id,
+                &day,
+                &kiosk,
+                &key,
+                &score,
+                &req.kind.as_str(),
+                &req.service,
+                &sql_ms(now),
+            ],
+        )
+        .await?;
+        if inserted.is_empty() {
+            let rows = query(
+                &tx,
+                "SELECT score, kind, service FROM rating \
+                 WHERE centre_id = $1 AND kiosk_id = $2 AND idempotency_key = $3",
+                &[&self.centre_id, &kiosk, &key],
+            )
+            .await?;
+            let same = rows.first().is_some_and(|r| {
+                r.get::<_, i16>(0) == score
+                    && r.get::<_, String>(1) == req.kind.as_str()
+                    && r.get::<_, Option<String>>(2) == req.service
+            });
+            tx.commit().await?;
+            return if same {
+                Ok(false)
+            } else {
+                Err(Refusal::IdempotencyConflict.into())
+            };
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The statistics of `day` (YYYYMMDD): times, counts and ratings, no
+    /// personal data (`crate::stats`).
+    pub async fn day_stats(&self, day: &str) -> Result<DayStats, CentreError> {
+        if day.len() != 8 || !day.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Refusal::BadRequest(format!("{day:?} is not a day (YYYYMMDD)")).into());
+        }
+        let mut client = self.pool.get().await?;
+        // One snapshot for tickets and ratings.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let rows = query(
+            &tx,
+            "SELECT id, service, state, origin, counter, drawn_at_ms, first_called_at_ms, \
+               called_at_ms, finished_at_ms FROM ticket WHERE centre_id = $1 AND day = $2",
+            &[&self.centre_id, &day],
+        )
+        .await?;
+        let mut tickets = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: i64 = r.get(0);
+            let bad = || DbError::CorruptRow(id);
+            let state: String = r.get(2);
+            let origin: String = r.get(3);
+            let counter: Option<i32> = r.get(4);
+            tickets.push(TicketTimes {
+                service: r.get(1),
+                state: TicketState::parse(&state).ok_or_else(bad)?,
+                origin: Origin::parse(&origin).ok_or_else(bad)?,
+                counter: counter.map(u16::try_from).transpose().map_err(|_| bad())?,
+                drawn_at_ms: ms(r.get(5)),
+                first_called_at_ms: r.get::<_, Option<i64>>(6).map(ms),
+                called_at_ms: r.get::<_, Option<i64>>(7).map(ms),
+                finished_at_ms: r.get::<_, Option<i64>>(8).map(ms),
+            });
+        }
+        let rows = query(
+            &tx,
+            "SELECT id, score, kind, service FROM rating WHERE centre_id = $1 AND day = $2",
+            &[&self.centre_id, &day],
+        )
+        .await?;
+        let mut ratings = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: i64 = r.get(0);
+            let kind: String = r.get(2);
+            ratings.push(RatingRow {
+                score: u8::try_from(r.get::<_, i16>(1)).map_err(|_| DbError::CorruptRow(id))?,
+                kind: match kind.as_str() {
+                    "ticket" => RatingKind::Ticket,
+                    "request" => RatingKind::Request,
+                    "visit" => RatingKind::Visit,
+                    _ => return Err(DbError::CorruptRow(id).into()),
+                },
+                service: r.get(3),
+            });
+        }
+        tx.commit().await?;
+        Ok(crate::stats::summarise(
+            &self.centre_id,
+            day,
+            &tickets,
+            &ratings,
+        ))
+    }
+
+    /// Today's local day at `now` (YYYYMMDD).
+    pub fn today(now: UnixMillis) -> Result<String, CentreError> {
+        Ok(Self::day(now)?)
     }
 
     /// Every ticket of `day`, in id order (tests, statistics).

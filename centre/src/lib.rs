@@ -11,7 +11,10 @@
 //!   kiosks' offline tickets, call next (the kiosk's calling order and
 //!   fairness bound, `firmware::queue::order`), recall, transfer, served,
 //!   no-show.
-//! - [`server`]: rustls with client certificates required, hyper, axum.
+//! - [`server`]: rustls with client certificates required, hyper, axum;
+//!   the statistics' Prometheus text on a loopback listener of its own.
+//! - [`stats`]: waiting and service times, no-shows and satisfaction per
+//!   day, service and counter (JSON and Prometheus text).
 //! - [`clock`]: the only place the centre reads a clock.
 //! - [`pki`]: a test PKI; [`postgres`]: a private PostgreSQL server for
 //!   tests, demos and the benchmark.
@@ -27,3 +30,4 @@ pub mod demo;
 pub mod pki;
 pub mod postgres;
 pub mod server;
+pub mod stats;

@@ -2,6 +2,8 @@
 //!
 //! - `kiosk-centre serve --config centre.toml`: migrate and serve.
 //! - `kiosk-centre migrate --config centre.toml`: migrate only.
+//! - `kiosk-centre stats --config centre.toml [--day YYYYMMDD] [--prometheus]`:
+//!   a day's statistics from the database (JSON, or Prometheus text).
 //! - `kiosk-centre pki --out DIR --client ID…`: a test PKI.
 //! - `kiosk-centre demo --dir DIR --kiosks N`: a private PostgreSQL, a test
 //!   PKI, a configuration and client files, and the centre, until SIGTERM
@@ -37,6 +39,19 @@ enum Command {
         /// The centre's configuration file.
         #[arg(long)]
         config: PathBuf,
+    },
+    /// A day's statistics (waiting and service times, no-shows, ratings),
+    /// read from the database; no personal data.
+    Stats {
+        /// The centre's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The local day, YYYYMMDD (default: today at the centre).
+        #[arg(long)]
+        day: Option<String>,
+        /// Prometheus text instead of JSON.
+        #[arg(long)]
+        prometheus: bool,
     },
     /// Write a test PKI (never for production).
     Pki {
@@ -100,7 +115,7 @@ fn main() -> anyhow::Result<()> {
             let config = CentreConfig::load(&config)?;
             runtime()?.block_on(async {
                 let server = Server::bind(config).await?;
-                tracing::info!(addr = %server.local_addr()?, "centre serving");
+                tracing::info!(addr = %server.local_addr()?, metrics = ?server.metrics_addr(), "centre serving");
                 tokio::select! {
                     () = server.run() => {}
                     () = until_stopped() => {}
@@ -114,6 +129,35 @@ fn main() -> anyhow::Result<()> {
                 let pool = kiosk_centre::db::pool(&config.database_url, 1)?;
                 let v = kiosk_centre::db::migrate(&pool).await?;
                 println!("{}", serde_json::json!({ "schema_version": v }));
+                anyhow::Ok(())
+            })
+        }
+        Command::Stats {
+            config,
+            day,
+            prometheus,
+        } => {
+            let config = CentreConfig::load(&config)?;
+            runtime()?.block_on(async {
+                let pool = kiosk_centre::db::pool(&config.database_url, 1)?;
+                kiosk_centre::db::migrate(&pool).await?;
+                let db = kiosk_centre::db::CentreDb::new(
+                    pool,
+                    &config.centre_id,
+                    config.catalog.clone(),
+                    config.online_max,
+                );
+                let clock = kiosk_centre::clock::Clock::new(config.clock_start);
+                let day = match day {
+                    Some(d) => d,
+                    None => kiosk_centre::db::CentreDb::today(clock.now())?,
+                };
+                let stats = db.day_stats(&day).await?;
+                if prometheus {
+                    print!("{}", kiosk_centre::stats::prometheus(&stats));
+                } else {
+                    println!("{}", serde_json::to_string_pretty(&stats)?);
+                }
                 anyhow::Ok(())
             })
         }

@@ -11,6 +11,9 @@
 //!   `centre.counter_clients` may call, recall, transfer and finish
 //!   tickets. Anyone else gets 403 `not_admitted`.
 //! - Refusals are JSON `{error, message}` with a stable code.
+//! - Statistics: `GET /v1/stats?day=YYYYMMDD` (kiosks and counters) as
+//!   JSON; `GET /metrics` as Prometheus text on `centre.metrics_listen`, a
+//!   loopback-only plain-HTTP listener of its own.
 
 use crate::clock::Clock;
 use crate::config::CentreConfig;
@@ -25,7 +28,7 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use kiosk_firmware::queue::centre::{
     ApiError, CallAnswer, CallNextRequest, CounterAction, IDEMPOTENCY_HEADER, IssueRequest,
-    KioskAssignment, ReconcileRequest, TransferRequest,
+    KioskAssignment, RatingRequest, ReconcileRequest, TransferRequest,
 };
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
@@ -275,16 +278,7 @@ async fn issue(
 ) -> Result<Response, ApiFailure> {
     let k = kiosk(&s, &peer)?;
     let req = body(req)?;
-    let key = headers
-        .get(IDEMPOTENCY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            failure(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "bad_request",
-                format!("the {IDEMPOTENCY_HEADER} header is required"),
-            )
-        })?;
+    let key = idempotency_key(&headers)?;
     let answer = s.db.issue(&k.id, key, &req, s.clock.now()).await?;
     let status = if answer.replayed {
         StatusCode::OK
@@ -412,6 +406,62 @@ async fn transfer(
     Ok(Json(t).into_response())
 }
 
+fn idempotency_key(headers: &HeaderMap) -> Result<&str, ApiFailure> {
+    headers
+        .get(IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            failure(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_request",
+                format!("the {IDEMPOTENCY_HEADER} header is required"),
+            )
+        })
+}
+
+async fn rate(
+    State(s): State<Shared>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    req: Result<Json<RatingRequest>, JsonRejection>,
+) -> Result<Response, ApiFailure> {
+    let k = kiosk(&s, &peer)?;
+    let req = body(req)?;
+    let key = idempotency_key(&headers)?;
+    let recorded = s.db.record_rating(&k.id, key, &req, s.clock.now()).await?;
+    let status = if recorded {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(serde_json::json!({ "recorded": true, "replayed": !recorded })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct StatsQuery {
+    day: Option<String>,
+}
+
+async fn stats(
+    State(s): State<Shared>,
+    Extension(peer): Extension<Peer>,
+    Query(q): Query<StatsQuery>,
+) -> ApiResult<crate::stats::DayStats> {
+    // Kiosks (their staff panel) and counters may read the figures.
+    if kiosk(&s, &peer).is_err() {
+        counter_client(&s, &peer)?;
+    }
+    let day = match q.day {
+        Some(d) => d,
+        None => CentreDb::today(s.clock.now())?,
+    };
+    Ok(Json(s.db.day_stats(&day).await?))
+}
+
 async fn not_found() -> ApiFailure {
     failure(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
@@ -430,13 +480,38 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/reconcile", post(reconcile))
         .route("/v1/queue", get(waiting))
         .route("/v1/counters/{counter}/call-next", post(call_next))
+        .route("/v1/ratings", post(rate))
+        .route("/v1/stats", get(stats))
         .fallback(not_found)
         .with_state(state)
+}
+
+/// The loopback listener's routes: `GET /metrics`, today's statistics in
+/// the Prometheus text format.
+pub fn metrics_router(state: Shared) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn metrics(State(s): State<Shared>) -> Result<Response, ApiFailure> {
+    let day = CentreDb::today(s.clock.now())?;
+    let stats = s.db.day_stats(&day).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::stats::prometheus(&stats),
+    )
+        .into_response())
 }
 
 /// A bound, ready centre.
 pub struct Server {
     listener: TcpListener,
+    metrics: Option<TcpListener>,
     tls: TlsAcceptor,
     state: Shared,
 }
@@ -469,9 +544,18 @@ impl Server {
                     addr: config.listen,
                     source,
                 })?;
+        let metrics = match config.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| ServeError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         let clock = Clock::new(config.clock_start);
         Ok(Server {
             listener,
+            metrics,
             tls: TlsAcceptor::from(tls),
             state: Arc::new(AppState { config, db, clock }),
         })
@@ -482,8 +566,16 @@ impl Server {
         self.listener.local_addr()
     }
 
+    /// Where the metrics text is served, if configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// Serves until the task is dropped: one task per connection.
     pub async fn run(self) {
+        if let Some(listener) = self.metrics {
+            tokio::spawn(serve_plain(listener, metrics_router(self.state.clone())));
+        }
         let app = router(self.state.clone());
         loop {
             let (tcp, addr) = match self.listener.accept().await {
@@ -525,5 +617,27 @@ impl Server {
                 }
             });
         }
+    }
+}
+
+/// Plain HTTP/1.1 on a loopback listener (the metrics text).
+async fn serve_plain(listener: TcpListener, app: Router) {
+    loop {
+        let (tcp, addr) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics accept");
+                continue;
+            }
+        };
+        let service = TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), service)
+                .await
+            {
+                tracing::debug!(%addr, error = %e, "metrics connection");
+            }
+        });
     }
 }

@@ -4,8 +4,10 @@
 //! and a stress run through the HTTPS API), offline numbering and
 //! reconciliation across a killed and restarted centre (the real
 //! `kiosk-centre` and `kioskctl` binaries), idempotent retries, the calling
-//! order and the counter's transitions, and the refusal of a certificate
-//! from another CA.
+//! order and the counter's transitions, the refusal of a certificate
+//! from another CA, and the day's statistics (waiting and service times,
+//! no-shows, ratings) as JSON through the API and `kioskctl`, and as
+//! Prometheus text on the loopback listener.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
@@ -66,7 +68,10 @@ fn catalog() -> Catalog {
 /// A migrated database and the queue of centre `centre` on it.
 async fn centre_db(url: &str, centre: &str) -> CentreDb {
     let pool = kiosk_centre::db::pool(url, 6).unwrap();
-    assert_eq!(kiosk_centre::db::migrate(&pool).await.unwrap(), 1);
+    assert_eq!(
+        kiosk_centre::db::migrate(&pool).await.unwrap(),
+        kiosk_centre::db::SCHEMA_VERSION
+    );
     CentreDb::new(pool, centre, catalog(), 799)
 }
 
@@ -752,5 +757,244 @@ fn a_kiosk_whose_certificate_is_not_from_the_centres_ca_is_refused_in_the_handsh
             .offline_block
             .first,
         800
+    );
+}
+
+/// The day's statistics from the database, with every time set by the
+/// test: waits from drawing to first call, service from the last call (a
+/// recall restarts it) to served, no-shows per counter, and ratings counted
+/// once per idempotency key.
+#[test]
+fn statistics_count_waits_service_times_no_shows_and_satisfaction() {
+    let url = fresh_db();
+    runtime().block_on(async {
+        let db = centre_db(&url, "STATS").await;
+        let at = |min: u64| UnixMillis(MONDAY_NINE_MS + min * MINUTE);
+        let mut ids = Vec::new();
+        for (i, min) in [0u64, 1, 2].into_iter().enumerate() {
+            let a = db
+                .issue("KIOSK-1", &key(&format!("s{i}")), &walk_in("A"), at(min))
+                .await
+                .unwrap();
+            ids.push(a.ticket.id);
+        }
+        // A ticket of service B nobody calls: counted as waiting, not timed.
+        db.issue("KIOSK-1", &key("b0"), &walk_in("B"), at(3))
+            .await
+            .unwrap();
+        let first = db.call_next(1, None, at(5)).await.unwrap().unwrap();
+        assert_eq!(first.id, ids[0]);
+        db.served(first.id, 1, at(9)).await.unwrap();
+        let second = db.call_next(1, None, at(10)).await.unwrap().unwrap();
+        assert_eq!(second.id, ids[1]);
+        db.no_show(second.id, 1, at(12)).await.unwrap();
+        let third = db.call_next(2, None, at(13)).await.unwrap().unwrap();
+        assert_eq!(third.id, ids[2]);
+        db.recall(third.id, 2, at(15)).await.unwrap();
+        db.served(third.id, 2, at(20)).await.unwrap();
+
+        use kiosk_firmware::queue::centre::{RatingKind, RatingRequest};
+        let rating = |score: u8, service: Option<&str>| RatingRequest {
+            score,
+            kind: if service.is_some() {
+                RatingKind::Ticket
+            } else {
+                RatingKind::Visit
+            },
+            service: service.map(str::to_owned),
+        };
+        assert!(
+            db.record_rating("KIOSK-1", &key("r1"), &rating(5, Some("A")), at(21))
+                .await
+                .unwrap()
+        );
+        // The kiosk's retry is counted once; the same key for another
+        // rating is refused.
+        assert!(
+            !db.record_rating("KIOSK-1", &key("r1"), &rating(5, Some("A")), at(21))
+                .await
+                .unwrap()
+        );
+        assert!(matches!(
+            db.record_rating("KIOSK-1", &key("r1"), &rating(1, Some("A")), at(21))
+                .await,
+            Err(CentreError::Refused(Refusal::IdempotencyConflict))
+        ));
+        assert!(matches!(
+            db.record_rating("KIOSK-1", &key("r2"), &rating(6, None), at(21)).await,
+            Err(CentreError::Refused(Refusal::BadRequest(m))) if m.contains("1–5")
+        ));
+        assert!(matches!(
+            db.record_rating("KIOSK-1", &key("r3"), &rating(4, Some("Z")), at(21)).await,
+            Err(CentreError::Refused(Refusal::UnknownService(s))) if s == "Z"
+        ));
+        assert!(
+            db.record_rating("KIOSK-2", &key("r1"), &rating(2, None), at(22))
+                .await
+                .unwrap()
+        );
+
+        let day = CentreDb::today(at(30)).unwrap();
+        assert_eq!(day, "20261207");
+        let stats = db.day_stats(&day).await.unwrap();
+        let a = stats.services.iter().find(|s| s.service == "A").unwrap();
+        assert_eq!(
+            (a.issued, a.waiting, a.called, a.served, a.no_show),
+            (3, 0, 0, 2, 1)
+        );
+        // Waits 5, 9 and 11 minutes.
+        assert_eq!(a.wait.count, 3);
+        assert_eq!(a.wait.p50_ms, Some(9 * MINUTE));
+        assert_eq!(a.wait.max_ms, Some(11 * MINUTE));
+        assert_eq!(a.wait.mean_ms, Some(25 * MINUTE / 3));
+        // Served in 4 minutes, and in 5 after the recall at 15.
+        assert_eq!(a.service_time.count, 2);
+        assert_eq!(a.service_time.p50_ms, Some(4 * MINUTE));
+        assert_eq!(a.service_time.max_ms, Some(5 * MINUTE));
+        assert_eq!(a.no_show_share, Some(0.3333));
+        assert_eq!(a.ratings.count, 1);
+        assert_eq!(a.ratings.satisfied_share, Some(1.0));
+        let b = stats.services.iter().find(|s| s.service == "B").unwrap();
+        assert_eq!((b.issued, b.waiting, b.wait.count), (1, 1, 0));
+        assert_eq!(stats.total.issued, 4);
+        assert_eq!(stats.total.ratings.by_score, [0, 1, 0, 0, 1]);
+        assert_eq!(stats.total.ratings.satisfied_share, Some(0.5));
+        let counters: Vec<_> = stats
+            .counters
+            .iter()
+            .map(|c| (c.counter, c.served, c.no_show, c.service_time.max_ms))
+            .collect();
+        assert_eq!(
+            counters,
+            [(1, 1, 1, Some(4 * MINUTE)), (2, 1, 0, Some(5 * MINUTE))]
+        );
+        // Another day has nothing; a malformed day is refused.
+        let other = db.day_stats("20261206").await.unwrap();
+        assert_eq!(other.total.issued, 0);
+        assert_eq!(other.total.ratings.count, 0);
+        assert!(matches!(
+            db.day_stats("2026-12-07").await,
+            Err(CentreError::Refused(Refusal::BadRequest(_)))
+        ));
+    });
+}
+
+/// One plain HTTP/1.1 GET on loopback; the status line and the body.
+fn http_get(port: u16, path: &str) -> (String, String) {
+    use std::io::{Read as _, Write as _};
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        tcp,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    tcp.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+/// The statistics as a tester and a scraper get them: ratings sent with
+/// `kioskctl centre rate` (a retry counted once), the day's JSON with
+/// `kioskctl centre stats` by the desk, and the Prometheus text on the
+/// centre's loopback metrics listener, all from the real binaries.
+#[test]
+fn ratings_and_statistics_through_kioskctl_and_the_prometheus_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut centre, layout) = CentreProcess::start_new(dir.path(), 1);
+    // Restart with the metrics listener configured.
+    centre.kill();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = std::fs::read_to_string(&layout.config).unwrap().replace(
+        "[centre]\n",
+        &format!("[centre]\nmetrics_listen = \"127.0.0.1:{metrics_port}\"\n"),
+    );
+    std::fs::write(&layout.config, text).unwrap();
+    centre.start();
+
+    let kiosk = layout.kiosk_files[0].to_str().unwrap();
+    let desk = layout.desk_file.to_str().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let paper = dir.path().join("paper.bin");
+    let issued = take(&layout.kiosk_files[0], &db, &paper);
+    assert_eq!(issued["origin"], "centre", "{issued}");
+    let (out, called) = kioskctl(&["centre", "call", "--centre", desk, "--counter", "1"]);
+    assert!(out.status.success(), "{called}");
+    let id = called["ticket"]["id"].as_i64().unwrap();
+    let id = id.to_string();
+    let (out, served) = kioskctl(&[
+        "centre",
+        "act",
+        "--centre",
+        desk,
+        "--counter",
+        "1",
+        "--id",
+        &id,
+        "served",
+    ]);
+    assert!(out.status.success(), "{served}");
+
+    let rate = [
+        "centre",
+        "rate",
+        "--centre",
+        kiosk,
+        "--score",
+        "4",
+        "--service",
+        "A",
+        "--key",
+        "rating-key-1",
+    ];
+    let (out, first) = kioskctl(&rate);
+    assert!(out.status.success(), "{first}");
+    assert_eq!(first["recorded"], true);
+    let (out, again) = kioskctl(&rate);
+    assert!(out.status.success(), "{again}");
+    assert_eq!(again["replayed"], true);
+    let (out, refused) = kioskctl(&["centre", "rate", "--centre", kiosk, "--score", "9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(refused["refused"], "bad_request", "{refused}");
+
+    let (out, stats) = kioskctl(&["centre", "stats", "--centre", desk]);
+    assert!(out.status.success(), "{stats}");
+    assert_eq!(stats["day"], "20261207");
+    assert_eq!(stats["total"]["issued"], 1, "{stats}");
+    assert_eq!(stats["total"]["served"], 1, "{stats}");
+    assert_eq!(stats["total"]["wait"]["count"], 1, "{stats}");
+    assert_eq!(stats["total"]["ratings"]["count"], 1, "{stats}");
+    assert_eq!(stats["total"]["ratings"]["satisfied_share"], 1.0, "{stats}");
+    assert_eq!(stats["counters"][0]["counter"], 1, "{stats}");
+    // No number, id or kiosk in the figures: counts and times only.
+    let flat = stats.to_string();
+    assert!(!flat.contains(issued["number"].as_str().unwrap()), "{flat}");
+    assert!(!flat.contains("KIOSK-01"), "{flat}");
+
+    let (status, body) = http_get(metrics_port, "/metrics");
+    assert!(status.ends_with("200 OK"), "{status}");
+    assert!(
+        body.contains(
+            "kiosk_centre_tickets{centre=\"DEMO-CENTRE\",service=\"A\",state=\"served\"} 1"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("kiosk_centre_satisfaction_ratio{centre=\"DEMO-CENTRE\"} 1"),
+        "{body}"
+    );
+    assert!(
+        body.contains("# TYPE kiosk_centre_wait_seconds summary"),
+        "{body}"
+    );
+    let (status, _) = http_get(metrics_port, "/v1/stats");
+    assert!(
+        status.contains("404"),
+        "only /metrics without TLS: {status}"
     );
 }

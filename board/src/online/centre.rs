@@ -19,8 +19,8 @@ use crate::services::ticketing::{Issued, Phase, Ticketing, TicketingError};
 use kiosk_firmware::queue::DrawRequest;
 use kiosk_firmware::queue::centre::{
     ApiError, Attempt, CallAnswer, CallNextRequest, CentreTicket, CounterAction,
-    IDEMPOTENCY_HEADER, IssueRequest, KioskAssignment, OfflineReason, Prepared, ReconcileAnswer,
-    ReconcileRequest, ReconcileSummary, TransferRequest,
+    IDEMPOTENCY_HEADER, IssueRequest, KioskAssignment, OfflineReason, Prepared, RatingRequest,
+    ReconcileAnswer, ReconcileRequest, ReconcileSummary, TransferRequest,
 };
 use kiosk_firmware::requests::delivery::TransportError;
 use kiosk_firmware::store::{Store, StoreError, UnixMillis};
@@ -152,6 +152,28 @@ impl CentreClient {
         let body =
             serde_json::to_vec(request).map_err(|e| CentreCallError::BadAnswer(e.to_string()))?;
         self.call("POST", &format!("/v1/tickets/{id}/transfer"), &[], &body)
+    }
+
+    /// `POST /v1/ratings` with an idempotency key: `true` when recorded
+    /// now, `false` when the key had recorded it already.
+    pub fn rate(&self, key: &str, request: &RatingRequest) -> Result<bool, CentreCallError> {
+        let body =
+            serde_json::to_vec(request).map_err(|e| CentreCallError::BadAnswer(e.to_string()))?;
+        let answer: serde_json::Value =
+            self.call("POST", "/v1/ratings", &[(IDEMPOTENCY_HEADER, key)], &body)?;
+        Ok(answer["replayed"] == serde_json::Value::Bool(false))
+    }
+
+    /// `GET /v1/stats[?day=YYYYMMDD]`: a day's statistics (no personal
+    /// data), today's without `day`.
+    pub fn stats(&self, day: Option<&str>) -> Result<serde_json::Value, CentreCallError> {
+        match day {
+            Some(d) => {
+                let digits: String = d.chars().filter(char::is_ascii_digit).collect();
+                self.call("GET", &format!("/v1/stats?day={digits}"), &[], b"")
+            }
+            None => self.call("GET", "/v1/stats", &[], b""),
+        }
     }
 
     /// `GET /v1/queue?service=`: the waiting list in calling order.

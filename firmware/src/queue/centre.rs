@@ -375,6 +375,50 @@ pub struct TransferRequest {
     pub to_counter: Option<u16>,
 }
 
+/// What a rating is about (the subject's kind only: a satisfaction count
+/// needs no ticket number or receipt code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatingKind {
+    /// A queue ticket's visit.
+    Ticket,
+    /// An online request filed at the kiosk.
+    Request,
+    /// The kiosk visit as such.
+    Visit,
+}
+
+impl RatingKind {
+    /// The wire and column text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RatingKind::Ticket => "ticket",
+            RatingKind::Request => "request",
+            RatingKind::Visit => "visit",
+        }
+    }
+}
+
+/// `POST /v1/ratings` (a kiosk, with an idempotency key): the citizen's
+/// answer to the satisfaction question, 1 (very unhappy) to 5 (very
+/// happy). No personal data: a score, its subject's kind and the service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    /// 1–5.
+    pub score: u8,
+    /// What was rated.
+    pub kind: RatingKind,
+    /// The service of the ticket rated, when the subject is a ticket.
+    #[serde(default)]
+    pub service: Option<String>,
+}
+
+/// A score of this or more is "satisfied" (hài lòng or rất hài lòng) in
+/// the satisfaction share the centre reports (Decision 766/QĐ-TTg scores
+/// the share of citizens satisfied).
+pub const SATISFIED_FROM: u8 = 4;
+
 /// What a kiosk's request to the centre came to, as its transport saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {

@@ -295,6 +295,84 @@ pub(crate) fn desk(
     })
 }
 
+/// `kioskctl centre stats`: the day's figures as the centre counts them.
+pub(crate) fn stats(
+    json: bool,
+    config: &Config,
+    centre: Option<&Path>,
+    day: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let client = client(&section(config, centre)?)?;
+    match client.stats(day) {
+        Ok(v) => {
+            if json {
+                println!("{v}");
+            } else {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(CentreCallError::Refused { status, error }) => {
+            println!(
+                "{}",
+                serde_json::json!({ "ok": false, "status": status, "refused": error.error, "message": error.message })
+            );
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `kioskctl centre rate`: one satisfaction rating, as the kiosk sends it.
+pub(crate) fn rate(
+    json: bool,
+    config: &Config,
+    centre: Option<&Path>,
+    score: u8,
+    service: Option<&str>,
+    key: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use kiosk_firmware::queue::centre::{RatingKind, RatingRequest};
+    let client = client(&section(config, centre)?)?;
+    let key = match key {
+        Some(k) => k.to_owned(),
+        None => {
+            let n = centre_client::nonce().context("no randomness for a key")?;
+            format!("rating-{}", hex::encode(n))
+        }
+    };
+    let request = RatingRequest {
+        score,
+        kind: if service.is_some() {
+            RatingKind::Ticket
+        } else {
+            RatingKind::Visit
+        },
+        service: service.map(str::to_owned),
+    };
+    let (out, ok) = match client.rate(&key, &request) {
+        Ok(recorded) => (
+            serde_json::json!({ "ok": true, "recorded": recorded, "replayed": !recorded, "key": key }),
+            true,
+        ),
+        Err(CentreCallError::Refused { status, error }) => (
+            serde_json::json!({ "ok": false, "status": status, "refused": error.error, "message": error.message }),
+            false,
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        println!("{out}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 /// A `kiosk-centre demo` child, stopped by PID (SIGTERM) when dropped.
 struct Demo {
     child: std::process::Child,

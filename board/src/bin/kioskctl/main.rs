@@ -295,6 +295,33 @@ enum CentreCommand {
         #[arg(value_parser = ["recall", "served", "no-show"])]
         action: String,
     },
+    /// A day's statistics from the centre (waiting and service times per
+    /// service and counter, no-shows, ratings, satisfaction share); no
+    /// personal data. Any of the centre's kiosk or desk certificates.
+    Stats {
+        /// A file with the [centre] section (default: the board configuration's).
+        #[arg(long)]
+        centre: Option<PathBuf>,
+        /// The local day, YYYYMMDD (default: today at the centre).
+        #[arg(long)]
+        day: Option<String>,
+    },
+    /// Send a satisfaction rating (1–5) to the centre, as the kiosk does
+    /// at the end of a journey; a retry with the same --key counts once.
+    Rate {
+        /// A file with the [centre] section (default: the board configuration's).
+        #[arg(long)]
+        centre: Option<PathBuf>,
+        /// 1 (very unhappy) to 5 (very happy).
+        #[arg(long)]
+        score: u8,
+        /// The ticket's service, for a ticket's rating (otherwise a visit's).
+        #[arg(long)]
+        service: Option<String>,
+        /// The idempotency key (default: a fresh one).
+        #[arg(long)]
+        key: Option<String>,
+    },
     /// A desk sends a called ticket to another service or counter.
     Transfer {
         /// The desk's client file.
@@ -645,6 +672,26 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             CentreCommand::Reconcile { centre, place } => {
                 let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
                 centre::reconcile(cli.json, &config, centre.as_deref(), place)
+            }
+            CentreCommand::Stats { centre, day } => {
+                let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+                centre::stats(cli.json, &config, centre.as_deref(), day.as_deref())
+            }
+            CentreCommand::Rate {
+                centre,
+                score,
+                service,
+                key,
+            } => {
+                let config = kiosk_board::app::load_config(cli.board, cli.config.as_deref())?;
+                centre::rate(
+                    cli.json,
+                    &config,
+                    centre.as_deref(),
+                    *score,
+                    service.as_deref(),
+                    key.as_deref(),
+                )
             }
             CentreCommand::Call {
                 centre,

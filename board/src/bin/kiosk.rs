@@ -363,7 +363,14 @@ mod window {
             .as_ref()
             .and_then(|s| s.card_reader.cards_dir.clone());
         let worker = std::thread::spawn(move || -> anyhow::Result<()> {
-            let (mut runtime, sim, _beside) = build_runtime(&config)?;
+            // A runtime that cannot start ends the window too: the kiosk
+            // exits with the error (under sway the unit restarts), rather
+            // than showing an attract screen no touch can leave.
+            let (mut runtime, sim, _beside) = build_runtime(&config).inspect_err(|_| {
+                let _ = slint::invoke_from_event_loop(|| {
+                    let _ = slint::quit_event_loop();
+                });
+            })?;
             let send = Box::new(|msg: ToUi| {
                 let _ = slint::invoke_from_event_loop(move || {
                     UI.with(|ui| {

@@ -839,4 +839,26 @@ fn the_units_command_line_shows_the_attract_screen_under_sway_and_a_touch_change
         std::thread::sleep(Duration::from_millis(500));
     }
     drop(pointer);
+
+    // The kiosk's end is sway's end: the unit's main process exits (and
+    // systemd would restart the unit).
+    for pid in &running.clients {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = running.main.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sway still runs 10 s after the kiosk was stopped; log:\n{}",
+            stage.read("kiosk.log")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    println!("the kiosk stopped; sway exited too ({status})");
 }

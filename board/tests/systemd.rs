@@ -44,7 +44,7 @@ fn the_unit_is_a_watched_notify_service_of_the_kiosk_user() {
     assert!(read("systemd/cccd-kiosk.sysusers").contains("u cccd-kiosk -"));
     let exec = one("ExecStart").unwrap();
     assert!(
-        exec.contains("--board linux --config /etc/cccd-kiosk/kiosk.toml --ui cage"),
+        exec.contains("--board linux --config /etc/cccd-kiosk/kiosk.toml --ui sway"),
         "{exec}"
     );
     for (k, v) in [
@@ -254,8 +254,9 @@ fn every_path_the_profiles_write_is_writable_under_protect_system_strict() {
             );
         }
     }
-    // The compositor's socket folder is the unit's RuntimeDirectory (the
-    // kiosk gives it to cage as XDG_RUNTIME_DIR), not one PAM names.
+    // The compositor's folder is the unit's RuntimeDirectory (the kiosk
+    // writes sway's configuration there and gives it to sway as
+    // XDG_RUNTIME_DIR), not one PAM names.
     assert_eq!(u["RuntimeDirectory"], ["cccd-kiosk"]);
     assert!(
         !u["Environment"]

@@ -54,10 +54,9 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
     ),
     ("xvfb", "running the UI window headless"),
     (
-        "cage",
-        "the kiosk compositor the production unit runs (tests/tests/production.rs, headless)",
+        "sway",
+        "the kiosk compositor the production unit runs, and swaymsg (tests/tests/production.rs, headless)",
     ),
-    ("xwayland", "cage 0.1.4 does not start without it"),
     (
         "grim",
         "screenshots from the compositor (wlr-screencopy) in the production test",
@@ -149,6 +148,17 @@ mod tests {
         let c = install_command(&["pcscd", "cmake"]);
         assert!(c.contains("DEBIAN_FRONTEND=noninteractive"));
         assert!(c.contains("--no-install-recommends pcscd cmake"));
+    }
+
+    #[test]
+    fn the_compositor_is_sway_without_cage_or_xwayland() {
+        let names: Vec<&str> = PACKAGES.iter().map(|(p, _)| *p).collect();
+        for wanted in ["sway", "grim"] {
+            assert!(names.contains(&wanted), "{wanted}");
+        }
+        for gone in ["cage", "xwayland"] {
+            assert!(!names.contains(&gone), "{gone} is no longer used");
+        }
     }
 
     #[test]

@@ -9,10 +9,11 @@
 //! for putting a card on the reader. The console also runs beside the
 //! window on the simulator, for its card and camera commands.
 //!
-//! On a board, `--ui cage` (what the systemd unit runs) starts the kiosk
-//! compositor `cage` in its place, which shows this program's window
-//! (`--ui window`) full screen on the display, rotated as
-//! `[linux.display]` says (docs/architecture.md, "The display").
+//! On a board, `--ui sway` (what the systemd unit runs) writes the kiosk
+//! compositor's configuration and starts `sway` in its place, which shows
+//! this program's window (`--ui window`) full screen on the display,
+//! rotated as `[linux.display]` says ([`kiosk_board::drivers::display`],
+//! docs/architecture.md, "The display").
 //!
 //! Before anything else the process makes itself non-dumpable, and on a
 //! `[linux]` board it refuses the simulator's committed secrets and an
@@ -51,9 +52,9 @@ enum UiKind {
     Window,
     /// Text lines and typed commands.
     Console,
-    /// The kiosk compositor (`/usr/bin/cage`) on the board's display,
+    /// The kiosk compositor (`/usr/bin/sway`) on the board's display,
     /// running this program with `--ui window` (a `[linux]` board).
-    Cage,
+    Sway,
 }
 
 impl Default for UiKind {
@@ -112,54 +113,50 @@ fn main() -> anyhow::Result<()> {
     match cli.ui {
         UiKind::Console => run_console(config),
         UiKind::Window => window::run(config, cli.mute, started),
-        UiKind::Cage => exec_cage(&config, cli.mute),
+        UiKind::Sway => exec_sway(&config, cli.mute),
     }
 }
 
-/// The kiosk compositor, installed by Debian's `cage` package.
-const CAGE: &str = "/usr/bin/cage";
-
-/// Replaces this process by `cage` showing the kiosk's window: the
+/// Replaces this process by `sway` showing the kiosk's window: the
 /// compositor keeps the systemd unit's main PID, and the kiosk under it
 /// pets the watchdog (`WATCHDOG_PID` would name the compositor, so it is
 /// not passed on; the unit's `NotifyAccess=all` accepts the kiosk's
 /// messages).
-fn exec_cage(config: &kiosk_board::config::Config, mute: bool) -> anyhow::Result<()> {
+fn exec_sway(config: &kiosk_board::config::Config, mute: bool) -> anyhow::Result<()> {
+    use kiosk_board::drivers::display;
     use std::os::unix::process::CommandExt as _;
     let Some(linux) = &config.linux else {
         anyhow::bail!(
-            "--ui cage is for a [linux] board; on the simulator use --ui window or --ui console"
+            "--ui sway is for a [linux] board; on the simulator use --ui window or --ui console"
         );
     };
-    let me = std::env::current_exe().context("cannot find the kiosk's own binary")?;
-    let mut cmd = std::process::Command::new(CAGE);
-    // No client-side decorations: the window is the whole screen.
-    cmd.arg("-d");
-    for _ in 0..linux.display.quarter_turns() {
-        cmd.arg("-r");
-    }
-    cmd.arg("--")
-        .arg(me)
-        .args(["--board", "linux", "--config"])
-        .arg(&config.path)
-        .args(["--ui", "window"]);
-    if mute {
-        cmd.arg("--mute");
-    }
-    cmd.env_remove("WATCHDOG_PID");
+    let kiosk = display::KioskCommand {
+        program: std::env::current_exe().context("cannot find the kiosk's own binary")?,
+        // sway starts the kiosk from its own working folder.
+        config: std::fs::canonicalize(&config.path)
+            .with_context(|| format!("cannot find the configuration {}", config.path.display()))?,
+        mute,
+    };
     // The unit's RuntimeDirectory= (systemd names it in RUNTIME_DIRECTORY):
-    // the one folder under /run the unit may write, for cage's socket.
-    // pam_systemd's XDG_RUNTIME_DIR (/run/user/UID) is read-only there.
-    if let Some(dir) = std::env::var_os("RUNTIME_DIRECTORY") {
-        cmd.env("XDG_RUNTIME_DIR", dir);
-    }
+    // the one folder under /run the unit may write, for sway's
+    // configuration and sockets. pam_systemd's XDG_RUNTIME_DIR
+    // (/run/user/UID) is read-only there.
+    let dir = display::runtime_dir()?;
+    let text = display::sway_config(&linux.display, &kiosk)?;
+    let file = display::write_sway_config(&dir, &text)?;
+    let mut cmd = std::process::Command::new(display::SWAY);
+    cmd.arg("-c").arg(&file);
+    cmd.env_remove("WATCHDOG_PID");
+    cmd.env("XDG_RUNTIME_DIR", &dir);
     tracing::info!(
         rotation = linux.display.rotation,
+        config = %file.display(),
         "starting the kiosk compositor"
     );
     let e = cmd.exec();
     Err(anyhow::Error::new(e).context(format!(
-        "cannot start the kiosk compositor {CAGE} (Debian package cage)"
+        "cannot start the kiosk compositor {} (Debian package sway)",
+        display::SWAY
     )))
 }
 
@@ -366,7 +363,14 @@ mod window {
             .as_ref()
             .and_then(|s| s.card_reader.cards_dir.clone());
         let worker = std::thread::spawn(move || -> anyhow::Result<()> {
-            let (mut runtime, sim, _beside) = build_runtime(&config)?;
+            // A runtime that cannot start ends the window too: the kiosk
+            // exits with the error (under sway the unit restarts), rather
+            // than showing an attract screen no touch can leave.
+            let (mut runtime, sim, _beside) = build_runtime(&config).inspect_err(|_| {
+                let _ = slint::invoke_from_event_loop(|| {
+                    let _ = slint::quit_event_loop();
+                });
+            })?;
             let send = Box::new(|msg: ToUi| {
                 let _ = slint::invoke_from_event_loop(move || {
                     UI.with(|ui| {
@@ -447,5 +451,26 @@ mod window {
         anyhow::bail!(
             "this kiosk was built without a window: build with `--features desktop` (or `production` on a board), or run with `--ui console`"
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_board_runs_the_kiosk_under_sway_and_cage_is_gone() {
+        let cli = Cli::try_parse_from([
+            "kiosk",
+            "--board",
+            "linux",
+            "--config",
+            "/etc/cccd-kiosk/kiosk.toml",
+            "--ui",
+            "sway",
+        ])
+        .unwrap();
+        assert_eq!(cli.ui, UiKind::Sway);
+        assert!(Cli::try_parse_from(["kiosk", "--ui", "cage"]).is_err());
     }
 }

@@ -29,21 +29,14 @@ pub struct LinuxConfig {
     pub display: DisplayConfig,
 }
 
-/// `[linux.display]`: the touchscreen under the kiosk compositor (`cage`,
-/// started by `kiosk --ui cage`; docs/architecture.md, "The display").
+/// `[linux.display]`: the touchscreen under the kiosk compositor (`sway`,
+/// started by `kiosk --ui sway`; docs/architecture.md, "The display").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DisplayConfig {
     /// Clockwise rotation of the picture in degrees (0, 90, 180 or 270):
     /// a portrait panel mounted landscape, or one mounted upside down.
     /// The compositor rotates touches with the picture.
     pub rotation: u16,
-}
-
-impl DisplayConfig {
-    /// How many times `cage -r` (90° clockwise each) is given.
-    pub fn quarter_turns(&self) -> usize {
-        usize::from(self.rotation / 90)
-    }
 }
 
 /// `[linux.speaker]`: spoken guidance through espeak-ng on the board's

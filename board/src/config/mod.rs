@@ -1594,7 +1594,7 @@ tamper = { line = 5 }
             1,
         ))
         .unwrap();
-        assert_eq!(portrait.linux.unwrap().display.quarter_turns(), 3);
+        assert_eq!(portrait.linux.unwrap().display.rotation, 270);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //!
 //! The drivers of real and shared peripherals live beside it:
 //! - [`linux`]: real boards (`[linux]` configuration; devices with feature `linux`).
+//! - [`display`]: the kiosk compositor sway and the configuration the kiosk writes for it.
 //! - `pcsc` (feature `pcsc`): PC/SC readers through pcscd.
 //! - `nfc` (feature `nfc`): libnfc readers (PN532 boards, or PC/SC through libnfc).
 //! - [`printer`]: ESC/POS printers on USB, serial and TCP 9100 ports.
@@ -17,6 +18,7 @@
 //! - [`speech`]: spoken guidance through espeak-ng (loudspeaker, or WAV files on the sim).
 //! - [`notify`]: systemd readiness and watchdog notifications.
 
+pub mod display;
 pub mod linux;
 #[cfg(feature = "nfc")]
 pub mod nfc;

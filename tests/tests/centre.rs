@@ -733,16 +733,33 @@ fn a_kiosk_whose_certificate_is_not_from_the_centres_ca_is_refused_in_the_handsh
         Attempt::Unreachable(_) => {}
         other => panic!("{other:?}"),
     }
-    let log = std::fs::read_to_string(centre.log_file()).unwrap();
+    // The client can see the reset before the centre has written its log
+    // line: read the log until both refusals are there (up to 10 s).
     // (The start-up probe's bare TCP connection is logged as an EOF.)
-    let refused = log
-        .lines()
-        .filter(|l| {
-            l.contains("TLS handshake refused")
-                && l.contains("invalid peer certificate: BadSignature")
-        })
-        .count();
-    assert_eq!(refused, 2, "{log}");
+    let refusals = || {
+        let log = std::fs::read_to_string(centre.log_file()).unwrap();
+        let n = log
+            .lines()
+            .filter(|l| {
+                l.contains("TLS handshake refused")
+                    && l.contains("invalid peer certificate: BadSignature")
+            })
+            .count();
+        (n, log)
+    };
+    let mut seen = refusals();
+    for _ in 0..200 {
+        if seen.0 >= 2 {
+            break;
+        }
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "waiting for another process's log"
+        )]
+        std::thread::sleep(Duration::from_millis(50));
+        seen = refusals();
+    }
+    assert_eq!(seen.0, 2, "{}", seen.1);
     // A certificate from the right CA that is not a kiosk may not issue.
     let desk = client(&layout.desk_file);
     match decide(&desk.issue(&key("y"), &walk_in("A"))) {

@@ -556,12 +556,13 @@ fn the_watchdog_is_petted_throughout_a_slow_delivery_and_the_request_is_delivere
         Some(Duration::from_millis(20)),
     )
     .unwrap();
-    let mut k = SimKiosk::with_requests(dir.path(), Box::new(portal.client(TIMEOUT)))
-        .map_runtime(|rt| rt.with_notifier(notifier));
+    let mut k = SimKiosk::with_requests(dir.path(), Box::new(portal.client(TIMEOUT)));
     reach_menu(&mut k);
     fill_tam_tru(&mut k);
     k.runtime.input(Input::FormConfirmed, k.now);
     assert_eq!(k.step(), StepKind::ExpectRequestConsent);
+    // systemd watches from here (it reads every notification as it comes).
+    let mut k = k.map_runtime(|rt| rt.with_notifier(notifier));
     // The real loop from here, on the real clock.
     let mut frontend = Agreeing {
         systemd,

@@ -131,7 +131,7 @@ impl Runtime {
                         .unwrap_or_else(no_answer);
                     (row, result)
                 });
-                self.request_filed(filing, answer, session, now);
+                self.request_filed(*filing, answer, session, now);
             }
             DeliveryFor::Pass { mut failed } => {
                 let answers = ended.answers.unwrap_or_else(|| vec![no_answer()]);
@@ -176,7 +176,7 @@ impl Runtime {
                     client,
                     vec![outgoing],
                     DeliveryFor::Submit {
-                        filing,
+                        filing: Box::new(filing),
                         session: true,
                     },
                     now,

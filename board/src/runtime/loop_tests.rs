@@ -522,6 +522,7 @@ fn cancel_acts_during_a_slow_print_and_the_number_is_still_printed_and_recorded(
     walker.cancel_after = Some(3);
     // Quit once back at the attract screen after the Cancel.
     walker.until = StepKind::Attract;
+    #[expect(clippy::disallowed_methods, reason = "the test measures real time")]
     let started = std::time::Instant::now();
     rt.run(&mut walker, &AtomicBool::new(false));
     assert!(walker.cancelled);
@@ -597,6 +598,7 @@ fn a_printer_that_never_answers_ends_in_no_answer_with_the_number_on_screen() {
     // Staff free the printer: the stuck job comes out late, the printer
     // comes home, and the re-print works.
     controls.set_printer_hung(false);
+    #[expect(clippy::disallowed_methods, reason = "the test measures real time")]
     let freed = std::time::Instant::now();
     while controls.print_jobs() == 0 && freed.elapsed() < Duration::from_secs(10) {
         #[expect(

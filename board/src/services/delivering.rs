@@ -215,8 +215,8 @@ impl<P> DeliveryDesk<P> {
 pub enum Purpose {
     /// A request's first attempt, right after the citizen agreed.
     Submit {
-        /// The request as sealed into the outbox.
-        filing: crate::services::requesting::Filing,
+        /// The request as sealed into the outbox (boxed: the larger part).
+        filing: Box<crate::services::requesting::Filing>,
         /// The session waits for it (`RequestFinished`); cleared when the
         /// session moves on: the request stays in the outbox all the same.
         session: bool,

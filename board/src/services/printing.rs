@@ -254,3 +254,76 @@ pub enum Purpose {
     /// The staff panel's test page.
     TestPage,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::SimBoard;
+
+    fn board() -> (crate::drivers::Devices, crate::simulator::SimControls) {
+        SimBoard::build(&crate::simulator::test_config(true)).unwrap()
+    }
+
+    #[test]
+    fn jobs_print_in_order_and_the_printer_is_back_after_each() {
+        let (mut devices, controls) = board();
+        let mut desk = PrintDesk::default();
+        desk.submit(vec![0x1B, 0x40, 0x0A], "first");
+        desk.submit(vec![0x1B, 0x40, 0x0A, 0x0A], "second");
+        let ended = desk.poll(&mut devices.printer, Transport::Inline, Timestamp::ZERO);
+        let order: Vec<&str> = ended.iter().map(|(p, _)| *p).collect();
+        assert_eq!(order, ["first", "second"]);
+        assert!(ended.iter().all(|(_, r)| r.outcome.is_ok()));
+        assert_eq!(controls.print_jobs(), 2);
+        assert!(!desk.is_busy());
+        assert_eq!(desk.next_wakeup(), None);
+        assert!(devices.printer.status().is_ok(), "the printer is home");
+    }
+
+    #[test]
+    fn a_job_past_its_deadline_is_no_answer_and_the_next_fails_until_the_printer_is_home() {
+        let (mut devices, controls) = board();
+        controls.set_printer_hung(true);
+        let mut desk = PrintDesk::default();
+        desk.set_deadline(Duration::from_millis(100));
+        desk.submit(vec![0x0A], 1);
+        assert!(
+            desk.poll(&mut devices.printer, Transport::Worker, Timestamp::ZERO)
+                .is_empty()
+        );
+        assert_eq!(desk.next_wakeup(), Some(Timestamp::from_millis(10)));
+        assert!(devices.printer.status().is_err(), "lent: busy");
+        let ended = desk.poll(
+            &mut devices.printer,
+            Transport::Worker,
+            Timestamp::from_millis(100),
+        );
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].1.outcome, Err(PrintProblem::Offline));
+        desk.submit(vec![0x0A], 2);
+        let ended = desk.poll(
+            &mut devices.printer,
+            Transport::Worker,
+            Timestamp::from_millis(200),
+        );
+        assert_eq!(ended[0].0, 2);
+        assert_eq!(ended[0].1.outcome, Err(PrintProblem::Offline));
+        controls.set_printer_hung(false);
+        // The worker's call returns; the printer comes home at a poll.
+        let mut home = false;
+        for _ in 0..2000 {
+            desk.poll(
+                &mut devices.printer,
+                Transport::Worker,
+                Timestamp::from_secs(1),
+            );
+            if devices.printer.status().is_ok() {
+                home = true;
+                break;
+            }
+            #[expect(clippy::disallowed_methods, reason = "the worker returns in real time")]
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(home, "the printer came home");
+    }
+}

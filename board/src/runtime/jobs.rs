@@ -470,6 +470,12 @@ impl Runtime {
                     unrecorded
                 });
                 self.after_print(&issued, now);
+                tracing::info!(
+                    number = %issued.ticket.number,
+                    reprint = issued.ticket.print_attempts > 1,
+                    problem = ?issued.print.outcome.err(),
+                    "print job ended"
+                );
                 if session && self.session.step() == StepKind::IssuingTicket {
                     self.session
                         .handle_input(Input::TicketFinished(Ok(issued.info())), now);

@@ -1,16 +1,21 @@
 //! The run loop: the one place that reads the clock and drives devices
 //! (DESIGN.md §2).
 //!
-//! [`Runtime::tick`] polls the card reader, advances the session's timers
-//! and carries out the session's [`Action`]s on the board's devices; it takes
-//! `now` like everything else, so tests drive it in virtual time.
-//! [`Runtime::run`] is the real loop: it reads the monotonic clock and lets a
-//! [`Frontend`] (console, UI, scenario player) wait for the citizen's input
-//! until the next deadline — nothing sleeps blindly.
+//! [`Runtime::tick`] polls the card reader, moves the drivers of the
+//! session's [`Action`]s along, advances the session's timers and carries
+//! out what the session asks; it takes `now` like everything else, so tests
+//! drive it in virtual time. [`Runtime::turn`] is the loop's body (tick,
+//! show, wait for the frontend until the next wake-up, hand its input in);
+//! [`Runtime::run`] is turns on the monotonic clock, and the scenario
+//! player's are turns in virtual time — nothing sleeps blindly, and
+//! nothing blocks the loop: every action that touches a device or the
+//! network is a driver polled each turn, its blocking part on a worker
+//! thread with a deadline (see `jobs`: printing and delivering).
 //!
-//! `Action::IssueTicket` draws a number from the store and prints it through
-//! [`crate::services::ticketing`]. A printer problem never costs the citizen the
-//! number: the session shows it on screen (`printed: false`), the ticket
+//! `Action::IssueTicket` draws a number from the store and hands its ticket
+//! to the printer ([`crate::services::printing`]). A printer problem (or a
+//! printer that does not answer by the deadline) never costs the citizen
+//! the number: the session shows it on screen (`printed: false`), the ticket
 //! stays re-printable ([`Runtime::reprint_ticket`]), and staff are alerted
 //! ([`Runtime::printer_alert`], the fault light, the audit log).
 //!
@@ -30,12 +35,14 @@
 //! ([`staff::OUT_OF_SERVICE_KEY`]) so a restart stays locked.
 
 use crate::drivers::Devices;
-use crate::services::ticketing::{Issued, Ticketing, TicketingError};
+use crate::services::delivering::Purpose as DeliveryFor;
+use crate::services::printing::Purpose;
+use crate::services::ticketing::Ticketing;
+use crate::services::worker::Transport;
 use kiosk_firmware::metrics::{self, Metric};
 use kiosk_firmware::session::{
-    AccessKey, Action, EndReason, Event, Fault, Holder, Input, Output, PrintProblem, Priority,
-    QrCamera, ReadFailure, Session, SessionConfig, SessionView, StaffReason, StepKind,
-    Verification,
+    AccessKey, Action, EndReason, Event, Fault, Holder, Input, Output, PrintProblem, QrCamera,
+    ReadFailure, Session, SessionConfig, SessionView, StaffReason, StepKind, Verification,
 };
 use kiosk_firmware::store::{Store, UnixMillis};
 use kiosk_firmware::time::Timestamp;
@@ -45,6 +52,7 @@ use kiosk_hal::indicators::Light;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+mod jobs;
 #[cfg(test)]
 mod loop_tests;
 mod staff;
@@ -119,6 +127,37 @@ pub trait Frontend {
 /// players that drive the runtime themselves, like the scenario runner).
 pub fn show_staff(runtime: &Runtime, frontend: &mut dyn Frontend, now: Timestamp) {
     frontend.show_staff(runtime.staff_view(now).as_ref());
+}
+
+/// What a frontend was last shown, kept by the loop across
+/// [`Runtime::turn`]s.
+#[derive(Debug, Default)]
+pub struct Shown {
+    view: Option<SessionView>,
+    staff: Option<kiosk_firmware::staff::StaffView>,
+    every_turn: bool,
+}
+
+impl Shown {
+    /// Shows the session at every turn, changed or not (a renderer that
+    /// draws a frame per turn: the scenario player).
+    pub fn every_turn() -> Self {
+        Shown {
+            every_turn: true,
+            ..Shown::default()
+        }
+    }
+}
+
+/// How a [`Runtime::turn`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// The frontend handed an input in: another turn at once.
+    Handled,
+    /// The wait ran out with no input.
+    Idle,
+    /// The frontend quits.
+    Quit,
 }
 
 /// Counters since start, for `kioskctl stats` and staff mode. No personal
@@ -216,6 +255,14 @@ pub struct Runtime {
     c06: Option<std::sync::Arc<crate::online::c06::C06Client>>,
     /// A read waiting for the online check; wiped with the vault.
     awaiting: Option<AwaitingAuthority>,
+    /// The print jobs (tickets, receipts, the test page), each on the
+    /// printer lent to a worker ([`crate::services::printing`]).
+    prints: crate::services::printing::PrintDesk<Purpose>,
+    /// The request delivery under way, on the portal client lent to a
+    /// worker ([`crate::services::delivering`]).
+    deliveries: crate::services::delivering::DeliveryDesk<DeliveryFor>,
+    /// The time of the last tick (where [`Runtime::run`]'s clock starts).
+    last_tick: Timestamp,
 }
 
 /// The chip read under way: its driver, and the key it was started with
@@ -283,6 +330,9 @@ impl Runtime {
             read_audit_id: None,
             c06: None,
             awaiting: None,
+            prints: crate::services::printing::PrintDesk::default(),
+            deliveries: crate::services::delivering::DeliveryDesk::default(),
+            last_tick: now,
         };
         runtime.update_lights();
         runtime
@@ -316,6 +366,43 @@ impl Runtime {
         if let Some(a) = self.awaiting.as_mut() {
             a.check.settle(max);
         }
+    }
+
+    /// Waits up to `max` of real time (each) for the workers under way —
+    /// the online check, a print job on a blocking printer — so the next
+    /// [`Runtime::tick`] takes their answers. Only for runs in virtual
+    /// time (tests, scenarios), which then stay deterministic; the real
+    /// loop never blocks.
+    pub fn settle_workers(&mut self, max: Duration) {
+        self.settle_online_check(max);
+        self.deliveries.settle(max);
+        self.prints.settle(max);
+    }
+
+    /// Gives every delivery to the portal `deadline` before the request
+    /// counts as unanswered and stays queued (default
+    /// [`crate::services::delivering::DEFAULT_DELIVERY_DEADLINE`]).
+    pub fn with_delivery_deadline(mut self, deadline: Duration) -> Self {
+        self.deliveries.set_deadline(deadline);
+        self
+    }
+
+    /// Whether a delivery to the portal is under way.
+    pub fn delivering(&self) -> bool {
+        self.deliveries.is_busy()
+    }
+
+    /// Gives every print job `deadline` before it counts as "the printer
+    /// does not answer" (default
+    /// [`crate::services::printing::DEFAULT_PRINT_DEADLINE`]).
+    pub fn with_print_deadline(mut self, deadline: Duration) -> Self {
+        self.prints.set_deadline(deadline);
+        self
+    }
+
+    /// Whether a print job is under way or waiting.
+    pub fn printing(&self) -> bool {
+        self.prints.is_busy()
     }
 
     /// The verification policy's verdict on this session's card, while
@@ -391,56 +478,6 @@ impl Runtime {
         };
         self.input(Input::Activity, now);
         result
-    }
-
-    /// Delivers the outbox now (staff, or the idle loop).
-    pub fn flush_outbox(
-        &mut self,
-        now: Timestamp,
-    ) -> Option<Vec<kiosk_firmware::requests::delivery::RowOutcome>> {
-        let wall = self.wall(now);
-        let (Some(service), Some(store)) = (self.requests.as_mut(), self.store.as_mut()) else {
-            return None;
-        };
-        match service.flush(store, wall) {
-            Ok(out) => {
-                for o in &out {
-                    tracing::info!(reference = %o.reference, outcome = o.outcome, "outbox delivery");
-                }
-                // A sealed row that does not open is a tampered database
-                // or a replaced key: raise the possible-breach event (the
-                // operator has 72 h to notify, PDP Law 91/2025/QH15).
-                let unopened: Vec<&str> = out
-                    .iter()
-                    .filter(|o| {
-                        o.outcome == "failed"
-                            && o.detail
-                                .as_deref()
-                                .is_some_and(|d| d.contains("does not open"))
-                    })
-                    .map(|o| o.reference.as_str())
-                    .collect();
-                if !unopened.is_empty() {
-                    let detail = serde_json::json!({ "outbox_rows_unreadable": unopened });
-                    tracing::error!(%detail, "possible personal-data breach: outbox rows do not open");
-                    self.audit(now, "possible_breach", detail);
-                }
-                let failed = out.iter().filter(|o| o.outcome == "failed").count();
-                let delivered = out.iter().filter(|o| o.outcome == "delivered").count();
-                if !out.is_empty() {
-                    self.audit(
-                        now,
-                        "outbox_pass",
-                        serde_json::json!({ "delivered": delivered, "failed": failed, "retry": out.len() - delivered - failed }),
-                    );
-                }
-                Some(out)
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "outbox delivery pass failed");
-                None
-            }
-        }
     }
 
     /// The printer's standing alert for staff, if any.
@@ -660,6 +697,7 @@ impl Runtime {
 
     /// Polls devices, fires due timeouts and carries out what follows.
     pub fn tick(&mut self, now: Timestamp) {
+        self.last_tick = self.last_tick.max(now);
         self.pet_watchdog(now);
         self.poll_reader_home();
         self.poll_read(now);
@@ -670,10 +708,12 @@ impl Runtime {
         }
         self.poll_face(now);
         self.poll_online(now);
+        self.poll_deliveries(now);
+        self.poll_printing(now);
         self.staff_tick(now);
         self.poll_qr(now);
-        // Deliver the outbox only while nobody uses the kiosk: a slow
-        // portal never holds a citizen up.
+        // Deliver the outbox while nobody uses the kiosk (on a worker: a
+        // slow portal holds nobody up).
         if self.session.step() == StepKind::Attract
             && self
                 .requests
@@ -697,6 +737,8 @@ impl Runtime {
             self.qr.next_wakeup(),
             self.awaiting.as_ref().map(|a| a.check.deadline()),
             self.reading.as_ref().and_then(|r| r.driver.next_wakeup()),
+            self.prints.next_wakeup(),
+            self.deliveries.next_wakeup(),
             self.next_watchdog,
         ]
         .into_iter()
@@ -705,72 +747,110 @@ impl Runtime {
     }
 
     /// Runs until `stop` is set or the frontend quits, reading the real
-    /// monotonic clock.
+    /// monotonic clock (from where the runtime's last tick left it): a
+    /// [`Runtime::turn`] after another.
     pub fn run(&mut self, frontend: &mut dyn Frontend, stop: &AtomicBool) {
         #[expect(
             clippy::disallowed_methods,
             reason = "the runtime is the one place that reads the clock"
         )]
         let start = Instant::now();
+        let origin = self.last_tick;
         let now = || {
-            Timestamp::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX))
+            origin
+                + Duration::from_millis(
+                    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+                )
         };
+        let mut shown = Shown::default();
         frontend.clock(now());
         frontend.show(&self.view(), &[]);
-        let mut shown = self.view();
-        let mut staff_shown = None;
+        shown.view = Some(self.view());
         if let Some(n) = &self.notifier
             && let Err(e) = n.ready(&format!("kiosk on {}", self.devices.board))
         {
             tracing::warn!(error = %e, "cannot tell systemd the kiosk is ready");
         }
         while !stop.load(Ordering::Relaxed) {
-            self.tick(now());
-            let events = self.take_events();
-            let view = self.view();
-            if !events.is_empty() || view != shown {
-                frontend.clock(now());
-                frontend.show(&view, &events);
-                if matches!(
-                    view.step,
-                    StepKind::ExpectForm | StepKind::ExpectRequestConsent
-                ) {
-                    frontend.show_request(self.form_screen().as_ref(), self.consent_notice());
-                }
-                shown = view;
-            }
-            staff::show(self, frontend, now(), &mut staff_shown);
-            let wait = self.next_wakeup().saturating_since(now());
-            match frontend.wait_input(wait) {
-                FrontendInput::Input(input) => self.input(input, now()),
-                FrontendInput::Reprint(number) => {
-                    match self.reprint_ticket(&number, now()) {
-                        Ok(None) => tracing::info!(%number, "ticket re-printed"),
-                        Ok(Some(problem)) => {
-                            tracing::warn!(%number, ?problem, "the re-print failed too")
-                        }
-                        Err(e) => tracing::warn!(%number, error = %e, "cannot re-print"),
-                    }
-                    self.update_lights();
-                }
-                FrontendInput::FormField { name, value } => {
-                    let result = self.set_form_field(&name, value.as_str(), now());
-                    if let Err(e) = &result {
-                        tracing::warn!(field = %name, error = %e, "form field not set");
-                    }
-                    frontend.show_request(self.form_screen().as_ref(), None);
-                }
-                FrontendInput::Staff(input) => {
-                    self.staff_input(input, now());
-                    if let Some(config) = self.take_reconfigured() {
-                        frontend.reconfigured(&config);
-                    }
-                }
-                FrontendInput::Quit => break,
-                FrontendInput::Nothing => {}
+            if self.turn(frontend, now(), &mut shown, &now) == Turn::Quit {
+                break;
             }
         }
         self.shutdown();
+    }
+
+    /// One turn of the run loop, the one body every loop drives (the real
+    /// one, [`Runtime::run`]; the scenario player in virtual time): at
+    /// `now`, every driver is moved along ([`Runtime::tick`]), what changed
+    /// is shown, and the frontend waits for input at most until the next
+    /// wake-up ([`Runtime::next_wakeup`]); its input is handed in at
+    /// `clock()` (the time after the wait).
+    pub fn turn(
+        &mut self,
+        frontend: &mut dyn Frontend,
+        now: Timestamp,
+        shown: &mut Shown,
+        clock: &dyn Fn() -> Timestamp,
+    ) -> Turn {
+        self.tick(now);
+        self.present(frontend, now, shown);
+        let wait = self.next_wakeup().saturating_since(clock());
+        let input = frontend.wait_input(wait);
+        self.hand_in(frontend, input, clock())
+    }
+
+    /// Shows the session, the request form and staff mode on `frontend`
+    /// where they changed since `shown` (every time, if `shown` says so).
+    fn present(&mut self, frontend: &mut dyn Frontend, now: Timestamp, shown: &mut Shown) {
+        let events = self.take_events();
+        let view = self.view();
+        if shown.every_turn || !events.is_empty() || shown.view.as_ref() != Some(&view) {
+            frontend.clock(now);
+            frontend.show(&view, &events);
+            if matches!(
+                view.step,
+                StepKind::ExpectForm | StepKind::ExpectRequestConsent
+            ) {
+                frontend.show_request(self.form_screen().as_ref(), self.consent_notice());
+            }
+            shown.view = Some(view);
+        }
+        staff::show(self, frontend, now, &mut shown.staff);
+    }
+
+    /// Hands one input of the frontend in at `now`.
+    fn hand_in(
+        &mut self,
+        frontend: &mut dyn Frontend,
+        input: FrontendInput,
+        now: Timestamp,
+    ) -> Turn {
+        match input {
+            FrontendInput::Input(input) => self.input(input, now),
+            FrontendInput::Reprint(number) => {
+                // The job's end is audited like any print.
+                if let Err(e) = self.reprint_ticket(&number, now) {
+                    tracing::warn!(%number, error = %e, "cannot re-print");
+                }
+                self.update_lights();
+            }
+            FrontendInput::FormField { name, value } => {
+                let result = self.set_form_field(&name, value.as_str(), now);
+                if let Err(e) = &result {
+                    tracing::warn!(field = %name, error = %e, "form field not set");
+                }
+                frontend.show_request(self.form_screen().as_ref(), None);
+            }
+            FrontendInput::Staff(input) => {
+                self.staff_input(input, now);
+                if let Some(config) = self.take_reconfigured() {
+                    frontend.reconfigured(&config);
+                }
+            }
+            FrontendInput::Quit => return Turn::Quit,
+            FrontendInput::Nothing => return Turn::Idle,
+        }
+        Turn::Handled
     }
 
     /// Ends any journey and switches everything off.
@@ -981,6 +1061,35 @@ impl Runtime {
             }
             tracing::info!(?reason, "journey ended");
         }
+        if let Event::StepChanged {
+            from: StepKind::IssuingTicket,
+            ..
+        } = &event
+        {
+            // The session moved on (Cancel, a time-out): a ticket still
+            // printing is printed and recorded, but tells no one.
+            for purpose in self.prints.purposes_mut() {
+                if let Purpose::Ticket { session, .. } = purpose {
+                    *session = false;
+                }
+            }
+        }
+        if let Event::StepChanged {
+            from: StepKind::SubmittingRequest,
+            ..
+        } = &event
+        {
+            // The session moved on: the request stays in the outbox, its
+            // delivery and receipt tell no one.
+            if let Some(DeliveryFor::Submit { session, .. }) = self.deliveries.purpose_mut() {
+                *session = false;
+            }
+            for purpose in self.prints.purposes_mut() {
+                if let Purpose::Receipt { session, .. } = purpose {
+                    *session = false;
+                }
+            }
+        }
         if let Event::StepChanged { from, to } = &event {
             tracing::debug!(?from, ?to, "step");
             if *to == StepKind::OutOfService {
@@ -1038,11 +1147,15 @@ impl Runtime {
                     Some(_) => kiosk_firmware::trust::Purpose::PriorityTicket { service: &service },
                     None => kiosk_firmware::trust::Purpose::Ticket { service: &service },
                 };
+                // The number is drawn now; the print job tells the session
+                // when it ends (`print_ended`).
                 let result = self
                     .permit(verification, purpose, now)
                     .and_then(|()| self.issue_ticket(&service, priority, verification, now));
-                self.session
-                    .handle_input(Input::TicketFinished(result), now);
+                if let Err(fault) = result {
+                    self.session
+                        .handle_input(Input::TicketFinished(Err(fault)), now);
+                }
             }
             Action::PrepareForm { procedure } => {
                 let verification = self
@@ -1075,11 +1188,15 @@ impl Runtime {
                 let purpose = kiosk_firmware::trust::Purpose::OnlineRequest {
                     procedure: &procedure,
                 };
+                // The request goes into the outbox now; its delivery and
+                // its receipt's print tell the session when they end.
                 let result = self
                     .permit(verification, purpose, now)
                     .and_then(|()| self.submit_request(&procedure, verification, now));
-                self.session
-                    .handle_input(Input::RequestFinished(result), now);
+                if let Err(fault) = result {
+                    self.session
+                        .handle_input(Input::RequestFinished(Err(fault)), now);
+                }
             }
             Action::RecordRating { subject, score } => {
                 // The subject's kind only: a ticket number or receipt code
@@ -1098,75 +1215,6 @@ impl Runtime {
             }
             Action::WipePersonalData => self.wipe(),
         }
-    }
-
-    fn submit_request(
-        &mut self,
-        procedure: &str,
-        verification: Verification,
-        now: Timestamp,
-    ) -> Result<kiosk_firmware::session::RequestReceipt, Fault> {
-        let wall = self.wall(now);
-        let (Some(service), Some(store)) = (self.requests.as_mut(), self.store.as_mut()) else {
-            tracing::error!(%procedure, "this kiosk has no outbox: cannot queue the request");
-            return Err(Fault::RequestNotQueued);
-        };
-        let submitted =
-            match service.submit(store, self.devices.printer.as_mut(), verification, wall) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(%procedure, error = %e, "cannot queue the request");
-                    return Err(Fault::RequestNotQueued);
-                }
-            };
-        let filed = &submitted.filed;
-        if filed.refused() {
-            tracing::error!(%procedure, reference = %filed.reference, "the portal refused the request");
-            self.audit(
-                now,
-                "staff_alert",
-                serde_json::json!({
-                    "request_refused": filed.reference,
-                    "procedure": procedure,
-                    "detail": filed.attempt.as_ref().and_then(|a| a.detail.clone()),
-                }),
-            );
-            self.counters.staff_calls += 1;
-            return Err(Fault::RequestRefused);
-        }
-        let (code, delivered) = match &filed.state {
-            kiosk_firmware::requests::receipt::ReceiptState::Delivered { dossier_code, .. } => {
-                (dossier_code.clone(), true)
-            }
-            kiosk_firmware::requests::receipt::ReceiptState::Queued => {
-                (filed.reference.clone(), false)
-            }
-        };
-        let printed = submitted.print.as_ref().is_some_and(|p| p.outcome.is_ok());
-        self.audit(
-            now,
-            "request_filed",
-            serde_json::json!({
-                "procedure": procedure,
-                "reference": filed.reference,
-                "delivered": delivered,
-                "receipt_printed": printed,
-                "prefilled_fields": filed.counts.prefilled,
-                "typed_fields": filed.counts.typed,
-            }),
-        );
-        if let Some(print) = &submitted.print
-            && let Err(problem) = print.outcome
-        {
-            self.counters.printer_alerts += 1;
-            self.set_printer_alert(Some(PrinterAlert::CannotPrint(problem)));
-            self.audit(
-                now,
-                "staff_alert",
-                serde_json::json!({ "printer": crate::services::ticketing::problem_code(problem), "receipt": filed.reference }),
-            );
-        }
-        Ok(kiosk_firmware::session::RequestReceipt { code, delivered })
     }
 
     fn finish_read(&mut self, result: Result<Holder, ReadFailure>, now: Timestamp) {
@@ -1608,127 +1656,6 @@ impl Runtime {
             .map_or(AgeEvidence::Unknown, AgeEvidence::Verified)
     }
 
-    /// Draws a number and prints it (see the module documentation).
-    fn issue_ticket(
-        &mut self,
-        service: &str,
-        priority: Option<Priority>,
-        verification: Verification,
-        now: Timestamp,
-    ) -> Result<kiosk_firmware::session::TicketInfo, Fault> {
-        let wall = self.wall(now);
-        let request = kiosk_firmware::queue::DrawRequest {
-            service,
-            declared: priority,
-            age: self.age_evidence(verification),
-            verification,
-        };
-        let (Some(ticketing), Some(store)) = (self.ticketing.as_ref(), self.store.as_mut()) else {
-            tracing::error!(%service, "no queue service in this build: cannot draw a ticket");
-            return Err(Fault::Internal);
-        };
-        let result = ticketing.issue(
-            store,
-            self.devices.printer.as_mut(),
-            &request,
-            wall,
-            &mut |_| {},
-        );
-        match result {
-            Ok(issued) => {
-                self.after_print(&issued, now);
-                Ok(issued.info())
-            }
-            Err(e) => {
-                let fault = match &e {
-                    TicketingError::Queue(q) => q.fault(),
-                    TicketingError::Layout(_) => Fault::Internal,
-                };
-                if fault == Fault::Internal {
-                    tracing::error!(error = %e, %service, "cannot draw a ticket");
-                } else {
-                    tracing::info!(reason = %e, %service, "ticket refused");
-                }
-                self.audit(
-                    now,
-                    "ticket_refused",
-                    serde_json::json!({ "service": service, "reason": fault }),
-                );
-                Err(fault)
-            }
-        }
-    }
-
-    /// Prints the ticket shown as `number` today again (staff, after a
-    /// printer problem); `Ok(None)` when it printed.
-    pub fn reprint_ticket(
-        &mut self,
-        number: &str,
-        now: Timestamp,
-    ) -> Result<Option<PrintProblem>, TicketingError> {
-        let wall = self.wall(now);
-        let day = kiosk_firmware::queue::Queue::day(wall)?;
-        let (Some(ticketing), Some(store)) = (self.ticketing.as_ref(), self.store.as_mut()) else {
-            return Err(kiosk_firmware::queue::QueueError::NoSuchTicket(number.to_owned()).into());
-        };
-        let issued = ticketing.reprint(
-            store,
-            self.devices.printer.as_mut(),
-            &day,
-            number,
-            wall,
-            &mut |_| {},
-        )?;
-        self.after_print(&issued, now);
-        Ok(issued.print.outcome.err())
-    }
-
-    /// Counts, audits and alerts after a print attempt.
-    fn after_print(&mut self, issued: &Issued, now: Timestamp) {
-        let problem = issued.print.outcome.err();
-        let alert = match problem {
-            Some(p) => Some(PrinterAlert::CannotPrint(p)),
-            None if issued.print.paper_near_end() => Some(PrinterAlert::PaperNearEnd),
-            None => None,
-        };
-        if problem.is_some() {
-            self.counters.tickets_unprinted += 1;
-        } else {
-            self.counters.tickets_printed += 1;
-        }
-        self.audit(
-            now,
-            if problem.is_some() {
-                "ticket_not_printed"
-            } else {
-                "ticket_printed"
-            },
-            serde_json::json!({
-                "service": issued.ticket.service,
-                "number": issued.ticket.number,
-                "lane": issued.ticket.lane,
-                "priority": issued.ticket.priority,
-                "attempts": issued.ticket.print_attempts,
-                "problem": problem,
-                "bytes": issued.job.bytes.len(),
-            }),
-        );
-        if let Some(alert) = alert
-            && self.printer_alert != Some(alert)
-        {
-            self.counters.printer_alerts += 1;
-            tracing::warn!(?alert, detail = ?issued.print.detail, "staff alert: the printer needs attention");
-            self.audit(
-                now,
-                "staff_alert",
-                serde_json::json!({ "device": "printer", "alert": alert }),
-            );
-        }
-        self.set_printer_alert(alert);
-        // The fault light follows the alert at once, whatever the step.
-        self.lit = None;
-    }
-
     /// Starts a face-check attempt: the camera, then the engine's check.
     fn start_face_check(
         &mut self,
@@ -1890,6 +1817,7 @@ mod tests {
     use super::*;
     use crate::simulator::{ForeignCard, SimBoard, SimControls};
     use kiosk_firmware::session::MenuChoice;
+    use kiosk_firmware::session::Priority;
 
     fn runtime() -> (Runtime, SimControls) {
         let config = crate::simulator::test_config(false);
@@ -2179,10 +2107,7 @@ daily_limit = 2
         assert_eq!(rt.counters().tickets_unprinted, 1);
         // Staff refill the paper and re-print: now it is issued.
         controls.set_paper(kiosk_hal::printer::PaperLevel::Ok);
-        assert_eq!(
-            rt.reprint_ticket("A001", Timestamp::from_secs(60)).unwrap(),
-            None
-        );
+        rt.reprint_ticket("A001", Timestamp::from_secs(60)).unwrap();
         assert_eq!(controls.print_jobs(), 1);
         assert_eq!(rt.printer_alert(), None);
         let kinds = audit_kinds(&rt);

@@ -68,13 +68,27 @@ fn fill_tam_tru(k: &mut SimKiosk) {
     }
 }
 
+/// The citizen agrees: the request goes into the outbox and its delivery
+/// runs on a worker while the loop goes on; runs the loop until the
+/// session hears how it ended (asserted).
+fn agree(k: &mut SimKiosk) {
+    k.runtime.input(Input::Consent(true), k.now);
+    assert!(
+        k.run_until(Duration::from_secs(60), |rt| {
+            rt.step() != StepKind::SubmittingRequest
+        }),
+        "the request ended: {:?}",
+        k.runtime.view()
+    );
+}
+
 /// Files the temporary residence request and returns the receipt shown.
 fn file_request(k: &mut SimKiosk) -> kiosk_firmware::session::RequestReceipt {
     reach_menu(k);
     fill_tam_tru(k);
     k.runtime.input(Input::FormConfirmed, k.now);
     assert_eq!(k.step(), StepKind::ExpectRequestConsent);
-    k.runtime.input(Input::Consent(true), k.now);
+    agree(k);
     let view = k.runtime.view();
     assert_eq!(view.step, StepKind::ShowingReceipt, "{view:?}");
     view.receipt.unwrap()
@@ -106,7 +120,7 @@ fn a_citizen_files_a_prefilled_request_and_gets_a_receipt_with_the_dossier_code(
     k.runtime.input(Input::FormConfirmed, k.now);
     let notice = k.runtime.consent_notice().unwrap();
     assert!(notice.text_vi.contains("91/2025/QH15"));
-    k.runtime.input(Input::Consent(true), k.now);
+    agree(&mut k);
     let receipt = k.runtime.view().receipt.unwrap();
     assert!(receipt.delivered);
     assert!(
@@ -325,7 +339,7 @@ fn a_4xx_is_not_retried_but_becomes_a_failed_row_for_staff() {
     reach_menu(&mut k);
     fill_tam_tru(&mut k);
     k.runtime.input(Input::FormConfirmed, k.now);
-    k.runtime.input(Input::Consent(true), k.now);
+    agree(&mut k);
     assert_eq!(k.runtime.view().fault, Some(Fault::RequestRefused));
     assert_eq!(k.sim.print_jobs(), 0, "no receipt for a refused request");
     let audit = k.runtime.store().unwrap().recent_audit(10).unwrap();
@@ -468,4 +482,167 @@ fn a_tampered_outbox_row_is_failed_for_staff_and_raises_a_possible_breach() {
         audit.iter().any(|e| e.kind == "possible_breach"),
         "{audit:?}"
     );
+}
+
+/// A frontend that agrees to the consent notice at once, then waits as a
+/// real one does, recording the steps shown and counting the watchdog
+/// pets systemd got while the request was being delivered; it quits once
+/// the receipt is up.
+struct Agreeing {
+    systemd: std::os::unix::net::UnixDatagram,
+    steps: Vec<StepKind>,
+    receipt: Option<kiosk_firmware::session::RequestReceipt>,
+    agreed: bool,
+    pets_while_delivering: u32,
+    waits_while_delivering: u32,
+    waits: u32,
+}
+
+impl kiosk_board::runtime::Frontend for Agreeing {
+    fn show(
+        &mut self,
+        view: &kiosk_firmware::session::SessionView,
+        _events: &[kiosk_firmware::session::Event],
+    ) {
+        self.steps.push(view.step);
+        self.receipt = view.receipt.clone();
+    }
+
+    fn wait_input(&mut self, timeout: Duration) -> kiosk_board::runtime::FrontendInput {
+        use kiosk_board::runtime::FrontendInput;
+        self.waits += 1;
+        let delivering = self.steps.last() == Some(&StepKind::SubmittingRequest);
+        let mut buf = [0u8; 64];
+        while let Ok(n) = self.systemd.recv(&mut buf) {
+            if &buf[..n] == b"WATCHDOG=1" && delivering {
+                self.pets_while_delivering += 1;
+            }
+        }
+        if self.waits > 100_000 {
+            return FrontendInput::Quit;
+        }
+        match self.steps.last() {
+            Some(StepKind::ExpectRequestConsent) if !self.agreed => {
+                self.agreed = true;
+                FrontendInput::Input(Input::Consent(true))
+            }
+            Some(StepKind::ExpectRequestConsent | StepKind::SubmittingRequest) => {
+                if delivering {
+                    self.waits_while_delivering += 1;
+                }
+                #[expect(clippy::disallowed_methods, reason = "a frontend waiting for input")]
+                std::thread::sleep(timeout);
+                FrontendInput::Nothing
+            }
+            _ => FrontendInput::Quit,
+        }
+    }
+}
+
+#[test]
+fn the_watchdog_is_petted_throughout_a_slow_delivery_and_the_request_is_delivered_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let portal = TestPortal::start();
+    // Slow, but within the client's timeout: it answers after a second.
+    portal.handle.set_behaviour(Behaviour {
+        delay: Duration::from_secs(1),
+        ..Behaviour::default()
+    });
+    let notify = dir.path().join("notify");
+    let systemd = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    systemd.set_nonblocking(true).unwrap();
+    let notifier = kiosk_board::drivers::notify::Notifier::new(
+        notify.to_str().unwrap(),
+        Some(Duration::from_millis(20)),
+    )
+    .unwrap();
+    let mut k = SimKiosk::with_requests(dir.path(), Box::new(portal.client(TIMEOUT)));
+    reach_menu(&mut k);
+    fill_tam_tru(&mut k);
+    k.runtime.input(Input::FormConfirmed, k.now);
+    assert_eq!(k.step(), StepKind::ExpectRequestConsent);
+    // systemd watches from here (it reads every notification as it comes).
+    let mut k = k.map_runtime(|rt| rt.with_notifier(notifier));
+    // The real loop from here, on the real clock.
+    let mut frontend = Agreeing {
+        systemd,
+        steps: Vec::new(),
+        receipt: None,
+        agreed: false,
+        pets_while_delivering: 0,
+        waits_while_delivering: 0,
+        waits: 0,
+    };
+    k.runtime
+        .run(&mut frontend, &std::sync::atomic::AtomicBool::new(false));
+    assert!(frontend.agreed);
+    assert!(
+        frontend.steps.contains(&StepKind::SubmittingRequest),
+        "{:?}",
+        frontend.steps
+    );
+    assert_eq!(frontend.steps.last(), Some(&StepKind::ShowingReceipt));
+    let receipt = frontend.receipt.clone().unwrap();
+    assert!(receipt.delivered, "{receipt:?}");
+    // About 50 pets in the second the portal took; the loop turned all the
+    // while.
+    assert!(
+        frontend.pets_while_delivering >= 20,
+        "pets while delivering: {}",
+        frontend.pets_while_delivering
+    );
+    assert!(
+        frontend.waits_while_delivering >= 20,
+        "turns while delivering: {}",
+        frontend.waits_while_delivering
+    );
+    let snap = portal.handle.snapshot();
+    assert_eq!(snap.submissions, 1, "sent once: {snap:?}");
+    assert_eq!(snap.dossiers_created, 1);
+    assert_eq!(snap.dossiers.values().next(), Some(&receipt.code));
+    assert!(k.runtime.store().unwrap().outbox_list().unwrap().is_empty());
+    assert_eq!(decode(&k.sim.printed()).unwrap().pages.len(), 1);
+}
+
+#[test]
+fn cancel_during_the_delivery_keeps_the_request_and_it_is_delivered_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let portal = TestPortal::start();
+    let mut k = SimKiosk::with_requests(dir.path(), Box::new(portal.client(TIMEOUT)));
+    reach_menu(&mut k);
+    fill_tam_tru(&mut k);
+    k.runtime.input(Input::FormConfirmed, k.now);
+    k.runtime.input(Input::Consent(true), k.now);
+    assert_eq!(k.step(), StepKind::SubmittingRequest);
+    assert!(k.runtime.delivering(), "the delivery runs on its worker");
+    // The citizen walks away before the portal answered.
+    k.runtime.input(Input::Cancel, k.now);
+    assert_eq!(k.step(), StepKind::Attract);
+    assert!(
+        !k.runtime.holds_personal_data(),
+        "the form went with the journey"
+    );
+    k.sim.remove_card();
+    k.run_until(Duration::from_secs(60), |rt| !rt.delivering());
+    // The request was in the outbox all along; the delivery went through.
+    let snap = portal.handle.snapshot();
+    assert_eq!(snap.dossiers_created, 1, "{snap:?}");
+    assert_eq!(snap.submissions, 1);
+    assert!(k.runtime.store().unwrap().outbox_list().unwrap().is_empty());
+    let audit = k.runtime.store().unwrap().recent_audit(10).unwrap();
+    let filed = audit.iter().find(|e| e.kind == "request_filed").unwrap();
+    assert!(
+        filed.detail.contains(r#""delivered":true"#),
+        "{}",
+        filed.detail
+    );
+    assert!(
+        filed.detail.contains(r#""receipt_printed":false"#),
+        "no receipt for a citizen who left: {}",
+        filed.detail
+    );
+    assert_eq!(k.sim.print_jobs(), 0);
+    // Later passes send nothing again.
+    k.run_for(Duration::from_secs(30 * 60));
+    assert_eq!(portal.handle.snapshot().submissions, 1);
 }

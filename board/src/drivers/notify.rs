@@ -51,8 +51,12 @@ impl Notifier {
             Some(name) => Target::Abstract(name.as_bytes().to_vec()),
             None => Target::Path(PathBuf::from(socket)),
         };
+        let socket = UnixDatagram::unbound()?;
+        // A notification that cannot go now (the manager's queue full) is
+        // an error to log, never a wait: the run loop sends them.
+        socket.set_nonblocking(true)?;
         Ok(Notifier {
-            socket: UnixDatagram::unbound()?,
+            socket,
             target,
             watchdog,
         })

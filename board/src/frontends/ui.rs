@@ -206,6 +206,10 @@ impl Frontend for SlintFrontend {
         self.speak_if_new();
     }
 
+    fn clock(&mut self, now: Timestamp) {
+        self.set_now(now);
+    }
+
     fn show_request(
         &mut self,
         form: Option<&crate::services::requesting::FormScreen>,

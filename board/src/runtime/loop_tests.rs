@@ -333,3 +333,299 @@ fn the_watchdog_is_petted_in_virtual_time_while_a_dripping_chip_is_read() {
     let expected = u32::try_from(read_for.as_millis() / 10).unwrap_or(u32::MAX);
     assert!(pets + 1 >= expected, "{pets} pets in {read_for:?}");
 }
+
+// Printing off the loop (issue 16): a print job holds the printer on a
+// worker thread; the loop goes on meanwhile.
+
+/// The queue of the unit tests: one service `A`, open all day long on
+/// weekdays (the wall clock is Wednesday 2026-11-25 09:00 in Hà Nội).
+fn queue_ticketing() -> crate::services::ticketing::Ticketing {
+    let config: kiosk_firmware::queue::QueueConfig = toml::from_str(
+        r#"
+status_url = "https://dichvucong.example.gov.vn/hang-doi"
+hours = { days = ["mon", "tue", "wed", "thu", "fri"], open = ["00:00-23:59"] }
+[[services]]
+code = "A"
+name_vi = "Hộ tịch"
+name_en = "Civil status"
+counters = [1, 2]
+daily_limit = 100
+"#,
+    )
+    .unwrap();
+    let catalog = kiosk_firmware::queue::Catalog::from_config(&config).unwrap();
+    crate::services::ticketing::Ticketing {
+        queue: kiosk_firmware::queue::Queue::new(catalog),
+        center_name: "Trung tâm (mô phỏng)".into(),
+        kiosk_id: "KIOSK-SIM-001".into(),
+        paper: kiosk_firmware::ticket::raster::PaperWidth::Mm80,
+    }
+}
+
+/// A kiosk that issues numbers on a blocking board (its printer is lent to
+/// a worker for each job), told to systemd through a notifier that wants
+/// a watchdog pet every 20 ms; the socket systemd would read.
+fn printing_kiosk() -> (
+    Runtime,
+    SimControls,
+    std::os::unix::net::UnixDatagram,
+    tempfile::TempDir,
+) {
+    let config = crate::simulator::test_config(false);
+    let (mut devices, controls) = SimBoard::build(&config).unwrap();
+    devices.blocking = true;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify");
+    let systemd = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    systemd.set_nonblocking(true).unwrap();
+    let notifier = crate::drivers::notify::Notifier::new(
+        path.to_str().unwrap(),
+        Some(Duration::from_millis(20)),
+    )
+    .unwrap();
+    let epoch = UnixMillis(1_795_572_000_000);
+    let (store, _) = Store::open(&dir.path().join("kiosk.db"), epoch).unwrap();
+    let rt = Runtime::new(devices, SessionConfig::default(), Timestamp::ZERO)
+        .with_store(store, epoch)
+        .with_ticketing(queue_ticketing())
+        .with_notifier(notifier);
+    (rt, controls, systemd, dir)
+}
+
+fn take_a_number() -> Input {
+    Input::Choose(kiosk_firmware::session::MenuChoice::TakeNumber {
+        service: "A".into(),
+        priority: None,
+    })
+}
+
+/// A frontend that plays a walk-in who takes a number, records every
+/// screen, counts the watchdog pets systemd got while a ticket was
+/// printing, and quits at the step `until` (or after `cancel_after` waits
+/// on the printing screen, it touches Cancel first).
+struct Walker {
+    systemd: std::os::unix::net::UnixDatagram,
+    shown: Vec<SessionView>,
+    pets_while_printing: u32,
+    waits_while_printing: u32,
+    cancel_after: Option<u32>,
+    cancelled: bool,
+    until: StepKind,
+    waits: u32,
+}
+
+impl Walker {
+    fn new(systemd: std::os::unix::net::UnixDatagram, until: StepKind) -> Self {
+        Walker {
+            systemd,
+            shown: Vec::new(),
+            pets_while_printing: 0,
+            waits_while_printing: 0,
+            cancel_after: None,
+            cancelled: false,
+            until,
+            waits: 0,
+        }
+    }
+
+    fn step(&self) -> Option<StepKind> {
+        self.shown.last().map(|v| v.step)
+    }
+}
+
+impl Frontend for Walker {
+    fn show(&mut self, view: &SessionView, _events: &[Event]) {
+        self.shown.push(view.clone());
+    }
+
+    fn wait_input(&mut self, timeout: Duration) -> FrontendInput {
+        self.waits += 1;
+        let mut buf = [0u8; 64];
+        while let Ok(n) = self.systemd.recv(&mut buf) {
+            if &buf[..n] == b"WATCHDOG=1" && self.step() == Some(StepKind::IssuingTicket) {
+                self.pets_while_printing += 1;
+            }
+        }
+        if self.waits > 100_000 {
+            return FrontendInput::Quit;
+        }
+        match self.step() {
+            Some(StepKind::Attract) if !self.cancelled && self.shown.len() == 1 => {
+                FrontendInput::Input(Input::WalkIn)
+            }
+            Some(StepKind::Menu) => FrontendInput::Input(take_a_number()),
+            Some(step) if step == self.until => FrontendInput::Quit,
+            Some(StepKind::IssuingTicket) => {
+                self.waits_while_printing += 1;
+                if self
+                    .cancel_after
+                    .is_some_and(|n| self.waits_while_printing >= n)
+                    && !self.cancelled
+                {
+                    self.cancelled = true;
+                    return FrontendInput::Input(Input::Cancel);
+                }
+                #[expect(clippy::disallowed_methods, reason = "a frontend waiting for input")]
+                std::thread::sleep(timeout);
+                FrontendInput::Nothing
+            }
+            _ => {
+                #[expect(clippy::disallowed_methods, reason = "a frontend waiting for input")]
+                std::thread::sleep(timeout);
+                FrontendInput::Nothing
+            }
+        }
+    }
+}
+
+#[test]
+fn the_watchdog_is_petted_throughout_a_slow_print_and_the_number_shows_when_it_ends() {
+    let (mut rt, controls, systemd, _dir) = printing_kiosk();
+    // Status, flush, status: about 450 ms on the printer.
+    controls.set_printer_delay(Duration::from_millis(150));
+    let mut walker = Walker::new(systemd, StepKind::ShowingTicket);
+    rt.run(&mut walker, &AtomicBool::new(false));
+    let last = walker.shown.last().unwrap();
+    assert_eq!(last.step, StepKind::ShowingTicket, "{last:?}");
+    let ticket = last.ticket.clone().unwrap();
+    assert_eq!(ticket.number, "A001");
+    assert!(ticket.printed, "{ticket:?}");
+    assert_eq!(controls.print_jobs(), 1);
+    // The loop went on while the printer worked: the printing screen was
+    // shown, the frontend waited again and again, systemd was petted.
+    assert!(
+        walker
+            .shown
+            .iter()
+            .any(|v| v.step == StepKind::IssuingTicket),
+        "the printing screen was shown"
+    );
+    assert!(
+        walker.waits_while_printing >= 10,
+        "turns while printing: {}",
+        walker.waits_while_printing
+    );
+    assert!(
+        walker.pets_while_printing >= 10,
+        "pets while printing: {}",
+        walker.pets_while_printing
+    );
+    assert_eq!(rt.counters().tickets_printed, 1);
+    assert!(!rt.printing());
+}
+
+#[test]
+fn cancel_acts_during_a_slow_print_and_the_number_is_still_printed_and_recorded() {
+    let (mut rt, controls, systemd, _dir) = printing_kiosk();
+    controls.set_printer_delay(Duration::from_millis(300));
+    let mut walker = Walker::new(systemd, StepKind::ShowingTicket);
+    walker.cancel_after = Some(3);
+    // Quit once back at the attract screen after the Cancel.
+    walker.until = StepKind::Attract;
+    #[expect(clippy::disallowed_methods, reason = "the test measures real time")]
+    let started = std::time::Instant::now();
+    rt.run(&mut walker, &AtomicBool::new(false));
+    assert!(walker.cancelled);
+    assert_eq!(walker.step(), Some(StepKind::Attract));
+    assert!(
+        rt.printing(),
+        "the attract screen came back before the printer finished"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(800),
+        "Cancel acted at once: {:?}",
+        started.elapsed()
+    );
+    // The job goes on without the session; in virtual time the loop waits
+    // for the worker, then records it.
+    let mut clock = VirtualClock::at(Timestamp::from_secs(60));
+    assert!(clock.tick_until(&mut rt, Timestamp::from_secs(70), &mut |rt| !rt.printing()));
+    assert_eq!(controls.print_jobs(), 1, "the number drawn was printed");
+    let log = rt.store().unwrap().recent_audit(10).unwrap();
+    let printed = log.iter().find(|e| e.kind == "ticket_printed").unwrap();
+    assert!(
+        printed.detail.contains(r#""number":"A001""#),
+        "{}",
+        printed.detail
+    );
+    assert!(rt.store().unwrap().unprinted_tickets(5).unwrap().is_empty());
+    assert_eq!(rt.step(), StepKind::Attract, "nobody was told of it");
+    assert!(!rt.holds_personal_data());
+}
+
+#[test]
+fn a_printer_that_never_answers_ends_in_no_answer_with_the_number_on_screen() {
+    let (rt, controls, systemd, _dir) = printing_kiosk();
+    let mut rt = rt.with_print_deadline(Duration::from_millis(300));
+    controls.set_printer_hung(true);
+    let mut walker = Walker::new(systemd, StepKind::ShowingTicket);
+    rt.run(&mut walker, &AtomicBool::new(false));
+    let last = walker.shown.last().unwrap();
+    assert_eq!(last.step, StepKind::ShowingTicket, "{last:?}");
+    let ticket = last.ticket.clone().unwrap();
+    assert_eq!(ticket.number, "A001", "the number is shown");
+    assert!(!ticket.printed);
+    assert_eq!(ticket.print_problem, Some(PrintProblem::Offline));
+    assert_eq!(
+        rt.printer_alert(),
+        Some(PrinterAlert::CannotPrint(PrintProblem::Offline))
+    );
+    assert!(
+        walker.pets_while_printing >= 5,
+        "{}",
+        walker.pets_while_printing
+    );
+    // Not lost: the ticket is recorded as drawn and not printed, for a
+    // re-print.
+    let unprinted = rt.store().unwrap().unprinted_tickets(5).unwrap();
+    assert_eq!(unprinted.len(), 1);
+    assert_eq!(unprinted[0].number, "A001");
+    assert_eq!(unprinted[0].last_print_problem.as_deref(), Some("offline"));
+    let log = rt.store().unwrap().recent_audit(10).unwrap();
+    assert!(
+        log.iter().any(|e| e.kind == "ticket_not_printed"),
+        "{log:?}"
+    );
+    // While the worker is stuck the printer is away: a re-print fails at
+    // once with the same problem, the loop still never blocks.
+    let at = Timestamp::from_secs(100);
+    rt.reprint_ticket("A001", at).unwrap();
+    let mut clock = VirtualClock::at(at);
+    clock.tick_until(&mut rt, at + Duration::from_millis(50), &mut |rt| {
+        !rt.printing()
+    });
+    assert_eq!(controls.print_jobs(), 0);
+    // Staff free the printer: the stuck job comes out late, the printer
+    // comes home, and the re-print works.
+    controls.set_printer_hung(false);
+    #[expect(clippy::disallowed_methods, reason = "the test measures real time")]
+    let freed = std::time::Instant::now();
+    while controls.print_jobs() == 0 && freed.elapsed() < Duration::from_secs(10) {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the stuck worker returns in real time"
+        )]
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(controls.print_jobs(), 1, "the stuck job came out late");
+    let mut now = clock.now;
+    loop {
+        now = now + Duration::from_secs(1);
+        rt.reprint_ticket("A001", now).unwrap();
+        clock = VirtualClock::at(now);
+        clock.tick_until(&mut rt, now + Duration::from_millis(200), &mut |rt| {
+            !rt.printing()
+        });
+        assert!(!rt.printing());
+        if rt.printer_alert().is_none() {
+            break;
+        }
+        assert!(
+            freed.elapsed() < Duration::from_secs(10),
+            "the printer came home"
+        );
+    }
+    assert_eq!(controls.print_jobs(), 2, "the re-print came out");
+    assert_eq!(rt.printer_alert(), None);
+    assert!(rt.store().unwrap().unprinted_tickets(5).unwrap().is_empty());
+}

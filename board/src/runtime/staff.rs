@@ -472,10 +472,13 @@ impl Runtime {
             }
             (Some(StaffScreen::Panel), StaffInput::Exit) => self.close_staff(now, "exit"),
             (Some(StaffScreen::Panel), StaffInput::Action(action)) => {
-                let result = self.staff_action(action, now);
-                self.refresh_panel(now);
-                if let Some(panel) = self.staff.panel.as_mut() {
-                    panel.result = Some(result);
+                // A print's result comes when its job ends
+                // (`staff_job_done`).
+                if let Some(result) = self.staff_action(action, now) {
+                    self.refresh_panel(now);
+                    if let Some(panel) = self.staff.panel.as_mut() {
+                        panel.result = Some(result);
+                    }
                 }
             }
             (screen, input) => {
@@ -727,10 +730,12 @@ impl Runtime {
         }
     }
 
-    fn staff_action(&mut self, action: StaffAction, now: Timestamp) -> ActionResult {
-        match action {
+    /// Carries out a staff action; `None` while its print job runs (its
+    /// result then comes with [`Runtime::staff_job_done`]).
+    fn staff_action(&mut self, action: StaffAction, now: Timestamp) -> Option<ActionResult> {
+        Some(match action {
             StaffAction::Refresh => ActionResult::Refreshed,
-            StaffAction::TestPrint => self.test_print(now),
+            StaffAction::TestPrint => return self.test_print(now),
             StaffAction::ReloadConfig => self.reload_config(now),
             StaffAction::ExportLogs => match self.export_logs(now) {
                 Ok((file, lines)) => {
@@ -756,14 +761,11 @@ impl Runtime {
                     .and_then(|rows| rows.into_iter().next())
                     .map(|t| t.number);
                 let Some(number) = number else {
-                    return ActionResult::NothingToReprint;
+                    return Some(ActionResult::NothingToReprint);
                 };
-                match self.reprint_ticket(&number, now) {
-                    Ok(None) => ActionResult::Reprinted { number },
-                    Ok(Some(problem)) => ActionResult::ReprintFailed {
-                        number,
-                        problem: Some(problem),
-                    },
+                self.clear_staff_result();
+                match self.reprint(&number, true, now) {
+                    Ok(()) => return None,
                     Err(e) => {
                         tracing::warn!(%number, error = %e, "cannot re-print");
                         ActionResult::ReprintFailed {
@@ -773,12 +775,31 @@ impl Runtime {
                     }
                 }
             }
+        })
+    }
+
+    /// The panel's last result goes while a new action runs.
+    fn clear_staff_result(&mut self) {
+        if let Some(panel) = self.staff.panel.as_mut() {
+            panel.result = None;
+        }
+    }
+
+    /// A staff action's print job ended: its result goes on the panel
+    /// (refreshed: the paper row may have changed), if it is still open.
+    pub(super) fn staff_job_done(&mut self, result: ActionResult, now: Timestamp) {
+        if self.staff.panel.is_none() {
+            return;
+        }
+        self.refresh_panel(now);
+        if let Some(panel) = self.staff.panel.as_mut() {
+            panel.result = Some(result);
         }
     }
 
     /// Prints the test page through the ticket path (DLE EOT status before
     /// and after, like a ticket).
-    fn test_print(&mut self, now: Timestamp) -> ActionResult {
+    fn test_print(&mut self, now: Timestamp) -> Option<ActionResult> {
         let paper = self
             .ticketing
             .as_ref()
@@ -794,16 +815,23 @@ impl Runtime {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(error = %e, "cannot lay out the test page");
-                return ActionResult::TestPrintFailed(
+                return Some(ActionResult::TestPrintFailed(
                     kiosk_firmware::session::PrintProblem::PrinterError,
-                );
+                ));
             }
         };
-        let report = crate::services::ticketing::print_job(
-            self.devices.printer.as_mut(),
-            &bytes,
-            &mut |_| {},
-        );
+        self.clear_staff_result();
+        self.print(bytes, crate::services::printing::Purpose::TestPage, now);
+        None
+    }
+
+    /// The test page's job ended: audited, and the fault light goes out
+    /// when it printed.
+    pub(super) fn test_page_printed(
+        &mut self,
+        report: &crate::services::ticketing::PrintReport,
+        now: Timestamp,
+    ) {
         let problem = report.outcome.err();
         self.audit(
             now,
@@ -824,9 +852,9 @@ impl Runtime {
                     self.lit = None;
                     self.update_lights();
                 }
-                ActionResult::TestPrinted
+                self.staff_job_done(ActionResult::TestPrinted, now);
             }
-            Some(p) => ActionResult::TestPrintFailed(p),
+            Some(p) => self.staff_job_done(ActionResult::TestPrintFailed(p), now),
         }
     }
 

@@ -2,8 +2,14 @@
 //! (`simulator::scenario::Player`) and the end-to-end tests' kiosk
 //! (`kiosk_tests::SimKiosk`) drive the runtime through this one loop, as
 //! [`crate::runtime::Runtime::run`] does with the real clock: a turn at
-//! `now` (tick, show, hand inputs), then on to the next wake-up the
-//! runtime asks for ([`crate::runtime::Runtime::next_wakeup`]).
+//! `now` ([`crate::runtime::Runtime::turn`] for the player, a bare tick for
+//! the frontendless test kiosk), then on to the next wake-up the runtime
+//! asks for ([`crate::runtime::Runtime::next_wakeup`]).
+//!
+//! Workers (the online check, a delivery to the portal, a print on a
+//! blocking printer) answer in real time: before each turn the loop waits
+//! for them ([`crate::runtime::Runtime::settle_workers`], at most
+//! [`SETTLE`] each), so a run in virtual time stays deterministic.
 
 use crate::runtime::Runtime;
 use kiosk_firmware::time::Timestamp;
@@ -13,6 +19,10 @@ use std::time::Duration;
 /// no time (one APDU exchange, one frame), and a loop that asks to be
 /// woken at once still moves on.
 pub const MIN_STEP: Duration = Duration::from_millis(1);
+
+/// The longest a turn in virtual time waits, in real time, for a worker
+/// under way (their own timeouts are shorter).
+pub const SETTLE: Duration = Duration::from_secs(60);
 
 /// What a turn of the loop found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +74,7 @@ impl VirtualClock {
         done: &mut dyn FnMut(&mut Runtime) -> bool,
     ) -> bool {
         self.advance(end, &mut |now| {
+            runtime.settle_workers(SETTLE);
             runtime.tick(now);
             if done(runtime) {
                 Turned::Done

@@ -7,16 +7,22 @@
 //! - [`facecheck`]: camera frames through the face engine into the face check.
 //! - [`qrscan`]: camera frames through the QR decoder into the access key.
 //! - [`ticketing`]: issuing a queue ticket: draw, lay out, print with status checks.
+//! - [`printing`]: the print jobs, each on the printer lent to a worker, polled by the loop.
+//! - [`worker`]: a device or client lent to a worker thread for one blocking job.
 //! - [`requesting`]: filing an online request: outbox, delivery, receipt.
+//! - [`delivering`]: a request's delivery on the portal client lent to a worker, polled by the loop.
 //! - [`truststore`]: the kiosk's trust store (CSCAs, master lists, CRLs) from its folders.
 //! - [`metrics`]: usage metrics for `kioskctl stats` and Prometheus.
 
+pub mod delivering;
 pub mod facecheck;
 pub mod metrics;
 #[cfg(test)]
 mod paper_tests;
+pub mod printing;
 pub mod qrscan;
 pub mod reading;
 pub mod requesting;
 pub mod ticketing;
 pub mod truststore;
+pub mod worker;

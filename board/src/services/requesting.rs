@@ -21,10 +21,14 @@ use crate::drivers::PrinterDevice;
 use crate::services::ticketing::{Job, PrintReport, print_job};
 use kiosk_firmware::cccd::dg13::Citizen;
 use kiosk_firmware::icao::random::Drbg;
-use kiosk_firmware::requests::delivery::{Courier, PortalClient, RowOutcome, Step};
+use kiosk_firmware::requests::delivery::{
+    Answer, Courier, Outgoing, PortalClient, RowOutcome, Step, TransportError, open_claimed,
+    record_answer,
+};
 use kiosk_firmware::requests::receipt::{ReceiptContent, ReceiptState};
 use kiosk_firmware::requests::{self, ConsentNotice, Form, Procedure, RequestError};
 use kiosk_firmware::session::Verification;
+use kiosk_firmware::store::outbox::OutboxRow;
 use kiosk_firmware::store::outbox::{NewRequest, OutboxError};
 use kiosk_firmware::store::{Store, StoreError, UnixMillis};
 use kiosk_firmware::ticket::LocalTime;
@@ -129,6 +133,24 @@ pub struct Filed {
     pub attempt: Option<RowOutcome>,
     /// Fields from the chip / typed.
     pub counts: kiosk_firmware::requests::form::FieldCounts,
+}
+
+/// A request sealed into the outbox, before the portal's answer to its
+/// first attempt ([`Requesting::enqueue`]). No personal data.
+#[derive(Debug, Clone)]
+pub struct Filing {
+    /// The procedure's code.
+    pub procedure: String,
+    /// The kiosk's reference (on a queued receipt).
+    pub reference: String,
+    /// The idempotency key.
+    pub idempotency_key: String,
+    /// The outbox row.
+    pub row_id: i64,
+    /// Pre-filled and typed field counts (for the audit log).
+    pub counts: kiosk_firmware::requests::form::FieldCounts,
+    /// The row's payload did not open: failed for staff at once.
+    pub failed: Option<RowOutcome>,
 }
 
 impl Filed {
@@ -238,6 +260,34 @@ impl Requesting {
         now: UnixMillis,
         rng: &mut Randomness,
     ) -> Result<Filed, RequestingError> {
+        let (filing, outgoing) =
+            self.enqueue(store, form, notice, consent_at, verification, now, rng)?;
+        let answer = outgoing.map(|o| {
+            let result = client.submit(&o.row.idempotency_key, &o.payload);
+            (o.into_row(), result)
+        });
+        self.filed(store, filing, answer, now, rng)
+    }
+
+    /// The first half of [`Requesting::file`], before the network: seals
+    /// the request into the outbox (committed) and claims it for the first
+    /// attempt, its payload opened for the portal (`None`: the row could
+    /// not be claimed or opened — it is then queued, or failed for staff,
+    /// as [`Filing::failed`] says).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the one place that joins form, consent, store and randomness"
+    )]
+    pub fn enqueue(
+        &self,
+        store: &mut Store,
+        form: &Form,
+        notice: &ConsentNotice,
+        consent_at: UnixMillis,
+        verification: Verification,
+        now: UnixMillis,
+        rng: &mut Randomness,
+    ) -> Result<(Filing, Option<Outgoing>), RequestingError> {
         let procedure = self.procedure(form.procedure())?;
         let key = requests::idempotency_key(rng.bytes::<16>());
         let reference = requests::reference_for(&key);
@@ -269,21 +319,56 @@ impl Requesting {
         )?;
         drop(payload);
         crash_point!("after_enqueue");
-        let mut attempt = None;
+        let mut filing = Filing {
+            procedure: procedure.code.clone(),
+            reference,
+            idempotency_key: key,
+            row_id,
+            counts: form.counts(),
+            failed: None,
+        };
+        let Some(claimed) = store.outbox_claim(row_id, now)? else {
+            return Ok((filing, None));
+        };
+        crash_point!("after_claim");
+        match open_claimed(
+            store,
+            &self.config.outbox_key,
+            &claimed,
+            now,
+            &mut after_step,
+        )? {
+            Ok(outgoing) => Ok((filing, Some(outgoing))),
+            Err(failed) => {
+                filing.failed = Some(failed);
+                Ok((filing, None))
+            }
+        }
+    }
+
+    /// The second half of [`Requesting::file`], after the network: records
+    /// the portal's answer to the first attempt (`None`: none was made).
+    pub fn filed(
+        &self,
+        store: &mut Store,
+        filing: Filing,
+        answer: Option<(OutboxRow, Result<Answer, TransportError>)>,
+        now: UnixMillis,
+        rng: &mut Randomness,
+    ) -> Result<Filed, RequestingError> {
+        let mut attempt = filing.failed;
         let mut state = ReceiptState::Queued;
-        if let Some(claimed) = store.outbox_claim(row_id, now)? {
-            crash_point!("after_claim");
-            let mut courier = Courier {
-                key: &self.config.outbox_key,
-                client,
-                backoff: self.config.backoff,
-            };
-            let outcome =
-                courier.deliver_claimed(store, &claimed, now, rng.next_u64(), &mut |s| {
-                    if s != Step::Claimed {
-                        after_step(s);
-                    }
-                })?;
+        if let Some((row, result)) = answer {
+            after_step(Step::Answered);
+            let outcome = record_answer(
+                store,
+                self.config.backoff,
+                &row,
+                &result,
+                now,
+                rng.next_u64(),
+                &mut after_step,
+            )?;
             if let Some(code) = &outcome.dossier_code {
                 state = ReceiptState::Delivered {
                     dossier_code: code.clone(),
@@ -293,13 +378,67 @@ impl Requesting {
             attempt = Some(outcome);
         }
         Ok(Filed {
-            reference,
-            idempotency_key: key,
-            row_id,
+            reference: filing.reference,
+            idempotency_key: filing.idempotency_key,
+            row_id: filing.row_id,
             state,
             attempt,
-            counts: form.counts(),
+            counts: filing.counts,
         })
+    }
+
+    /// The first half of [`Requesting::flush`], before the network: claims
+    /// up to `[requests.delivery].batch` due rows and opens them for the
+    /// portal. Rows that do not open are failed for staff at once; their
+    /// outcomes come back beside the rows to send.
+    pub fn claim_due(
+        &self,
+        store: &mut Store,
+        now: UnixMillis,
+    ) -> Result<(Vec<Outgoing>, Vec<RowOutcome>), RequestingError> {
+        let claimed = store.outbox_claim_due(now, self.config.batch)?;
+        if !claimed.is_empty() {
+            after_step(Step::Claimed);
+        }
+        let mut outgoing = Vec::with_capacity(claimed.len());
+        let mut failed = Vec::new();
+        for c in &claimed {
+            match open_claimed(store, &self.config.outbox_key, c, now, &mut after_step)? {
+                Ok(o) => outgoing.push(o),
+                Err(f) => failed.push(f),
+            }
+        }
+        Ok((outgoing, failed))
+    }
+
+    /// The second half of [`Requesting::flush`], after the network:
+    /// records the answer to each row sent (`results` in the order of
+    /// `rows`); the rows after the last answer (the portal became
+    /// unreachable) go back to `pending` untouched.
+    pub fn record_pass(
+        &self,
+        store: &mut Store,
+        rows: &[OutboxRow],
+        results: &[Result<Answer, TransportError>],
+        now: UnixMillis,
+        rng: &mut Randomness,
+    ) -> Result<Vec<RowOutcome>, RequestingError> {
+        let mut out = Vec::with_capacity(results.len());
+        for (row, result) in rows.iter().zip(results) {
+            after_step(Step::Answered);
+            out.push(record_answer(
+                store,
+                self.config.backoff,
+                row,
+                result,
+                now,
+                rng.next_u64(),
+                &mut after_step,
+            )?);
+        }
+        let rest: Vec<i64> = rows.iter().skip(results.len()).map(|r| r.id).collect();
+        store.outbox_release(&rest)?;
+        Ok(out)
     }
 
     /// Delivers what is due: up to `[requests.delivery].batch` rows.
@@ -387,7 +526,8 @@ pub struct FormScreen {
 pub struct RequestService {
     /// The feature.
     pub requesting: Requesting,
-    client: Box<dyn PortalClient + Send>,
+    /// The portal client; lent to a delivery's worker while one runs.
+    client: Option<Box<dyn PortalClient + Send>>,
     rng: Randomness,
     form: Option<Form>,
     problems: Vec<kiosk_firmware::requests::FieldProblem>,
@@ -405,17 +545,6 @@ impl core::fmt::Debug for RequestService {
     }
 }
 
-/// What the runtime does after "I agree".
-#[derive(Debug)]
-pub struct Submitted {
-    /// The filing.
-    pub filed: Filed,
-    /// The receipt job.
-    pub job: Option<Job>,
-    /// What the printer did.
-    pub print: Option<PrintReport>,
-}
-
 impl RequestService {
     /// The service over `client`.
     pub fn new(
@@ -425,7 +554,7 @@ impl RequestService {
     ) -> RequestService {
         RequestService {
             requesting,
-            client,
+            client: Some(client),
             rng,
             form: None,
             problems: Vec::new(),
@@ -518,74 +647,90 @@ impl RequestService {
         })
     }
 
-    /// Files the consented request and prints its receipt.
-    pub fn submit(
+    /// Seals the consented request into the outbox and claims it for its
+    /// first attempt (the first half of filing, before the network: see
+    /// [`Requesting::enqueue`]). The form is wiped: from now on the
+    /// request lives in the outbox.
+    pub fn begin_submit(
         &mut self,
         store: &mut Store,
-        printer: &mut dyn PrinterDevice,
         verification: Verification,
         now: UnixMillis,
-    ) -> Result<Submitted, RequestingError> {
+    ) -> Result<(Filing, Option<Outgoing>), RequestingError> {
         let (Some(form), Some(notice)) = (self.form.as_ref(), self.notice.as_ref()) else {
             return Err(RequestingError::NoForm);
         };
         let consent_at = self.consent_at.unwrap_or(now);
-        let filed = self.requesting.file(
+        let begun = self.requesting.enqueue(
             store,
-            self.client.as_mut(),
             form,
             notice,
             consent_at,
             verification,
             now,
             &mut self.rng,
-        )?;
-        let procedure = form.procedure().to_owned();
+        );
         self.wipe();
-        if filed.refused() {
-            // The portal refused it for good: no receipt; staff see the
-            // failed row (`kioskctl outbox list`).
-            return Ok(Submitted {
-                filed,
-                job: None,
-                print: None,
-            });
-        }
-        // The receipt may fail to lay out or print: the request is queued
-        // all the same, and the code is on screen.
-        let (job, print) = match self.requesting.render_receipt(
-            &procedure,
-            filed.state.clone(),
-            &filed.reference,
-            now,
-        ) {
-            Ok(job) => {
-                let report = self.requesting.print_receipt(printer, &job);
-                (Some(job), Some(report))
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot lay out the receipt");
-                (None, None)
-            }
-        };
-        Ok(Submitted { filed, job, print })
+        begun
     }
 
-    /// Whether a background pass is due at `now`.
+    /// Records the portal's answer to the first attempt (`None`: none was
+    /// made, or none came in time: the row stays queued).
+    pub fn finish_submit(
+        &mut self,
+        store: &mut Store,
+        filing: Filing,
+        answer: Option<(OutboxRow, Result<Answer, TransportError>)>,
+        now: UnixMillis,
+    ) -> Result<Filed, RequestingError> {
+        self.requesting
+            .filed(store, filing, answer, now, &mut self.rng)
+    }
+
+    /// Whether a delivery pass is due.
     pub fn flush_due(&self, now: UnixMillis) -> bool {
         now >= self.next_flush
     }
 
-    /// A background delivery pass; schedules the next one.
-    pub fn flush(
+    /// Claims the due rows for a delivery pass and opens them (the first
+    /// half of a pass, before the network); the next pass is due a flush
+    /// interval later.
+    pub fn begin_flush(
         &mut self,
         store: &mut Store,
         now: UnixMillis,
-    ) -> Result<Vec<RowOutcome>, RequestingError> {
+    ) -> Result<(Vec<Outgoing>, Vec<RowOutcome>), RequestingError> {
         let interval = self.requesting.config.flush_interval_s.saturating_mul(1000);
         self.next_flush = UnixMillis(now.0.saturating_add(interval));
+        self.requesting.claim_due(store, now)
+    }
+
+    /// Records the portal's answers to a pass's rows (the second half).
+    pub fn finish_flush(
+        &mut self,
+        store: &mut Store,
+        rows: &[OutboxRow],
+        results: &[Result<Answer, TransportError>],
+        now: UnixMillis,
+    ) -> Result<Vec<RowOutcome>, RequestingError> {
         self.requesting
-            .flush(store, self.client.as_mut(), now, &mut self.rng)
+            .record_pass(store, rows, results, now, &mut self.rng)
+    }
+
+    /// Lends the portal client to a delivery's worker; `None` while one
+    /// holds it.
+    pub fn lend_client(&mut self) -> Option<Box<dyn PortalClient + Send>> {
+        self.client.take()
+    }
+
+    /// Takes the portal client back from a delivery.
+    pub fn return_client(&mut self, client: Box<dyn PortalClient + Send>) {
+        self.client = Some(client);
+    }
+
+    /// Whether the portal client is here (no delivery holds it).
+    pub fn client_home(&self) -> bool {
+        self.client.is_some()
     }
 
     /// Forgets the form and the consent.

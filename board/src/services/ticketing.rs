@@ -335,6 +335,51 @@ impl Ticketing {
         let job = self.render(&ticket, waiting, reprint)?;
         observe(Phase::Encoded);
         let print = print_job(printer, &job.bytes, observe);
+        let issued = self.record(store, ticket, waiting, job, print, now)?;
+        observe(Phase::Recorded);
+        Ok(issued)
+    }
+
+    /// Draws a number (committed at once, so it never repeats) and lays
+    /// its ticket out: the first half of [`Ticketing::issue`], for callers
+    /// that print on their own (the run loop's print driver).
+    pub fn draw(
+        &self,
+        store: &mut Store,
+        request: &DrawRequest<'_>,
+        now: UnixMillis,
+    ) -> Result<(Ticket, u32, Job), TicketingError> {
+        let drawn = self.queue.draw(store, request, now)?;
+        let job = self.render(&drawn.ticket, drawn.waiting, false)?;
+        Ok((drawn.ticket, drawn.waiting, job))
+    }
+
+    /// Finds the ticket shown as `number` on `day` and lays out its
+    /// re-print: the first half of [`Ticketing::reprint`].
+    pub fn prepare_reprint(
+        &self,
+        store: &mut Store,
+        day: &str,
+        number: &str,
+    ) -> Result<(Ticket, u32, Job), TicketingError> {
+        let ticket = self.queue.find(store, day, number)?;
+        let waiting = self.queue.waiting_before(store, &ticket)?;
+        let job = self.render(&ticket, waiting, true)?;
+        Ok((ticket, waiting, job))
+    }
+
+    /// Records what the printer did with `ticket`'s `job` (commit after
+    /// print: issued only when it printed) and returns the ticket as
+    /// stored: the second half of [`Ticketing::issue`].
+    pub fn record(
+        &self,
+        store: &mut Store,
+        ticket: Ticket,
+        waiting: u32,
+        job: Job,
+        print: PrintReport,
+        now: UnixMillis,
+    ) -> Result<Issued, TicketingError> {
         match print.outcome {
             Ok(()) => self.queue.mark_printed(store, ticket.id, now)?,
             Err(problem) => {
@@ -342,7 +387,6 @@ impl Ticketing {
                     .record_print_failure(store, ticket.id, problem_code(problem), now)?;
             }
         }
-        observe(Phase::Recorded);
         let day = ticket.day.clone();
         let ticket = self.queue.find(store, &day, &ticket.number)?;
         Ok(Issued {

@@ -35,6 +35,7 @@ use kiosk_hal::{ErrorKind, ErrorType};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 /// Locks a shared device state. The state is plain data, valid even if a
 /// holder panicked, so a poisoned lock is recovered rather than propagated.
@@ -508,6 +509,30 @@ struct Paper {
     /// kiosk restarted, `kioskctl ticket print`) continues after it rather
     /// than overwriting earlier jobs.
     last_file: u64,
+    /// How long each status query and flush takes, in real time (a slow
+    /// serial link, a printer busy cutting).
+    delay: Duration,
+    /// The printer takes no call back until released (a USB printer
+    /// stuck in a transfer): every call waits.
+    hung: bool,
+}
+
+impl SimPrinter {
+    /// Waits as the printer's state says (a delay, a hang), in real time,
+    /// before answering a call: the simulated printer then blocks as a
+    /// real one does (its board should be `blocking`, so the run loop
+    /// lends it to a worker).
+    fn stall(&self) {
+        let delay = lock(&self.paper).delay;
+        if !delay.is_zero() {
+            #[expect(clippy::disallowed_methods, reason = "a slow printer, in real time")]
+            std::thread::sleep(delay);
+        }
+        while lock(&self.paper).hung {
+            #[expect(clippy::disallowed_methods, reason = "a hung printer, in real time")]
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 }
 
 /// The highest `NNNNNN` of the `job-NNNNNN.escpos` files in `dir`.
@@ -558,6 +583,7 @@ impl Printer for SimPrinter {
     }
 
     fn flush(&mut self) -> Result<(), DeviceError> {
+        self.stall();
         let mut paper = lock(&self.paper);
         if paper.pending.is_empty() {
             return Ok(());
@@ -583,6 +609,7 @@ impl Printer for SimPrinter {
     }
 
     fn status(&mut self) -> Result<PrinterStatus, DeviceError> {
+        self.stall();
         let paper = lock(&self.paper);
         if !paper.status.online {
             return Err(printer_error(
@@ -742,6 +769,18 @@ impl SimControls {
         lock(&self.paper).status.online = online;
     }
 
+    /// Makes every status query and flush of the printer take `delay` of
+    /// real time (zero: at once).
+    pub fn set_printer_delay(&self, delay: Duration) {
+        lock(&self.paper).delay = delay;
+    }
+
+    /// Hangs the printer (`true`: no call returns until released with
+    /// `false`), as a printer stuck mid-transfer.
+    pub fn set_printer_hung(&self, hung: bool) {
+        lock(&self.paper).hung = hung;
+    }
+
     /// Every byte the printer has printed since the board started.
     pub fn printed(&self) -> Vec<u8> {
         lock(&self.paper).printed.clone()
@@ -791,6 +830,8 @@ impl SimBoard {
                 .output_dir
                 .as_deref()
                 .map_or(0, last_job_file),
+            delay: Duration::ZERO,
+            hung: false,
         }));
         let lines = Arc::new(Mutex::new(BTreeMap::new()));
 

@@ -68,8 +68,9 @@
 use crate::config::Config;
 use crate::drivers::speech::SpeakerDevice;
 use crate::frontends::ui::SlintFrontend;
-use crate::runtime::virtual_time::{Turned, VirtualClock};
-use crate::runtime::{Frontend, FrontendInput, Runtime};
+use crate::runtime::Turn;
+use crate::runtime::virtual_time::{SETTLE, Turned, VirtualClock};
+use crate::runtime::{Frontend, Runtime};
 use crate::simulator::{SimBoard, SimControls};
 use anyhow::{Context as _, bail};
 use kiosk_firmware::session::{AccessKey, Input, StepKind};
@@ -448,6 +449,8 @@ pub struct Player {
     epoch: UnixMillis,
     sim: SimControls,
     frontend: SlintFrontend,
+    /// What the frontend was shown (it draws every turn).
+    shown: crate::runtime::Shown,
     now: Timestamp,
     base: PathBuf,
     cards_dir: PathBuf,
@@ -561,6 +564,7 @@ impl Player {
             epoch,
             sim,
             frontend,
+            shown: crate::runtime::Shown::every_turn(),
             now: Timestamp::ZERO,
             base: base.to_owned(),
             cards_dir,
@@ -596,60 +600,30 @@ impl Player {
         self.frontend.kiosk().model().screen
     }
 
-    /// Ticks the runtime once and shows what changed.
+    /// A turn of the run loop at the scenario's clock, after the workers
+    /// under way have answered.
     fn pump(&mut self) {
-        // The online check's worker answers in real time: wait for it (its
-        // own timeout bounds the wait), and date the in-process C06
+        // The workers (the online check, a delivery to the portal, a print
+        // on a blocking printer) answer in real time: wait for them (their
+        // own timeouts bound the wait), so the scenario stays
+        // deterministic in virtual time; and date the in-process C06
         // server's verdicts on the scenario's clock.
         if let Some(c06) = &self._c06 {
             c06.set_clock(Some(self.epoch.0.saturating_add(self.now.as_millis())));
         }
-        if self.runtime.awaiting_authority() {
-            self.runtime.settle_online_check(Duration::from_secs(60));
-        }
-        self.runtime.tick(self.now);
+        self.runtime.settle_workers(SETTLE);
         self.flush();
     }
 
+    /// Turns of the run loop ([`Runtime::turn`], the body of every loop)
+    /// at the scenario's clock until the frontend has no touch left.
     fn flush(&mut self) {
-        loop {
-            let events = self.runtime.take_events();
-            self.frontend.set_now(self.now);
-            let view = self.runtime.view();
-            self.frontend.show(&view, &events);
-            if matches!(
-                view.step,
-                StepKind::ExpectForm | StepKind::ExpectRequestConsent
-            ) {
-                self.frontend.show_request(
-                    self.runtime.form_screen().as_ref(),
-                    self.runtime.consent_notice(),
-                );
-            }
-            crate::runtime::show_staff(&self.runtime, &mut self.frontend, self.now);
-            let inputs = self.frontend.take_inputs();
-            if inputs.is_empty() {
-                break;
-            }
-            for input in inputs {
-                match input {
-                    FrontendInput::Input(input) => self.runtime.input(input, self.now),
-                    FrontendInput::Staff(input) => {
-                        self.runtime.staff_input(input, self.now);
-                        if let Some(config) = self.runtime.take_reconfigured() {
-                            self.frontend.reconfigured(&config);
-                        }
-                    }
-                    FrontendInput::FormField { name, value } => {
-                        if let Err(e) = self.runtime.set_form_field(&name, value.as_str(), self.now)
-                        {
-                            tracing::warn!(field = %name, error = %e, "form field not set");
-                        }
-                    }
-                    FrontendInput::Reprint(_) | FrontendInput::Quit | FrontendInput::Nothing => {}
-                }
-            }
-        }
+        let now = self.now;
+        while self
+            .runtime
+            .turn(&mut self.frontend, now, &mut self.shown, &|| now)
+            == Turn::Handled
+        {}
         kiosk_ui::headless::set_clock(Duration::from_millis(self.now.as_millis()));
     }
 

@@ -20,10 +20,11 @@
 //!   reads a clock or a random source.
 
 use super::api::{self, DossierCode, Receipt};
-use crate::store::outbox::{Claimed, OutboxKey};
+use crate::store::outbox::{Claimed, OutboxKey, OutboxRow};
 use crate::store::{Store, StoreError, UnixMillis};
 use core::time::Duration;
 use serde::Serialize;
+use zeroize::Zeroizing;
 
 /// What the portal answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,56 +213,16 @@ impl Courier<'_> {
         random: u64,
         observe: &mut dyn FnMut(Step),
     ) -> Result<RowOutcome, DeliveryError> {
-        let row = &claimed.row;
-        let mut outcome = RowOutcome {
-            id: row.id,
-            reference: row.reference.clone(),
-            outcome: "retry",
-            dossier_code: None,
-            appointment_date: None,
-            detail: None,
-            next_attempt_at_unix_ms: None,
-            unreachable: false,
+        let outgoing = match open_claimed(store, self.key, claimed, now, observe)? {
+            Ok(o) => o,
+            Err(failed) => return Ok(failed),
         };
-        let payload = match claimed.open(self.key) {
-            Ok(p) => p,
-            Err(e) => {
-                store.outbox_failed(row.id, None, "cannot_decrypt", now)?;
-                observe(Step::Recorded);
-                outcome.outcome = "failed";
-                outcome.detail = Some(e.to_string());
-                return Ok(outcome);
-            }
-        };
-        let result = self.client.submit(&row.idempotency_key, &payload);
-        drop(payload);
-        outcome.unreachable = result.is_err();
+        let result = self
+            .client
+            .submit(&outgoing.row.idempotency_key, &outgoing.payload);
+        let row = outgoing.into_row();
         observe(Step::Answered);
-        match classify(&result) {
-            Verdict::Delivered(receipt) => {
-                store.outbox_delivered(row.id, &row.idempotency_key, &receipt.dossier_code, now)?;
-                outcome.outcome = "delivered";
-                outcome.dossier_code = Some(receipt.dossier_code);
-                outcome.appointment_date = receipt.appointment_date;
-            }
-            Verdict::Retry(why) => {
-                let delay = self.backoff.delay(row.attempts.saturating_add(1), random);
-                let next = UnixMillis(
-                    now.0
-                        .saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
-                );
-                store.outbox_retry_later(row.id, next, &why)?;
-                outcome.detail = Some(why);
-                outcome.next_attempt_at_unix_ms = Some(next.0);
-            }
-            Verdict::Refused { status, reason } => {
-                store.outbox_failed(row.id, Some(status), &reason, now)?;
-                outcome.outcome = "failed";
-                outcome.detail = Some(format!("{status} {reason}"));
-            }
-        }
-        observe(Step::Recorded);
-        Ok(outcome)
+        record_answer(store, self.backoff, &row, &result, now, random, observe)
     }
 
     /// One pass: claims up to `limit` due rows and delivers each, oldest
@@ -294,5 +255,133 @@ impl Courier<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+/// A claimed row opened for the portal: what a worker thread sends. The
+/// payload (personal data) is zeroized when dropped.
+pub struct Outgoing {
+    /// The row as claimed.
+    pub row: OutboxRow,
+    /// The opened payload.
+    pub payload: Zeroizing<Vec<u8>>,
+}
+
+impl core::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("id", &self.row.id)
+            .field("reference", &self.row.reference)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Outgoing {
+    /// The row, the payload wiped.
+    pub fn into_row(self) -> OutboxRow {
+        self.row
+    }
+}
+
+/// Opens a claimed row for sending (the first half of
+/// [`Courier::deliver_claimed`]). A payload that does not open is recorded
+/// as `failed` (`cannot_decrypt`) at once, and its outcome is returned
+/// instead.
+pub fn open_claimed(
+    store: &mut Store,
+    key: &OutboxKey,
+    claimed: &Claimed,
+    now: UnixMillis,
+    observe: &mut dyn FnMut(Step),
+) -> Result<Result<Outgoing, RowOutcome>, DeliveryError> {
+    match claimed.open(key) {
+        Ok(payload) => Ok(Ok(Outgoing {
+            row: claimed.row.clone(),
+            payload,
+        })),
+        Err(e) => {
+            store.outbox_failed(claimed.row.id, None, "cannot_decrypt", now)?;
+            observe(Step::Recorded);
+            let mut outcome = RowOutcome::pending(&claimed.row);
+            outcome.outcome = "failed";
+            outcome.detail = Some(e.to_string());
+            Ok(Err(outcome))
+        }
+    }
+}
+
+/// Sends `outgoing` in order with `client`, stopping after the first that
+/// gets no answer (the portal is unreachable: the rest wait). The network
+/// half of a delivery, for a worker thread: one result per row sent.
+pub fn send_all(
+    client: &mut dyn PortalClient,
+    outgoing: &[Outgoing],
+) -> Vec<Result<Answer, TransportError>> {
+    let mut results = Vec::with_capacity(outgoing.len());
+    for o in outgoing {
+        let result = client.submit(&o.row.idempotency_key, &o.payload);
+        let unreachable = result.is_err();
+        results.push(result);
+        if unreachable {
+            break;
+        }
+    }
+    results
+}
+
+/// Records the portal's answer to `row` (or why none came): delivered,
+/// retried later with backoff (`random` picks the jitter), or failed for
+/// good (the second half of [`Courier::deliver_claimed`]).
+pub fn record_answer(
+    store: &mut Store,
+    backoff: Backoff,
+    row: &OutboxRow,
+    result: &Result<Answer, TransportError>,
+    now: UnixMillis,
+    random: u64,
+    observe: &mut dyn FnMut(Step),
+) -> Result<RowOutcome, DeliveryError> {
+    let mut outcome = RowOutcome::pending(row);
+    outcome.unreachable = result.is_err();
+    match classify(result) {
+        Verdict::Delivered(receipt) => {
+            store.outbox_delivered(row.id, &row.idempotency_key, &receipt.dossier_code, now)?;
+            outcome.outcome = "delivered";
+            outcome.dossier_code = Some(receipt.dossier_code);
+            outcome.appointment_date = receipt.appointment_date;
+        }
+        Verdict::Retry(why) => {
+            let delay = backoff.delay(row.attempts.saturating_add(1), random);
+            let next = UnixMillis(
+                now.0
+                    .saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
+            );
+            store.outbox_retry_later(row.id, next, &why)?;
+            outcome.detail = Some(why);
+            outcome.next_attempt_at_unix_ms = Some(next.0);
+        }
+        Verdict::Refused { status, reason } => {
+            store.outbox_failed(row.id, Some(status), &reason, now)?;
+            outcome.outcome = "failed";
+            outcome.detail = Some(format!("{status} {reason}"));
+        }
+    }
+    observe(Step::Recorded);
+    Ok(outcome)
+}
+
+impl RowOutcome {
+    /// The outcome of `row` before anything is known: `retry`.
+    fn pending(row: &OutboxRow) -> RowOutcome {
+        RowOutcome {
+            id: row.id,
+            reference: row.reference.clone(),
+            outcome: "retry",
+            dossier_code: None,
+            appointment_date: None,
+            detail: None,
+            next_attempt_at_unix_ms: None,
+            unreachable: false,
+        }
     }
 }

@@ -11,6 +11,9 @@
 //!   `centre.counter_clients` may call, recall, transfer and finish
 //!   tickets. Anyone else gets 403 `not_admitted`.
 //! - Refusals are JSON `{error, message}` with a stable code.
+//! - Live changes: `GET /v1/events`, server-sent events of every call,
+//!   recall, finish, transfer and issue (kiosks and counters), for the
+//!   hall display and counter pages.
 //! - Statistics: `GET /v1/stats?day=YYYYMMDD` (kiosks and counters) as
 //!   JSON; `GET /metrics` as Prometheus text on `centre.metrics_listen`, a
 //!   loopback-only plain-HTTP listener of its own.
@@ -27,8 +30,9 @@ use axum::{Json, Router};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use kiosk_firmware::queue::centre::{
-    ApiError, CallAnswer, CallNextRequest, CounterAction, IDEMPOTENCY_HEADER, IssueRequest,
-    KioskAssignment, RatingRequest, ReconcileRequest, TransferRequest,
+    ApiError, AtCounter, CallAnswer, CallNextRequest, CentreTicket, CounterAction,
+    IDEMPOTENCY_HEADER, IssueRequest, KioskAssignment, QueueEvent, QueueEventKind, RatingRequest,
+    ReconcileRequest, TicketState, TransferRequest,
 };
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
@@ -36,7 +40,10 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::Path as FsPath;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::broadcast;
 use tokio_rustls::TlsAcceptor;
 use x509_cert::der::Decode as _;
 
@@ -138,6 +145,50 @@ pub struct AppState {
     pub db: CentreDb,
     /// The wall clock.
     pub clock: Clock,
+    /// The queue's changes, for `GET /v1/events`.
+    pub events: Events,
+}
+
+/// The queue's changes as they commit, to every listener of
+/// `GET /v1/events` (the hall display, counter pages). In memory, for the
+/// listeners of this centre process: a listener that reconnects gets a
+/// fresh snapshot, so nothing needs replaying.
+#[derive(Debug)]
+pub struct Events {
+    tx: broadcast::Sender<QueueEvent>,
+    seq: AtomicU64,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        // A listener more than 256 changes behind is sent a new snapshot.
+        let (tx, _) = broadcast::channel(256);
+        Events {
+            tx,
+            seq: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Events {
+    /// Tells every listener what happened to `t` (after its commit).
+    pub fn publish(&self, kind: QueueEventKind, t: &CentreTicket, at: u64) {
+        let event = QueueEvent {
+            seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
+            kind,
+            number: t.number.clone(),
+            service: t.service.clone(),
+            counter: t.counter,
+            at_unix_ms: at,
+        };
+        // No listener is not an error.
+        let _ = self.tx.send(event);
+    }
+
+    /// A new listener.
+    pub fn subscribe(&self) -> broadcast::Receiver<QueueEvent> {
+        self.tx.subscribe()
+    }
 }
 
 type Shared = Arc<AppState>;
@@ -279,10 +330,13 @@ async fn issue(
     let k = kiosk(&s, &peer)?;
     let req = body(req)?;
     let key = idempotency_key(&headers)?;
-    let answer = s.db.issue(&k.id, key, &req, s.clock.now()).await?;
+    let now = s.clock.now();
+    let answer = s.db.issue(&k.id, key, &req, now).await?;
     let status = if answer.replayed {
         StatusCode::OK
     } else {
+        s.events
+            .publish(QueueEventKind::Issued, &answer.ticket, now.0);
         StatusCode::CREATED
     };
     Ok((status, Json(answer)).into_response())
@@ -335,9 +389,11 @@ async fn call_next(
 ) -> ApiResult<CallAnswer> {
     counter_client(&s, &peer)?;
     let req = body(req)?;
-    let ticket =
-        s.db.call_next(counter, req.service.as_deref(), s.clock.now())
-            .await?;
+    let now = s.clock.now();
+    let ticket = s.db.call_next(counter, req.service.as_deref(), now).await?;
+    if let Some(t) = &ticket {
+        s.events.publish(QueueEventKind::Called, t, now.0);
+    }
     Ok(Json(CallAnswer { ticket }))
 }
 
@@ -351,11 +407,21 @@ async fn act(
     counter_client(&s, &peer)?;
     let req = body(req)?;
     let now = s.clock.now();
-    let t = match which {
-        "recall" => s.db.recall(id, req.counter, now).await?,
-        "served" => s.db.served(id, req.counter, now).await?,
-        _ => s.db.no_show(id, req.counter, now).await?,
+    let (t, kind) = match which {
+        "recall" => (
+            s.db.recall(id, req.counter, now).await?,
+            QueueEventKind::Recalled,
+        ),
+        "served" => (
+            s.db.served(id, req.counter, now).await?,
+            QueueEventKind::Served,
+        ),
+        _ => (
+            s.db.no_show(id, req.counter, now).await?,
+            QueueEventKind::NoShow,
+        ),
     };
+    s.events.publish(kind, &t, now.0);
     Ok(Json(t).into_response())
 }
 
@@ -394,15 +460,11 @@ async fn transfer(
 ) -> Result<Response, ApiFailure> {
     counter_client(&s, &peer)?;
     let req = body(req)?;
+    let now = s.clock.now();
     let t =
-        s.db.transfer(
-            id,
-            req.counter,
-            &req.to_service,
-            req.to_counter,
-            s.clock.now(),
-        )
-        .await?;
+        s.db.transfer(id, req.counter, &req.to_service, req.to_counter, now)
+            .await?;
+    s.events.publish(QueueEventKind::Transferred, &t, now.0);
     Ok(Json(t).into_response())
 }
 
@@ -462,6 +524,89 @@ async fn stats(
     Ok(Json(s.db.day_stats(&day).await?))
 }
 
+/// Who is at which counter now: the first thing a listener hears.
+async fn snapshot(s: &AppState) -> Result<String, ApiFailure> {
+    let day = CentreDb::today(s.clock.now())?;
+    let mut at: Vec<AtCounter> =
+        s.db.tickets_of_day(&day)
+            .await?
+            .into_iter()
+            .filter(|t| t.state == TicketState::Called)
+            .filter_map(|t| {
+                Some(AtCounter {
+                    counter: t.counter?,
+                    called_at_unix_ms: t.called_at_unix_ms?,
+                    number: t.number,
+                    service: t.service,
+                })
+            })
+            .collect();
+    at.sort_by_key(|a| std::cmp::Reverse(a.called_at_unix_ms));
+    let data = serde_json::to_string(&at)
+        .map_err(|e| failure(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(format!("event: snapshot\ndata: {data}\n\n"))
+}
+
+/// How often a quiet stream says it is alive (proxies and browsers drop
+/// idle connections).
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// `GET /v1/events`: server-sent events. First `retry` and a `snapshot`
+/// (the tickets at counters now, newest call first), then one event per
+/// change (`called`, `recalled`, `served`, `no_show`, `transferred`,
+/// `issued`) with the [`QueueEvent`] as data; a comment every 15 s when
+/// quiet; a fresh snapshot if the listener fell behind.
+async fn events(
+    State(s): State<Shared>,
+    Extension(peer): Extension<Peer>,
+) -> Result<Response, ApiFailure> {
+    if kiosk(&s, &peer).is_err() {
+        counter_client(&s, &peer)?;
+    }
+    // Subscribe before the snapshot: a change between the two is heard.
+    let rx = s.events.subscribe();
+    let first = format!("retry: 2000\n{}", snapshot(&s).await?);
+    struct Listener {
+        state: Shared,
+        rx: broadcast::Receiver<QueueEvent>,
+        first: Option<String>,
+    }
+    let stream = futures_util::stream::unfold(
+        Listener {
+            state: s,
+            rx,
+            first: Some(first),
+        },
+        |mut l| async move {
+            if let Some(first) = l.first.take() {
+                return Some((Ok::<_, std::convert::Infallible>(first), l));
+            }
+            let chunk = match tokio::time::timeout(KEEP_ALIVE, l.rx.recv()).await {
+                Err(_) => ": keep-alive\n\n".to_owned(),
+                Ok(Ok(e)) => match serde_json::to_string(&e) {
+                    Ok(data) => format!(
+                        "id: {}\nevent: {}\ndata: {data}\n\n",
+                        e.seq,
+                        e.kind.as_str()
+                    ),
+                    Err(_) => return None,
+                },
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => snapshot(&l.state).await.ok()?,
+                Ok(Err(broadcast::error::RecvError::Closed)) => return None,
+            };
+            Some((Ok(chunk), l))
+        },
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/event-stream"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
+}
+
 async fn not_found() -> ApiFailure {
     failure(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
@@ -482,6 +627,7 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/counters/{counter}/call-next", post(call_next))
         .route("/v1/ratings", post(rate))
         .route("/v1/stats", get(stats))
+        .route("/v1/events", get(events))
         .fallback(not_found)
         .with_state(state)
 }
@@ -557,7 +703,12 @@ impl Server {
             listener,
             metrics,
             tls: TlsAcceptor::from(tls),
-            state: Arc::new(AppState { config, db, clock }),
+            state: Arc::new(AppState {
+                config,
+                db,
+                clock,
+                events: Events::default(),
+            }),
         })
     }
 

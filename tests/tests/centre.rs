@@ -1015,3 +1015,165 @@ fn ratings_and_statistics_through_kioskctl_and_the_prometheus_listener() {
         "only /metrics without TLS: {status}"
     );
 }
+
+/// A `GET /v1/events` listener: curl (any SSE client would do, as the hall
+/// display's browser will) with the desk's certificate, its lines on a
+/// channel; killed by PID when dropped.
+struct Listener {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Listener {
+    fn start(dir: &Path, port: u16) -> Listener {
+        let pki = dir.join("pki");
+        let mut child = Command::new("curl")
+            .args(["--silent", "--show-error", "--no-buffer", "--cacert"])
+            .arg(pki.join("ca.pem"))
+            .arg("--cert")
+            .arg(pki.join("DESK-01.pem"))
+            .arg("--key")
+            .arg(pki.join("DESK-01.key"))
+            .arg(format!("https://127.0.0.1:{port}/v1/events"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Listener { child, lines }
+    }
+
+    /// The data of the next event named `name` (other events skipped).
+    fn next(&self, name: &str) -> serde_json::Value {
+        let mut current = String::new();
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|e| panic!("no `{name}` event within 10 s ({e})"));
+            if let Some(event) = line.strip_prefix("event: ") {
+                current = event.to_owned();
+            } else if let Some(data) = line.strip_prefix("data: ")
+                && current == name
+            {
+                return serde_json::from_str(data).unwrap();
+            }
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The hall display's feed: a listener of `GET /v1/events` first hears who
+/// is at which counter, then each call and finish as it commits — the
+/// number, the service and the counter, nothing personal.
+#[test]
+fn listeners_hear_the_counters_then_every_call_and_finish_as_server_sent_events() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        println!("SKIPPED: curl is missing (Debian package curl; `cargo xtask setup` installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (centre, layout) = CentreProcess::start_new(dir.path(), 1);
+    let desk = layout.desk_file.to_str().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let paper = dir.path().join("paper.bin");
+
+    let hall = Listener::start(dir.path(), centre.port);
+    assert_eq!(hall.next("snapshot"), serde_json::json!([]));
+    let issued = take(&layout.kiosk_files[0], &db, &paper);
+    let number = issued["number"].as_str().unwrap().to_owned();
+    let heard = hall.next("issued");
+    assert_eq!(
+        (heard["number"].as_str(), heard["service"].as_str()),
+        (Some(number.as_str()), Some("A"))
+    );
+
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "reports how soon the listener hears a call"
+    )]
+    let asked = std::time::Instant::now();
+    let (out, called) = kioskctl(&["centre", "call", "--centre", desk, "--counter", "2"]);
+    assert!(out.status.success(), "{called}");
+    let heard = hall.next("called");
+    println!(
+        "call to event (kioskctl's process included): {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(heard["number"], number.as_str());
+    assert_eq!(heard["counter"], 2);
+    assert_eq!(heard["kind"], "called");
+    // Only a number, a service, a counter, a time and a sequence.
+    let keys: Vec<&str> = heard
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["at_unix_ms", "counter", "kind", "number", "seq", "service"]
+    );
+
+    // A display that joins now sees the ticket at its counter.
+    let late = Listener::start(dir.path(), centre.port);
+    let at = late.next("snapshot");
+    assert_eq!(at[0]["number"], number.as_str(), "{at}");
+    assert_eq!(at[0]["counter"], 2, "{at}");
+
+    let id = called["ticket"]["id"].as_i64().unwrap().to_string();
+    let (out, _) = kioskctl(&[
+        "centre",
+        "act",
+        "--centre",
+        desk,
+        "--counter",
+        "2",
+        "--id",
+        &id,
+        "recall",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(hall.next("recalled")["number"], number.as_str());
+    let (out, _) = kioskctl(&[
+        "centre",
+        "act",
+        "--centre",
+        desk,
+        "--counter",
+        "2",
+        "--id",
+        &id,
+        "served",
+    ]);
+    assert!(out.status.success());
+    for l in [&hall, &late] {
+        let served = l.next("served");
+        assert_eq!(
+            (served["number"].as_str(), served["counter"].as_u64()),
+            (Some(number.as_str()), Some(2))
+        );
+    }
+    // And a display joining after it sees nobody at a counter.
+    assert_eq!(
+        Listener::start(dir.path(), centre.port).next("snapshot"),
+        serde_json::json!([])
+    );
+}

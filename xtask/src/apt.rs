@@ -62,6 +62,10 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
         "screenshots from the compositor (wlr-screencopy) in the production test",
     ),
     (
+        "curl",
+        "a server-sent-events listener in the centre's tests (tests/tests/centre.rs)",
+    ),
+    (
         "wayland-utils",
         "wayland-info: what the compositor offers (docs/architecture.md, \"The display\")",
     ),

@@ -419,6 +419,71 @@ pub struct RatingRequest {
 /// the share of citizens satisfied).
 pub const SATISFIED_FROM: u8 = 4;
 
+/// What happened to a ticket, as the hall display and the counters hear
+/// it on `GET /v1/events`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueEventKind {
+    /// A kiosk drew it.
+    Issued,
+    /// A counter called it: the display shows and speaks it.
+    Called,
+    /// Called again.
+    Recalled,
+    /// Served.
+    Served,
+    /// Nobody came.
+    NoShow,
+    /// Sent to another service or counter (waiting again).
+    Transferred,
+}
+
+impl QueueEventKind {
+    /// The SSE event name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueEventKind::Issued => "issued",
+            QueueEventKind::Called => "called",
+            QueueEventKind::Recalled => "recalled",
+            QueueEventKind::Served => "served",
+            QueueEventKind::NoShow => "no_show",
+            QueueEventKind::Transferred => "transferred",
+        }
+    }
+}
+
+/// One change of the centre's queue (`GET /v1/events`, server-sent
+/// events). No personal data: a number, a service code and a counter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueEvent {
+    /// Increasing within one run of the centre (the SSE `id`).
+    pub seq: u64,
+    /// What happened.
+    pub kind: QueueEventKind,
+    /// The number shown (`A001`).
+    pub number: String,
+    /// Its service now.
+    pub service: String,
+    /// The counter, for calls, recalls and finishes.
+    pub counter: Option<u16>,
+    /// When (the centre's clock).
+    pub at_unix_ms: u64,
+}
+
+/// A ticket at a counter now, in the snapshot a new listener of
+/// `GET /v1/events` gets first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtCounter {
+    /// The number shown.
+    pub number: String,
+    /// Its service.
+    pub service: String,
+    /// The counter.
+    pub counter: u16,
+    /// When it was (last) called.
+    pub called_at_unix_ms: u64,
+}
+
 /// What a kiosk's request to the centre came to, as its transport saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {

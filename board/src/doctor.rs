@@ -8,11 +8,11 @@
 //! [`check_service`] says whether the kiosk is out of service because its
 //! cabinet was opened (the state the runtime keeps in the store, issue 13).
 
-use crate::drivers::{DeviceError, Devices};
+use crate::drivers::{CameraDevice, DeviceError, Devices, PrinterDevice};
 use kiosk_hal::camera::Frame;
 use kiosk_hal::card::Presence;
 use kiosk_hal::indicators::Light;
-use kiosk_hal::printer::PaperLevel;
+use kiosk_hal::printer::{PaperLevel, PrinterStatus};
 use kiosk_hal::{Error as _, ErrorKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -97,10 +97,19 @@ impl Report {
 /// Checks every device of `devices`. Leaves them as found (camera stopped,
 /// lights off, no card session).
 pub fn check_devices(devices: &mut Devices) -> BTreeMap<String, Check> {
+    let mut checks = check_quick_devices(devices);
+    checks.insert("camera".into(), check_camera(devices.camera.as_mut()));
+    checks.insert("printer".into(), check_printer(devices.printer.as_mut()));
+    checks
+}
+
+/// The checks that answer at once on every board (the reader's presence
+/// poll, the lights, the switches): the staff panel runs them on the run
+/// loop, and the slow ones ([`check_camera`], [`check_printer`]) on a
+/// worker (`services::panelcheck`).
+pub fn check_quick_devices(devices: &mut Devices) -> BTreeMap<String, Check> {
     let mut checks = BTreeMap::new();
     checks.insert("card_reader".into(), check_reader(devices));
-    checks.insert("camera".into(), check_camera(devices));
-    checks.insert("printer".into(), check_printer(devices));
     checks.insert("indicators".into(), check_indicators(devices));
     checks.insert("sensors".into(), check_sensors(devices));
     checks
@@ -158,16 +167,18 @@ fn check_reader(devices: &mut Devices) -> Check {
     }
 }
 
-fn check_camera(devices: &mut Devices) -> Check {
+/// Starts `camera`, captures one frame of the size it announced, stops it
+/// (a V4L2 camera may take up to a frame interval, or hang).
+pub fn check_camera(camera: &mut dyn CameraDevice) -> Check {
     let fix = "check the camera's USB cable and that no other program uses it";
-    let format = match devices.camera.start() {
+    let format = match camera.start() {
         Ok(f) => f,
         Err(e) => return Check::from_error(&e, fix),
     };
     let mut frame = Frame::default();
-    let result = devices.camera.capture(&mut frame);
+    let result = camera.capture(&mut frame);
     // The frame is dropped here: nothing of it is kept.
-    let stopped = devices.camera.stop();
+    let stopped = camera.stop();
     if let Err(e) = result {
         return Check::from_error(&e, fix);
     }
@@ -193,13 +204,20 @@ fn check_camera(devices: &mut Devices) -> Check {
     Check::pass(format!("{}×{} frames", format.width, format.height))
 }
 
-fn check_printer(devices: &mut Devices) -> Check {
-    match devices.printer.status() {
+/// Asks `printer` for its status (DLE EOT: up to 500 ms on a dead printer)
+/// and judges it ([`printer_check`]).
+pub fn check_printer(printer: &mut dyn PrinterDevice) -> Check {
+    printer_check(&printer.status())
+}
+
+/// What a printer's status (or its error) means for the check.
+pub fn printer_check(status: &Result<PrinterStatus, DeviceError>) -> Check {
+    match status {
         Err(e) if e.kind() == ErrorKind::NotPresent => {
-            Check::from_error(&e, "switch the printer on and check its cable")
+            Check::from_error(e, "switch the printer on and check its cable")
         }
         Err(e) => Check::from_error(
-            &e,
+            e,
             "check the printer's cable and port in the board configuration",
         ),
         Ok(s) if s.cover_open => {
@@ -285,21 +303,21 @@ mod tests {
     fn each_printer_state_fails_or_warns_with_a_fix() {
         let (mut devices, controls) = sim();
         controls.set_paper(PaperLevel::NearEnd);
-        let c = check_printer(&mut devices);
+        let c = check_printer(devices.printer.as_mut());
         assert!(c.ok && c.fix.is_some(), "{c:?}");
         controls.set_paper(PaperLevel::Out);
-        let c = check_printer(&mut devices);
+        let c = check_printer(devices.printer.as_mut());
         assert!(!c.ok);
         assert_eq!(c.fix.as_deref(), Some("load a new paper roll"));
         controls.set_paper(PaperLevel::Ok);
         controls.set_cover_open(true);
         assert_eq!(
-            check_printer(&mut devices).fix.as_deref(),
+            check_printer(devices.printer.as_mut()).fix.as_deref(),
             Some("close the printer cover")
         );
         controls.set_cover_open(false);
         controls.set_printer_online(false);
-        let c = check_printer(&mut devices);
+        let c = check_printer(devices.printer.as_mut());
         assert!(!c.ok);
         assert_eq!(c.error_kind.as_deref(), Some("NotPresent"));
     }

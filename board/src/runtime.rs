@@ -377,6 +377,7 @@ impl Runtime {
         self.settle_online_check(max);
         self.deliveries.settle(max);
         self.prints.settle(max);
+        self.staff.check.settle(max);
     }
 
     /// Gives every delivery to the portal `deadline` before the request
@@ -397,6 +398,14 @@ impl Runtime {
     /// [`crate::services::printing::DEFAULT_PRINT_DEADLINE`]).
     pub fn with_print_deadline(mut self, deadline: Duration) -> Self {
         self.prints.set_deadline(deadline);
+        self
+    }
+
+    /// Gives the staff panel's camera and printer checks `deadline` each
+    /// before their rows say "does not answer" (default
+    /// [`crate::services::panelcheck::DEFAULT_PANEL_CHECK_DEADLINE`]).
+    pub fn with_panel_check_deadline(mut self, deadline: Duration) -> Self {
+        self.staff.check.set_deadline(deadline);
         self
     }
 
@@ -709,6 +718,9 @@ impl Runtime {
         self.poll_face(now);
         self.poll_online(now);
         self.poll_deliveries(now);
+        // Before the print jobs: a printer home from the panel's check
+        // takes the waiting job at once.
+        self.poll_panel_check(now);
         self.poll_printing(now);
         self.staff_tick(now);
         self.poll_qr(now);
@@ -737,7 +749,11 @@ impl Runtime {
             self.qr.next_wakeup(),
             self.awaiting.as_ref().map(|a| a.check.deadline()),
             self.reading.as_ref().and_then(|r| r.driver.next_wakeup()),
-            self.prints.next_wakeup(),
+            // Print jobs wait while the panel's check holds the printer.
+            self.prints
+                .next_wakeup()
+                .filter(|_| !self.staff.check.holds_printer()),
+            self.staff.check.next_wakeup(),
             self.deliveries.next_wakeup(),
             self.next_watchdog,
         ]

@@ -428,6 +428,11 @@ impl Runtime {
 
     /// Moves the print jobs along and records those that ended.
     pub(super) fn poll_printing(&mut self, now: Timestamp) {
+        if self.staff.check.holds_printer() {
+            // The panel's printer check has it: the jobs start when it
+            // ends (`Runtime::poll_panel_check`).
+            return;
+        }
         let transport = if self.devices.blocking {
             Transport::Worker
         } else {

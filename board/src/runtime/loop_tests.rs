@@ -629,3 +629,181 @@ fn a_printer_that_never_answers_ends_in_no_answer_with_the_number_on_screen() {
     assert_eq!(rt.printer_alert(), None);
     assert!(rt.store().unwrap().unprinted_tickets(5).unwrap().is_empty());
 }
+
+/// A frontend that opens the staff panel with the simulator's PIN, counts
+/// the turns and the watchdog pets while the panel's printer row says
+/// "checking…", and quits once the row says something else.
+struct PanelWatcher {
+    systemd: std::os::unix::net::UnixDatagram,
+    touches: std::collections::VecDeque<kiosk_firmware::staff::StaffInput>,
+    panel: Option<kiosk_firmware::staff::PanelView>,
+    saw_checking: bool,
+    pets_while_checking: u32,
+    waits_while_checking: u32,
+    waits: u32,
+}
+
+impl PanelWatcher {
+    fn printer_row(&self) -> Option<&kiosk_firmware::staff::HealthRow> {
+        self.panel
+            .as_ref()
+            .and_then(|p| p.health.iter().find(|r| r.device == "printer"))
+    }
+}
+
+impl Frontend for PanelWatcher {
+    fn show(&mut self, _view: &SessionView, _events: &[Event]) {}
+
+    fn show_staff(&mut self, view: Option<&kiosk_firmware::staff::StaffView>) {
+        self.panel = view.and_then(|v| v.panel.clone());
+    }
+
+    fn wait_input(&mut self, timeout: Duration) -> FrontendInput {
+        self.waits += 1;
+        let checking = self
+            .printer_row()
+            .is_some_and(|r| r.reason.starts_with("checking"));
+        self.saw_checking |= checking;
+        let mut buf = [0u8; 64];
+        while let Ok(n) = self.systemd.recv(&mut buf) {
+            if &buf[..n] == b"WATCHDOG=1" && checking {
+                self.pets_while_checking += 1;
+            }
+        }
+        if checking {
+            self.waits_while_checking += 1;
+        }
+        if self.waits > 100_000 {
+            return FrontendInput::Quit;
+        }
+        if let Some(touch) = self.touches.pop_front() {
+            return FrontendInput::Staff(touch);
+        }
+        if self.printer_row().is_some() && !checking {
+            return FrontendInput::Quit;
+        }
+        #[expect(clippy::disallowed_methods, reason = "a frontend waiting for input")]
+        std::thread::sleep(timeout);
+        FrontendInput::Nothing
+    }
+}
+
+#[test]
+fn the_loop_turns_and_the_watchdog_is_petted_while_the_panels_printer_check_hangs() {
+    use kiosk_firmware::staff::{Level, PaperState, StaffInput};
+    let (rt, controls, systemd, _dir) = printing_kiosk();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
+    let mut staff = crate::config::Config::load(&shipped).unwrap().staff;
+    staff.policy.cards.clear();
+    let mut rt = rt
+        .with_staff(&staff)
+        .with_panel_check_deadline(Duration::from_millis(300));
+    controls.set_printer_hung(true);
+    let mut touches = std::collections::VecDeque::from([StaffInput::Open]);
+    touches.extend("246810".bytes().map(|d| StaffInput::Digit(d - b'0')));
+    touches.push_back(StaffInput::Submit);
+    let mut watcher = PanelWatcher {
+        systemd,
+        touches,
+        panel: None,
+        saw_checking: false,
+        pets_while_checking: 0,
+        waits_while_checking: 0,
+        waits: 0,
+    };
+    #[expect(clippy::disallowed_methods, reason = "the test measures real time")]
+    let started = std::time::Instant::now();
+    rt.run(&mut watcher, &AtomicBool::new(false));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // The panel came up at once with the quick rows, the printer's
+    // "checking…" while the loop went on turning and petting systemd.
+    assert!(watcher.saw_checking, "the printer row said checking");
+    assert!(
+        watcher.waits_while_checking >= 5,
+        "turns while checking: {}",
+        watcher.waits_while_checking
+    );
+    assert!(
+        watcher.pets_while_checking >= 5,
+        "pets while checking: {}",
+        watcher.pets_while_checking
+    );
+    let panel = watcher.panel.clone().expect("the panel is up");
+    let row = |device: &str| {
+        panel
+            .health
+            .iter()
+            .find(|r| r.device == device)
+            .unwrap_or_else(|| panic!("no {device} row: {panel:?}"))
+    };
+    let printer = row("printer");
+    assert_eq!(printer.level, Level::Fail);
+    assert!(printer.reason.starts_with("does not answer"), "{printer:?}");
+    assert_eq!(panel.paper, PaperState::Offline);
+    assert_eq!(row("camera").level, Level::Ok, "{panel:?}");
+    assert_eq!(row("card_reader").level, Level::Ok, "{panel:?}");
+    // The printer comes home when the stuck call returns.
+    controls.set_printer_hung(false);
+    let mut now = Timestamp::from_secs(100);
+    let mut home = false;
+    for _ in 0..2000 {
+        rt.tick(now);
+        if rt.devices.printer.status().is_ok() {
+            home = true;
+            break;
+        }
+        now = now + Duration::from_millis(5);
+        #[expect(clippy::disallowed_methods, reason = "the worker returns in real time")]
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(home, "the printer came home");
+}
+
+#[test]
+fn the_panels_printer_row_says_busy_while_the_print_desk_holds_the_printer() {
+    use kiosk_firmware::staff::{Level, StaffAction, StaffInput};
+    let (rt, controls, _systemd, _dir) = printing_kiosk();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
+    let mut staff = crate::config::Config::load(&shipped).unwrap().staff;
+    staff.policy.cards.clear();
+    let mut rt = rt.with_staff(&staff);
+    controls.set_printer_delay(Duration::from_millis(100));
+    let printer_row = |rt: &Runtime, now: Timestamp| {
+        let view = rt.staff_view(now).unwrap();
+        let panel = view.panel.unwrap();
+        panel
+            .health
+            .into_iter()
+            .find(|r| r.device == "printer")
+            .unwrap()
+    };
+    let now = Timestamp::from_secs(1);
+    rt.staff_input(StaffInput::Open, now);
+    for d in "246810".bytes() {
+        rt.staff_input(StaffInput::Digit(d - b'0'), now);
+    }
+    rt.staff_input(StaffInput::Submit, now);
+    assert!(printer_row(&rt, now).reason.starts_with("checking"));
+    rt.settle_workers(Duration::from_secs(5));
+    rt.tick(now);
+    assert_eq!(printer_row(&rt, now).reason, "ready");
+    // A test page on the printer: a refresh does not wait for it.
+    rt.staff_input(StaffInput::Action(StaffAction::TestPrint), now);
+    assert!(rt.printing());
+    rt.staff_input(StaffInput::Action(StaffAction::Refresh), now);
+    let row = printer_row(&rt, now);
+    assert_eq!(row.reason, "busy: printing");
+    assert_eq!(row.level, Level::Warn);
+    // The page ends, the panel refreshes and checks the printer again.
+    rt.settle_workers(Duration::from_secs(5));
+    rt.tick(now);
+    assert!(!rt.printing());
+    assert_eq!(controls.print_jobs(), 1);
+    rt.settle_workers(Duration::from_secs(5));
+    rt.tick(now);
+    assert_eq!(printer_row(&rt, now).reason, "ready");
+}

@@ -4,8 +4,10 @@
 //! The decisions are `kiosk_firmware::staff`'s (the gate, the lockout, the
 //! session's timeout); this module does the I/O around them: it keeps the
 //! lockout state in the store's `kv` table, runs the device checks of
-//! [`crate::doctor`], prints the test page, re-reads the configuration file,
-//! writes the log export, and audits every step without personal data.
+//! [`crate::doctor`] (the camera's and the printer's on workers,
+//! [`crate::services::panelcheck`]: the loop never waits for them), prints
+//! the test page, re-reads the configuration file, writes the log export,
+//! and audits every step without personal data.
 //!
 //! Staff mode opens only at the attract screen, with no journey and no
 //! personal data held; while it is open the session stays at the attract
@@ -30,7 +32,6 @@ use kiosk_firmware::staff::{
 };
 use kiosk_firmware::store::{Store, StoreError, UnixMillis};
 use kiosk_firmware::time::Timestamp;
-use kiosk_hal::printer::PaperLevel;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -111,6 +112,13 @@ pub(super) struct Staff {
     method: Option<LoginMethod>,
     /// The panel's data, refreshed on entry and after each action.
     panel: Option<PanelView>,
+    /// The panel's device checks by device (the camera's and the
+    /// printer's filled in when their checks on workers end).
+    checks: std::collections::BTreeMap<String, crate::doctor::Check>,
+    /// The paper as the printer's last check said.
+    paper: Option<PaperState>,
+    /// The camera and printer checks on workers.
+    pub(super) check: crate::services::panelcheck::PanelCheck,
     /// Where "export logs" writes.
     export_dir: Option<PathBuf>,
     /// The configuration file and its sections as last loaded.
@@ -635,36 +643,56 @@ impl Runtime {
         }
         self.staff.panel = None;
         self.staff.method = None;
+        self.staff.checks.clear();
+        self.staff.paper = None;
     }
 
-    /// Runs the device checks and reads the printer, the outbox, the
-    /// counters and the recent errors into the panel.
+    /// Runs the quick device checks, starts the camera's and the
+    /// printer's on workers (their rows say "checking…" until they end,
+    /// [`Runtime::poll_panel_check`]), and reads the outbox, the counters
+    /// and the recent errors into the panel.
     fn refresh_panel(&mut self, now: Timestamp) {
-        let mut checks = crate::doctor::check_devices(&mut self.devices);
+        use crate::services::panelcheck::checking;
+        let mut checks = crate::doctor::check_quick_devices(&mut self.devices);
         checks.insert("face".into(), self.face_health());
         // The checks drive every light: put them back as the step wants.
         self.lit = None;
         self.update_lights();
-        let health = checks
-            .into_iter()
-            .map(|(device, c)| HealthRow {
-                device,
-                level: match (c.ok, &c.fix) {
-                    (false, _) => Level::Fail,
-                    (true, Some(_)) => Level::Warn,
-                    (true, None) => Level::Ok,
-                },
-                reason: c.detail,
-            })
-            .collect();
-        let paper = match self.devices.printer.status() {
-            Ok(s) if s.paper == PaperLevel::Out => PaperState::Out,
-            Ok(s) if s.cover_open => PaperState::CoverOpen,
-            Ok(s) if !s.online || s.error => PaperState::Offline,
-            Ok(s) if s.paper == PaperLevel::NearEnd => PaperState::NearEnd,
-            Ok(_) => PaperState::Ok,
-            Err(_) => PaperState::Offline,
+        let transport = if self.devices.blocking {
+            super::Transport::Worker
+        } else {
+            super::Transport::Inline
         };
+        let camera = self
+            .staff
+            .check
+            .start_camera(&mut self.devices.camera, transport, now);
+        checks.insert("camera".into(), camera.unwrap_or_else(checking));
+        let printer = if self.prints.is_busy() {
+            // The print desk holds the printer: no waiting for it.
+            Some(crate::doctor::Check::warn(
+                "busy: printing",
+                "refresh the panel once the print has ended",
+            ))
+        } else if self.prints.printer_away() {
+            self.staff.paper = Some(PaperState::Offline);
+            Some(crate::doctor::Check::fail(
+                "does not answer (a print job has not returned)",
+                "check the printer's cable and power; restart the kiosk if it persists",
+            ))
+        } else {
+            self.staff
+                .check
+                .start_printer(&mut self.devices.printer, transport, now)
+                .map(|finding| {
+                    self.staff.paper = Some(finding.paper);
+                    finding.check
+                })
+        };
+        checks.insert("printer".into(), printer.unwrap_or_else(checking));
+        self.staff.checks = checks;
+        let health = health_rows(&self.staff.checks);
+        let paper = self.panel_paper();
         let mut outbox = OutboxSummary::default();
         let mut errors = Vec::new();
         let mut unprinted = Vec::new();
@@ -712,6 +740,50 @@ impl Runtime {
             unprinted,
             result: None,
         });
+        // A simulator's checks ran inline: their rows are in at once.
+        self.poll_panel_check(now);
+    }
+
+    /// The paper as the printer's last check said; before any, as the
+    /// last print said.
+    fn panel_paper(&self) -> PaperState {
+        use kiosk_firmware::session::PrintProblem;
+        self.staff.paper.unwrap_or(match self.printer_alert {
+            None => PaperState::Ok,
+            Some(super::PrinterAlert::PaperNearEnd) => PaperState::NearEnd,
+            Some(super::PrinterAlert::CannotPrint(PrintProblem::PaperOut)) => PaperState::Out,
+            Some(super::PrinterAlert::CannotPrint(PrintProblem::CoverOpen)) => {
+                PaperState::CoverOpen
+            }
+            Some(super::PrinterAlert::CannotPrint(_)) => PaperState::Offline,
+        })
+    }
+
+    /// Takes the panel's camera and printer checks that ended (their
+    /// devices home) and fills their rows and the paper; the rows of a
+    /// check past its deadline say "does not answer".
+    pub(super) fn poll_panel_check(&mut self, now: Timestamp) {
+        let found = self
+            .staff
+            .check
+            .poll(&mut self.devices.camera, &mut self.devices.printer, now);
+        if found.is_empty() || self.staff.panel.is_none() {
+            // A panel closed meanwhile: the devices are home, the rows go.
+            return;
+        }
+        if let Some(camera) = found.camera {
+            self.staff.checks.insert("camera".into(), camera);
+        }
+        if let Some(printer) = found.printer {
+            self.staff.paper = Some(printer.paper);
+            self.staff.checks.insert("printer".into(), printer.check);
+        }
+        let health = health_rows(&self.staff.checks);
+        let paper = self.panel_paper();
+        if let Some(panel) = self.staff.panel.as_mut() {
+            panel.health = health;
+            panel.paper = paper;
+        }
     }
 
     /// The face check's row of the panel: the service's health (which
@@ -1004,6 +1076,24 @@ impl Runtime {
         }
         Ok((name, u64::try_from(lines.len()).unwrap_or(u64::MAX)))
     }
+}
+
+/// The panel's rows from the device checks.
+fn health_rows(
+    checks: &std::collections::BTreeMap<String, crate::doctor::Check>,
+) -> Vec<HealthRow> {
+    checks
+        .iter()
+        .map(|(device, c)| HealthRow {
+            device: device.clone(),
+            level: match (c.ok, &c.fix) {
+                (false, _) => Level::Fail,
+                (true, Some(_)) => Level::Warn,
+                (true, None) => Level::Ok,
+            },
+            reason: c.detail.clone(),
+        })
+        .collect()
 }
 
 /// Whether staff authenticate for a decision on `step`.

@@ -8,6 +8,7 @@
 //! - [`qrscan`]: camera frames through the QR decoder into the access key.
 //! - [`ticketing`]: issuing a queue ticket: draw, lay out, print with status checks.
 //! - [`printing`]: the print jobs, each on the printer lent to a worker, polled by the loop.
+//! - [`panelcheck`]: the staff panel's camera and printer checks, each on the device lent to a worker.
 //! - [`worker`]: a device or client lent to a worker thread for one blocking job.
 //! - [`requesting`]: filing an online request: outbox, delivery, receipt.
 //! - [`delivering`]: a request's delivery on the portal client lent to a worker, polled by the loop.
@@ -17,6 +18,7 @@
 pub mod delivering;
 pub mod facecheck;
 pub mod metrics;
+pub mod panelcheck;
 #[cfg(test)]
 mod paper_tests;
 pub mod printing;

@@ -120,6 +120,12 @@ impl<P> PrintDesk<P> {
         self.active.is_some() || !self.waiting.is_empty()
     }
 
+    /// Whether the printer is away with a job that outlived its deadline
+    /// (the board holds [`LentPrinter`] until it comes home).
+    pub fn printer_away(&self) -> bool {
+        self.away.is_away()
+    }
+
     /// What the jobs under way and waiting are for (to detach them from a
     /// session that has moved on).
     pub fn purposes_mut(&mut self) -> impl Iterator<Item = &mut P> {

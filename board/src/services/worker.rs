@@ -7,8 +7,9 @@
 //! answer and the resource back when they have come, or gives up at the
 //! deadline: the job is then reported as unanswered and the resource comes
 //! home later, when the thread's call returns ([`Polled::TimedOut`]).
-//! The printing ([`crate::services::printing`]) and delivering
-//! ([`crate::services::delivering`]) drivers are built on it.
+//! The printing ([`crate::services::printing`]), delivering
+//! ([`crate::services::delivering`]) and staff panel check
+//! ([`crate::services::panelcheck`]) drivers are built on it.
 //!
 //! Nothing here reads a clock: `now` is passed in. Only
 //! [`Lent::settle`] waits, in real time, for runs in virtual time.

@@ -810,16 +810,8 @@ fn statistics_count_waits_service_times_no_shows_and_satisfaction() {
         db.recall(third.id, 2, at(15)).await.unwrap();
         db.served(third.id, 2, at(20)).await.unwrap();
 
-        use kiosk_firmware::queue::centre::{RatingKind, RatingRequest};
-        let rating = |score: u8, service: Option<&str>| RatingRequest {
-            score,
-            kind: if service.is_some() {
-                RatingKind::Ticket
-            } else {
-                RatingKind::Visit
-            },
-            service: service.map(str::to_owned),
-        };
+        use kiosk_firmware::queue::centre::RatingRequest;
+        let rating = RatingRequest::new;
         assert!(
             db.record_rating("KIOSK-1", &key("r1"), &rating(5, Some("A")), at(21))
                 .await
@@ -1139,31 +1131,23 @@ fn listeners_hear_the_counters_then_every_call_and_finish_as_server_sent_events(
     assert_eq!(at[0]["counter"], 2, "{at}");
 
     let id = called["ticket"]["id"].as_i64().unwrap().to_string();
-    let (out, _) = kioskctl(&[
-        "centre",
-        "act",
-        "--centre",
-        desk,
-        "--counter",
-        "2",
-        "--id",
-        &id,
-        "recall",
-    ]);
-    assert!(out.status.success());
+    let act = |action: &str| {
+        let (out, json) = kioskctl(&[
+            "centre",
+            "act",
+            "--centre",
+            desk,
+            "--counter",
+            "2",
+            "--id",
+            &id,
+            action,
+        ]);
+        assert!(out.status.success(), "{action}: {json}");
+    };
+    act("recall");
     assert_eq!(hall.next("recalled")["number"], number.as_str());
-    let (out, _) = kioskctl(&[
-        "centre",
-        "act",
-        "--centre",
-        desk,
-        "--counter",
-        "2",
-        "--id",
-        &id,
-        "served",
-    ]);
-    assert!(out.status.success());
+    act("served");
     for l in [&hall, &late] {
         let served = l.next("served");
         assert_eq!(

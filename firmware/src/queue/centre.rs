@@ -414,6 +414,21 @@ pub struct RatingRequest {
     pub service: Option<String>,
 }
 
+impl RatingRequest {
+    /// A ticket's rating with its `service`, or a visit's without one.
+    pub fn new(score: u8, service: Option<&str>) -> RatingRequest {
+        RatingRequest {
+            score,
+            kind: if service.is_some() {
+                RatingKind::Ticket
+            } else {
+                RatingKind::Visit
+            },
+            service: service.map(str::to_owned),
+        }
+    }
+}
+
 /// A score of this or more is "satisfied" (hài lòng or rất hài lòng) in
 /// the satisfaction share the centre reports (Decision 766/QĐ-TTg scores
 /// the share of citizens satisfied).

@@ -272,11 +272,24 @@ pub(crate) fn desk(
             )
             .map(|t| serde_json::json!({ "ok": true, "ticket": t })),
     };
-    let (out, ok) = match result {
-        Ok(v) => {
+    answer(
+        json,
+        result.map(|v| {
             let ok = v["ok"].as_bool().unwrap_or(false);
             (v, ok)
-        }
+        }),
+    )
+}
+
+/// Prints a desk's, a rating's or the statistics' answer (a refusal as
+/// `{ok: false, status, refused, message}`); exit 0 when `ok`, 1 when not
+/// or refused. A transport failure is an error.
+fn answer(
+    json: bool,
+    result: Result<(serde_json::Value, bool), CentreCallError>,
+) -> anyhow::Result<ExitCode> {
+    let (out, ok) = match result {
+        Ok(v) => v,
         Err(CentreCallError::Refused { status, error }) => (
             serde_json::json!({ "ok": false, "status": status, "refused": error.error, "message": error.message }),
             false,
@@ -303,24 +316,7 @@ pub(crate) fn stats(
     day: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let client = client(&section(config, centre)?)?;
-    match client.stats(day) {
-        Ok(v) => {
-            if json {
-                println!("{v}");
-            } else {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(CentreCallError::Refused { status, error }) => {
-            println!(
-                "{}",
-                serde_json::json!({ "ok": false, "status": status, "refused": error.error, "message": error.message })
-            );
-            Ok(ExitCode::from(1))
-        }
-        Err(e) => Err(e.into()),
-    }
+    answer(json, client.stats(day).map(|v| (v, true)))
 }
 
 /// `kioskctl centre rate`: one satisfaction rating, as the kiosk sends it.
@@ -332,7 +328,7 @@ pub(crate) fn rate(
     service: Option<&str>,
     key: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    use kiosk_firmware::queue::centre::{RatingKind, RatingRequest};
+    use kiosk_firmware::queue::centre::RatingRequest;
     let client = client(&section(config, centre)?)?;
     let key = match key {
         Some(k) => k.to_owned(),
@@ -341,36 +337,16 @@ pub(crate) fn rate(
             format!("rating-{}", hex::encode(n))
         }
     };
-    let request = RatingRequest {
-        score,
-        kind: if service.is_some() {
-            RatingKind::Ticket
-        } else {
-            RatingKind::Visit
-        },
-        service: service.map(str::to_owned),
-    };
-    let (out, ok) = match client.rate(&key, &request) {
-        Ok(recorded) => (
-            serde_json::json!({ "ok": true, "recorded": recorded, "replayed": !recorded, "key": key }),
-            true,
-        ),
-        Err(CentreCallError::Refused { status, error }) => (
-            serde_json::json!({ "ok": false, "status": status, "refused": error.error, "message": error.message }),
-            false,
-        ),
-        Err(e) => return Err(e.into()),
-    };
-    if json {
-        println!("{out}");
-    } else {
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    let request = RatingRequest::new(score, service);
+    answer(
+        json,
+        client.rate(&key, &request).map(|recorded| {
+            (
+                serde_json::json!({ "ok": true, "recorded": recorded, "replayed": !recorded, "key": key }),
+                true,
+            )
+        }),
+    )
 }
 
 /// A `kiosk-centre demo` child, stopped by PID (SIGTERM) when dropped.

@@ -20,7 +20,7 @@
 //! one transaction under an advisory lock (two centres starting together
 //! migrate once); a database newer than the code is refused.
 
-use crate::stats::{DayStats, RatingRow, TicketTimes};
+use crate::stats::{DayStats, TicketTimes};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use kiosk_firmware::queue::centre::{
     CentreTicket, IssueAnswer, IssueRequest, OfflineBlock, OfflineTicket, Origin, RatingKind,
@@ -691,14 +691,9 @@ impl CentreDb {
         for r in &rows {
             let id: i64 = r.get(0);
             let kind: String = r.get(2);
-            ratings.push(RatingRow {
+            ratings.push(RatingRequest {
                 score: u8::try_from(r.get::<_, i16>(1)).map_err(|_| DbError::CorruptRow(id))?,
-                kind: match kind.as_str() {
-                    "ticket" => RatingKind::Ticket,
-                    "request" => RatingKind::Request,
-                    "visit" => RatingKind::Visit,
-                    _ => return Err(DbError::CorruptRow(id).into()),
-                },
+                kind: RatingKind::parse(&kind).ok_or(DbError::CorruptRow(id))?,
                 service: r.get(3),
             });
         }

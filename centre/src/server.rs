@@ -281,6 +281,15 @@ fn kiosk<'a>(
     })
 }
 
+/// A kiosk or a counter client: who may read the statistics and events.
+fn kiosk_or_counter(state: &AppState, peer: &Peer) -> Result<(), ApiFailure> {
+    if state.config.kiosk(&peer.name).is_some() {
+        Ok(())
+    } else {
+        counter_client(state, peer)
+    }
+}
+
 fn counter_client(state: &AppState, peer: &Peer) -> Result<(), ApiFailure> {
     if state.config.counter_clients.contains(&peer.name) {
         Ok(())
@@ -514,9 +523,7 @@ async fn stats(
     Query(q): Query<StatsQuery>,
 ) -> ApiResult<crate::stats::DayStats> {
     // Kiosks (their staff panel) and counters may read the figures.
-    if kiosk(&s, &peer).is_err() {
-        counter_client(&s, &peer)?;
-    }
+    kiosk_or_counter(&s, &peer)?;
     let day = match q.day {
         Some(d) => d,
         None => CentreDb::today(s.clock.now())?,
@@ -560,9 +567,7 @@ async fn events(
     State(s): State<Shared>,
     Extension(peer): Extension<Peer>,
 ) -> Result<Response, ApiFailure> {
-    if kiosk(&s, &peer).is_err() {
-        counter_client(&s, &peer)?;
-    }
+    kiosk_or_counter(&s, &peer)?;
     // Subscribe before the snapshot: a change between the two is heard.
     let rx = s.events.subscribe();
     let first = format!("retry: 2000\n{}", snapshot(&s).await?);

@@ -15,7 +15,9 @@
 //! names a ticket, a kiosk's citizen or a number: counts and durations by
 //! service code and counter number only.
 
-use kiosk_firmware::queue::centre::{Origin, RatingKind, SATISFIED_FROM, TicketState};
+use kiosk_firmware::queue::centre::{
+    Origin, RatingKind, RatingRequest, SATISFIED_FROM, TicketState,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -39,17 +41,6 @@ pub struct TicketTimes {
     pub called_at_ms: Option<u64>,
     /// Served, no-show or voided at.
     pub finished_at_ms: Option<u64>,
-}
-
-/// One rating, as the statistics read it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RatingRow {
-    /// 1–5.
-    pub score: u8,
-    /// What was rated.
-    pub kind: RatingKind,
-    /// The ticket's service, if any.
-    pub service: Option<String>,
 }
 
 /// Durations of one kind (milliseconds).
@@ -112,7 +103,7 @@ pub struct Ratings {
 }
 
 impl Ratings {
-    fn of<'a>(scores: impl Iterator<Item = &'a RatingRow>) -> Ratings {
+    fn of<'a>(scores: impl Iterator<Item = &'a RatingRequest>) -> Ratings {
         let mut r = Ratings::default();
         let mut sum = 0u64;
         for row in scores {
@@ -205,7 +196,7 @@ pub fn summarise(
     centre_id: &str,
     day: &str,
     tickets: &[TicketTimes],
-    ratings: &[RatingRow],
+    ratings: &[RatingRequest],
 ) -> DayStats {
     let service_of = |code: &str, list: Vec<&TicketTimes>| {
         let mut s = ServiceStats {
@@ -463,16 +454,8 @@ mod tests {
         }
     }
 
-    fn rating(score: u8, service: Option<&str>) -> RatingRow {
-        RatingRow {
-            score,
-            kind: if service.is_some() {
-                RatingKind::Ticket
-            } else {
-                RatingKind::Visit
-            },
-            service: service.map(str::to_owned),
-        }
+    fn rating(score: u8, service: Option<&str>) -> RatingRequest {
+        RatingRequest::new(score, service)
     }
 
     #[test]

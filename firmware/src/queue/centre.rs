@@ -397,6 +397,16 @@ impl RatingKind {
             RatingKind::Visit => "visit",
         }
     }
+
+    /// From its wire and column text.
+    pub fn parse(s: &str) -> Option<RatingKind> {
+        match s {
+            "ticket" => Some(RatingKind::Ticket),
+            "request" => Some(RatingKind::Request),
+            "visit" => Some(RatingKind::Visit),
+            _ => None,
+        }
+    }
 }
 
 /// `POST /v1/ratings` (a kiosk, with an idempotency key): the citizen's

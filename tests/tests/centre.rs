@@ -81,6 +81,7 @@ fn walk_in(service: &str) -> IssueRequest {
         lane: Lane::Normal,
         priority: None,
         verification: "anonymous".into(),
+        identity: None,
     }
 }
 

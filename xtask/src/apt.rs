@@ -77,6 +77,14 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
         "postgresql",
         "the centre's queue database (kiosk-centre): its tests, demo and benchmark start a private server",
     ),
+    (
+        "chromium",
+        "the browser the centre's counter and hall-display pages are tested in (tests/tests/centre_pages.rs)",
+    ),
+    (
+        "chromium-driver",
+        "chromedriver: WebDriver for those browser tests",
+    ),
 ];
 
 fn installed(package: &str) -> bool {

@@ -170,6 +170,104 @@ pub struct IssueRequest {
     pub priority: Option<String>,
     /// How identity was checked (`anonymous`, `face_matched`, …).
     pub verification: String,
+    /// What the chip verified, for the counter that calls this number:
+    /// only with the citizen's consent on the kiosk's own screen (PDP Law
+    /// 91/2025), only for an identified holder, never for an offline
+    /// number. The centre keeps it encrypted until the ticket ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityPacket>,
+}
+
+/// What the chip verified about the holder of a ticket, handed to the
+/// counter that calls it so the officer does not ask again ("no
+/// re-declaring", Project 06). Personal data: never logged (its `Debug`
+/// shows nothing personal), zeroized when dropped, sent only over the
+/// centre's mutual TLS, kept by the centre encrypted at rest and deleted
+/// when the ticket is served, a no-show, or at day end; each view by a
+/// counter is audited.
+#[derive(
+    Clone, PartialEq, Eq, Serialize, Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop,
+)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityPacket {
+    /// Full name with diacritics, as on the chip.
+    pub full_name: String,
+    /// Date of birth as on the chip (`dd/mm/yyyy`).
+    pub date_of_birth: String,
+    /// The ID number with all but its last 4 digits hidden.
+    pub masked_id: String,
+    /// How the person was tied to the card: `face_matched`,
+    /// `staff_confirmed` or `guardian` (never `anonymous`: an anonymous
+    /// ticket has no packet).
+    pub verification: String,
+    /// How the chip was proven genuine: `anchored` (passive
+    /// authentication to the kiosk's CSCA list, offline) or `authority`
+    /// (the identity authority confirmed it online).
+    pub genuineness: String,
+    /// The service chosen at the kiosk.
+    pub service: String,
+    /// For a service that is a procedure: its form, pre-filled from the
+    /// chip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<PrefilledForm>,
+    /// When the citizen said yes on the consent screen (wall-clock ms).
+    pub consented_at_unix_ms: u64,
+}
+
+impl core::fmt::Debug for IdentityPacket {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IdentityPacket")
+            .field("verification", &self.verification)
+            .field("genuineness", &self.genuineness)
+            .field("service", &self.service)
+            .field("form", &self.form.as_ref().map(|form| &form.procedure))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A procedure's form as the kiosk pre-filled it from the chip.
+#[derive(
+    Clone, PartialEq, Eq, Serialize, Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop,
+)]
+#[serde(deny_unknown_fields)]
+pub struct PrefilledForm {
+    /// Procedure code.
+    pub procedure: String,
+    /// Its fields, in the form's order.
+    pub fields: Vec<FormField>,
+}
+
+impl core::fmt::Debug for PrefilledForm {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PrefilledForm")
+            .field("procedure", &self.procedure)
+            .field("fields", &self.fields.len())
+            .finish()
+    }
+}
+
+/// One field of a pre-filled form.
+#[derive(
+    Clone, PartialEq, Eq, Serialize, Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop,
+)]
+#[serde(deny_unknown_fields)]
+pub struct FormField {
+    /// The field's key in the procedure's form.
+    pub key: String,
+    /// Its label, Vietnamese.
+    pub label_vi: String,
+    /// Its label, English.
+    pub label_en: String,
+    /// The value from the chip.
+    pub value: String,
+}
+
+impl core::fmt::Debug for FormField {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FormField")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A ticket as the centre holds it. No personal data: a number, codes and
@@ -658,6 +756,7 @@ impl Queue {
                 },
                 priority: priority.map(|p| priority_code(p).to_owned()),
                 verification: super::verification_code(request.verification).to_owned(),
+                identity: None,
             },
             day: local.day_key(),
         })

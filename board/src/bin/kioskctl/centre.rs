@@ -445,6 +445,7 @@ pub(crate) fn bench(
                             lane: Lane::Normal,
                             priority: None,
                             verification: "anonymous".into(),
+                            identity: None,
                         };
                         let key = hex::encode(centre_client::nonce()?);
                         #[expect(

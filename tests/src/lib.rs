@@ -1,8 +1,10 @@
 //! Helpers shared by the end-to-end tests in `tests/tests/`.
 
+pub mod centre;
 pub mod face;
 pub mod portal;
 pub mod privacy;
+pub mod webdriver;
 
 use kiosk_board::config::{
     FrameSource, SimCameraConfig, SimConfig, SimPrinterConfig, SimReaderConfig,

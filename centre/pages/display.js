@@ -1,8 +1,9 @@
 // The hall display: the calls from the centre's events, large, in two
 // languages; a chime and the spoken call on each call and recall. Each
 // call element records data-latency-ms: its receipt time minus the
-// event's time, on the centre's clock (the stream's first `clock` event
-// gives the offset between this browser's clock and the centre's).
+// event's `at_unix_ms`, on this browser's clock, and
+// data-latency-centre-ms, corrected by the offset to the centre's clock
+// (the stream's first `clock` event).
 "use strict";
 (function () {
   const T = {
@@ -105,7 +106,10 @@
     const ev = JSON.parse(e.data);
     if (ev.counter === null || ev.counter === undefined) return;
     const tr = show(ev.number, ev.counter, true);
-    tr.dataset.latencyMs = String(Math.max(0, Math.round(received + offset - ev.at_unix_ms)));
+    // On this browser's clock (the centre's may differ: the clock event's
+    // offset gives a second figure; it errs by that event's own delay).
+    tr.dataset.latencyMs = String(received - ev.at_unix_ms);
+    tr.dataset.latencyCentreMs = String(Math.round(received + offset - ev.at_unix_ms));
     tr.dataset.seq = String(ev.seq);
     $("announce").textContent = T[lang].call.replace("{n}", ev.number).replace("{c}", ev.counter);
     remember(ev.number, ev.counter);

@@ -156,10 +156,13 @@ pub fn pcm_samples(wav: &[u8]) -> Option<Vec<i16>> {
     None
 }
 
+/// A cached call: number, counter, language.
+type CallKey = (String, u16, Lang);
+
 /// The display's call sounds, cached.
 #[derive(Debug, Default)]
 pub struct CallAudio {
-    cache: Mutex<HashMap<(String, u16, Lang), Arc<Vec<u8>>>>,
+    cache: Mutex<HashMap<CallKey, Arc<Vec<u8>>>>,
     warned: AtomicBool,
     /// Tests: a program to run instead of `espeak-ng`.
     program: Option<String>,

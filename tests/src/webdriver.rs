@@ -131,7 +131,7 @@ impl Drop for Driver {
 /// A Chromium session through chromedriver; both stopped when dropped.
 #[derive(Debug)]
 pub struct Browser {
-    driver: Driver,
+    _driver: Driver,
     port: u16,
     session: String,
     _profile: tempfile::TempDir,
@@ -196,7 +196,7 @@ impl Browser {
             panic!("no Chromium session ({status}): {v}");
         };
         Browser {
-            driver,
+            _driver: driver,
             port,
             session,
             _profile: profile,

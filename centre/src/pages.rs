@@ -180,7 +180,12 @@ async fn staff_session(s: &Shared, headers: &HeaderMap) -> Result<StaffSession, 
     };
     let hash = token_hash(headers, SESSION_COOKIE).ok_or_else(not_signed_in)?;
     match s.db.session(&hash, s.clock.now()).await? {
-        Some(SessionKind::Staff { staff, counter }) if s.config.staff_member(&staff).is_some() => {
+        // Still on the staff list, still assigned this counter.
+        Some(SessionKind::Staff { staff, counter })
+            if s.config
+                .staff_member(&staff)
+                .is_some_and(|m| m.counters.contains(&counter)) =>
+        {
             Ok(StaffSession { staff, counter })
         }
         _ => Err(not_signed_in()),

@@ -622,6 +622,8 @@ async fn events(
 pub(crate) async fn event_stream(s: Shared, clock: bool) -> Result<Response, ApiFailure> {
     // Subscribe before the snapshot: a change between the two is heard.
     let rx = s.events.subscribe();
+    let snap = snapshot(&s).await?;
+    // Read after the snapshot: the clock event is sent right away.
     let hello = if clock {
         format!(
             "event: clock\ndata: {{\"now_unix_ms\":{}}}\n\n",
@@ -630,7 +632,7 @@ pub(crate) async fn event_stream(s: Shared, clock: bool) -> Result<Response, Api
     } else {
         String::new()
     };
-    let first = format!("retry: 2000\n{hello}{}", snapshot(&s).await?);
+    let first = format!("retry: 2000\n{hello}{snap}");
     struct Listener {
         state: Shared,
         rx: broadcast::Receiver<QueueEvent>,

@@ -305,13 +305,29 @@ impl Browser {
         }
     }
 
+    /// A WebDriver command that may fail (a stale element): its `value`,
+    /// or `None`.
+    fn try_cmd(&self, method: &str, path: &str, body: Option<Value>) -> Option<Value> {
+        let (status, raw) = http(
+            self.port,
+            method,
+            &format!("/session/{}{path}", self.session),
+            body.as_ref(),
+        );
+        let v: Value = serde_json::from_slice(&raw).ok()?;
+        (status < 300).then(|| v["value"].clone())
+    }
+
     /// The visible text of `css` (waits up to 10 s for it to exist).
     pub fn text(&self, css: &str) -> String {
-        let el = self.wait(css, Duration::from_secs(10), || self.find(css));
-        self.cmd("GET", &format!("/element/{el}/text"), None)
+        self.wait(css, Duration::from_secs(10), || {
+            self.js(
+                "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;",
+                json!([css]),
+            )
             .as_str()
-            .unwrap_or_default()
-            .to_owned()
+            .map(str::to_owned)
+        })
     }
 
     /// Waits until the visible text of `css` contains `needle`.
@@ -328,28 +344,37 @@ impl Browser {
 
     /// Types `text` into the element `css` (cleared first).
     pub fn type_into(&self, css: &str, text: &str) {
-        let el = self.wait(css, Duration::from_secs(10), || self.find(css));
-        self.cmd("POST", &format!("/element/{el}/clear"), Some(json!({})));
-        self.cmd(
-            "POST",
-            &format!("/element/{el}/value"),
-            Some(json!({ "text": text })),
+        self.wait(
+            &format!("typing into {css}"),
+            Duration::from_secs(10),
+            || {
+                let el = self.find(css)?;
+                self.try_cmd("POST", &format!("/element/{el}/clear"), Some(json!({})))?;
+                self.try_cmd(
+                    "POST",
+                    &format!("/element/{el}/value"),
+                    Some(json!({ "text": text })),
+                )
+            },
         );
     }
 
     /// Clicks the element `css`.
     pub fn click(&self, css: &str) {
-        let el = self.wait(css, Duration::from_secs(10), || self.find(css));
-        self.cmd("POST", &format!("/element/{el}/click"), Some(json!({})));
+        self.wait(&format!("clicking {css}"), Duration::from_secs(10), || {
+            let el = self.find(css)?;
+            self.try_cmd("POST", &format!("/element/{el}/click"), Some(json!({})))
+        });
     }
 
     /// Whether `css` exists and is displayed.
     pub fn visible(&self, css: &str) -> bool {
-        self.find(css).is_some_and(|el| {
-            self.cmd("GET", &format!("/element/{el}/displayed"), None)
-                .as_bool()
-                .unwrap_or(false)
-        })
+        self.js(
+            "const e = document.querySelector(arguments[0]); return !!e && e.checkVisibility();",
+            json!([css]),
+        )
+        .as_bool()
+        .unwrap_or(false)
     }
 
     /// Saves a PNG of the current tab to `path`.

@@ -226,6 +226,53 @@ fn the_centre_keeps_identity_packets_only_for_identified_tickets_once_and_sealed
     assert!(!log.contains(NAME), "no personal data in the log");
 }
 
+/// A packet goes with its ticket at a no-show, and the sweep deletes those
+/// of past days; a PIN lockout ends after five minutes (the database
+/// functions take `now`).
+#[test]
+fn packets_go_at_a_no_show_and_at_day_end_and_a_lockout_ends_after_five_minutes() {
+    use kiosk_centre::db::pages::PinFailure;
+    use kiosk_centre::db::{CentreDb, CentreError, Refusal};
+    use kiosk_firmware::store::UnixMillis;
+    let url = kiosk_tests::centre::fresh_db();
+    let rt = runtime();
+    rt.block_on(async {
+        let pool = kiosk_centre::db::pool(&url, 2).unwrap();
+        kiosk_centre::db::migrate(&pool).await.unwrap();
+        let table: toml::Table = toml::from_str(kiosk_centre::demo::DEMO_QUEUE).unwrap();
+        let queue: kiosk_firmware::queue::QueueConfig =
+            table["queue"].clone().try_into().unwrap();
+        let catalog = kiosk_firmware::queue::Catalog::from_config(&queue).unwrap();
+        let key = kiosk_centre::identity::IdentityKey::from_bytes(&[9; 32]);
+        let db = CentreDb::new(pool, "C1", catalog, 799).with_identity_key(std::sync::Arc::new(key));
+        let monday = UnixMillis(kiosk_tests::centre::MONDAY_NINE_MS);
+        let tuesday = UnixMillis(monday.0 + 24 * 3_600_000);
+        let req = request("A", Some(packet("A")));
+        let a = db.issue("K1", "sweep-key-1", &req, monday).await.unwrap().ticket;
+        let b = db.issue("K1", "sweep-key-2", &req, monday).await.unwrap().ticket;
+        assert!(db.has_identity(a.id).await.unwrap() && db.has_identity(b.id).await.unwrap());
+        let called = db.call_next(1, None, monday).await.unwrap().unwrap();
+        assert_eq!(called.id, a.id);
+        assert_eq!(db.view_identity(a.id, "nv01", 1, monday).await.unwrap().full_name, NAME);
+        db.no_show(a.id, 1, monday).await.unwrap();
+        assert!(!db.has_identity(a.id).await.unwrap(), "gone with the no-show");
+        assert_eq!(db.sweep(monday).await.unwrap(), 0, "today's packets stay");
+        assert_eq!(db.sweep(tuesday).await.unwrap(), 1, "yesterday's go");
+        assert!(!db.has_identity(b.id).await.unwrap());
+
+        for left in [4, 3, 2, 1] {
+            assert_eq!(db.pin_failed("nv01", monday).await.unwrap(), PinFailure::Remaining(left));
+        }
+        let until = monday.0 + 5 * 60_000;
+        assert_eq!(db.pin_failed("nv01", monday).await.unwrap(), PinFailure::Locked(until));
+        assert!(matches!(
+            db.check_lockout("nv01", UnixMillis(until - 1)).await,
+            Err(CentreError::Refused(Refusal::LockedOut { until_unix_ms })) if until_unix_ms == until
+        ));
+        db.check_lockout("nv01", UnixMillis(until)).await.unwrap();
+    });
+}
+
 /// The centre refuses to start with an identity key others may read.
 #[test]
 fn the_centre_refuses_an_identity_key_readable_by_others() {

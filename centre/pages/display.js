@@ -62,6 +62,10 @@
 
   function remember(number, counter) {
     recent.unshift(number + " → " + counter);
+    showRecent();
+  }
+
+  function showRecent() {
     recent.length = Math.min(recent.length, MAX_RECENT);
     const ol = $("recent");
     ol.textContent = "";
@@ -123,7 +127,13 @@
   es.addEventListener("snapshot", (e) => {
     $("current").textContent = "";
     current.clear();
-    JSON.parse(e.data).slice().reverse().forEach((a) => show(a.number, a.counter, false));
+    const now = JSON.parse(e.data); // newest call first
+    now.slice().reverse().forEach((a) => show(a.number, a.counter, false));
+    // A display that (re)connects starts its history from who is called now.
+    if (recent.length === 0) {
+      now.forEach((a) => recent.push(a.number + " → " + a.counter));
+      showRecent();
+    }
   });
   es.addEventListener("called", called);
   es.addEventListener("recalled", called);

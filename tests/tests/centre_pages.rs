@@ -323,6 +323,35 @@ fn staff_call_at_the_counter_page_and_the_display_shows_and_speaks_the_call() {
         (status, body["error"].as_str()),
         (401, Some("display_not_admitted"))
     );
+    let (status, _) = curl(&centre, dir.path(), "nobody.jar", &["{base}/display"]);
+    assert_eq!(status, 401, "no token, no cookie: not admitted");
+    let token = layout.display_token.clone().unwrap();
+    let (status, _) = curl(
+        &centre,
+        dir.path(),
+        "display.jar",
+        &[&format!("{{base}}/display?token={token}")],
+    );
+    assert_eq!(status, 303, "the token is swapped for a cookie");
+    for bad in [
+        "number=A001%3Brm%20-rf&counter=1",
+        "number=-v%20en&counter=1",
+        "number=A001&counter=0",
+        "number=A001&counter=70000",
+        "number=A001&counter=1&lang=fr",
+    ] {
+        let (status, body) = curl(
+            &centre,
+            dir.path(),
+            "display.jar",
+            &[&format!("{{base}}/display/api/audio?{bad}")],
+        );
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (422, Some("bad_request")),
+            "{bad}"
+        );
+    }
 
     let browser = Browser::start(&layout.spki_sha256);
     browser.goto(&format!("{base}/display?token=wrong-token"));

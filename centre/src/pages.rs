@@ -228,6 +228,22 @@ fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiFailure> {
     })
 }
 
+/// An Argon2id hash no PIN is checked against but an unknown id's.
+fn dummy_hash() -> Option<&'static kiosk_firmware::staff::PinHash> {
+    static DUMMY: std::sync::OnceLock<Option<kiosk_firmware::staff::PinHash>> =
+        std::sync::OnceLock::new();
+    DUMMY
+        .get_or_init(|| {
+            let salt = crate::identity::random_bytes::<16>()?;
+            let pin: String = crate::identity::random_bytes::<12>()?
+                .iter()
+                .map(|b| char::from(b'0' + b % 10))
+                .collect();
+            kiosk_firmware::staff::hash_pin(&pin, &salt).ok()
+        })
+        .as_ref()
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Login {
@@ -253,6 +269,11 @@ async fn login(
         f
     };
     let Some(member) = s.config.staff_member(&req.staff).cloned() else {
+        // As slow as a wrong PIN: the answer's time does not tell which
+        // ids exist.
+        let pin = zeroize::Zeroizing::new(req.pin);
+        let _ =
+            tokio::task::spawn_blocking(move || dummy_hash().is_some_and(|h| h.verify(&pin))).await;
         return Err(bad(None));
     };
     let now = s.clock.now();

@@ -473,6 +473,38 @@ fn staff_call_at_the_counter_page_and_the_display_shows_and_speaks_the_call() {
         &strs(&login_args(&pin, 2)),
     );
     assert_eq!(status, 200, "{body}");
+    let jar = std::fs::read_to_string(dir.path().join("other.jar")).unwrap();
+    let cookie = jar
+        .lines()
+        .find(|l| l.contains("__Host-centre_session"))
+        .unwrap_or_else(|| panic!("no session cookie: {jar}"));
+    let fields: Vec<&str> = cookie.split('\t').collect();
+    assert!(fields[0].starts_with("#HttpOnly_"), "HttpOnly: {cookie}");
+    assert_eq!(
+        (fields[2], fields[3]),
+        ("/", "TRUE"),
+        "Path=/ and Secure: {cookie}"
+    );
+    assert_eq!(fields[6].len(), 64, "32 random bytes in hex");
+    let unknown: Vec<String> = login_args(&pin, 1)
+        .into_iter()
+        .map(|a| a.replace("\"nv01\"", "\"nobody\""))
+        .collect();
+    let (status, body) = curl(&centre, dir.path(), "nobody.jar", &strs(&unknown));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("bad_credentials"))
+    );
+    let (status, body) = curl(
+        &centre,
+        dir.path(),
+        "nobody.jar",
+        &strs(&login_args(&pin, 3)),
+    );
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("counter_not_allowed"))
+    );
     let identity_url = format!("{{base}}/counter/api/tickets/{with_id}/identity");
     let (status, body) = curl(&centre, dir.path(), "other.jar", &[&identity_url]);
     assert_eq!(

@@ -596,6 +596,18 @@ fn staff_call_at_the_counter_page_and_the_display_shows_and_speaks_the_call() {
     );
     assert_eq!(none, json!([404, "no_identity"]));
 
+    // Recall, then transfer it to service B: the counter is free again and
+    // B has one waiting (the queue's own transfer).
+    browser.click("#recall");
+    browser.wait_text("#current-number", &without_number);
+    browser.js(
+        "document.getElementById('to-service').value = 'B';",
+        json!([]),
+    );
+    browser.click("#transfer");
+    browser.wait_text("#current-number", "—");
+    browser.wait_text("#waiting li[data-service=\"B\"]", ": 1 ");
+
     // Lockout: five wrong PINs lock the id, even against the right PIN.
     browser.click("#logout");
     browser.wait("the sign-in form", Duration::from_secs(10), || {

@@ -75,6 +75,9 @@ pub struct CentreProcess {
     pub pages_port: Option<u16>,
     /// Its database's connection string.
     pub db_url: String,
+    /// Its `KIOSK_LOG` filter (`info` with the pages: every line they
+    /// log is checked for personal data).
+    pub log_level: &'static str,
 }
 
 impl CentreProcess {
@@ -113,6 +116,7 @@ impl CentreProcess {
             port,
             pages_port,
             db_url: url,
+            log_level: if pages { "info" } else { "warn" },
         };
         p.start();
         (p, layout)
@@ -132,7 +136,7 @@ impl CentreProcess {
         let mut child = Command::new(target_dir_binary("kiosk-centre"))
             .args(["serve", "--config"])
             .arg(&self.config)
-            .env("KIOSK_LOG", "warn")
+            .env("KIOSK_LOG", self.log_level)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -638,7 +638,16 @@ fn staff_call_at_the_counter_page_and_the_display_shows_and_speaks_the_call() {
     assert_eq!((status, body["error"].as_str()), (429, Some("locked_out")));
 
     let log = std::fs::read_to_string(centre.log_file()).unwrap_or_default();
-    assert!(!log.contains(NAME), "no personal data in the centre's log");
+    assert!(
+        log.contains("counter page: signed in"),
+        "the info log was captured: {log}"
+    );
+    for personal in [NAME, "19/05/1990", "********4321", "Hà Nội"] {
+        assert!(
+            !log.contains(personal),
+            "no personal data in the centre's log: {personal}"
+        );
+    }
     for f in [
         "counter-vi.png",
         "counter-en.png",

@@ -40,6 +40,7 @@ use hyper_util::service::TowerToHyperService;
 use kiosk_firmware::queue::centre::{CentreTicket, QueueEventKind};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
+use std::sync::Arc;
 use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -228,6 +229,23 @@ fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiFailure> {
     })
 }
 
+/// One lock per configured staff id: their sign-ins run one after the
+/// other, so the fifth wrong PIN locks before a sixth is checked.
+#[derive(Debug, Default)]
+pub struct SignInLocks(
+    std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+);
+
+impl SignInLocks {
+    fn of(&self, staff: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.0.lock() {
+            Ok(mut map) => map.entry(staff.to_owned()).or_default().clone(),
+            // A poisoned map: a fresh lock (the database still counts).
+            Err(_) => Arc::default(),
+        }
+    }
+}
+
 /// An Argon2id hash no PIN is checked against but an unknown id's.
 fn dummy_hash() -> Option<&'static kiosk_firmware::staff::PinHash> {
     static DUMMY: std::sync::OnceLock<Option<kiosk_firmware::staff::PinHash>> =
@@ -276,6 +294,8 @@ async fn login(
             tokio::task::spawn_blocking(move || dummy_hash().is_some_and(|h| h.verify(&pin))).await;
         return Err(bad(None));
     };
+    let lock = s.sign_ins.of(&member.id);
+    let _one_at_a_time = lock.lock().await;
     let now = s.clock.now();
     s.db.check_lockout(&member.id, now).await?;
     let hash = member.pin_hash.clone();

@@ -174,6 +174,9 @@ pub struct AppState {
     pub events: Events,
     /// The display's calls as WAV.
     pub audio: crate::audio::CallAudio,
+    /// One sign-in at a time per staff id (the lockout's count cannot be
+    /// outrun by parallel guesses).
+    pub sign_ins: crate::pages::SignInLocks,
 }
 
 /// The queue's changes as they commit, to every listener of
@@ -795,6 +798,7 @@ impl Server {
                 clock,
                 events: Events::default(),
                 audio: crate::audio::CallAudio::default(),
+                sign_ins: crate::pages::SignInLocks::default(),
             }),
         })
     }

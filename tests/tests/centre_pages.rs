@@ -273,6 +273,50 @@ fn packets_go_at_a_no_show_and_at_day_end_and_a_lockout_ends_after_five_minutes(
     });
 }
 
+/// Eight wrong PINs sent at once: four are told how many tries are left,
+/// the fifth locks the id and the rest are refused as locked — parallel
+/// guesses do not outrun the count.
+#[test]
+fn parallel_wrong_pins_cannot_outrun_the_lockout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (centre, layout) = CentreProcess::start_with(dir.path(), 1, None, true);
+    let pin = layout.staff_pin.clone().unwrap();
+    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    let codes: Vec<(u16, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (centre, dir) = (&centre, dir.path());
+                s.spawn(move || {
+                    let (status, body) = curl(
+                        centre,
+                        dir,
+                        &format!("guess-{i}.jar"),
+                        &strs(&login_args(wrong, 1)),
+                    );
+                    (status, body["error"].as_str().unwrap_or("").to_owned())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let told = codes
+        .iter()
+        .filter(|c| *c == &(401, "bad_credentials".to_owned()))
+        .count();
+    let locked = codes
+        .iter()
+        .filter(|c| *c == &(429, "locked_out".to_owned()))
+        .count();
+    assert_eq!((told, locked), (4, 4), "{codes:?}");
+    let (status, body) = curl(
+        &centre,
+        dir.path(),
+        "right.jar",
+        &strs(&login_args(&pin, 1)),
+    );
+    assert_eq!((status, body["error"].as_str()), (429, Some("locked_out")));
+}
+
 /// The centre refuses to start with an identity key others may read.
 #[test]
 fn the_centre_refuses_an_identity_key_readable_by_others() {

@@ -102,6 +102,21 @@ fn sealed_rows(url: &str, id: i64) -> Vec<Vec<u8>> {
     })
 }
 
+/// Live staff sessions at `counter`.
+fn staff_sessions(url: &str, counter: i32) -> i64 {
+    runtime().block_on(async {
+        let pool = kiosk_centre::db::pool(url, 1).unwrap();
+        let c = pool.get().await.unwrap();
+        c.query_one(
+            "SELECT count(*) FROM page_session WHERE kind = 'staff' AND counter = $1",
+            &[&counter],
+        )
+        .await
+        .unwrap()
+        .get(0)
+    })
+}
+
 /// The identity views' audit: (ticket, staff, counter, outcome).
 fn audit(url: &str) -> Vec<(i64, String, i32, String)> {
     runtime().block_on(async {
@@ -657,6 +672,11 @@ fn staff_call_at_the_counter_page_and_the_display_shows_and_speaks_the_call() {
     browser.wait("the sign-in form", Duration::from_secs(10), || {
         browser.visible("#login").then_some(())
     });
+    assert_eq!(
+        staff_sessions(&centre.db_url, 1),
+        0,
+        "signing out deleted the session's row"
+    );
     for _ in 0..5 {
         browser.type_into("#staff", "nv01");
         browser.type_into("#pin", wrong);

@@ -270,6 +270,35 @@ impl core::fmt::Debug for FormField {
     }
 }
 
+impl PrefilledForm {
+    /// `procedure`'s form pre-filled from the verified chip: the fields
+    /// the chip filled, in the form's order (what the citizen would type
+    /// is for the counter to ask).
+    pub fn from_chip(
+        procedure: &crate::requests::Procedure,
+        citizen: &crate::cccd::dg13::Citizen,
+    ) -> PrefilledForm {
+        let form = crate::requests::Form::prefill(procedure, citizen);
+        let fields = form
+            .entries()
+            .zip(&procedure.fields)
+            .filter_map(|((key, value, source), field)| match (value, source) {
+                (Some(value), crate::requests::form::Source::Chip) => Some(FormField {
+                    key: key.to_owned(),
+                    label_vi: field.label_vi.clone(),
+                    label_en: field.label_en.clone(),
+                    value: value.to_owned(),
+                }),
+                _ => None,
+            })
+            .collect();
+        PrefilledForm {
+            procedure: procedure.code.clone(),
+            fields,
+        }
+    }
+}
+
 /// A ticket as the centre holds it. No personal data: a number, codes and
 /// times.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

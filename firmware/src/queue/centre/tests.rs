@@ -31,6 +31,7 @@ fn queue() -> Queue {
                 counters: vec![1],
                 daily_limit: 150,
                 hours: None,
+                procedure: None,
             }],
         })
         .unwrap(),

@@ -24,7 +24,7 @@ use crate::texts::{Label, label, rating_label};
 use crate::{Language, Screen, guidance};
 use kiosk_firmware::face::check::Hint;
 use kiosk_firmware::session::{
-    AccessKey, Event, Input, MenuChoice, SessionView, StaffReason, StepKind,
+    AccessKey, Event, Input, MenuChoice, SessionView, StaffReason, StepKind, Verification,
 };
 use kiosk_firmware::staff::{StaffInput, StaffScreen, StaffView};
 use kiosk_firmware::time::Timestamp;
@@ -365,6 +365,40 @@ impl Presenter {
                     c("agree", Label::Agree, true),
                 ];
             }
+            Screen::IdentityConsent => {
+                m.fields = self.holder_fields();
+                let by = match v.verification {
+                    Some(Verification::FaceMatched) => Some(Label::ByFace),
+                    Some(Verification::StaffConfirmed) => Some(Label::ByStaff),
+                    Some(Verification::Guardian) => Some(Label::ByGuardian),
+                    Some(Verification::Anonymous) | None => None,
+                };
+                if let Some(by) = by {
+                    m.fields
+                        .push(Row::new(label(Label::VerifiedBy, lang), t(by)));
+                }
+                if let Some(code) = &v.consent_service {
+                    let name = self
+                        .services
+                        .iter()
+                        .find(|s| &s.code == code)
+                        .map_or(code.as_str(), |s| s.name(lang));
+                    m.fields
+                        .push(Row::new(label(Label::Service, lang), name.to_owned()));
+                }
+                for (l, value) in [
+                    (Label::FormRow, Label::FormValue),
+                    (Label::Why, Label::WhyValue),
+                    (Label::ToWhom, Label::ToWhomValue),
+                    (Label::KeptUntil, Label::KeptUntilValue),
+                ] {
+                    m.fields.push(Row::new(label(l, lang), t(value)));
+                }
+                m.actions = vec![
+                    c("dont-share", Label::DontShare, false),
+                    c("share", Label::Share, true),
+                ];
+            }
             Screen::FaceCheck => {
                 if let Some(g) = v.face_guide {
                     m.face_box = g.face_box.map(|[x, y, w, h]| FaceBox {
@@ -580,6 +614,8 @@ impl Presenter {
             (Screen::FaceConsent | Screen::RequestConsent, "decline") => {
                 input(Input::Consent(false))
             }
+            (Screen::IdentityConsent, "share") => input(Input::Consent(true)),
+            (Screen::IdentityConsent, "dont-share") => input(Input::Consent(false)),
             (Screen::StaffAssist | Screen::OutOfService, "staff-pin") => {
                 Touch::Staff(StaffInput::Open)
             }
@@ -736,6 +772,7 @@ fn step_number(screen: Screen) -> Option<u8> {
         | Screen::Form
         | Screen::TextEntry
         | Screen::RequestConsent
+        | Screen::IdentityConsent
         | Screen::Submitting => Some(3),
         Screen::Ticket | Screen::Receipt | Screen::Rating | Screen::Goodbye => Some(4),
         Screen::Attract

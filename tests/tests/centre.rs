@@ -23,7 +23,7 @@ use kiosk_firmware::requests::delivery::TransportError;
 use kiosk_firmware::store::UnixMillis;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;

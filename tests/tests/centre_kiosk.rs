@@ -33,6 +33,8 @@ struct SeenPacket {
     genuineness: String,
     service: String,
     consented_at_unix_ms: u64,
+    /// The form's procedure and field keys.
+    form: Option<(String, Vec<String>)>,
 }
 
 /// The real client, recording the identity of every request it is handed.
@@ -61,6 +63,12 @@ impl CentreApi for Recording {
                 genuineness: p.genuineness.clone(),
                 service: p.service.clone(),
                 consented_at_unix_ms: p.consented_at_unix_ms,
+                form: p.form.as_ref().map(|f| {
+                    (
+                        f.procedure.clone(),
+                        f.fields.iter().map(|x| x.key.clone()).collect(),
+                    )
+                }),
             }));
         self.inner.issue(key, request)
     }
@@ -73,6 +81,58 @@ impl CentreApi for Recording {
     fn rate(&self, key: &str, request: &RatingRequest) -> Result<bool, CentreCallError> {
         self.inner.rate(key, request)
     }
+}
+
+/// A portal that is never reached (the requests are not this test's).
+#[derive(Debug)]
+struct NoPortal;
+
+impl kiosk_firmware::requests::delivery::PortalClient for NoPortal {
+    fn submit(
+        &mut self,
+        _key: &str,
+        _body: &[u8],
+    ) -> Result<
+        kiosk_firmware::requests::delivery::Answer,
+        kiosk_firmware::requests::delivery::TransportError,
+    > {
+        Err(kiosk_firmware::requests::delivery::TransportError::Timeout)
+    }
+    fn status(
+        &mut self,
+        _code: &str,
+    ) -> Result<
+        kiosk_firmware::requests::delivery::Answer,
+        kiosk_firmware::requests::delivery::TransportError,
+    > {
+        Err(kiosk_firmware::requests::delivery::TransportError::Timeout)
+    }
+    fn cancel(
+        &mut self,
+        _code: &str,
+    ) -> Result<
+        kiosk_firmware::requests::delivery::Answer,
+        kiosk_firmware::requests::delivery::TransportError,
+    > {
+        Err(kiosk_firmware::requests::delivery::TransportError::Timeout)
+    }
+}
+
+/// As [`kiosk`], and the kiosk files the shipped catalogue's procedures:
+/// service A's counter handles birth registration (`procedure` in
+/// `board/config/sim.toml`), whose form goes with a consenting holder's
+/// packet.
+fn kiosk_with_requests(dir: &Path, file: &Path) -> (SimKiosk, Arc<Recording>) {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../board/config/sim.toml");
+    let config = kiosk_board::config::Config::load(&shipped).unwrap();
+    let requesting = kiosk_board::services::requesting::Requesting::from_config(&config).unwrap();
+    let service = kiosk_board::services::requesting::RequestService::new(
+        requesting,
+        Box::new(NoPortal),
+        kiosk_board::services::requesting::Randomness::from_seed([7; 32]),
+    );
+    let (k, api) = kiosk(dir, file);
+    (k.map_runtime(|rt| rt.with_requests(service)), api)
 }
 
 /// A kiosk in centre mode on the store in `dir`, its clock at Monday 09:00
@@ -265,6 +325,12 @@ fn without_a_known_block_an_unreachable_centre_refuses_and_a_centres_refusal_sho
             .iter()
             .any(|(kind, d)| kind == "ticket_refused" && d["reason"] == "centre_unreachable")
     );
+    assert!(
+        audit(&k)
+            .iter()
+            .any(|(kind, d)| kind == "staff_alert" && d["centre"] == "unreachable_without_block"),
+        "staff are alerted: no number can be issued"
+    );
 }
 
 #[test]
@@ -401,7 +467,7 @@ fn the_identity_packet_goes_to_the_centre_only_after_yes() {
     let dir = tempfile::tempdir().unwrap();
     let (_centre, layout) = CentreProcess::start_new(dir.path(), 1);
     let file = &layout.kiosk_files[0];
-    let (mut k, recording) = kiosk(dir.path(), file);
+    let (mut k, recording) = kiosk_with_requests(dir.path(), file);
     k.run_for(Duration::from_secs(2));
 
     let identified = |k: &mut SimKiosk| {
@@ -452,6 +518,9 @@ fn the_identity_packet_goes_to_the_centre_only_after_yes() {
     assert_eq!(seen[0], None, "no packet after no");
     assert_eq!(seen[2], None, "no packet for an anonymous walk-in");
     let packet = seen[1].clone().expect("a packet after yes");
+    let (procedure, keys) = packet.form.clone().expect("service A's form goes with it");
+    assert_eq!(procedure, "1.001193", "birth registration");
+    assert!(!keys.is_empty(), "the fields the chip filled");
     assert_eq!(
         packet,
         SeenPacket {
@@ -462,6 +531,7 @@ fn the_identity_packet_goes_to_the_centre_only_after_yes() {
             genuineness: "anchored".into(),
             service: "A".into(),
             consented_at_unix_ms: consented_at,
+            form: packet.form.clone(),
         }
     );
     let kinds: Vec<(String, serde_json::Value)> = audit(&k)

@@ -138,16 +138,12 @@ impl Runtime {
         verification: Verification,
         wall: UnixMillis,
     ) -> Option<IdentityPacket> {
-        use kiosk_firmware::trust::Genuineness;
         if verification == Verification::Anonymous {
             return None;
         }
-        let genuineness = match &self.verified.as_ref()?.genuineness {
-            Genuineness::OnlineVerified { .. } => "authority",
-            Genuineness::Anchored { .. } => "anchored",
-            // Not proven genuine: nothing to vouch for at the counter.
-            _ => return None,
-        };
+        // Not proven genuine: nothing to vouch for at the counter.
+        let genuineness =
+            kiosk_firmware::queue::centre::genuineness_code(&self.verified.as_ref()?.genuineness)?;
         let view = self.session.view();
         let form = self.service_form(service);
         Some(IdentityPacket {
@@ -255,6 +251,19 @@ impl Runtime {
             Ok(drawn) => drawn,
             Err(e) => {
                 let fault = self.ticket_refused(&service, &e, now);
+                if fault == Fault::CentreUnreachable {
+                    // No number at all until the centre answers: staff
+                    // hand out numbers and look at the network.
+                    tracing::error!(
+                        "staff alert: the centre is unreachable and no offline block is known"
+                    );
+                    self.counters.staff_calls += 1;
+                    self.audit(
+                        now,
+                        "staff_alert",
+                        serde_json::json!({ "centre": "unreachable_without_block" }),
+                    );
+                }
                 if purpose.asked {
                     self.audit(
                         now,

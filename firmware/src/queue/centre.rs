@@ -270,6 +270,18 @@ impl core::fmt::Debug for FormField {
     }
 }
 
+/// The packet's `genuineness` for a chip's verdict: `authority` when the
+/// identity authority (C06) confirmed it online, `anchored` when passive
+/// authentication chains to the kiosk's CSCA list; `None` for anything
+/// else (unverified, unanchored, failed): no packet vouches for it.
+pub fn genuineness_code(g: &crate::trust::Genuineness) -> Option<&'static str> {
+    match g {
+        crate::trust::Genuineness::OnlineVerified { .. } => Some("authority"),
+        crate::trust::Genuineness::Anchored { .. } => Some("anchored"),
+        _ => None,
+    }
+}
+
 impl PrefilledForm {
     /// `procedure`'s form pre-filled from the verified chip: the fields
     /// the chip filled, in the form's order (what the citizen would type

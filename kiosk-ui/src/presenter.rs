@@ -860,6 +860,43 @@ mod tests {
     }
 
     #[test]
+    fn the_identity_consent_screen_lists_what_goes_to_the_counter_and_both_buttons_answer() {
+        let mut v = Session::new(SessionConfig::default(), Timestamp::ZERO).view();
+        v.step = StepKind::ExpectIdentityConsent;
+        v.holder_name = Some("NGUYỄN VĂN MẪU".into());
+        v.holder_date_of_birth = Some("15/01/1990".into());
+        v.holder_masked_id = Some("••••••••0001".into());
+        v.verification = Some(Verification::FaceMatched);
+        v.consent_service = Some("A".into());
+        let mut p = Presenter::new(
+            v,
+            vec![Offer {
+                code: "A".into(),
+                name_vi: "Hộ tịch".into(),
+                name_en: "Civil status".into(),
+            }],
+            Vec::new(),
+        );
+        let m = p.model();
+        assert_eq!(m.screen, Screen::IdentityConsent);
+        let values: Vec<&str> = m.fields.iter().map(|r| r.value.as_str()).collect();
+        for expected in [
+            "NGUYỄN VĂN MẪU",
+            "15/01/1990",
+            "••••••••0001",
+            "Hộ tịch",
+            "Khuôn mặt khớp ảnh trong chip thẻ",
+            "Chỉ quầy gọi số của bạn",
+        ] {
+            assert!(values.contains(&expected), "{expected} in {values:?}");
+        }
+        assert!(p.spoken().starts_with("Gửi thông tin cho quầy?"));
+        assert_eq!(p.touch("dont-share"), Touch::Input(Input::Consent(false)));
+        assert_eq!(p.touch("share"), Touch::Input(Input::Consent(true)));
+        assert_eq!(p.touch("agree"), Touch::Ignored);
+    }
+
+    #[test]
     fn only_the_buttons_on_screen_can_be_touched() {
         let mut p = presenter(StepKind::Attract);
         assert_eq!(p.touch("yes"), Touch::Ignored);

@@ -71,6 +71,12 @@ impl Runtime {
         self.centre.is_some()
     }
 
+    /// Whether the session offers identified holders the identity-sharing
+    /// consent step (centre mode; kept across a configuration reload).
+    pub fn offers_identity_consent(&self) -> bool {
+        self.session.centre_mode()
+    }
+
     /// Whether an exchange with the centre is under way.
     pub fn centre_busy(&self) -> bool {
         self.centre

@@ -235,13 +235,25 @@ fn a_journey_takes_the_centres_number_an_offline_one_while_it_is_down_and_reconc
         "the offline block is kept in the store"
     );
 
+    #[expect(clippy::disallowed_methods, reason = "measures the real exchange")]
+    let started = std::time::Instant::now();
     let online = walk_in(&mut k, "A").unwrap();
+    eprintln!(
+        "a centre-issued number through the runtime (mTLS, PostgreSQL, print): {:?}",
+        started.elapsed()
+    );
     assert_eq!((online.number.as_str(), online.offline), ("A001", false));
     assert!(online.printed);
     done(&mut k);
 
     centre.kill();
+    #[expect(clippy::disallowed_methods, reason = "measures the real exchange")]
+    let started = std::time::Instant::now();
     let offline = walk_in(&mut k, "A").unwrap();
+    eprintln!(
+        "an offline number with the centre killed (connection refused): {:?}",
+        started.elapsed()
+    );
     assert_eq!(offline.number, "A800", "the kiosk's block starts at 800");
     assert!(offline.offline, "the ticket says it is an offline number");
     assert!(offline.printed);

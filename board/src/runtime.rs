@@ -2113,6 +2113,8 @@ daily_limit = 2
         issue: kiosk_firmware::queue::centre::Attempt,
         hold: Option<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>,
         seen: std::sync::Mutex<Vec<bool>>,
+        /// Reconciliation rejects every offline ticket.
+        reject: bool,
     }
 
     impl crate::services::queueing::CentreApi for FakeCentre {
@@ -2146,12 +2148,30 @@ daily_limit = 2
         }
         fn reconcile(
             &self,
-            _request: &kiosk_firmware::queue::centre::ReconcileRequest,
+            request: &kiosk_firmware::queue::centre::ReconcileRequest,
         ) -> Result<
             kiosk_firmware::queue::centre::ReconcileAnswer,
             crate::online::centre::CentreCallError,
         > {
-            Ok(Default::default())
+            use kiosk_firmware::queue::centre::{ReconcileOutcome, ReconcileResult};
+            Ok(kiosk_firmware::queue::centre::ReconcileAnswer {
+                results: request
+                    .tickets
+                    .iter()
+                    .map(|t| ReconcileResult {
+                        idempotency_key: t.idempotency_key.clone(),
+                        outcome: if self.reject {
+                            ReconcileOutcome::Rejected
+                        } else {
+                            ReconcileOutcome::Recorded
+                        },
+                        ticket_id: (!self.reject).then_some(1),
+                        voided: None,
+                        reason: self.reject.then(|| "number_taken".to_owned()),
+                    })
+                    .collect(),
+                ..Default::default()
+            })
         }
         fn rate(
             &self,
@@ -2166,11 +2186,20 @@ daily_limit = 2
         issue: kiosk_firmware::queue::centre::Attempt,
         hold: Option<std::sync::mpsc::Receiver<()>>,
     ) -> (Runtime, std::sync::Arc<FakeCentre>, tempfile::TempDir) {
+        with_fake_centre_rejecting(issue, hold, false)
+    }
+
+    fn with_fake_centre_rejecting(
+        issue: kiosk_firmware::queue::centre::Attempt,
+        hold: Option<std::sync::mpsc::Receiver<()>>,
+        reject: bool,
+    ) -> (Runtime, std::sync::Arc<FakeCentre>, tempfile::TempDir) {
         let (rt, _controls, dir) = with_queue("07:30-11:30");
         let fake = std::sync::Arc::new(FakeCentre {
             issue,
             hold: hold.map(std::sync::Mutex::new),
             seen: std::sync::Mutex::new(Vec::new()),
+            reject,
         });
         let desk = crate::services::queueing::CentreDesk::new(
             fake.clone(),
@@ -2224,6 +2253,57 @@ daily_limit = 2
             vec![false],
             "a walk-in sends no packet"
         );
+    }
+
+    #[test]
+    fn offline_tickets_the_centre_rejects_stay_on_the_kiosk_and_alert_staff() {
+        for reject in [true, false] {
+            let (mut rt, _fake, _dir) = with_fake_centre_rejecting(
+                kiosk_firmware::queue::centre::Attempt::Unreachable("refused".into()),
+                None,
+                reject,
+            );
+            take_number(&mut rt, None, Timestamp::from_millis(10));
+            rt.settle_workers(Duration::from_secs(5));
+            rt.tick(Timestamp::from_millis(11));
+            assert_eq!(rt.view().ticket.map(|t| t.offline), Some(true));
+            rt.input(Input::Cancel, Timestamp::from_millis(12));
+            assert_eq!(rt.step(), StepKind::Attract);
+            // The idle loop's reconciliation is due after the interval.
+            let mut now = Timestamp::from_millis(13);
+            while now < Timestamp::from_millis(40_000) {
+                rt.settle_workers(Duration::from_secs(5));
+                rt.tick(now);
+                now = rt.next_wakeup().max(now + Duration::from_millis(1));
+            }
+            let store = rt.store().unwrap();
+            let unacked = store.unacked_offline_tickets(10).unwrap().len();
+            let log = store.recent_audit(50).unwrap();
+            let reconciled = log
+                .iter()
+                .find(|e| e.kind == "centre_reconcile")
+                .expect("reconciled");
+            let alert = log.iter().any(|e| {
+                e.kind == "staff_alert" && e.detail.contains("centre_rejected_offline_tickets")
+            });
+            if reject {
+                assert_eq!(unacked, 1, "a rejected ticket is kept");
+                assert!(
+                    reconciled.detail.contains(r#""rejected":1"#),
+                    "{}",
+                    reconciled.detail
+                );
+                assert!(alert, "staff are alerted: {log:?}");
+            } else {
+                assert_eq!(unacked, 0);
+                assert!(
+                    reconciled.detail.contains(r#""acknowledged":1"#),
+                    "{}",
+                    reconciled.detail
+                );
+                assert!(!alert);
+            }
+        }
     }
 
     #[test]

@@ -17,7 +17,10 @@
 //! (`staff-pin` on the staff-assist and out-of-service screens, `staff` on
 //! the attract screen) unless the keypad is up already, then the digits
 //! and OK, key by key; `cabinet = "open"` / `"closed"` sets the tamper
-//! switch.
+//! switch. `centre = "KIOSK-01.toml"` (a client file of `kiosk-centre
+//! demo`) numbers through that centre: an identified holder then answers
+//! the `identity-consent` screen with `touch = "share"` or
+//! `touch = "dont-share"`.
 //! After each step the screen is saved as `NN-<what>.png` in the output
 //! folder; `report.json` says what happened, step by step. The first unmet
 //! expectation ends the run.

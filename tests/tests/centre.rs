@@ -14,7 +14,6 @@
 use kiosk_board::online::centre::{CentreCallError, CentreClient};
 use kiosk_board::online::portal::client::PortalSettings;
 use kiosk_centre::db::{CentreDb, CentreError, Refusal};
-use kiosk_centre::postgres::TempPostgres;
 use kiosk_firmware::queue::centre::{
     Attempt, Decision, IssueRequest, OfflineBlock, OfflineTicket, ReconcileOutcome,
     ReconcileRequest, TicketState, decide,
@@ -24,32 +23,14 @@ use kiosk_firmware::requests::delivery::TransportError;
 use kiosk_firmware::store::UnixMillis;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-/// Monday 7 December 2026, 09:00 in Hà Nội (02:00 UTC).
-const MONDAY_NINE: &str = "2026-12-07T09:00";
-const MONDAY_NINE_MS: u64 = 1_796_608_800_000;
-const MINUTE: u64 = 60_000;
-
-fn pg() -> &'static TempPostgres {
-    kiosk_centre::postgres::shared().unwrap_or_else(|e| {
-        panic!("these tests need PostgreSQL (the Debian package `postgresql`): {e}")
-    })
-}
-
-fn fresh_db() -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "t{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    );
-    pg().create_database(&name)
-        .unwrap_or_else(|e| panic!("createdb: {e}"))
-}
+use kiosk_tests::centre::{
+    CentreProcess, MINUTE, MONDAY_NINE, MONDAY_NINE_MS, client, fresh_db, target_dir_binary,
+};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -91,117 +72,6 @@ fn priority(service: &str) -> IssueRequest {
         priority: Some("disabled".into()),
         ..walk_in(service)
     }
-}
-
-fn target_dir_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join(name))
-        .expect("a target directory");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build -p kiosk-centre -p kiosk-board --bins` (cargo test --workspace builds it)",
-        path.display()
-    );
-    path
-}
-
-/// A `kiosk-centre serve` process on a fixed port, killed by PID.
-struct CentreProcess {
-    child: Option<Child>,
-    config: PathBuf,
-    port: u16,
-}
-
-impl CentreProcess {
-    /// Writes a demo layout (PKI, configuration, client files) into `dir`
-    /// for `kiosks` kiosks on a fresh database, with the centre's clock at
-    /// Monday 09:00, and starts the centre.
-    fn start_new(dir: &Path, kiosks: usize) -> (CentreProcess, kiosk_centre::demo::DemoLayout) {
-        let url = fresh_db();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let layout = kiosk_centre::demo::write_layout(
-            dir,
-            &url,
-            &format!("127.0.0.1:{port}"),
-            kiosks,
-            Some(MONDAY_NINE),
-        )
-        .unwrap();
-        kiosk_centre::demo::write_client_files(&layout, &format!("https://127.0.0.1:{port}"))
-            .unwrap();
-        let mut p = CentreProcess {
-            child: None,
-            config: layout.config.clone(),
-            port,
-        };
-        p.start();
-        (p, layout)
-    }
-
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "waits for a real server process to listen"
-    )]
-    fn start(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_file())
-            .unwrap();
-        let child = Command::new(target_dir_binary("kiosk-centre"))
-            .args(["serve", "--config"])
-            .arg(&self.config)
-            .env("KIOSK_LOG", "warn")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        for _ in 0..600 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("kiosk-centre exited: {status}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("kiosk-centre did not listen on {}", self.port);
-    }
-
-    /// The centre's log (stderr).
-    fn log_file(&self) -> PathBuf {
-        self.config.with_file_name("centre.log")
-    }
-
-    /// SIGKILL: the centre dies mid-day with no chance to clean up.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
-            child.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for CentreProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn client(file: &Path) -> CentreClient {
-    let section = kiosk_board::config::load_centre_section(file).unwrap();
-    CentreClient::new(&section.endpoint).unwrap()
 }
 
 fn key(tag: &str) -> String {

@@ -558,3 +558,27 @@ pub fn check_outbox(config: &Config) -> crate::doctor::Check {
         Check::pass(detail)
     }
 }
+
+/// The desk of the centre's queue a configuration names (`[centre]`): its
+/// mutual-TLS client, each number's deadline (`timeout_ms`) and the
+/// reconciliation's interval. `Ok(None)` without `[centre]`: the kiosk
+/// numbers on its own.
+pub fn centre_desk(
+    config: &Config,
+) -> anyhow::Result<Option<crate::services::queueing::CentreDesk>> {
+    let Some(section) = &config.centre else {
+        return Ok(None);
+    };
+    let client =
+        crate::online::centre::CentreClient::new(&section.endpoint).with_context(|| {
+            format!(
+                "cannot set up the centre's client for {}",
+                section.endpoint.url
+            )
+        })?;
+    Ok(Some(crate::services::queueing::CentreDesk::new(
+        std::sync::Arc::new(client),
+        section.endpoint.timeout,
+        section.reconcile_interval,
+    )))
+}

@@ -52,6 +52,7 @@ use kiosk_hal::indicators::Light;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+mod centre;
 mod jobs;
 #[cfg(test)]
 mod loop_tests;
@@ -59,6 +60,7 @@ mod staff;
 #[cfg(test)]
 pub(crate) mod trust_tests;
 pub mod virtual_time;
+pub use centre::pending_ratings;
 #[cfg(test)]
 pub(crate) use staff::test_page;
 pub use staff::{ERROR_KINDS, ExportError, OUT_OF_SERVICE_KEY, OutOfService};
@@ -261,6 +263,9 @@ pub struct Runtime {
     /// The request delivery under way, on the portal client lent to a
     /// worker ([`crate::services::delivering`]).
     deliveries: crate::services::delivering::DeliveryDesk<DeliveryFor>,
+    /// The centre's queue (`[centre]`): numbers, reconciliation and
+    /// ratings on its client lent to workers ([`centre`]).
+    centre: Option<crate::services::queueing::CentreDesk>,
     /// The time of the last tick (where [`Runtime::run`]'s clock starts).
     last_tick: Timestamp,
 }
@@ -332,6 +337,7 @@ impl Runtime {
             awaiting: None,
             prints: crate::services::printing::PrintDesk::default(),
             deliveries: crate::services::delivering::DeliveryDesk::default(),
+            centre: None,
             last_tick: now,
         };
         runtime.update_lights();
@@ -376,6 +382,9 @@ impl Runtime {
     pub fn settle_workers(&mut self, max: Duration) {
         self.settle_online_check(max);
         self.deliveries.settle(max);
+        if let Some(c) = self.centre.as_mut() {
+            c.settle(max);
+        }
         self.prints.settle(max);
         self.staff.check.settle(max);
     }
@@ -718,6 +727,8 @@ impl Runtime {
         self.poll_face(now);
         self.poll_online(now);
         self.poll_deliveries(now);
+        // Before the print jobs: a number the centre answered prints now.
+        self.poll_centre(now);
         // Before the print jobs: a printer home from the panel's check
         // takes the waiting job at once.
         self.poll_panel_check(now);
@@ -755,6 +766,7 @@ impl Runtime {
                 .filter(|_| !self.staff.check.holds_printer()),
             self.staff.check.next_wakeup(),
             self.deliveries.next_wakeup(),
+            self.centre.as_ref().and_then(|c| c.next_wakeup()),
             self.next_watchdog,
         ]
         .into_iter()
@@ -1089,6 +1101,11 @@ impl Runtime {
                     *session = false;
                 }
             }
+            if let Some(desk) = self.centre.as_mut() {
+                for purpose in desk.issue_purposes_mut() {
+                    purpose.session = false;
+                }
+            }
         }
         if let Event::StepChanged {
             from: StepKind::SubmittingRequest,
@@ -1158,6 +1175,7 @@ impl Runtime {
                 service,
                 priority,
                 verification,
+                share_identity,
             } => {
                 let purpose = match priority {
                     Some(_) => kiosk_firmware::trust::Purpose::PriorityTicket { service: &service },
@@ -1165,9 +1183,15 @@ impl Runtime {
                 };
                 // The number is drawn now; the print job tells the session
                 // when it ends (`print_ended`).
-                let result = self
-                    .permit(verification, purpose, now)
-                    .and_then(|()| self.issue_ticket(&service, priority, verification, now));
+                // In centre mode the centre is asked on a worker; its
+                // answer prints (`poll_centre`).
+                let result = self.permit(verification, purpose, now).and_then(|()| {
+                    if self.centre.is_some() {
+                        self.issue_centre(&service, priority, verification, share_identity, now)
+                    } else {
+                        self.issue_ticket(&service, priority, verification, now)
+                    }
+                });
                 if let Err(fault) = result {
                     self.session
                         .handle_input(Input::TicketFinished(Err(fault)), now);
@@ -1228,6 +1252,8 @@ impl Runtime {
                     "rating",
                     serde_json::json!({ "score": score, "subject": kind }),
                 );
+                // To the centre's statistics, off the loop.
+                self.rating_for_centre(&subject, score, now);
             }
             Action::WipePersonalData => self.wipe(),
         }
@@ -2078,6 +2104,253 @@ daily_limit = 2
             }),
             at,
         );
+    }
+
+    /// A centre double: answers each number with `issue`'s attempt (after
+    /// `hold` is released, when given); records the identity it was handed.
+    #[derive(Debug)]
+    struct FakeCentre {
+        issue: kiosk_firmware::queue::centre::Attempt,
+        hold: Option<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>,
+        seen: std::sync::Mutex<Vec<bool>>,
+        /// Reconciliation rejects every offline ticket.
+        reject: bool,
+    }
+
+    impl crate::services::queueing::CentreApi for FakeCentre {
+        fn issue(
+            &self,
+            _key: &str,
+            request: &kiosk_firmware::queue::centre::IssueRequest,
+        ) -> kiosk_firmware::queue::centre::Attempt {
+            self.seen.lock().unwrap().push(request.identity.is_some());
+            if let Some(hold) = &self.hold {
+                let _ = hold.lock().unwrap().recv();
+            }
+            self.issue.clone()
+        }
+        fn assignment(
+            &self,
+        ) -> Result<
+            kiosk_firmware::queue::centre::KioskAssignment,
+            crate::online::centre::CentreCallError,
+        > {
+            Ok(kiosk_firmware::queue::centre::KioskAssignment {
+                centre_id: "C".into(),
+                kiosk_id: "K".into(),
+                offline_block: kiosk_firmware::queue::centre::OfflineBlock {
+                    first: 800,
+                    last: 819,
+                },
+                online_max: 799,
+                day: "20261125".into(),
+            })
+        }
+        fn reconcile(
+            &self,
+            request: &kiosk_firmware::queue::centre::ReconcileRequest,
+        ) -> Result<
+            kiosk_firmware::queue::centre::ReconcileAnswer,
+            crate::online::centre::CentreCallError,
+        > {
+            use kiosk_firmware::queue::centre::{ReconcileOutcome, ReconcileResult};
+            Ok(kiosk_firmware::queue::centre::ReconcileAnswer {
+                results: request
+                    .tickets
+                    .iter()
+                    .map(|t| ReconcileResult {
+                        idempotency_key: t.idempotency_key.clone(),
+                        outcome: if self.reject {
+                            ReconcileOutcome::Rejected
+                        } else {
+                            ReconcileOutcome::Recorded
+                        },
+                        ticket_id: (!self.reject).then_some(1),
+                        voided: None,
+                        reason: self.reject.then(|| "number_taken".to_owned()),
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+        }
+        fn rate(
+            &self,
+            _key: &str,
+            _request: &kiosk_firmware::queue::centre::RatingRequest,
+        ) -> Result<bool, crate::online::centre::CentreCallError> {
+            Ok(true)
+        }
+    }
+
+    fn with_fake_centre(
+        issue: kiosk_firmware::queue::centre::Attempt,
+        hold: Option<std::sync::mpsc::Receiver<()>>,
+    ) -> (Runtime, std::sync::Arc<FakeCentre>, tempfile::TempDir) {
+        with_fake_centre_rejecting(issue, hold, false)
+    }
+
+    fn with_fake_centre_rejecting(
+        issue: kiosk_firmware::queue::centre::Attempt,
+        hold: Option<std::sync::mpsc::Receiver<()>>,
+        reject: bool,
+    ) -> (Runtime, std::sync::Arc<FakeCentre>, tempfile::TempDir) {
+        let (rt, _controls, dir) = with_queue("07:30-11:30");
+        let fake = std::sync::Arc::new(FakeCentre {
+            issue,
+            hold: hold.map(std::sync::Mutex::new),
+            seen: std::sync::Mutex::new(Vec::new()),
+            reject,
+        });
+        let desk = crate::services::queueing::CentreDesk::new(
+            fake.clone(),
+            Duration::from_millis(300),
+            Duration::from_secs(30),
+        );
+        let mut rt = rt.with_centre(desk);
+        // The start-up assignment.
+        rt.settle_workers(Duration::from_secs(5));
+        rt.tick(Timestamp::ZERO);
+        rt.settle_workers(Duration::from_secs(5));
+        rt.tick(Timestamp::from_millis(1));
+        assert!(
+            crate::online::centre::cached_assignment(rt.store().unwrap())
+                .unwrap()
+                .is_some()
+        );
+        (rt, fake, dir)
+    }
+
+    #[test]
+    fn in_centre_mode_a_number_the_centre_does_not_answer_in_time_is_an_offline_one() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (mut rt, fake, _dir) = with_fake_centre(
+            kiosk_firmware::queue::centre::Attempt::Unreachable("late".into()),
+            Some(rx),
+        );
+        let at = Timestamp::from_millis(10);
+        take_number(&mut rt, None, at);
+        assert_eq!(rt.step(), StepKind::IssuingTicket, "the loop did not wait");
+        assert!(rt.centre_busy());
+        // The loop turns on while the worker is stuck.
+        rt.tick(at + Duration::from_millis(100));
+        assert_eq!(rt.step(), StepKind::IssuingTicket);
+        assert!(rt.next_wakeup() <= at + Duration::from_millis(300));
+        rt.tick(at + Duration::from_millis(300));
+        let view = rt.view();
+        assert_eq!(view.step, StepKind::ShowingTicket, "{view:?}");
+        let ticket = view.ticket.unwrap();
+        assert_eq!((ticket.number.as_str(), ticket.offline), ("A800", true));
+        tx.send(()).unwrap();
+        for _ in 0..200 {
+            if !fake.seen.lock().unwrap().is_empty() {
+                break;
+            }
+            #[expect(clippy::disallowed_methods, reason = "waits for the test's worker")]
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            *fake.seen.lock().unwrap(),
+            vec![false],
+            "a walk-in sends no packet"
+        );
+    }
+
+    #[test]
+    fn offline_tickets_the_centre_rejects_stay_on_the_kiosk_and_alert_staff() {
+        for reject in [true, false] {
+            let (mut rt, _fake, _dir) = with_fake_centre_rejecting(
+                kiosk_firmware::queue::centre::Attempt::Unreachable("refused".into()),
+                None,
+                reject,
+            );
+            take_number(&mut rt, None, Timestamp::from_millis(10));
+            rt.settle_workers(Duration::from_secs(5));
+            rt.tick(Timestamp::from_millis(11));
+            assert_eq!(rt.view().ticket.map(|t| t.offline), Some(true));
+            rt.input(Input::Cancel, Timestamp::from_millis(12));
+            assert_eq!(rt.step(), StepKind::Attract);
+            // The idle loop's reconciliation is due after the interval.
+            let mut now = Timestamp::from_millis(13);
+            while now < Timestamp::from_millis(40_000) {
+                rt.settle_workers(Duration::from_secs(5));
+                rt.tick(now);
+                now = rt.next_wakeup().max(now + Duration::from_millis(1));
+            }
+            let store = rt.store().unwrap();
+            let unacked = store.unacked_offline_tickets(10).unwrap().len();
+            let log = store.recent_audit(50).unwrap();
+            let reconciled = log
+                .iter()
+                .find(|e| e.kind == "centre_reconcile")
+                .expect("reconciled");
+            let alert = log.iter().any(|e| {
+                e.kind == "staff_alert" && e.detail.contains("centre_rejected_offline_tickets")
+            });
+            if reject {
+                assert_eq!(unacked, 1, "a rejected ticket is kept");
+                assert!(
+                    reconciled.detail.contains(r#""rejected":1"#),
+                    "{}",
+                    reconciled.detail
+                );
+                assert!(alert, "staff are alerted: {log:?}");
+            } else {
+                assert_eq!(unacked, 0);
+                assert!(
+                    reconciled.detail.contains(r#""acknowledged":1"#),
+                    "{}",
+                    reconciled.detail
+                );
+                assert!(!alert);
+            }
+        }
+    }
+
+    #[test]
+    fn in_centre_mode_a_refusal_shows_its_reason_and_no_number() {
+        let body = |error: &str| {
+            serde_json::to_vec(&kiosk_firmware::queue::centre::ApiError {
+                error: error.into(),
+                message: "no".into(),
+                next_opening_unix_ms: None,
+                limit: Some(2),
+            })
+            .unwrap()
+        };
+        for (status, error, step, fault) in [
+            (409, "sold_out", StepKind::Menu, Fault::ServiceSoldOut),
+            (403, "not_admitted", StepKind::Notice, Fault::CentreRefused),
+            (
+                404,
+                "unknown_service",
+                StepKind::Notice,
+                Fault::CentreRefused,
+            ),
+        ] {
+            let (mut rt, _fake, _dir) = with_fake_centre(
+                kiosk_firmware::queue::centre::Attempt::Answered {
+                    status,
+                    body: body(error),
+                },
+                None,
+            );
+            take_number(&mut rt, None, Timestamp::from_millis(10));
+            rt.settle_workers(Duration::from_secs(5));
+            rt.tick(Timestamp::from_millis(11));
+            let view = rt.view();
+            assert_eq!(view.step, step, "{error}: {view:?}");
+            assert_eq!(
+                view.fault.or(view.menu_notice),
+                Some(fault),
+                "{error}: {view:?}"
+            );
+            assert!(view.ticket.is_none());
+            let log = rt.store().unwrap().recent_audit(5).unwrap();
+            assert!(
+                log.iter().any(|e| e.kind == "ticket_refused"),
+                "{error}: {log:?}"
+            );
+        }
     }
 
     #[test]

@@ -221,6 +221,8 @@ pub fn fault(fault: Fault) -> Label {
         Fault::CardUnknownToAuthority => "card_unknown_to_authority",
         Fault::AuthorityAnswerInvalid => "authority_answer_invalid",
         Fault::UnverifiedOffline => "unverified_offline",
+        Fault::CentreUnreachable => "centre_unreachable",
+        Fault::CentreRefused => "centre_refused",
     })
 }
 

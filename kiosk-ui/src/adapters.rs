@@ -220,6 +220,7 @@ pub mod journey {
             Screen::Menu => ScreenKind::Menu,
             Screen::Services => ScreenKind::Services,
             Screen::TextEntry => ScreenKind::TextEntry,
+            Screen::IdentityConsent => ScreenKind::IdentityConsent,
             Screen::Printing => ScreenKind::Printing,
             Screen::Ticket => ScreenKind::Ticket,
             Screen::Form => ScreenKind::Form,

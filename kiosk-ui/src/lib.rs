@@ -70,6 +70,9 @@ pub enum Screen {
     StaffAssist,
     /// The service menu.
     Menu,
+    /// May what the chip verified go to the counter with the number?
+    /// (centre mode, an identified holder; PDP Law 91/2025.)
+    IdentityConsent,
     /// Printing the ticket.
     Printing,
     /// The ticket number.
@@ -117,6 +120,7 @@ impl Screen {
             StepKind::FaceCheck => Screen::FaceCheck,
             StepKind::StaffAssist => Screen::StaffAssist,
             StepKind::Menu => Screen::Menu,
+            StepKind::ExpectIdentityConsent => Screen::IdentityConsent,
             StepKind::IssuingTicket => Screen::Printing,
             StepKind::ShowingTicket => Screen::Ticket,
             StepKind::ExpectForm => Screen::Form,
@@ -212,6 +216,17 @@ pub fn guidance(view: &SessionView, lang: Language) -> Guidance {
             (
                 "Your number (the ticket did not print)",
                 "The printer has a problem and staff have been told. Please remember the number on the screen; staff will print your ticket again.",
+            ),
+        ),
+        (Screen::Ticket, _) if view.ticket.as_ref().is_some_and(|t| t.offline) => pick(
+            lang,
+            (
+                "Số thứ tự của bạn (cấp khi mất kết nối)",
+                "Kiosk chưa kết nối được với hệ thống xếp hàng nên đã cấp số dự phòng; số vẫn được gọi theo thứ tự. Thông tin của bạn chưa được gửi: khi được gọi, cán bộ sẽ hỏi thẻ căn cước.",
+            ),
+            (
+                "Your number (issued offline)",
+                "The kiosk could not reach the queue system, so it issued a reserve number; it will be called in turn. Your details were not sent: when you are called, the officer will ask for your ID card.",
             ),
         ),
         (Screen::AccessKey, _) if view.qr_camera == Some(QrCamera::Unavailable) => pick(
@@ -345,6 +360,17 @@ pub(crate) fn screen_text(screen: Screen, lang: Language) -> (&'static str, &'st
             (
                 "What would you like to do?",
                 "Choose Take a number, Submit a request, or Check a request.",
+            ),
+        ),
+        Screen::IdentityConsent => pick(
+            lang,
+            (
+                "Gửi thông tin cho quầy?",
+                "Nếu bạn đồng ý, quầy gọi số của bạn sẽ nhận các thông tin dưới đây để cán bộ không phải hỏi lại. Thông tin được xóa khi bạn được phục vụ xong hoặc cuối ngày. Không đồng ý thì bạn vẫn được lấy số.",
+            ),
+            (
+                "Send your details to the counter?",
+                "If you agree, the counter that calls your number receives the details below, so the officer does not ask again. They are deleted once you are served, or at the end of the day. If you do not agree, you still get your number.",
             ),
         ),
         Screen::Printing => pick(
@@ -836,6 +862,28 @@ pub fn fault_text(fault: Fault, lang: Language) -> (&'static str, &'static str) 
                 "The card's chip is intact but the issuing authority could not confirm it (no connection). You may take a number; an online request needs the confirmation, so please try again later or go to the counter.",
             ),
         ),
+        Fault::CentreUnreachable => pick(
+            lang,
+            (
+                "Chưa lấy được số",
+                "Kiosk chưa kết nối được với hệ thống xếp hàng của trung tâm. Cán bộ đã được báo; vui lòng lấy số tại quầy hướng dẫn.",
+            ),
+            (
+                "No number could be issued",
+                "The kiosk cannot reach the centre's queue system. Staff have been told; please get a number at the information desk.",
+            ),
+        ),
+        Fault::CentreRefused => pick(
+            lang,
+            (
+                "Trung tâm chưa cấp số",
+                "Hệ thống xếp hàng của trung tâm không cấp số cho yêu cầu này. Vui lòng hỏi cán bộ tại quầy hướng dẫn.",
+            ),
+            (
+                "The centre issued no number",
+                "The centre's queue system did not issue a number for this request. Please ask at the information desk.",
+            ),
+        ),
         // `Fault::Internal`, and any fault newer than this text table
         // (`Fault` is non-exhaustive; the test below lists them all).
         _ => pick(
@@ -861,7 +909,7 @@ mod tests {
         v
     }
 
-    const STEPS: [StepKind; 18] = [
+    const STEPS: [StepKind; 19] = [
         StepKind::Attract,
         StepKind::ExpectAccessKey,
         StepKind::Reading,
@@ -870,6 +918,7 @@ mod tests {
         StepKind::FaceCheck,
         StepKind::StaffAssist,
         StepKind::Menu,
+        StepKind::ExpectIdentityConsent,
         StepKind::IssuingTicket,
         StepKind::ShowingTicket,
         StepKind::ExpectForm,
@@ -925,6 +974,8 @@ mod tests {
             Fault::CardUnknownToAuthority,
             Fault::AuthorityAnswerInvalid,
             Fault::UnverifiedOffline,
+            Fault::CentreUnreachable,
+            Fault::CentreRefused,
         ];
         let mut seen = std::collections::HashSet::new();
         for fault in faults {
@@ -980,6 +1031,7 @@ mod tests {
             waiting: 1,
             printed: false,
             print_problem: Some(kiosk_firmware::session::PrintProblem::PaperOut),
+            offline: false,
         });
         let g = guidance(&v, Language::English);
         assert_eq!(g.screen, Screen::Ticket);

@@ -24,7 +24,7 @@ use crate::texts::{Label, label, rating_label};
 use crate::{Language, Screen, guidance};
 use kiosk_firmware::face::check::Hint;
 use kiosk_firmware::session::{
-    AccessKey, Event, Input, MenuChoice, SessionView, StaffReason, StepKind,
+    AccessKey, Event, Input, MenuChoice, SessionView, StaffReason, StepKind, Verification,
 };
 use kiosk_firmware::staff::{StaffInput, StaffScreen, StaffView};
 use kiosk_firmware::time::Timestamp;
@@ -365,6 +365,40 @@ impl Presenter {
                     c("agree", Label::Agree, true),
                 ];
             }
+            Screen::IdentityConsent => {
+                m.fields = self.holder_fields();
+                let by = match v.verification {
+                    Some(Verification::FaceMatched) => Some(Label::ByFace),
+                    Some(Verification::StaffConfirmed) => Some(Label::ByStaff),
+                    Some(Verification::Guardian) => Some(Label::ByGuardian),
+                    Some(Verification::Anonymous) | None => None,
+                };
+                if let Some(by) = by {
+                    m.fields
+                        .push(Row::new(label(Label::VerifiedBy, lang), t(by)));
+                }
+                if let Some(code) = &v.consent_service {
+                    let name = self
+                        .services
+                        .iter()
+                        .find(|s| &s.code == code)
+                        .map_or(code.as_str(), |s| s.name(lang));
+                    m.fields
+                        .push(Row::new(label(Label::Service, lang), name.to_owned()));
+                }
+                for (l, value) in [
+                    (Label::FormRow, Label::FormValue),
+                    (Label::Why, Label::WhyValue),
+                    (Label::ToWhom, Label::ToWhomValue),
+                    (Label::KeptUntil, Label::KeptUntilValue),
+                ] {
+                    m.fields.push(Row::new(label(l, lang), t(value)));
+                }
+                m.actions = vec![
+                    c("dont-share", Label::DontShare, false),
+                    c("share", Label::Share, true),
+                ];
+            }
             Screen::FaceCheck => {
                 if let Some(g) = v.face_guide {
                     m.face_box = g.face_box.map(|[x, y, w, h]| FaceBox {
@@ -580,6 +614,8 @@ impl Presenter {
             (Screen::FaceConsent | Screen::RequestConsent, "decline") => {
                 input(Input::Consent(false))
             }
+            (Screen::IdentityConsent, "share") => input(Input::Consent(true)),
+            (Screen::IdentityConsent, "dont-share") => input(Input::Consent(false)),
             (Screen::StaffAssist | Screen::OutOfService, "staff-pin") => {
                 Touch::Staff(StaffInput::Open)
             }
@@ -736,6 +772,7 @@ fn step_number(screen: Screen) -> Option<u8> {
         | Screen::Form
         | Screen::TextEntry
         | Screen::RequestConsent
+        | Screen::IdentityConsent
         | Screen::Submitting => Some(3),
         Screen::Ticket | Screen::Receipt | Screen::Rating | Screen::Goodbye => Some(4),
         Screen::Attract
@@ -820,6 +857,43 @@ mod tests {
             }
         );
         assert!(!p.holds_personal_data());
+    }
+
+    #[test]
+    fn the_identity_consent_screen_lists_what_goes_to_the_counter_and_both_buttons_answer() {
+        let mut v = Session::new(SessionConfig::default(), Timestamp::ZERO).view();
+        v.step = StepKind::ExpectIdentityConsent;
+        v.holder_name = Some("NGUYỄN VĂN MẪU".into());
+        v.holder_date_of_birth = Some("15/01/1990".into());
+        v.holder_masked_id = Some("••••••••0001".into());
+        v.verification = Some(Verification::FaceMatched);
+        v.consent_service = Some("A".into());
+        let mut p = Presenter::new(
+            v,
+            vec![Offer {
+                code: "A".into(),
+                name_vi: "Hộ tịch".into(),
+                name_en: "Civil status".into(),
+            }],
+            Vec::new(),
+        );
+        let m = p.model();
+        assert_eq!(m.screen, Screen::IdentityConsent);
+        let values: Vec<&str> = m.fields.iter().map(|r| r.value.as_str()).collect();
+        for expected in [
+            "NGUYỄN VĂN MẪU",
+            "15/01/1990",
+            "••••••••0001",
+            "Hộ tịch",
+            "Khuôn mặt khớp ảnh trong chip thẻ",
+            "Chỉ quầy gọi số của bạn",
+        ] {
+            assert!(values.contains(&expected), "{expected} in {values:?}");
+        }
+        assert!(p.spoken().starts_with("Gửi thông tin cho quầy?"));
+        assert_eq!(p.touch("dont-share"), Touch::Input(Input::Consent(false)));
+        assert_eq!(p.touch("share"), Touch::Input(Input::Consent(true)));
+        assert_eq!(p.touch("agree"), Touch::Ignored);
     }
 
     #[test]

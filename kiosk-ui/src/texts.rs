@@ -92,6 +92,34 @@ pub enum Label {
     ReceiptDelivered,
     /// The ticket did not print.
     NotPrinted,
+    /// "Send my details" (identity consent).
+    Share,
+    /// "Do not send" (identity consent).
+    DontShare,
+    /// "Verified by" (identity consent).
+    VerifiedBy,
+    /// "Form" (identity consent).
+    FormRow,
+    /// What the form row says.
+    FormValue,
+    /// "Why" (identity consent).
+    Why,
+    /// Why the details go to the counter.
+    WhyValue,
+    /// "To whom" (identity consent).
+    ToWhom,
+    /// Who receives them.
+    ToWhomValue,
+    /// "Kept until" (identity consent).
+    KeptUntil,
+    /// When they are deleted.
+    KeptUntilValue,
+    /// The face matched the chip photo.
+    ByFace,
+    /// Staff confirmed the holder.
+    ByStaff,
+    /// A guardian is with the child (staff confirmed).
+    ByGuardian,
 }
 
 /// The text of a label.
@@ -153,6 +181,38 @@ pub fn label(label: Label, lang: Language) -> &'static str {
         ),
         Label::ReceiptDelivered => ("Cơ quan đã nhận hồ sơ", "The office has the request"),
         Label::NotPrinted => ("Phiếu chưa in được", "The ticket did not print"),
+        Label::Share => ("Đồng ý gửi", "Yes, send them"),
+        Label::DontShare => ("Không gửi", "No, do not send"),
+        Label::VerifiedBy => ("Cách xác thực", "How you were verified"),
+        Label::FormRow => ("Tờ khai", "Form"),
+        Label::FormValue => (
+            "Điền sẵn từ thẻ, nếu thủ tục có tờ khai",
+            "Pre-filled from the card, where the service has a form",
+        ),
+        Label::Why => ("Mục đích", "Why"),
+        Label::WhyValue => (
+            "Để cán bộ không phải hỏi lại thông tin",
+            "So the officer does not ask for them again",
+        ),
+        Label::ToWhom => ("Gửi cho", "To whom"),
+        Label::ToWhomValue => (
+            "Chỉ quầy gọi số của bạn",
+            "Only the counter that calls your number",
+        ),
+        Label::KeptUntil => ("Lưu đến khi", "Kept until"),
+        Label::KeptUntilValue => (
+            "Bạn được phục vụ xong, hoặc cuối ngày: sau đó xóa",
+            "You are served, or the end of the day: then deleted",
+        ),
+        Label::ByFace => (
+            "Khuôn mặt khớp ảnh trong chip thẻ",
+            "Your face matched the photo in the card's chip",
+        ),
+        Label::ByStaff => ("Cán bộ đã xác nhận", "Confirmed by staff"),
+        Label::ByGuardian => (
+            "Có người giám hộ (cán bộ đã xác nhận)",
+            "With a guardian (confirmed by staff)",
+        ),
     };
     match lang {
         Language::Vietnamese => vi,

@@ -100,6 +100,7 @@ fn ticket(printed: bool) -> TicketInfo {
         waiting: 3,
         printed,
         print_problem: (!printed).then_some(PrintProblem::PaperOut),
+        offline: false,
     }
 }
 
@@ -433,7 +434,7 @@ fn staff_cases() -> Vec<Case> {
     ]
 }
 
-const FAULTS: [(Fault, &str); 22] = [
+const FAULTS: [(Fault, &str); 24] = [
     (Fault::CardRemoved, "card-removed"),
     (Fault::WrongAccessKey, "wrong-access-key"),
     (Fault::NotAnIdCard, "not-an-id-card"),
@@ -456,6 +457,8 @@ const FAULTS: [(Fault, &str); 22] = [
     (Fault::CardUnknownToAuthority, "card-unknown-to-authority"),
     (Fault::AuthorityAnswerInvalid, "authority-answer-invalid"),
     (Fault::UnverifiedOffline, "unverified-offline"),
+    (Fault::CentreUnreachable, "centre-unreachable"),
+    (Fault::CentreRefused, "centre-refused"),
 ];
 
 fn cases() -> Vec<Case> {
@@ -616,6 +619,21 @@ fn cases() -> Vec<Case> {
             v.ticket = Some(ticket(false));
             case("ticket-unprinted", v, &[], Screen::Ticket)
         },
+        {
+            let mut v = at(StepKind::ShowingTicket);
+            v.ticket = Some(TicketInfo {
+                number: "A800".into(),
+                offline: true,
+                ..ticket(true)
+            });
+            case("ticket-offline", v, &[], Screen::Ticket)
+        },
+        {
+            let mut v = identified(StepKind::ExpectIdentityConsent);
+            v.verification = Some(kiosk_firmware::session::Verification::FaceMatched);
+            v.consent_service = Some("A".into());
+            case("identity-consent", v, &[], Screen::IdentityConsent)
+        },
         case("form", identified(StepKind::ExpectForm), &[], Screen::Form),
         case(
             "request-consent",
@@ -764,6 +782,7 @@ fn every_session_step_has_a_screenshot_case() {
         Screen::Ticket,
         Screen::Form,
         Screen::RequestConsent,
+        Screen::IdentityConsent,
         Screen::Submitting,
         Screen::Receipt,
         Screen::Rating,

@@ -1,14 +1,12 @@
-//! The centre's test harness, shared by `tests/centre.rs` and
-//! `tests/centre_pages.rs`: one private PostgreSQL per test binary
-//! (Debian's `postgresql`), a fresh database per test, and the real
-//! `kiosk-centre` binary on a free port, killed by PID.
+//! The centre's side of the end-to-end tests: a private PostgreSQL (Debian's
+//! `postgresql`, one server per test binary, a fresh database per test)
+//! and the real `kiosk-centre serve` process on a demo layout (PKI,
+//! configuration, one `[centre]` client file per kiosk), killed by PID and
+//! started again, with or without its pages listener. Used by
+//! `tests/centre.rs` (the centre's queue), `tests/centre_kiosk.rs` (the
+//! kiosk runtime numbering through it) and `tests/centre_pages.rs` (the
+//! counter and display pages).
 
-#![allow(
-    clippy::expect_used,
-    reason = "test support: a step that cannot run fails the calling test with its message"
-)]
-
-use kiosk_centre::demo::DemoLayout;
 use kiosk_centre::postgres::TempPostgres;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,17 +15,19 @@ use std::time::Duration;
 
 /// Monday 7 December 2026, 09:00 in Hà Nội (02:00 UTC).
 pub const MONDAY_NINE: &str = "2026-12-07T09:00";
-/// The same, in Unix ms.
+/// [`MONDAY_NINE`] in Unix ms.
 pub const MONDAY_NINE_MS: u64 = 1_796_608_800_000;
+/// A minute in ms.
+pub const MINUTE: u64 = 60_000;
 
-/// This test binary's PostgreSQL server.
+/// The test binary's PostgreSQL server.
 pub fn pg() -> &'static TempPostgres {
     kiosk_centre::postgres::shared().unwrap_or_else(|e| {
         panic!("these tests need PostgreSQL (the Debian package `postgresql`): {e}")
     })
 }
 
-/// A fresh database; its connection string.
+/// A fresh database on [`pg`]; its connection string.
 pub fn fresh_db() -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let name = format!(
@@ -39,14 +39,16 @@ pub fn fresh_db() -> String {
         .unwrap_or_else(|e| panic!("createdb: {e}"))
 }
 
-/// A binary of this workspace in the target directory of the running test.
+/// A binary of the workspace beside the test binary (`target/<profile>/`).
 pub fn target_dir_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join(name))
-        .expect("a target directory");
+    let path = std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.parent()
+                .and_then(Path::parent)
+                .map(|dir| dir.join(name))
+        })
+        .unwrap_or_else(|| panic!("no target directory for {name}"));
     assert!(
         path.exists(),
         "{} is missing: run `cargo build -p kiosk-centre -p kiosk-board --bins` (cargo test --workspace builds it)",
@@ -60,16 +62,16 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .expect("a free port")
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
 /// A `kiosk-centre serve` process on a fixed port, killed by PID.
 #[derive(Debug)]
 pub struct CentreProcess {
     child: Option<Child>,
-    /// Its configuration file.
+    /// The centre's configuration file.
     pub config: PathBuf,
-    /// The API's port (mutual TLS).
+    /// Its port on 127.0.0.1.
     pub port: u16,
     /// The pages' port, if started with them.
     pub pages_port: Option<u16>,
@@ -81,21 +83,21 @@ pub struct CentreProcess {
 }
 
 impl CentreProcess {
-    /// Writes a demo layout (PKI, configuration, client files, identity
-    /// key) into `dir` for `kiosks` kiosks on a fresh database, with the
-    /// centre's clock at Monday 09:00, and starts the centre.
-    pub fn start_new(dir: &Path, kiosks: usize) -> (CentreProcess, DemoLayout) {
+    /// Writes a demo layout (PKI, configuration, client files) into `dir`
+    /// for `kiosks` kiosks on a fresh database, with the centre's clock at
+    /// Monday 09:00, and starts the centre.
+    pub fn start_new(dir: &Path, kiosks: usize) -> (CentreProcess, kiosk_centre::demo::DemoLayout) {
         Self::start_with(dir, kiosks, Some(MONDAY_NINE), false)
     }
 
     /// The same with the pages listener (a demo staff member and display)
-    /// and the clock `clock_start` (`None`: the system's).
+    /// if `pages`, and the clock `clock_start` (`None`: the system's).
     pub fn start_with(
         dir: &Path,
         kiosks: usize,
         clock_start: Option<&str>,
         pages: bool,
-    ) -> (CentreProcess, DemoLayout) {
+    ) -> (CentreProcess, kiosk_centre::demo::DemoLayout) {
         let url = fresh_db();
         let port = free_port();
         let pages_port = pages.then(free_port);
@@ -107,9 +109,9 @@ impl CentreProcess {
             clock_start,
             pages_port.map(|p| format!("127.0.0.1:{p}")).as_deref(),
         )
-        .unwrap_or_else(|e| panic!("demo layout: {e}"));
+        .unwrap_or_else(|e| panic!("the demo layout: {e:#}"));
         kiosk_centre::demo::write_client_files(&layout, &format!("https://127.0.0.1:{port}"))
-            .unwrap_or_else(|e| panic!("client files: {e}"));
+            .unwrap_or_else(|e| panic!("the client files: {e:#}"));
         let mut p = CentreProcess {
             child: None,
             config: layout.config.clone(),
@@ -122,7 +124,7 @@ impl CentreProcess {
         (p, layout)
     }
 
-    /// Starts (or restarts) the process and waits until it listens.
+    /// Starts the centre (again) and waits until it listens.
     #[expect(
         clippy::disallowed_methods,
         reason = "waits for a real server process to listen"
@@ -132,7 +134,7 @@ impl CentreProcess {
             .create(true)
             .append(true)
             .open(self.log_file())
-            .expect("the centre's log file");
+            .unwrap_or_else(|e| panic!("the centre's log: {e}"));
         let mut child = Command::new(target_dir_binary("kiosk-centre"))
             .args(["serve", "--config"])
             .arg(&self.config)
@@ -142,7 +144,7 @@ impl CentreProcess {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .expect("kiosk-centre starts");
+            .unwrap_or_else(|e| panic!("cannot start kiosk-centre: {e}"));
         let ports: Vec<u16> = std::iter::once(self.port).chain(self.pages_port).collect();
         for _ in 0..600 {
             if ports
@@ -170,10 +172,15 @@ impl CentreProcess {
         self.config.with_file_name("centre.log")
     }
 
-    /// SIGKILL by PID: the centre dies mid-day with no chance to clean up.
+    /// SIGKILL: the centre dies mid-day with no chance to clean up.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
+            if let Ok(pid) = i32::try_from(child.id()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
             let _ = child.wait();
         }
     }
@@ -183,4 +190,16 @@ impl Drop for CentreProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The `[centre]` section of a client file.
+pub fn centre_section(file: &Path) -> kiosk_board::config::CentreSection {
+    kiosk_board::config::load_centre_section(file)
+        .unwrap_or_else(|e| panic!("the client file {}: {e}", file.display()))
+}
+
+/// A client of the centre from a client file.
+pub fn client(file: &Path) -> kiosk_board::online::centre::CentreClient {
+    kiosk_board::online::centre::CentreClient::new(&centre_section(file).endpoint)
+        .unwrap_or_else(|e| panic!("the centre client: {e}"))
 }

@@ -63,6 +63,16 @@ impl SimKiosk {
         dir: &std::path::Path,
         printer: Option<Box<dyn kiosk_board::drivers::PrinterDevice>>,
     ) -> Self {
+        Self::with_queue_at(dir, printer, NINE_AM_IN_HANOI)
+    }
+
+    /// A kiosk that issues numbers as [`SimKiosk::with_queue`], its wall
+    /// clock at `epoch_ms` (Unix ms) at the start.
+    pub fn with_queue_at(
+        dir: &std::path::Path,
+        printer: Option<Box<dyn kiosk_board::drivers::PrinterDevice>>,
+        epoch_ms: u64,
+    ) -> Self {
         let shipped =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../board/config/sim.toml");
         let config = match kiosk_board::config::Config::load(&shipped) {
@@ -73,7 +83,7 @@ impl SimKiosk {
         else {
             panic!("the shipped sim config has a [queue]");
         };
-        let epoch = kiosk_firmware::store::UnixMillis(NINE_AM_IN_HANOI);
+        let epoch = kiosk_firmware::store::UnixMillis(epoch_ms);
         let store = match kiosk_firmware::store::Store::open(&dir.join("kiosk.db"), epoch) {
             Ok((store, _)) => store,
             Err(e) => panic!("the store must open: {e}"),

@@ -21,9 +21,6 @@ use kiosk_firmware::queue::centre::{
 use kiosk_firmware::queue::{Catalog, Lane, QueueConfig};
 use kiosk_firmware::requests::delivery::TransportError;
 use kiosk_firmware::store::UnixMillis;
-use kiosk_tests::centre::{
-    CentreProcess, MONDAY_NINE, MONDAY_NINE_MS, fresh_db, target_dir_binary,
-};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -31,7 +28,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-const MINUTE: u64 = 60_000;
+use kiosk_tests::centre::{
+    CentreProcess, MINUTE, MONDAY_NINE, MONDAY_NINE_MS, client, fresh_db, target_dir_binary,
+};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -73,11 +72,6 @@ fn priority(service: &str) -> IssueRequest {
         priority: Some("disabled".into()),
         ..walk_in(service)
     }
-}
-
-fn client(file: &Path) -> CentreClient {
-    let section = kiosk_board::config::load_centre_section(file).unwrap();
-    CentreClient::new(&section.endpoint).unwrap()
 }
 
 fn key(tag: &str) -> String {

@@ -66,6 +66,7 @@ fn player(name: &str) -> (Player, tempfile::TempDir) {
         portal: false,
         csca: true,
         c06: false,
+        centre: None,
         steps: Vec::new(),
     };
     let out = tempfile::tempdir().expect("temp dir");

@@ -317,7 +317,15 @@ fn reloading_applies_a_good_configuration_and_refuses_a_malformed_one() {
     std::fs::write(&copy, &text).expect("copy");
     let _remove = Remove(&copy);
     let config = Config::load(&copy).expect("the copy loads");
-    let mut k = SimKiosk::with_queue(dir.path(), None).map_runtime(|rt| rt.with_config(&config));
+    // In centre mode (a centre that is never reached: not this test's).
+    let desk = kiosk_board::services::queueing::CentreDesk::new(
+        std::sync::Arc::new(NoCentre),
+        Duration::from_millis(500),
+        Duration::from_secs(30),
+    );
+    let mut k = SimKiosk::with_queue(dir.path(), None)
+        .map_runtime(|rt| rt.with_config(&config).with_centre(desk));
+    assert!(k.runtime.offers_identity_consent());
     k.runtime.staff_input(StaffInput::Open, k.now);
     type_pin(&mut k, PIN);
 
@@ -336,6 +344,10 @@ fn reloading_applies_a_good_configuration_and_refuses_a_malformed_one() {
         }
     );
     assert!(k.runtime.take_reconfigured().is_some(), "the menu follows");
+    assert!(
+        k.runtime.offers_identity_consent(),
+        "the fresh session still numbers through the centre, consent step included"
+    );
     k.run_for(Duration::from_secs(200));
     assert!(k.runtime.staff_active(), "the new 300 s timeout applies");
 
@@ -420,5 +432,49 @@ fn no_citizen_data_reaches_the_staff_panel_or_the_export() {
     ] {
         assert!(!view.contains(personal), "{personal} on the panel: {view}");
         assert!(!export.contains(personal), "{personal} in the export");
+    }
+}
+
+/// A centre that is never reached.
+#[derive(Debug)]
+struct NoCentre;
+
+impl kiosk_board::services::queueing::CentreApi for NoCentre {
+    fn issue(
+        &self,
+        _key: &str,
+        _request: &kiosk_firmware::queue::centre::IssueRequest,
+    ) -> kiosk_firmware::queue::centre::Attempt {
+        kiosk_firmware::queue::centre::Attempt::Unreachable("no centre in this test".into())
+    }
+    fn assignment(
+        &self,
+    ) -> Result<
+        kiosk_firmware::queue::centre::KioskAssignment,
+        kiosk_board::online::centre::CentreCallError,
+    > {
+        Err(kiosk_board::online::centre::CentreCallError::BadAnswer(
+            "no centre in this test".into(),
+        ))
+    }
+    fn reconcile(
+        &self,
+        _request: &kiosk_firmware::queue::centre::ReconcileRequest,
+    ) -> Result<
+        kiosk_firmware::queue::centre::ReconcileAnswer,
+        kiosk_board::online::centre::CentreCallError,
+    > {
+        Err(kiosk_board::online::centre::CentreCallError::BadAnswer(
+            "no centre in this test".into(),
+        ))
+    }
+    fn rate(
+        &self,
+        _key: &str,
+        _request: &kiosk_firmware::queue::centre::RatingRequest,
+    ) -> Result<bool, kiosk_board::online::centre::CentreCallError> {
+        Err(kiosk_board::online::centre::CentreCallError::BadAnswer(
+            "no centre in this test".into(),
+        ))
     }
 }

@@ -17,12 +17,16 @@
 //!   one, N minutes each, default 10); `fuzz --seeds` rewrites the seed
 //!   corpus; `fuzz --smoke` is the fuzz step of `test`, which builds
 //!   every fuzz target and smoke-runs each (see `fuzz.rs`).
+//! - `centre [--no-setup] [--kiosks N] [--headless]`: a whole centre on
+//!   one machine (PostgreSQL, the centre, N simulated kiosks numbering
+//!   through it, the hall display and a counter page; see `centre.rs`).
 //! - `models-dir`: print where the model files are.
 //! - `face-reference`: make a Python with OpenCV 4.8+ (PyPI's
 //!   opencv-python-headless, pinned) in `.cache/face-ref-venv`, for
 //!   `kioskctl bench face --python` to compare with OpenCV's own pipeline.
 
 mod apt;
+mod centre;
 mod fixtures;
 mod fuzz;
 mod models;
@@ -47,6 +51,11 @@ usage: cargo xtask <command>
   fuzz --seeds                     rewrite firmware/fuzz/seeds from the simulator cards
   fuzz --smoke                     only the fuzz step of test: build every target, run each
                                    briefly from its seeds
+  centre [--no-setup] [--kiosks N] [--headless]
+                                   a whole centre on this machine: PostgreSQL, the centre,
+                                   N simulated kiosks (default 2) numbering through it, the
+                                   hall display and a counter page in Chromium; --headless
+                                   plays the happy path on each kiosk and calls a number
   models-dir                       print the model directory
   face-reference                   make .cache/face-ref-venv (OpenCV's Python pipeline, for bench face)
 
@@ -148,6 +157,61 @@ fn run(args: &[String]) -> anyhow::Result<()> {
             .env("KIOSK_MODEL_DIR", &model_dir);
             step("kiosk on the simulator", &mut cmd)?;
             Ok(())
+        }
+        "centre" => {
+            let model_dir = if flag("--no-setup") {
+                models::model_dir(&root).0
+            } else {
+                setup(&root, true, true)?
+            };
+            let kiosks = match rest.iter().position(|a| a == "--kiosks") {
+                Some(i) => rest
+                    .get(i + 1)
+                    .and_then(|n| n.parse().ok())
+                    .context("--kiosks needs a number (1–9)")?,
+                None => 2,
+            };
+            let headless = flag("--headless") || !has_display();
+            if headless && !flag("--headless") {
+                println!(
+                    "centre: no display (neither DISPLAY nor WAYLAND_DISPLAY is set): the kiosks \
+                     play the happy path headless instead of opening windows"
+                );
+            }
+            let mut build = cargo(&root);
+            build.args([
+                "build",
+                "-p",
+                "kiosk-centre",
+                "--bin",
+                "kiosk-centre",
+                "-p",
+                "kiosk-board",
+                "--bin",
+                "kioskctl",
+            ]);
+            if !headless {
+                build.args(["--bin", "kiosk", "--features", "kiosk-board/desktop"]);
+            }
+            step("build the centre and the kiosk", &mut build)?;
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join("target"));
+            let target = if target.is_relative() {
+                root.join(target)
+            } else {
+                target
+            };
+            centre::run(
+                &root,
+                &target,
+                &centre::Options {
+                    kiosks,
+                    headless,
+                    model_dir,
+                    fixtures: fixtures::fixture_dir(&root),
+                },
+            )
         }
         "test" => test(&root, !flag("--no-setup")),
         "fuzz" => fuzz::command(&root, rest),

@@ -204,6 +204,10 @@ fn build_runtime(config: &kiosk_board::config::Config) -> anyhow::Result<(Runtim
         Some(ticketing) => runtime = runtime.with_ticketing(ticketing),
         None => tracing::warn!("no [queue] in the configuration: the kiosk issues no numbers"),
     }
+    if let Some(desk) = kiosk_board::app::centre_desk(config)? {
+        tracing::info!("numbers come from the centre ([centre])");
+        runtime = runtime.with_centre(desk);
+    }
     // Keeps the simulator's in-process reference portal running.
     let portal = match kiosk_board::app::request_service(config)? {
         Some((service, portal)) => {

@@ -737,6 +737,18 @@ impl Config {
             .requests
             .map(|r| validate_requests(r, raw.board, base, &invalid))
             .transpose()?;
+        if let (Some(catalog), Some(requests)) = (&queue, &requests) {
+            for (i, service) in catalog.services.iter().enumerate() {
+                if let Some(code) = &service.procedure
+                    && requests.catalog.procedure(code).is_none()
+                {
+                    return Err(invalid(
+                        &format!("queue.services[{i}].procedure"),
+                        format!("names {code:?}, which is not a procedure of [requests]"),
+                    ));
+                }
+            }
+        }
         let (sim, linux) = match (raw.board, raw.sim, raw.linux) {
             (BoardKind::Sim, None, _) => {
                 return Err(invalid("sim", "is required when board = \"sim\"".into()));

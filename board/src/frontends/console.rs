@@ -117,7 +117,9 @@ pub fn parse(line: &str, step: StepKind) -> Result<Command, String> {
         ("yes" | "no", []) => {
             let yes = word == "yes";
             input(match step {
-                StepKind::ExpectFaceConsent | StepKind::ExpectRequestConsent => Input::Consent(yes),
+                StepKind::ExpectFaceConsent
+                | StepKind::ExpectRequestConsent
+                | StepKind::ExpectIdentityConsent => Input::Consent(yes),
                 StepKind::StaffAssist => Input::StaffDecision(yes),
                 _ => Input::Confirm(yes),
             })
@@ -586,6 +588,10 @@ mod tests {
         assert_eq!(
             yes(StepKind::ExpectRequestConsent),
             Ok(Command::Input(Input::Consent(true)))
+        );
+        assert_eq!(
+            parse("no", StepKind::ExpectIdentityConsent),
+            Ok(Command::Input(Input::Consent(false)))
         );
         assert_eq!(
             yes(StepKind::StaffAssist),

@@ -11,6 +11,7 @@
 //! The centre's assignment (the kiosk's offline block) is cached in the
 //! kiosk's store (`kv` key [`ASSIGNMENT_KEY`]) whenever the centre answers,
 //! so a kiosk that has reached its centre once can number offline after.
+//! The run loop reaches it through [`crate::services::queueing`].
 
 use super::portal::client::{HttpsClient, PortalSettings};
 use super::portal::{TlsError, http};
@@ -86,8 +87,9 @@ impl CentreClient {
     /// `POST /v1/tickets` with the prepared key: never fails, every
     /// transport failure is an [`Attempt::Unreachable`].
     pub fn issue(&self, key: &str, request: &IssueRequest) -> Attempt {
+        // The body may hold the identity packet: wiped once sent.
         let body = match serde_json::to_vec(request) {
-            Ok(b) => b,
+            Ok(b) => zeroize::Zeroizing::new(b),
             Err(e) => return Attempt::Unreachable(format!("cannot encode: {e}")),
         };
         match self

@@ -964,6 +964,10 @@ impl Runtime {
         // while the panel was up) stays out of service.
         let out_of_service = self.session.step() == StepKind::OutOfService;
         self.session = kiosk_firmware::session::Session::new(config.session, now);
+        // `[centre]` changes need a restart (the desk keeps its client):
+        // the fresh session numbers through the same centre, consent
+        // step included.
+        self.session.set_centre_mode(self.centre.is_some());
         if out_of_service {
             self.session.handle_input(Input::Tampered, now);
         }

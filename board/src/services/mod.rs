@@ -12,6 +12,7 @@
 //! - [`worker`]: a device or client lent to a worker thread for one blocking job.
 //! - [`requesting`]: filing an online request: outbox, delivery, receipt.
 //! - [`delivering`]: a request's delivery on the portal client lent to a worker, polled by the loop.
+//! - [`queueing`]: numbers, reconciliation and ratings on the centre's client lent to a worker.
 //! - [`truststore`]: the kiosk's trust store (CSCAs, master lists, CRLs) from its folders.
 //! - [`metrics`]: usage metrics for `kioskctl stats` and Prometheus.
 
@@ -23,6 +24,7 @@ pub mod panelcheck;
 mod paper_tests;
 pub mod printing;
 pub mod qrscan;
+pub mod queueing;
 pub mod reading;
 pub mod requesting;
 pub mod ticketing;

@@ -115,6 +115,7 @@ impl Issued {
             waiting: self.waiting,
             printed: self.print.outcome.is_ok(),
             print_problem: self.print.outcome.err(),
+            offline: self.ticket.origin == kiosk_firmware::queue::centre::Origin::Offline,
         }
     }
 }

@@ -17,7 +17,10 @@
 //! (`staff-pin` on the staff-assist and out-of-service screens, `staff` on
 //! the attract screen) unless the keypad is up already, then the digits
 //! and OK, key by key; `cabinet = "open"` / `"closed"` sets the tamper
-//! switch.
+//! switch. `centre = "KIOSK-01.toml"` (a client file of `kiosk-centre
+//! demo`) numbers through that centre: an identified holder then answers
+//! the `identity-consent` screen with `touch = "share"` or
+//! `touch = "dont-share"`.
 //! After each step the screen is saved as `NN-<what>.png` in the output
 //! folder; `report.json` says what happened, step by step. The first unmet
 //! expectation ends the run.
@@ -117,6 +120,14 @@ pub struct Scenario {
     /// unanchored card is `unverified_offline`).
     #[serde(default = "yes")]
     pub c06: bool,
+    /// A centre's client file (a TOML file with a `[centre]` section, as
+    /// `kiosk-centre demo` writes them; relative to the scenario file):
+    /// the kiosk then numbers through that centre and asks an identified
+    /// holder on the `identity-consent` screen (`touch = "share"` or
+    /// `touch = "dont-share"`). Without it, the configuration's own
+    /// `[centre]` if any.
+    #[serde(default)]
+    pub centre: Option<PathBuf>,
     /// The steps, in order.
     pub steps: Vec<Step>,
 }
@@ -398,6 +409,7 @@ pub fn screen_name(screen: Screen) -> &'static str {
         Screen::Ticket => "ticket",
         Screen::Form => "form",
         Screen::RequestConsent => "request-consent",
+        Screen::IdentityConsent => "identity-consent",
         Screen::Submitting => "submitting",
         Screen::Receipt => "receipt",
         Screen::Rating => "rating",
@@ -506,6 +518,15 @@ impl Player {
             .with_config(config);
         if let Some(ticketing) = crate::services::ticketing::Ticketing::from_config(config) {
             runtime = runtime.with_ticketing(ticketing);
+        }
+        let mut centre_config = config.clone();
+        if let Some(file) = &scenario.centre {
+            let section = crate::config::load_centre_section(&base.join(file))
+                .with_context(|| format!("the scenario's centre file {}", file.display()))?;
+            centre_config.centre = Some(section);
+        }
+        if let Some(desk) = crate::app::centre_desk(&centre_config)? {
+            runtime = runtime.with_centre(desk);
         }
         let mut requests_config = config.clone();
         if !scenario.portal

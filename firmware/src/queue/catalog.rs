@@ -80,6 +80,11 @@ pub struct ServiceConfig {
     /// Its own opening hours, instead of `[queue].hours`.
     #[serde(default)]
     pub hours: Option<HoursConfig>,
+    /// The procedure (mã TTHC of `[requests]`) this service's counter
+    /// handles, when it is one the kiosk can pre-fill: a consenting
+    /// holder's ticket then carries its form to the counter (centre mode).
+    #[serde(default)]
+    pub procedure: Option<String>,
 }
 
 /// A catalogue entry that cannot be used.
@@ -258,6 +263,8 @@ pub struct Service {
     pub daily_limit: u32,
     /// When it issues numbers.
     pub hours: OpeningHours,
+    /// The procedure its counter handles, if the kiosk files it.
+    pub procedure: Option<String>,
 }
 
 impl Service {
@@ -363,6 +370,12 @@ impl Catalog {
                 counters: s.counters.clone(),
                 daily_limit: s.daily_limit,
                 hours,
+                procedure: s
+                    .procedure
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
             });
         }
         Ok(Catalog {

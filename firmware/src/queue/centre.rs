@@ -270,6 +270,47 @@ impl core::fmt::Debug for FormField {
     }
 }
 
+/// The packet's `genuineness` for a chip's verdict: `authority` when the
+/// identity authority (C06) confirmed it online, `anchored` when passive
+/// authentication chains to the kiosk's CSCA list; `None` for anything
+/// else (unverified, unanchored, failed): no packet vouches for it.
+pub fn genuineness_code(g: &crate::trust::Genuineness) -> Option<&'static str> {
+    match g {
+        crate::trust::Genuineness::OnlineVerified { .. } => Some("authority"),
+        crate::trust::Genuineness::Anchored { .. } => Some("anchored"),
+        _ => None,
+    }
+}
+
+impl PrefilledForm {
+    /// `procedure`'s form pre-filled from the verified chip: the fields
+    /// the chip filled, in the form's order (what the citizen would type
+    /// is for the counter to ask).
+    pub fn from_chip(
+        procedure: &crate::requests::Procedure,
+        citizen: &crate::cccd::dg13::Citizen,
+    ) -> PrefilledForm {
+        let form = crate::requests::Form::prefill(procedure, citizen);
+        let fields = form
+            .entries()
+            .zip(&procedure.fields)
+            .filter_map(|((key, value, source), field)| match (value, source) {
+                (Some(value), crate::requests::form::Source::Chip) => Some(FormField {
+                    key: key.to_owned(),
+                    label_vi: field.label_vi.clone(),
+                    label_en: field.label_en.clone(),
+                    value: value.to_owned(),
+                }),
+                _ => None,
+            })
+            .collect();
+        PrefilledForm {
+            procedure: procedure.code.clone(),
+            fields,
+        }
+    }
+}
+
 /// A ticket as the centre holds it. No personal data: a number, codes and
 /// times.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -176,6 +176,8 @@ impl QueueError {
             QueueError::Closed { .. } => Fault::ServiceClosed,
             QueueError::SoldOut { .. } => Fault::ServiceSoldOut,
             QueueError::PriorityNotEligible => Fault::PriorityNotEligible,
+            QueueError::CentreUnreachable => Fault::CentreUnreachable,
+            QueueError::CentreRefused { .. } => Fault::CentreRefused,
             _ => Fault::Internal,
         }
     }

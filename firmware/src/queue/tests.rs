@@ -38,6 +38,7 @@ fn config() -> QueueConfig {
                 counters: vec![1, 2],
                 daily_limit: 150,
                 hours: None,
+                procedure: None,
             },
             ServiceConfig {
                 code: "B".into(),
@@ -46,6 +47,7 @@ fn config() -> QueueConfig {
                 counters: vec![5],
                 daily_limit: 3,
                 hours: Some(hours(&["wed", "sat"], &["08:00-11:00"])),
+                procedure: None,
             },
         ],
     }

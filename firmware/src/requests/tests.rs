@@ -828,3 +828,26 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_tickets_prefilled_form_carries_only_what_the_chip_filled_with_both_labels() {
+    let c = shipped();
+    let p = c.procedure(TAM_TRU).unwrap();
+    let f = crate::queue::centre::PrefilledForm::from_chip(p, &citizen());
+    assert_eq!(f.procedure, TAM_TRU);
+    let name = f.fields.iter().find(|x| x.key == "full_name").unwrap();
+    assert_eq!(name.value, "Nguyễn Văn Mẫu");
+    assert!(!name.label_vi.is_empty() && !name.label_en.is_empty());
+    // What the citizen would type is for the counter to ask.
+    assert!(
+        f.fields
+            .iter()
+            .all(|x| x.key != "temporary_address" && x.key != "phone")
+    );
+    let chip_fields = p.fields.iter().filter(|x| x.chip.is_some()).count();
+    assert!(!f.fields.is_empty() && f.fields.len() <= chip_fields);
+    assert!(
+        !format!("{f:?}").contains("Mẫu"),
+        "Debug must not print values"
+    );
+}

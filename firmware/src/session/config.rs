@@ -37,6 +37,9 @@ pub struct Timeouts {
     /// Inactivity on the service menu.
     #[serde(with = "secs")]
     pub menu: Duration,
+    /// Inactivity on the identity-sharing consent screen (centre mode).
+    #[serde(with = "secs")]
+    pub identity_consent: Duration,
     /// Watchdog of drawing and printing a ticket.
     #[serde(with = "secs")]
     pub ticket: Duration,
@@ -79,6 +82,7 @@ impl Default for Timeouts {
             face_check: Duration::from_secs(45),
             staff_assist: Duration::from_secs(300),
             menu: Duration::from_secs(120),
+            identity_consent: Duration::from_secs(90),
             ticket: Duration::from_secs(30),
             show_ticket: Duration::from_secs(30),
             form: Duration::from_secs(240),
@@ -156,6 +160,7 @@ impl SessionConfig {
             ("face_check", t.face_check),
             ("staff_assist", t.staff_assist),
             ("menu", t.menu),
+            ("identity_consent", t.identity_consent),
             ("ticket", t.ticket),
             ("show_ticket", t.show_ticket),
             ("form", t.form),
@@ -175,6 +180,7 @@ impl SessionConfig {
             ("confirm", t.confirm),
             ("face_consent", t.face_consent),
             ("menu", t.menu),
+            ("identity_consent", t.identity_consent),
             ("form", t.form),
             ("request_consent", t.request_consent),
             ("rating", t.rating),

@@ -148,6 +148,13 @@ pub enum Fault {
     /// online request is not. Shown on the menu and as the refusal of an
     /// online request.
     UnverifiedOffline,
+    /// The centre's queue cannot be reached and the kiosk knows no offline
+    /// block to number from (it never reached its centre). Staff check the
+    /// network; `kioskctl centre status`.
+    CentreUnreachable,
+    /// The centre refused the number (this kiosk not admitted, a service
+    /// the centre does not know). Staff see the code in the log.
+    CentreRefused,
 }
 
 /// Why a chip read ended without a verified holder.
@@ -290,6 +297,10 @@ pub struct TicketInfo {
     pub printed: bool,
     /// Why it did not print, when it did not.
     pub print_problem: Option<PrintProblem>,
+    /// The centre could not be reached: the number is from the kiosk's
+    /// offline block (the screen and the paper say so; no identity went
+    /// to the counter, which will ask for the card).
+    pub offline: bool,
 }
 
 /// Why a ticket did not come out of the printer (what staff must fix).

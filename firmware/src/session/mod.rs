@@ -11,7 +11,17 @@
 //! any step ─cabinet opened─► OutOfService ─staff PIN with the cabinet closed─► Attract
 //! Attract ─walk-in─► Menu (take a number only)
 //! IssuingTicket ─closed / sold out / priority refused─► Menu (with `menu_notice`)
+//! Menu ─take a number (centre mode, identified holder)─► ExpectIdentityConsent
+//!   ─share / don't share─► IssuingTicket (both draw a number)
 //! ```
+//!
+//! The identity-sharing consent (issue 18, PDP Law 91/2025): in centre mode
+//! ([`Session::set_centre_mode`]) an identified holder who takes a number
+//! is asked whether what the chip verified (name, date of birth, masked
+//! ID, how identity was checked, the service and its pre-filled form) may
+//! go to the counter that calls the number. Yes or no, the number is
+//! drawn; [`Action::IssueTicket`] carries the answer (`share_identity`).
+//! An anonymous walk-in is never asked.
 //!
 //! A ticket the printer could not print still reaches `ShowingTicket`
 //! with `printed: false`: the number is on screen, staff are alerted and
@@ -159,6 +169,11 @@ pub enum Action {
         priority: Option<Priority>,
         /// How the holder was identified.
         verification: Verification,
+        /// The citizen said yes on the identity-sharing consent screen
+        /// (PDP Law 91/2025): what the chip verified may go to the counter
+        /// with the number. `false` when they declined, or were never
+        /// asked (no centre, an anonymous walk-in).
+        share_identity: bool,
     },
     /// Prepare the form of a procedure, pre-filled from the chip.
     PrepareForm {
@@ -277,6 +292,9 @@ pub enum StepKind {
     StaffAssist,
     /// Waits for a menu choice.
     Menu,
+    /// Waits for the holder's answer: may what the chip verified go to
+    /// the counter with the number? (centre mode, identified holder.)
+    ExpectIdentityConsent,
     /// Waits for the ticket to be drawn and printed.
     IssuingTicket,
     /// Shows the ticket number; waits for "Continue".
@@ -310,6 +328,7 @@ impl StepKind {
                 | StepKind::ExpectConfirmation
                 | StepKind::ExpectFaceConsent
                 | StepKind::Menu
+                | StepKind::ExpectIdentityConsent
                 | StepKind::ExpectForm
                 | StepKind::ExpectRequestConsent
                 | StepKind::ExpectRating
@@ -333,6 +352,10 @@ enum Step {
         authority: Option<StaffCredential>,
     },
     Menu,
+    ExpectIdentityConsent {
+        service: String,
+        priority: Option<Priority>,
+    },
     IssuingTicket,
     ShowingTicket {
         ticket: TicketInfo,
@@ -370,6 +393,7 @@ impl Step {
             Step::FaceCheck { .. } => StepKind::FaceCheck,
             Step::StaffAssist { .. } => StepKind::StaffAssist,
             Step::Menu => StepKind::Menu,
+            Step::ExpectIdentityConsent { .. } => StepKind::ExpectIdentityConsent,
             Step::IssuingTicket => StepKind::IssuingTicket,
             Step::ShowingTicket { .. } => StepKind::ShowingTicket,
             Step::ExpectForm { .. } => StepKind::ExpectForm,
@@ -435,6 +459,9 @@ pub struct SessionView {
     /// Why the last "take a number" on the menu was refused (closed, no
     /// numbers left, priority not eligible), shown on the menu.
     pub menu_notice: Option<Fault>,
+    /// The service chosen, on the identity-sharing consent screen (the
+    /// screen names it among what goes to the counter).
+    pub consent_service: Option<String>,
 }
 
 /// The citizen journey. See the module documentation.
@@ -460,6 +487,9 @@ pub struct Session {
     menu_notice: Option<Fault>,
     staff_refusal: Option<StaffRefusal>,
     cabinet_open: bool,
+    /// Whether numbers come from a centre whose counters can receive the
+    /// identity packet: the consent step is offered only then.
+    centre_mode: bool,
     outputs: VecDeque<Output>,
 }
 
@@ -486,8 +516,21 @@ impl Session {
             menu_notice: None,
             staff_refusal: None,
             cabinet_open: false,
+            centre_mode: false,
             outputs: VecDeque::new(),
         }
+    }
+
+    /// Numbers come from a centre (`true`): an identified holder who takes
+    /// a number is asked whether what the chip verified may go to the
+    /// counter ([`StepKind::ExpectIdentityConsent`]). Off by default.
+    pub fn set_centre_mode(&mut self, on: bool) {
+        self.centre_mode = on;
+    }
+
+    /// Whether the identity-sharing consent step is offered.
+    pub fn centre_mode(&self) -> bool {
+        self.centre_mode
     }
 
     /// The current step.
@@ -589,6 +632,10 @@ impl Session {
             cabinet_open: self.step == Step::OutOfService && self.cabinet_open,
             menu_notice: match &self.step {
                 Step::Menu => self.menu_notice,
+                _ => None,
+            },
+            consent_service: match &self.step {
+                Step::ExpectIdentityConsent { service, .. } => Some(service.clone()),
                 _ => None,
             },
         }
@@ -814,6 +861,12 @@ impl Session {
                 }
             }
             (Step::Menu, Input::Choose(choice)) => self.choose(choice, now),
+            (Step::ExpectIdentityConsent { service, priority }, Input::Consent(share)) => {
+                // Declining costs nothing: the number is drawn all the same
+                // (consent must be freely given, PDP Law 91/2025).
+                self.issue(service, priority, share, now);
+            }
+            (Step::ExpectIdentityConsent { .. }, Input::Back) => self.go(Step::Menu, now),
             (Step::IssuingTicket, Input::TicketFinished(Ok(ticket))) => {
                 self.go(Step::ShowingTicket { ticket }, now);
             }
@@ -898,12 +951,11 @@ impl Session {
         match choice {
             MenuChoice::TakeNumber { service, priority } => {
                 let verification = self.verification.unwrap_or(Verification::Anonymous);
-                self.go(Step::IssuingTicket, now);
-                self.action(Action::IssueTicket {
-                    service,
-                    priority,
-                    verification,
-                });
+                if self.centre_mode && identified && verification != Verification::Anonymous {
+                    self.go(Step::ExpectIdentityConsent { service, priority }, now);
+                } else {
+                    self.issue(service, priority, false, now);
+                }
             }
             MenuChoice::SubmitRequest { procedure } if identified => {
                 self.action(Action::PrepareForm {
@@ -919,6 +971,26 @@ impl Session {
             MenuChoice::CheckStatus => {}
             MenuChoice::Finish => self.rating_step(now),
         }
+    }
+
+    fn issue(
+        &mut self,
+        service: String,
+        priority: Option<Priority>,
+        share_identity: bool,
+        now: Timestamp,
+    ) {
+        let verification = self.verification.unwrap_or(Verification::Anonymous);
+        // Only an identified holder's chip can be shared (fails closed).
+        let share_identity =
+            share_identity && self.holder.is_some() && verification != Verification::Anonymous;
+        self.go(Step::IssuingTicket, now);
+        self.action(Action::IssueTicket {
+            service,
+            priority,
+            verification,
+            share_identity,
+        });
     }
 
     fn card_presented(&mut self, now: Timestamp) {
@@ -942,6 +1014,7 @@ impl Session {
             | StepKind::FaceCheck
             | StepKind::StaffAssist
             | StepKind::Menu
+            | StepKind::ExpectIdentityConsent
             | StepKind::ExpectForm
             | StepKind::ExpectRequestConsent
                 if self.verification != Some(Verification::Anonymous) =>
@@ -1110,6 +1183,7 @@ impl Session {
             Step::FaceCheck { .. } => (self.entered_at, t.face_check),
             Step::StaffAssist { .. } => (self.entered_at, t.staff_assist),
             Step::Menu => (self.last_activity, t.menu),
+            Step::ExpectIdentityConsent { .. } => (self.last_activity, t.identity_consent),
             Step::IssuingTicket => (self.entered_at, t.ticket),
             Step::ShowingTicket { .. } => (self.entered_at, t.show_ticket),
             Step::ExpectForm { .. } => (self.last_activity, t.form),

@@ -20,6 +20,7 @@ fn ticket(number: &str, printed: bool) -> TicketInfo {
         waiting: 3,
         printed,
         print_problem: (!printed).then_some(PrintProblem::PaperOut),
+        offline: false,
     }
 }
 
@@ -616,7 +617,8 @@ fn a_walk_in_takes_a_number_anonymously() {
         vec![Action::IssueTicket {
             service: "HT".into(),
             priority: Some(Priority::Pregnant),
-            verification: Verification::Anonymous
+            verification: Verification::Anonymous,
+            share_identity: false,
         }]
     );
     assert_eq!(h.step(), StepKind::IssuingTicket);
@@ -646,7 +648,8 @@ fn a_printed_ticket_is_shown_then_rated_then_goodbye_then_attract() {
         vec![Action::IssueTicket {
             service: "CT".into(),
             priority: None,
-            verification: Verification::FaceMatched
+            verification: Verification::FaceMatched,
+            share_identity: false,
         }]
     );
     let ticket = ticket("A012", true);
@@ -1415,4 +1418,164 @@ fn someone_arriving_at_the_idle_kiosk_is_greeted_and_no_journey_starts() {
     h.input(Input::WalkIn);
     let out = h.input(Input::PresenceDetected);
     assert!(!out.contains(&Output::Event(Event::Approached)));
+}
+
+fn take(service: &str) -> Input {
+    Input::Choose(MenuChoice::TakeNumber {
+        service: service.into(),
+        priority: None,
+    })
+}
+
+fn issue(service: &str, verification: Verification, share_identity: bool) -> Action {
+    Action::IssueTicket {
+        service: service.into(),
+        priority: None,
+        verification,
+        share_identity,
+    }
+}
+
+#[test]
+fn in_centre_mode_an_identified_holder_is_asked_before_the_number_and_yes_shares() {
+    let mut h = Harness::new();
+    h.session.set_centre_mode(true);
+    h.reach_menu_face_matched();
+    let out = h.input(take("CT"));
+    assert!(
+        actions(&out).is_empty(),
+        "nothing is drawn before the answer"
+    );
+    assert_eq!(h.step(), StepKind::ExpectIdentityConsent);
+    let view = h.session.view();
+    assert_eq!(view.consent_service.as_deref(), Some("CT"));
+    assert!(
+        view.holder_name.is_some(),
+        "the screen names what is shared"
+    );
+    let out = h.input(Input::Consent(true));
+    assert_eq!(
+        actions(&out),
+        vec![issue("CT", Verification::FaceMatched, true)]
+    );
+    assert_eq!(h.step(), StepKind::IssuingTicket);
+}
+
+#[test]
+fn declining_to_share_still_draws_the_number() {
+    let mut h = Harness::new();
+    h.session.set_centre_mode(true);
+    h.reach_menu_face_matched();
+    h.input(take("CT"));
+    let out = h.input(Input::Consent(false));
+    assert_eq!(
+        actions(&out),
+        vec![issue("CT", Verification::FaceMatched, false)]
+    );
+    assert_eq!(h.step(), StepKind::IssuingTicket);
+}
+
+#[test]
+fn a_guardian_or_staff_confirmed_holder_is_asked_too() {
+    let mut h = Harness::new();
+    h.session.set_centre_mode(true);
+    h.reach_confirmation(true);
+    h.input(Input::Confirm(true));
+    h.input(Input::Consent(false));
+    assert_eq!(h.step(), StepKind::StaffAssist);
+    h.input(Input::StaffAuthenticated(staff()));
+    h.input(Input::StaffDecision(true));
+    assert_eq!(h.step(), StepKind::Menu);
+    h.input(take("A"));
+    assert_eq!(h.step(), StepKind::ExpectIdentityConsent);
+    let out = h.input(Input::Consent(true));
+    assert_eq!(
+        actions(&out),
+        vec![issue("A", Verification::StaffConfirmed, true)]
+    );
+}
+
+#[test]
+fn an_anonymous_walk_in_is_never_asked_to_share() {
+    let mut h = Harness::new();
+    h.session.set_centre_mode(true);
+    h.input(Input::WalkIn);
+    let out = h.input(take("A"));
+    assert_eq!(
+        actions(&out),
+        vec![issue("A", Verification::Anonymous, false)]
+    );
+    assert_eq!(h.step(), StepKind::IssuingTicket);
+}
+
+#[test]
+fn without_a_centre_the_identified_holder_is_not_asked() {
+    let mut h = Harness::new();
+    h.reach_menu_face_matched();
+    let out = h.input(take("A"));
+    assert_eq!(
+        actions(&out),
+        vec![issue("A", Verification::FaceMatched, false)]
+    );
+}
+
+#[test]
+fn the_consent_screen_times_out_like_any_interactive_screen_and_wipes() {
+    let mut h = Harness::new();
+    h.session.set_centre_mode(true);
+    h.reach_menu_face_matched();
+    h.input(take("A"));
+    let warn_at = h.config.timeouts.identity_consent - h.config.timeouts.warning;
+    let out = h.advance(warn_at);
+    assert!(
+        events(&out)
+            .iter()
+            .any(|e| matches!(e, Event::TimeoutWarning { .. }))
+    );
+    assert_eq!(h.step(), StepKind::ExpectIdentityConsent);
+    let out = h.advance(h.config.timeouts.warning);
+    assert_eq!(ended(&out), Some(EndReason::TimedOut));
+    assert!(actions(&out).contains(&Action::WipePersonalData));
+    assert!(
+        !actions(&out)
+            .iter()
+            .any(|a| matches!(a, Action::IssueTicket { .. })),
+        "no answer, no number and nothing shared"
+    );
+    assert!(!h.session.holds_personal_data());
+}
+
+#[test]
+fn back_on_the_consent_screen_returns_to_the_menu_and_card_removal_ends_it() {
+    let mut h = Harness::new();
+    h.session.set_centre_mode(true);
+    h.reach_menu_face_matched();
+    h.input(take("A"));
+    h.input(Input::Back);
+    assert_eq!(h.step(), StepKind::Menu);
+    h.input(take("A"));
+    h.input(Input::CardRemoved);
+    assert_eq!(h.step(), StepKind::Notice);
+    assert_eq!(h.session.view().fault, Some(Fault::CardRemoved));
+    assert!(!h.session.holds_personal_data());
+}
+
+#[test]
+fn an_unreachable_centre_without_a_block_is_a_notice_and_an_offline_ticket_is_shown() {
+    let mut h = Harness::new();
+    h.session.set_centre_mode(true);
+    h.input(Input::WalkIn);
+    h.input(take("A"));
+    h.input(Input::TicketFinished(Err(Fault::CentreUnreachable)));
+    assert_eq!(h.step(), StepKind::Notice);
+    assert_eq!(h.session.view().fault, Some(Fault::CentreUnreachable));
+    let mut h = Harness::new();
+    h.input(Input::WalkIn);
+    h.input(take("A"));
+    let offline = TicketInfo {
+        offline: true,
+        ..ticket("A800", true)
+    };
+    h.input(Input::TicketFinished(Ok(offline.clone())));
+    assert_eq!(h.session.view().ticket, Some(offline));
 }

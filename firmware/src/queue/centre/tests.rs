@@ -31,6 +31,7 @@ fn queue() -> Queue {
                 counters: vec![1],
                 daily_limit: 150,
                 hours: None,
+                procedure: None,
             }],
         })
         .unwrap(),
@@ -369,4 +370,34 @@ fn reconciliation_backs_off_while_the_centre_is_away() {
     s.succeeded(22_000);
     assert_eq!(s.next_at(), 23_000);
     assert!(!s.due(22_500));
+}
+
+#[test]
+fn only_an_anchored_or_authority_confirmed_chip_vouches_in_a_packet() {
+    use crate::trust::Genuineness;
+    assert_eq!(
+        genuineness_code(&Genuineness::Anchored {
+            csca: "CN=CSCA".into()
+        }),
+        Some("anchored")
+    );
+    assert_eq!(
+        genuineness_code(&Genuineness::OnlineVerified {
+            verdict: "v-1".into()
+        }),
+        Some("authority")
+    );
+    assert_eq!(
+        genuineness_code(&Genuineness::Unanchored {
+            issuer: "CN=Other".into()
+        }),
+        None
+    );
+    assert_eq!(
+        genuineness_code(&Genuineness::UnverifiedOffline {
+            issuer: "CN=Other".into(),
+            cause: "timeout".into()
+        }),
+        None
+    );
 }

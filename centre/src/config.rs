@@ -23,6 +23,22 @@
 //! # The services: the kiosk's own `[queue]` section, inline, or read from
 //! # a kiosk's configuration file so one file serves both.
 //! queue_file = "../../board/config/sim.toml"
+//!
+//! # The counter and hall-display pages (optional): HTTPS with the
+//! # centre's certificate, no client certificate (browsers).
+//! [pages]
+//! listen = "0.0.0.0:9444"
+//! # with [pages], `centre.identity_key_file = "identity.key"` is required
+//! # (32 bytes, mode 600): the identity packets' key.
+//!
+//! [[staff]]
+//! id = "nv01"
+//! pin_hash = "$argon2id$v=19$..."     # `kiosk-centre staff hash-pin`
+//! counters = [1, 2]                   # the counters they may serve
+//!
+//! [[displays]]
+//! id = "hall"
+//! token_sha256 = "…64 hex…"           # `kiosk-centre display token`
 //! ```
 //!
 //! Relative paths are relative to the file. Loading checks everything it
@@ -31,6 +47,7 @@
 
 use kiosk_firmware::queue::centre::{MAX_SEQ, OfflineBlock};
 use kiosk_firmware::queue::{Catalog, QueueConfig};
+use kiosk_firmware::staff::PinHash;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -76,6 +93,32 @@ struct RawConfig {
     kiosks: Vec<RawKiosk>,
     queue: Option<QueueConfig>,
     queue_file: Option<PathBuf>,
+    pages: Option<RawPages>,
+    #[serde(default)]
+    staff: Vec<RawStaff>,
+    #[serde(default)]
+    displays: Vec<RawDisplay>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPages {
+    listen: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStaff {
+    id: String,
+    pin_hash: String,
+    counters: Vec<u16>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDisplay {
+    id: String,
+    token_sha256: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +132,7 @@ struct RawCentre {
     online_max: u32,
     clock_start: Option<String>,
     metrics_listen: Option<String>,
+    identity_key_file: Option<PathBuf>,
 }
 
 fn default_online_max() -> u32 {
@@ -147,6 +191,26 @@ pub struct TlsFiles {
     pub client_ca_file: PathBuf,
 }
 
+/// A member of staff who may sign in on the counter page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffEntry {
+    /// Their id (what they type).
+    pub id: String,
+    /// Their PIN's Argon2id hash.
+    pub pin_hash: PinHash,
+    /// The counters they may serve.
+    pub counters: Vec<u16>,
+}
+
+/// A hall display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayEntry {
+    /// Its id.
+    pub id: String,
+    /// The SHA-256 of its token.
+    pub token_sha256: [u8; 32],
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct CentreConfig {
@@ -178,6 +242,16 @@ pub struct CentreConfig {
     pub kiosks: Vec<KioskEntry>,
     /// The services.
     pub catalog: Catalog,
+    /// The identity packets' key file (32 bytes, mode 600); without it a
+    /// ticket with an identity packet is refused.
+    pub identity_key_file: Option<PathBuf>,
+    /// Where the counter and display pages are served (HTTPS, no client
+    /// certificate).
+    pub pages_listen: Option<SocketAddr>,
+    /// Staff who may sign in on the counter page.
+    pub staff: Vec<StaffEntry>,
+    /// Hall displays.
+    pub displays: Vec<DisplayEntry>,
 }
 
 impl CentreConfig {
@@ -310,6 +384,70 @@ impl CentreConfig {
         };
         let catalog =
             Catalog::from_config(&queue).map_err(|e| invalid(&e.field, e.reason.clone()))?;
+        let pages_listen = raw
+            .pages
+            .as_ref()
+            .map(|p| {
+                p.listen
+                    .parse::<SocketAddr>()
+                    .map_err(|e| invalid("pages.listen", format!("is not IP:PORT ({e})")))
+            })
+            .transpose()?;
+        let mut staff: Vec<StaffEntry> = Vec::new();
+        for (i, s) in raw.staff.iter().enumerate() {
+            let field = |f: &str| format!("staff[{i}].{f}");
+            if !valid_id(&s.id) || staff.iter().any(|o| o.id == s.id) {
+                return Err(invalid(
+                    &field("id"),
+                    "must be 1–32 ASCII letters, digits, '-', '_' or '.', and unique".into(),
+                ));
+            }
+            let pin_hash = PinHash::parse(&s.pin_hash)
+                .map_err(|e| invalid(&field("pin_hash"), e.to_string()))?;
+            if s.counters.is_empty() {
+                return Err(invalid(
+                    &field("counters"),
+                    "must list at least one counter".into(),
+                ));
+            }
+            for c in &s.counters {
+                if !catalog.services.iter().any(|svc| svc.counters.contains(c)) {
+                    return Err(invalid(
+                        &field("counters"),
+                        format!("counter {c} serves no service of the catalogue"),
+                    ));
+                }
+            }
+            staff.push(StaffEntry {
+                id: s.id.clone(),
+                pin_hash,
+                counters: s.counters.clone(),
+            });
+        }
+        let mut displays: Vec<DisplayEntry> = Vec::new();
+        for (i, d) in raw.displays.iter().enumerate() {
+            let field = |f: &str| format!("displays[{i}].{f}");
+            if !valid_id(&d.id) || displays.iter().any(|o| o.id == d.id) {
+                return Err(invalid(&field("id"), "must be a unique id".into()));
+            }
+            let mut token_sha256 = [0u8; 32];
+            hex::decode_to_slice(d.token_sha256.trim(), &mut token_sha256).map_err(|_| {
+                invalid(
+                    &field("token_sha256"),
+                    "must be 64 hex digits (a SHA-256)".into(),
+                )
+            })?;
+            displays.push(DisplayEntry {
+                id: d.id.clone(),
+                token_sha256,
+            });
+        }
+        if pages_listen.is_some() && (raw.centre.identity_key_file.is_none()) {
+            return Err(invalid(
+                "centre.identity_key_file",
+                "is required with [pages] (the counter page shows identity packets)".into(),
+            ));
+        }
         if !(1..=64).contains(&raw.database.pool_size) {
             return Err(invalid("database.pool_size", "must be 1–64".into()));
         }
@@ -330,13 +468,30 @@ impl CentreConfig {
             pool_size: raw.database.pool_size,
             kiosks,
             catalog,
+            identity_key_file: raw.centre.identity_key_file.map(|f| base.join(f)),
+            pages_listen,
+            staff,
+            displays,
         })
+    }
+
+    /// The member of staff `id`.
+    pub fn staff_member(&self, id: &str) -> Option<&StaffEntry> {
+        self.staff.iter().find(|s| s.id == id)
     }
 
     /// The kiosk with certificate name `id`.
     pub fn kiosk(&self, id: &str) -> Option<&KioskEntry> {
         self.kiosks.iter().find(|k| k.id == id)
     }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 32
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 #[cfg(test)]

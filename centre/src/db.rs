@@ -20,6 +20,7 @@
 //! one transaction under an advisory lock (two centres starting together
 //! migrate once); a database newer than the code is refused.
 
+use crate::identity::IdentityKey;
 use crate::stats::{DayStats, TicketTimes};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use kiosk_firmware::queue::centre::{
@@ -53,10 +54,17 @@ const MIGRATIONS: &[Migration] = &[
         name: "ratings",
         sql: include_str!("../migrations/0002_ratings.sql"),
     },
+    Migration {
+        version: 3,
+        name: "pages",
+        sql: include_str!("../migrations/0003_pages.sql"),
+    },
 ];
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
+
+pub mod pages;
 
 /// A key no other advisory lock of ours uses: "migrating".
 const MIGRATION_LOCK: i64 = 0x6b69_6f73_6b63_6d31;
@@ -150,6 +158,45 @@ pub enum Refusal {
     /// The counter serves none of the services asked for.
     #[error("counter {0} serves no such service")]
     CounterNotServing(u16),
+    /// An identity packet with an anonymous ticket (or a packet that says
+    /// anonymous): only an identified holder has one.
+    #[error("an anonymous ticket carries no identity packet")]
+    IdentityOnAnonymous,
+    /// The packet names another service than the ticket's.
+    #[error("the identity packet is for service {packet}, the ticket for {ticket}")]
+    IdentityServiceMismatch {
+        /// The packet's service.
+        packet: String,
+        /// The ticket's.
+        ticket: String,
+    },
+    /// The packet is larger than the centre keeps.
+    #[error("the identity packet is {size} bytes, at most {max}")]
+    IdentityTooLarge {
+        /// Its size (JSON).
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// This centre has no identity key: it keeps no packets.
+    #[error("this centre does not accept identity packets (no identity key configured)")]
+    IdentityNotAccepted,
+    /// The ticket has no identity packet (none was sent, or it was deleted
+    /// when the ticket ended or at day end).
+    #[error("ticket {0} has no identity packet")]
+    NoIdentity(i64),
+    /// The ticket was finished at this counter: its packet was deleted.
+    #[error("ticket {0} is finished: its identity packet was deleted")]
+    IdentityGone(i64),
+    /// The ticket is not called at the asking session's counter.
+    #[error("ticket {0} is not called at your counter")]
+    NotAtYourCounter(i64),
+    /// Too many wrong PINs for this staff id.
+    #[error("too many wrong PINs: locked until {until_unix_ms}")]
+    LockedOut {
+        /// When the lock ends (wall-clock ms).
+        until_unix_ms: u64,
+    },
 }
 
 /// A refusal or a failure.
@@ -345,6 +392,7 @@ pub struct CentreDb {
     centre_id: String,
     catalog: Catalog,
     online_max: u32,
+    identity_key: Option<std::sync::Arc<IdentityKey>>,
 }
 
 impl CentreDb {
@@ -355,7 +403,14 @@ impl CentreDb {
             centre_id: centre_id.to_owned(),
             catalog,
             online_max,
+            identity_key: None,
         }
+    }
+
+    /// The same queue, keeping identity packets sealed under `key`.
+    pub fn with_identity_key(mut self, key: std::sync::Arc<IdentityKey>) -> CentreDb {
+        self.identity_key = Some(key);
+        self
     }
 
     /// The catalogue.
@@ -400,6 +455,10 @@ impl CentreDb {
             .service(&req.service)
             .ok_or_else(|| Refusal::UnknownService(req.service.clone()))?;
         check_lane(req.lane, req.priority.as_deref(), &req.verification)?;
+        let identity_key = match &req.identity {
+            Some(p) => Some(self.check_identity(req, p)?),
+            None => None,
+        };
         let day = Self::day(now)?;
         let mut client = self.pool.get().await?;
         // A lost race on the idempotency key replays the winner: at most
@@ -508,6 +567,9 @@ impl CentreDb {
             };
             let t = ticket(rows.first().ok_or(DbError::CorruptRow(0))?)?;
             event(&tx, t.id, now, "issued", None, None).await?;
+            if let (Some(p), Some(key)) = (&req.identity, identity_key.as_deref()) {
+                self.store_identity(&tx, key, &t, p, now).await?;
+            }
             let waiting = self.waiting_before(&tx, &t).await?;
             tx.commit().await?;
             return Ok(IssueAnswer {
@@ -810,6 +872,7 @@ impl CentreDb {
         .await?;
         match rows.first() {
             Some(r) => {
+                pages::delete_identity(tx, r.get(0)).await?;
                 event(
                     tx,
                     r.get(0),
@@ -1099,6 +1162,10 @@ impl CentreDb {
         .await?;
         let t = ticket(rows.first().ok_or(DbError::CorruptRow(id))?)?;
         event(&tx, id, now, kind, Some(i32::from(counter)), None).await?;
+        if t.state != TicketState::Called {
+            // Served or a no-show: the holder's packet goes with it.
+            pages::delete_identity(&tx, id).await?;
+        }
         tx.commit().await?;
         Ok(t)
     }

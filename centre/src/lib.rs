@@ -15,6 +15,11 @@
 //!   the statistics' Prometheus text on a loopback listener of its own.
 //! - [`stats`]: waiting and service times, no-shows and satisfaction per
 //!   day, service and counter (JSON and Prometheus text).
+//! - [`pages`]: the counter page (staff sign in with a PIN, call and
+//!   finish numbers, see a called ticket's identity packet) and the hall
+//!   display page, on an HTTPS listener of their own without client
+//!   certificates; [`identity`]: the identity packet sealed at rest;
+//!   [`audio`]: the display's chime and spoken call (WAV).
 //! - [`clock`]: the only place the centre reads a clock.
 //! - [`pki`]: a test PKI; [`postgres`]: a private PostgreSQL server for
 //!   tests, demos and the benchmark.
@@ -23,10 +28,13 @@
 //! `kiosk_firmware::queue::centre`; its HTTPS client is
 //! `kiosk_board::online::centre`.
 
+pub mod audio;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod identity;
+pub mod pages;
 pub mod pki;
 pub mod postgres;
 pub mod server;

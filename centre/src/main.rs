@@ -5,9 +5,14 @@
 //! - `kiosk-centre stats --config centre.toml [--day YYYYMMDD] [--prometheus]`:
 //!   a day's statistics from the database (JSON, or Prometheus text).
 //! - `kiosk-centre pki --out DIR --client ID…`: a test PKI.
+//! - `kiosk-centre staff hash-pin` (PIN on stdin): the Argon2id hash for
+//!   `[[staff]] pin_hash`.
+//! - `kiosk-centre display token`: a fresh display token and its SHA-256
+//!   for `[[displays]] token_sha256`.
 //! - `kiosk-centre demo --dir DIR --kiosks N`: a private PostgreSQL, a test
-//!   PKI, a configuration and client files, and the centre, until SIGTERM
-//!   or Ctrl-C; prints one JSON line when ready.
+//!   PKI, a configuration and client files, an identity key, a demo staff
+//!   member (id, PIN) and display token for the pages, and the centre,
+//!   until SIGTERM or Ctrl-C; prints one JSON line when ready.
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -62,6 +67,16 @@ enum Command {
         #[arg(long = "client")]
         clients: Vec<String>,
     },
+    /// Staff of the counter page.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Hall displays.
+    Display {
+        #[command(subcommand)]
+        command: DisplayCommand,
+    },
     /// A whole centre on this machine (private PostgreSQL, test PKI).
     Demo {
         /// The folder for the configuration, PKI and client files.
@@ -76,7 +91,25 @@ enum Command {
         /// Start the centre's clock at this local time (YYYY-MM-DDTHH:MM).
         #[arg(long)]
         clock_start: Option<String>,
+        /// Where the counter and display pages listen (port 0: any free
+        /// port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        pages_listen: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Reads a PIN (6–12 digits) on stdin and prints its Argon2id PHC hash
+    /// for `[[staff]] pin_hash`.
+    HashPin,
+}
+
+#[derive(Debug, Subcommand)]
+enum DisplayCommand {
+    /// Prints a fresh random display token and its SHA-256 for
+    /// `[[displays]] token_sha256` (JSON).
+    Token,
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -161,6 +194,29 @@ fn main() -> anyhow::Result<()> {
                 anyhow::Ok(())
             })
         }
+        Command::Staff {
+            command: StaffCommand::HashPin,
+        } => {
+            let mut pin = zeroize::Zeroizing::new(String::new());
+            std::io::stdin()
+                .read_line(&mut pin)
+                .context("cannot read the PIN on stdin")?;
+            let salt = kiosk_centre::identity::random_bytes::<16>()
+                .ok_or_else(|| anyhow::anyhow!("no random bytes"))?;
+            let hash = kiosk_firmware::staff::hash_pin(pin.trim_end_matches(['\r', '\n']), &salt)?;
+            println!("{}", hash.as_str());
+            Ok(())
+        }
+        Command::Display {
+            command: DisplayCommand::Token,
+        } => {
+            let (token, sha256) = kiosk_centre::demo::display_token_pair()?;
+            println!(
+                "{}",
+                serde_json::json!({ "token": token, "token_sha256": sha256 })
+            );
+            Ok(())
+        }
         Command::Pki { out, clients } => {
             let ca = kiosk_centre::pki::generate(&out, &clients)?;
             println!("{}", serde_json::json!({ "ca": ca, "clients": clients }));
@@ -171,6 +227,7 @@ fn main() -> anyhow::Result<()> {
             kiosks,
             listen,
             clock_start,
+            pages_listen,
         } => {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -181,6 +238,7 @@ fn main() -> anyhow::Result<()> {
                 &listen,
                 kiosks,
                 clock_start.as_deref(),
+                Some(&pages_listen),
             )?;
             let config = CentreConfig::load(&layout.config)?;
             let result = runtime()?.block_on(async {
@@ -188,11 +246,18 @@ fn main() -> anyhow::Result<()> {
                 let addr = server.local_addr()?;
                 let url = format!("https://127.0.0.1:{}", addr.port());
                 kiosk_centre::demo::write_client_files(&layout, &url)?;
+                let pages = server
+                    .pages_addr()
+                    .map(|a| format!("https://127.0.0.1:{}", a.port()));
                 println!(
                     "{}",
                     serde_json::json!({
                         "ready": true,
                         "url": url,
+                        "pages_url": pages,
+                        "counter_page": pages.as_ref().map(|p| format!("{p}/counter")),
+                        "display_page": pages.as_ref().zip(layout.display_token.as_ref())
+                            .map(|(p, t)| format!("{p}/display?token={t}")),
                         "layout": layout,
                         "postgres_port": pg.port(),
                     })

@@ -29,6 +29,9 @@ pub enum PkiError {
     /// A client id that cannot be a file name.
     #[error("client id {0:?}: use letters, digits, '-' and '_'")]
     BadId(String),
+    /// A certificate whose public key cannot be read.
+    #[error("SPKI: {0}")]
+    Spki(String),
 }
 
 fn dn(cn: &str) -> DistinguishedName {
@@ -91,4 +94,25 @@ pub fn generate(dir: &Path, clients: &[String]) -> Result<PathBuf, PkiError> {
         write(&dir.join(format!("{id}.key")), &key.serialize_pem())?;
     }
     Ok(ca_file)
+}
+
+/// The base64 SHA-256 of the subject public key info of the first
+/// certificate in the PEM file `cert` (Chromium's
+/// `--ignore-certificate-errors-spki-list` pins a test centre's
+/// certificate with it).
+pub fn spki_sha256_base64(cert: &Path) -> Result<String, PkiError> {
+    use base64::Engine as _;
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    use sha2::Digest as _;
+    use x509_cert::der::{Decode as _, Encode as _};
+    let bad = |e: String| PkiError::Spki(format!("{}: {e}", cert.display()));
+    let der = CertificateDer::from_pem_file(cert).map_err(|e| bad(e.to_string()))?;
+    let parsed = x509_cert::Certificate::from_der(der.as_ref()).map_err(|e| bad(e.to_string()))?;
+    let spki = parsed
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&spki)))
 }

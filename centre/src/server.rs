@@ -72,6 +72,9 @@ pub enum ServeError {
     /// The database cannot be used.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The identity key cannot be used.
+    #[error(transparent)]
+    IdentityKey(#[from] crate::identity::KeyError),
 }
 
 fn load_certs(path: &FsPath) -> Result<Vec<CertificateDer<'static>>, ServeError> {
@@ -122,6 +125,28 @@ pub fn tls_config(config: &CentreConfig) -> Result<Arc<rustls::ServerConfig>, Se
     Ok(Arc::new(tls))
 }
 
+/// The pages' rustls configuration: the centre's certificate, no client
+/// certificate (browsers).
+pub fn pages_tls_config(config: &CentreConfig) -> Result<Arc<rustls::ServerConfig>, ServeError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certs = load_certs(&config.tls.cert_file)?;
+    let key =
+        rustls::pki_types::PrivateKeyDer::from_pem_file(&config.tls.key_file).map_err(|e| {
+            ServeError::TlsFile {
+                path: config.tls.key_file.display().to_string(),
+                reason: format!("holds no usable PEM private key ({e})"),
+            }
+        })?;
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServeError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| ServeError::Tls(e.to_string()))?;
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(tls))
+}
+
 /// The common name of a client certificate.
 pub fn common_name(der: &[u8]) -> Option<String> {
     let cert = x509_cert::Certificate::from_der(der).ok()?;
@@ -147,6 +172,11 @@ pub struct AppState {
     pub clock: Clock,
     /// The queue's changes, for `GET /v1/events`.
     pub events: Events,
+    /// The display's calls as WAV.
+    pub audio: crate::audio::CallAudio,
+    /// One sign-in at a time per staff id (the lockout's count cannot be
+    /// outrun by parallel guesses).
+    pub sign_ins: crate::pages::SignInLocks,
 }
 
 /// The queue's changes as they commit, to every listener of
@@ -191,11 +221,11 @@ impl Events {
     }
 }
 
-type Shared = Arc<AppState>;
+pub(crate) type Shared = Arc<AppState>;
 
 /// An error response.
 #[derive(Debug)]
-pub struct ApiFailure(StatusCode, ApiError);
+pub struct ApiFailure(pub(crate) StatusCode, pub(crate) ApiError);
 
 impl IntoResponse for ApiFailure {
     fn into_response(self) -> Response {
@@ -203,7 +233,7 @@ impl IntoResponse for ApiFailure {
     }
 }
 
-fn failure(status: StatusCode, code: &str, message: impl Into<String>) -> ApiFailure {
+pub(crate) fn failure(status: StatusCode, code: &str, message: impl Into<String>) -> ApiFailure {
     ApiFailure(
         status,
         ApiError {
@@ -235,6 +265,23 @@ impl From<CentreError> for ApiFailure {
                     Refusal::CounterNotServing(_) => {
                         (StatusCode::UNPROCESSABLE_ENTITY, "counter_not_serving")
                     }
+                    Refusal::IdentityOnAnonymous => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "identity_on_anonymous")
+                    }
+                    Refusal::IdentityServiceMismatch { .. } => (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "identity_service_mismatch",
+                    ),
+                    Refusal::IdentityTooLarge { .. } => {
+                        (StatusCode::PAYLOAD_TOO_LARGE, "identity_too_large")
+                    }
+                    Refusal::IdentityNotAccepted => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "identity_not_accepted")
+                    }
+                    Refusal::NoIdentity(_) => (StatusCode::NOT_FOUND, "no_identity"),
+                    Refusal::IdentityGone(_) => (StatusCode::GONE, "identity_gone"),
+                    Refusal::NotAtYourCounter(_) => (StatusCode::FORBIDDEN, "not_at_your_counter"),
+                    Refusal::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked_out"),
                 };
                 let mut f = failure(status, code, message);
                 match r {
@@ -532,7 +579,7 @@ async fn stats(
 }
 
 /// Who is at which counter now: the first thing a listener hears.
-async fn snapshot(s: &AppState) -> Result<String, ApiFailure> {
+pub(crate) async fn snapshot(s: &AppState) -> Result<String, ApiFailure> {
     let day = CentreDb::today(s.clock.now())?;
     let mut at: Vec<AtCounter> =
         s.db.tickets_of_day(&day)
@@ -568,9 +615,27 @@ async fn events(
     Extension(peer): Extension<Peer>,
 ) -> Result<Response, ApiFailure> {
     kiosk_or_counter(&s, &peer)?;
+    event_stream(s, false).await
+}
+
+/// The server-sent events' response: `retry`, a snapshot, then every
+/// change (shared by `GET /v1/events` and the pages' streams). With
+/// `clock`, a `clock` event with the centre's time comes first (the hall
+/// display measures a call's latency on the centre's clock).
+pub(crate) async fn event_stream(s: Shared, clock: bool) -> Result<Response, ApiFailure> {
     // Subscribe before the snapshot: a change between the two is heard.
     let rx = s.events.subscribe();
-    let first = format!("retry: 2000\n{}", snapshot(&s).await?);
+    let snap = snapshot(&s).await?;
+    // Read after the snapshot: the clock event is sent right away.
+    let hello = if clock {
+        format!(
+            "event: clock\ndata: {{\"now_unix_ms\":{}}}\n\n",
+            s.clock.now().0
+        )
+    } else {
+        String::new()
+    };
+    let first = format!("retry: 2000\n{hello}{snap}");
     struct Listener {
         state: Shared,
         rx: broadcast::Receiver<QueueEvent>,
@@ -663,6 +728,7 @@ async fn metrics(State(s): State<Shared>) -> Result<Response, ApiFailure> {
 pub struct Server {
     listener: TcpListener,
     metrics: Option<TcpListener>,
+    pages: Option<(TcpListener, TlsAcceptor)>,
     tls: TlsAcceptor,
     state: Shared,
 }
@@ -680,14 +746,22 @@ impl Server {
     /// Connects to the database, migrates it, loads TLS and binds.
     pub async fn bind(config: CentreConfig) -> Result<Server, ServeError> {
         let tls = tls_config(&config)?;
+        let identity_key = config
+            .identity_key_file
+            .as_deref()
+            .map(crate::identity::IdentityKey::load)
+            .transpose()?;
         let pool = crate::db::pool(&config.database_url, config.pool_size)?;
         crate::db::migrate(&pool).await?;
-        let db = CentreDb::new(
+        let mut db = CentreDb::new(
             pool,
             &config.centre_id,
             config.catalog.clone(),
             config.online_max,
         );
+        if let Some(key) = identity_key {
+            db = db.with_identity_key(Arc::new(key));
+        }
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -703,16 +777,28 @@ impl Server {
             ),
             None => None,
         };
+        let pages = match config.pages_listen {
+            Some(addr) => Some((
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| ServeError::Bind { addr, source })?,
+                TlsAcceptor::from(pages_tls_config(&config)?),
+            )),
+            None => None,
+        };
         let clock = Clock::new(config.clock_start);
         Ok(Server {
             listener,
             metrics,
+            pages,
             tls: TlsAcceptor::from(tls),
             state: Arc::new(AppState {
                 config,
                 db,
                 clock,
                 events: Events::default(),
+                audio: crate::audio::CallAudio::default(),
+                sign_ins: crate::pages::SignInLocks::default(),
             }),
         })
     }
@@ -720,6 +806,11 @@ impl Server {
     /// Where it listens (the real port when the configuration said 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where the pages are served, if configured.
+    pub fn pages_addr(&self) -> Option<SocketAddr> {
+        self.pages.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     /// Where the metrics text is served, if configured.
@@ -732,6 +823,10 @@ impl Server {
         if let Some(listener) = self.metrics {
             tokio::spawn(serve_plain(listener, metrics_router(self.state.clone())));
         }
+        if let Some((listener, tls)) = self.pages {
+            tokio::spawn(crate::pages::serve(listener, tls, self.state.clone()));
+        }
+        tokio::spawn(sweep(self.state.clone()));
         let app = router(self.state.clone());
         loop {
             let (tcp, addr) = match self.listener.accept().await {
@@ -772,6 +867,23 @@ impl Server {
                     tracing::debug!(%addr, error = %e, "connection");
                 }
             });
+        }
+    }
+}
+
+/// How often past days' identity packets and expired sessions are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(300);
+
+/// Deletes identity packets of past days and expired page sessions, at
+/// start-up and every [`SWEEP_EVERY`]. Logs counts only.
+async fn sweep(state: Shared) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tick.tick().await;
+        match state.db.sweep(state.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(packets = n, "identity packets of past days deleted"),
+            Err(e) => tracing::warn!(error = %e, "sweep"),
         }
     }
 }

@@ -2,8 +2,10 @@
 //! `postgresql`, one server per test binary, a fresh database per test)
 //! and the real `kiosk-centre serve` process on a demo layout (PKI,
 //! configuration, one `[centre]` client file per kiosk), killed by PID and
-//! started again. Used by `tests/centre.rs` (the centre's queue) and
-//! `tests/centre_kiosk.rs` (the kiosk runtime numbering through it).
+//! started again, with or without its pages listener. Used by
+//! `tests/centre.rs` (the centre's queue), `tests/centre_kiosk.rs` (the
+//! kiosk runtime numbering through it) and `tests/centre_pages.rs` (the
+//! counter and display pages).
 
 use kiosk_centre::postgres::TempPostgres;
 use std::path::{Path, PathBuf};
@@ -55,6 +57,14 @@ pub fn target_dir_binary(name: &str) -> PathBuf {
     path
 }
 
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
 /// A `kiosk-centre serve` process on a fixed port, killed by PID.
 #[derive(Debug)]
 pub struct CentreProcess {
@@ -63,6 +73,13 @@ pub struct CentreProcess {
     pub config: PathBuf,
     /// Its port on 127.0.0.1.
     pub port: u16,
+    /// The pages' port, if started with them.
+    pub pages_port: Option<u16>,
+    /// Its database's connection string.
+    pub db_url: String,
+    /// Its `KIOSK_LOG` filter (`info` with the pages: every line they
+    /// log is checked for personal data).
+    pub log_level: &'static str,
 }
 
 impl CentreProcess {
@@ -70,17 +87,27 @@ impl CentreProcess {
     /// for `kiosks` kiosks on a fresh database, with the centre's clock at
     /// Monday 09:00, and starts the centre.
     pub fn start_new(dir: &Path, kiosks: usize) -> (CentreProcess, kiosk_centre::demo::DemoLayout) {
+        Self::start_with(dir, kiosks, Some(MONDAY_NINE), false)
+    }
+
+    /// The same with the pages listener (a demo staff member and display)
+    /// if `pages`, and the clock `clock_start` (`None`: the system's).
+    pub fn start_with(
+        dir: &Path,
+        kiosks: usize,
+        clock_start: Option<&str>,
+        pages: bool,
+    ) -> (CentreProcess, kiosk_centre::demo::DemoLayout) {
         let url = fresh_db();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let port = free_port();
+        let pages_port = pages.then(free_port);
         let layout = kiosk_centre::demo::write_layout(
             dir,
             &url,
             &format!("127.0.0.1:{port}"),
             kiosks,
-            Some(MONDAY_NINE),
+            clock_start,
+            pages_port.map(|p| format!("127.0.0.1:{p}")).as_deref(),
         )
         .unwrap_or_else(|e| panic!("the demo layout: {e:#}"));
         kiosk_centre::demo::write_client_files(&layout, &format!("https://127.0.0.1:{port}"))
@@ -89,6 +116,9 @@ impl CentreProcess {
             child: None,
             config: layout.config.clone(),
             port,
+            pages_port,
+            db_url: url,
+            log_level: if pages { "info" } else { "warn" },
         };
         p.start();
         (p, layout)
@@ -108,25 +138,33 @@ impl CentreProcess {
         let mut child = Command::new(target_dir_binary("kiosk-centre"))
             .args(["serve", "--config"])
             .arg(&self.config)
-            .env("KIOSK_LOG", "warn")
+            .env("KIOSK_LOG", self.log_level)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start kiosk-centre: {e}"));
+        let ports: Vec<u16> = std::iter::once(self.port).chain(self.pages_port).collect();
         for _ in 0..600 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if ports
+                .iter()
+                .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok())
+            {
                 self.child = Some(child);
                 return;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("kiosk-centre exited: {status}");
+                panic!(
+                    "kiosk-centre exited: {status}\n{}",
+                    std::fs::read_to_string(self.log_file()).unwrap_or_default()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = child.kill();
-        panic!("kiosk-centre did not listen on {}", self.port);
+        let _ = child.wait();
+        panic!("kiosk-centre did not listen on {ports:?}");
     }
 
     /// The centre's log (stderr).

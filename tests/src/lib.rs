@@ -4,6 +4,7 @@ pub mod centre;
 pub mod face;
 pub mod portal;
 pub mod privacy;
+pub mod webdriver;
 
 use kiosk_board::config::{
     FrameSource, SimCameraConfig, SimConfig, SimPrinterConfig, SimReaderConfig,

@@ -406,10 +406,13 @@ fn start_demo(bin: &Path, kiosks: usize) -> anyhow::Result<Demo> {
 /// `kioskctl bench centre`: tickets per second through a private centre
 /// (PostgreSQL, mutual TLS on loopback) with `kiosks` concurrent kiosk
 /// clients taking `tickets` numbers each; checks that no number repeats.
+/// Then `calls` calls from a desk, each timed until the hall display's
+/// event stream delivers it (call-to-display latency).
 pub(crate) fn bench(
     json: bool,
     kiosks: usize,
     tickets: usize,
+    calls: usize,
     centre_bin: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     anyhow::ensure!((1..=9).contains(&kiosks), "--kiosks 1–9");
@@ -494,6 +497,19 @@ pub(crate) fn bench(
             .unwrap_or(0.0)
     };
     let per_second = total as f64 / elapsed;
+    let mut display = if calls > 0 {
+        display_latency(&demo, calls.min(total / 2))?
+    } else {
+        Vec::new()
+    };
+    display.sort_by(f64::total_cmp);
+    let display_pct = |p: f64| {
+        let v = display
+            .get(((display.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0);
+        (v * 10.0).round() / 10.0
+    };
     let out = serde_json::json!({
         "ok": duplicates == 0,
         "kiosks": kiosks,
@@ -502,7 +518,8 @@ pub(crate) fn bench(
         "seconds": (elapsed * 1000.0).round() / 1000.0,
         "tickets_per_second": per_second.round(),
         "latency_ms": { "p50": (pct(0.5) * 10.0).round() / 10.0, "p95": (pct(0.95) * 10.0).round() / 10.0, "max": (pct(1.0) * 10.0).round() / 10.0 },
-        "note": "one TCP+TLS connection per request (the kiosk client's way), PostgreSQL on the same machine",
+        "call_to_display_ms": { "calls": display.len(), "p50": display_pct(0.5), "p95": display_pct(0.95), "max": display_pct(1.0) },
+        "note": "one TCP+TLS connection per request (the kiosk client's way), PostgreSQL on the same machine; call-to-display: from the desk sending its call to the display's event stream delivering it",
     });
     drop(demo);
     if json {
@@ -513,10 +530,144 @@ pub(crate) fn bench(
             pct(0.5),
             pct(0.95)
         );
+        if !display.is_empty() {
+            println!(
+                "call to display: {} calls, p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+                display.len(),
+                display_pct(0.5),
+                display_pct(0.95),
+                display_pct(1.0)
+            );
+        }
     }
     Ok(if duplicates == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The hall display's event stream, as its page reads it: HTTPS to the
+/// centre's pages listener (its CA pinned), signed in with the display's
+/// token, then `GET /display/api/events` (server-sent events). Each event
+/// is handed over with the instant it arrived.
+struct DisplayStream {
+    events: std::sync::mpsc::Receiver<(Instant, serde_json::Value)>,
+}
+
+impl DisplayStream {
+    fn open(pages_url: &str, ca_file: &Path, token: &str) -> anyhow::Result<DisplayStream> {
+        let pem = std::fs::read(ca_file)
+            .with_context(|| format!("cannot read the CA {}", ca_file.display()))?;
+        let ca = ureq::tls::Certificate::from_pem(&pem)?.to_owned();
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![
+                ca,
+            ])))
+            .build();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .build()
+            .into();
+        // The token is exchanged for the display's cookie (and a redirect
+        // to the page without the token).
+        let signed_in = agent
+            .get(&format!("{pages_url}/display?token={token}"))
+            .call()?;
+        let cookie = signed_in
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .collect::<Vec<_>>()
+            .join("; ");
+        anyhow::ensure!(
+            !cookie.is_empty(),
+            "the display's token was refused ({})",
+            signed_in.status()
+        );
+        let stream = agent
+            .get(&format!("{pages_url}/display/api/events"))
+            .header("Cookie", &cookie)
+            .header("Accept", "text/event-stream")
+            .call()?;
+        anyhow::ensure!(
+            stream.status() == 200,
+            "the display's event stream answered {}",
+            stream.status()
+        );
+        let (tx, events) = std::sync::mpsc::channel();
+        let reader = stream.into_body().into_reader();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(reader).lines() {
+                let Ok(line) = line else { return };
+                #[expect(clippy::disallowed_methods, reason = "a benchmark timing a display")]
+                let at = Instant::now();
+                if let Some(data) = line.strip_prefix("data:")
+                    && let Ok(event) = serde_json::from_str(data.trim())
+                    && tx.send((at, event)).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Ok(DisplayStream { events })
+    }
+
+    /// Waits (up to 10 s) for the call of `number` and returns when it
+    /// arrived.
+    fn call_of(&self, number: &str) -> anyhow::Result<Instant> {
+        let deadline = std::time::Duration::from_secs(10);
+        loop {
+            let (at, event) = self
+                .events
+                .recv_timeout(deadline)
+                .with_context(|| format!("the display never heard the call of {number}"))?;
+            let kind = event.get("kind").and_then(serde_json::Value::as_str);
+            if matches!(kind, Some("called" | "call"))
+                && event.get("number").and_then(serde_json::Value::as_str) == Some(number)
+            {
+                return Ok(at);
+            }
+        }
+    }
+}
+
+/// Call-to-display latency: a desk calls `calls` numbers (and finishes
+/// each); for each, the time from the desk sending its call to the hall
+/// display's event stream delivering it. Returns the latencies in ms.
+fn display_latency(demo: &Demo, calls: usize) -> anyhow::Result<Vec<f64>> {
+    let pages = demo.ready["pages_url"]
+        .as_str()
+        .context("the demo reported no pages listener")?;
+    let token = demo.ready["layout"]["display_token"]
+        .as_str()
+        .context("the demo reported no display token")?;
+    let ca = demo.ready["layout"]["ca"]
+        .as_str()
+        .context("the demo reported no CA")?;
+    let desk_file = demo.ready["layout"]["desk_file"]
+        .as_str()
+        .context("the demo reported no desk")?;
+    let desk = CentreClient::new(&load_centre_section(Path::new(desk_file))?.endpoint)?;
+    let display = DisplayStream::open(pages, Path::new(ca), token)?;
+    let mut latencies = Vec::with_capacity(calls);
+    for i in 0..calls {
+        let counter = 1;
+        #[expect(clippy::disallowed_methods, reason = "a benchmark timing a display")]
+        let sent = Instant::now();
+        let called = desk
+            .call_next(counter, Some("A"))
+            .with_context(|| format!("call {i}"))?;
+        let ticket = called
+            .ticket
+            .with_context(|| format!("call {i}: nobody waits for A"))?;
+        let heard = display.call_of(&ticket.number)?;
+        latencies.push(heard.saturating_duration_since(sent).as_secs_f64() * 1000.0);
+        desk.act(ticket.id, "served", counter)?;
+    }
+    Ok(latencies)
 }

@@ -473,6 +473,9 @@ enum BenchCommand {
         /// Tickets per kiosk.
         #[arg(long, default_value_t = 250)]
         tickets: usize,
+        /// Calls timed from the desk to the hall display (0: none).
+        #[arg(long, default_value_t = 50)]
+        calls: usize,
         /// The kiosk-centre binary (default: beside kioskctl).
         #[arg(long)]
         centre_bin: Option<PathBuf>,
@@ -736,8 +739,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Centre {
             kiosks,
             tickets,
+            calls,
             centre_bin,
-        }) => centre::bench(cli.json, *kiosks, *tickets, centre_bin.as_deref()),
+        }) => centre::bench(cli.json, *kiosks, *tickets, *calls, centre_bin.as_deref()),
         Command::Bench(BenchCommand::Ticket {
             runs,
             printer,

@@ -211,6 +211,33 @@ fn ready_line(centre: &mut Running) -> anyhow::Result<serde_json::Value> {
         .with_context(|| format!("kiosk-centre demo did not report ready: {line:?}"))
 }
 
+/// The centre's pages, as the demo reported them.
+struct Pages {
+    counter: Option<String>,
+    display: Option<String>,
+    /// The base64 SHA-256 of the centre certificate's public key: Chromium
+    /// trusts exactly that certificate (`--ignore-certificate-errors-spki-list`).
+    spki: Option<String>,
+}
+
+/// Chromium with a fresh profile in `profile`, trusting only the centre's
+/// certificate, playing the display's sound without a click.
+fn chromium(profile: &Path, spki: &str) -> Command {
+    let mut cmd = Command::new("chromium");
+    cmd.arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--ignore-certificate-errors-spki-list={spki}"))
+        .args([
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--autoplay-policy=no-user-gesture-required",
+        ])
+        .stderr(Stdio::null());
+    cmd
+}
+
 fn string_at<'a>(value: &'a serde_json::Value, path: &[&str]) -> Option<&'a str> {
     let mut v = value;
     for key in path {
@@ -268,10 +295,25 @@ pub(crate) fn run(root: &Path, target: &Path, options: &Options) -> anyhow::Resu
         "centre: desk: kioskctl centre call --centre {} …",
         desk.display()
     );
+    let pages = Pages {
+        counter: string_at(&ready, &["counter_page"]).map(str::to_owned),
+        display: string_at(&ready, &["display_page"]).map(str::to_owned),
+        spki: string_at(&ready, &["layout", "spki_sha256"]).map(str::to_owned),
+    };
+    if let Some(counter) = &pages.counter {
+        println!(
+            "centre: counter page {counter}: staff {} with PIN {} at counter 1",
+            string_at(&ready, &["layout", "staff_id"]).unwrap_or("?"),
+            string_at(&ready, &["layout", "staff_pin"]).unwrap_or("?"),
+        );
+    }
+    if let Some(display) = &pages.display {
+        println!("centre: hall display {display}");
+    }
     if options.headless {
-        headless(root, &bin, &dir, &configs, &desk, options)
+        headless(root, &bin, &dir, &configs, &desk, &pages, options)
     } else {
-        windows(&bin, &configs, options)
+        windows(&bin, &dir, &configs, &pages, options)
     }
 }
 
@@ -324,7 +366,22 @@ fn hall_scenario(root: &Path, dir: &Path, index: usize) -> anyhow::Result<PathBu
 }
 
 /// One window per kiosk; waits until they are all closed.
-fn windows(bin: &Path, configs: &[(String, PathBuf)], options: &Options) -> anyhow::Result<()> {
+fn windows(
+    bin: &Path,
+    dir: &Path,
+    configs: &[(String, PathBuf)],
+    pages: &Pages,
+    options: &Options,
+) -> anyhow::Result<()> {
+    let mut browsers = Vec::new();
+    if let Some(spki) = &pages.spki {
+        for (name, url) in [("display", &pages.display), ("counter", &pages.counter)] {
+            let Some(url) = url else { continue };
+            let mut cmd = chromium(&dir.join(format!("chromium-{name}")), spki);
+            cmd.arg(format!("--app={url}"));
+            browsers.push(spawn(&format!("the {name} page in Chromium"), &mut cmd)?);
+        }
+    }
     let mut kiosks = Vec::new();
     for (id, config) in configs {
         let mut cmd = Command::new(bin.join("kiosk"));
@@ -349,6 +406,7 @@ fn headless(
     dir: &Path,
     configs: &[(String, PathBuf)],
     desk: &Path,
+    pages: &Pages,
     options: &Options,
 ) -> anyhow::Result<()> {
     for (i, (id, config)) in configs.iter().enumerate() {
@@ -372,6 +430,27 @@ fn headless(
         .arg(desk)
         .args(["--counter", "1", "--service", "A"]);
     crate::step("the desk at counter 1 calls the next number", &mut call)?;
+    if let (Some(display), Some(spki)) = (&pages.display, &pages.spki) {
+        let shot = dir.join("display.png");
+        let mut cmd = chromium(&dir.join("chromium-display"), spki);
+        cmd.args([
+            "--headless=new",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--hide-scrollbars",
+            "--window-size=1920,1080",
+            // Never wait on the open event stream for longer than this
+            // (`--virtual-time-budget` would: the stream never ends).
+            "--timeout=5000",
+        ])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(display);
+        crate::step(
+            "the hall display, photographed by headless Chromium",
+            &mut cmd,
+        )?;
+        println!("centre: the hall display: {}", shot.display());
+    }
     println!(
         "\ncentre: the kiosks' screens are in {}/<kiosk>/screens",
         dir.display()

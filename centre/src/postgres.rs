@@ -218,16 +218,38 @@ impl TempPostgres {
             .into_iter()
             .find(|p| p.is_file())
             .ok_or_else(|| step("create database", "no createdb (postgresql-client)"))?;
-        let out = Command::new(createdb)
-            .args(["-h"])
-            .arg(self.dir.path().join("sock"))
-            .args(["-p", &self.port.to_string(), "-U", &self.user, name])
-            .output()
-            .map_err(|e| step("createdb", e))?;
-        if !out.status.success() {
-            return Err(step("createdb", String::from_utf8_lossy(&out.stderr)));
+        // A server still finishing its start-up ("the database system is
+        // starting up") or two CREATE DATABASE at once ("source database
+        // \"template1\" is being accessed by other users") are transient
+        // under a loaded machine: try again for up to 30 s, then report.
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "a harness around a real server process retries a transient refusal"
+        )]
+        let start = Instant::now();
+        loop {
+            let out = Command::new(&createdb)
+                .args(["-h"])
+                .arg(self.dir.path().join("sock"))
+                .args(["-p", &self.port.to_string(), "-U", &self.user, name])
+                .output()
+                .map_err(|e| step("createdb", e))?;
+            if out.status.success() {
+                return Ok(self.url(name));
+            }
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            let transient = ["starting up", "being accessed by other users"]
+                .iter()
+                .any(|t| stderr.contains(t));
+            if !transient || start.elapsed() > Duration::from_secs(30) {
+                return Err(step("createdb", format!("{stderr}; log: {}", self.log())));
+            }
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "a harness around a real server process retries a transient refusal"
+            )]
+            std::thread::sleep(Duration::from_millis(200));
         }
-        Ok(self.url(name))
     }
 
     /// Stops the server (SIGTERM to its PID, then waits).

@@ -92,18 +92,24 @@ fn load_certs(path: &FsPath) -> Result<Vec<CertificateDer<'static>>, ServeError>
     Ok(certs)
 }
 
+/// The centre's private key (both listeners present the same certificate).
+fn load_key(
+    config: &CentreConfig,
+) -> Result<rustls::pki_types::PrivateKeyDer<'static>, ServeError> {
+    rustls::pki_types::PrivateKeyDer::from_pem_file(&config.tls.key_file).map_err(|e| {
+        ServeError::TlsFile {
+            path: config.tls.key_file.display().to_string(),
+            reason: format!("holds no usable PEM private key ({e})"),
+        }
+    })
+}
+
 /// The rustls server configuration: the centre's certificate, client
 /// certificates required from `client_ca_file`.
 pub fn tls_config(config: &CentreConfig) -> Result<Arc<rustls::ServerConfig>, ServeError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let certs = load_certs(&config.tls.cert_file)?;
-    let key =
-        rustls::pki_types::PrivateKeyDer::from_pem_file(&config.tls.key_file).map_err(|e| {
-            ServeError::TlsFile {
-                path: config.tls.key_file.display().to_string(),
-                reason: format!("holds no usable PEM private key ({e})"),
-            }
-        })?;
+    let key = load_key(config)?;
     let mut roots = rustls::RootCertStore::empty();
     for ca in load_certs(&config.tls.client_ca_file)? {
         roots
@@ -130,13 +136,7 @@ pub fn tls_config(config: &CentreConfig) -> Result<Arc<rustls::ServerConfig>, Se
 pub fn pages_tls_config(config: &CentreConfig) -> Result<Arc<rustls::ServerConfig>, ServeError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let certs = load_certs(&config.tls.cert_file)?;
-    let key =
-        rustls::pki_types::PrivateKeyDer::from_pem_file(&config.tls.key_file).map_err(|e| {
-            ServeError::TlsFile {
-                path: config.tls.key_file.display().to_string(),
-                reason: format!("holds no usable PEM private key ({e})"),
-            }
-        })?;
+    let key = load_key(config)?;
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ServeError::Tls(e.to_string()))?

@@ -95,12 +95,7 @@ impl Runtime {
         now: Timestamp,
     ) -> Result<(), Fault> {
         let wall = self.wall(now);
-        let request = kiosk_firmware::queue::DrawRequest {
-            service,
-            declared: priority,
-            age: self.age_evidence(verification),
-            verification,
-        };
+        let request = self.draw_request(service, priority, verification);
         let nonce = crate::online::centre::nonce().map_err(|e| {
             tracing::error!(error = %e, "no OS entropy for the centre request's key");
             Fault::Internal

@@ -331,6 +331,23 @@ impl Runtime {
         }
     }
 
+    /// What the queue is asked for: the service, the declared priority and
+    /// the age the verified chip gives (for the elderly lane), locally or
+    /// through the centre alike.
+    pub(super) fn draw_request<'a>(
+        &self,
+        service: &'a str,
+        priority: Option<Priority>,
+        verification: Verification,
+    ) -> kiosk_firmware::queue::DrawRequest<'a> {
+        kiosk_firmware::queue::DrawRequest {
+            service,
+            declared: priority,
+            age: self.age_evidence(verification),
+            verification,
+        }
+    }
+
     /// Draws a number and hands its ticket to the printer (see the module
     /// documentation); the job's end tells the session.
     pub(super) fn issue_ticket(
@@ -341,12 +358,7 @@ impl Runtime {
         now: Timestamp,
     ) -> Result<(), Fault> {
         let wall = self.wall(now);
-        let request = kiosk_firmware::queue::DrawRequest {
-            service,
-            declared: priority,
-            age: self.age_evidence(verification),
-            verification,
-        };
+        let request = self.draw_request(service, priority, verification);
         let (Some(ticketing), Some(store)) = (self.ticketing.as_ref(), self.store.as_mut()) else {
             tracing::error!(%service, "no queue service in this build: cannot draw a ticket");
             return Err(Fault::Internal);

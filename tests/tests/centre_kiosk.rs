@@ -477,7 +477,7 @@ fn the_run_loop_keeps_turning_and_petting_the_watchdog_while_the_centre_does_not
 #[test]
 fn the_identity_packet_goes_to_the_centre_only_after_yes() {
     let dir = tempfile::tempdir().unwrap();
-    let (_centre, layout) = CentreProcess::start_new(dir.path(), 1);
+    let (centre, layout) = CentreProcess::start_new(dir.path(), 1);
     let file = &layout.kiosk_files[0];
     let (mut k, recording) = kiosk_with_requests(dir.path(), file);
     k.run_for(Duration::from_secs(2));
@@ -563,6 +563,33 @@ fn the_identity_packet_goes_to_the_centre_only_after_yes() {
             ),
         ]
     );
+    // The centre keeps exactly one packet, sealed, for the ticket whose
+    // holder said yes: none for the one who said no, none for the walk-in.
+    let kept: Vec<(String, Vec<u8>)> = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let pool = kiosk_centre::db::pool(&centre.db_url, 1).unwrap();
+            let c = pool.get().await.unwrap();
+            c.query(
+                "SELECT t.number, p.sealed FROM identity_packet p JOIN ticket t ON t.id = p.ticket_id",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+        });
+    assert_eq!(
+        kept.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        vec![shared.number.as_str()],
+        "declined: {}",
+        declined.number
+    );
+    let sealed = String::from_utf8_lossy(&kept[0].1);
+    assert!(!sealed.contains("Nguyễn") && !sealed.contains("15/01/1990"));
     // Nothing personal in the audit log or the store's tickets.
     let everything = format!("{:?}", audit(&k));
     assert!(!everything.contains("Mẫu") && !everything.contains("003090000001"));

@@ -116,39 +116,57 @@ impl TempPostgres {
         if !out.status.success() {
             return Err(step("initdb", String::from_utf8_lossy(&out.stderr)));
         }
+        let root = dir.path().to_path_buf();
+        // The server on `port`, logging into postgres.log (truncated).
+        let spawn = |port: u16| -> Result<std::process::Child, PgHarnessError> {
+            let log = std::fs::File::create(root.join("postgres.log"))
+                .map_err(|e| step("log file", e))?;
+            if as_root {
+                chown_postgres(&root.join("postgres.log"))?;
+            }
+            command(&bin.join("postgres"), as_root)
+                .arg("-D")
+                .arg(&data)
+                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-k"])
+                .arg(&sock)
+                // Tests, not durability: no fsync, small memory.
+                .args([
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "shared_buffers=32MB",
+                    "-c",
+                    "max_connections=60",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .map_err(|e| step("postgres", e))
+        };
         let port = free_port()?;
-        let log = std::fs::File::create(dir.path().join("postgres.log"))
-            .map_err(|e| step("log file", e))?;
-        if as_root {
-            chown_postgres(&dir.path().join("postgres.log"))?;
-        }
-        let child = command(&bin.join("postgres"), as_root)
-            .arg("-D")
-            .arg(&data)
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-k"])
-            .arg(&sock)
-            // Tests, not durability: no fsync, small memory.
-            .args([
-                "-c",
-                "fsync=off",
-                "-c",
-                "shared_buffers=32MB",
-                "-c",
-                "max_connections=60",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| step("postgres", e))?;
         let mut pg = TempPostgres {
-            child: Some(child),
+            child: Some(spawn(port)?),
             dir,
             port,
             user,
         };
-        pg.wait_ready(Duration::from_secs(60))?;
-        Ok(pg)
+        // Test processes run in parallel: another may take the free port
+        // between our asking and the server binding it. Such a server
+        // exits ("already in use"); start it again on another port.
+        let mut attempt = 1;
+        loop {
+            match pg.wait_ready(Duration::from_secs(60)) {
+                Ok(()) => return Ok(pg),
+                Err(_) if attempt < 3 && pg.log().contains("already in use") => {
+                    attempt += 1;
+                    pg.stop();
+                    pg.port = free_port()?;
+                    pg.child = Some(spawn(pg.port)?);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     #[expect(

@@ -181,7 +181,8 @@ impl Runtime {
         Some(PrefilledForm::from_chip(procedure, citizen))
     }
 
-    /// Logs and audits a refused number; the fault the session shows.
+    /// The fault a centre-mode refusal shows, logged and audited like a
+    /// local one ([`Runtime::record_ticket_refused`]).
     pub(super) fn ticket_refused(
         &mut self,
         service: &str,
@@ -193,17 +194,7 @@ impl Runtime {
             QueueError::UnknownService(_) if self.centre.is_some() => Fault::CentreRefused,
             other => other.fault(),
         };
-        if fault == Fault::Internal {
-            tracing::error!(error = %e, %service, "cannot draw a ticket");
-        } else {
-            tracing::info!(reason = %e, %service, "ticket refused");
-        }
-        self.audit(
-            now,
-            "ticket_refused",
-            serde_json::json!({ "service": service, "reason": fault }),
-        );
-        fault
+        self.record_ticket_refused(service, fault, e, now)
     }
 
     /// Moves the exchanges with the centre along: a number's end, the

@@ -383,19 +383,32 @@ impl Runtime {
                     TicketingError::Queue(q) => q.fault(),
                     TicketingError::Layout(_) => Fault::Internal,
                 };
-                if fault == Fault::Internal {
-                    tracing::error!(error = %e, %service, "cannot draw a ticket");
-                } else {
-                    tracing::info!(reason = %e, %service, "ticket refused");
-                }
-                self.audit(
-                    now,
-                    "ticket_refused",
-                    serde_json::json!({ "service": service, "reason": fault }),
-                );
-                Err(fault)
+                Err(self.record_ticket_refused(service, fault, &e, now))
             }
         }
+    }
+
+    /// Logs (an internal fault as an error, a refusal as information) and
+    /// audits a number not drawn, locally or through the centre; returns
+    /// the fault the session shows.
+    pub(super) fn record_ticket_refused(
+        &mut self,
+        service: &str,
+        fault: Fault,
+        reason: &dyn std::fmt::Display,
+        now: Timestamp,
+    ) -> Fault {
+        if fault == Fault::Internal {
+            tracing::error!(error = %reason, %service, "cannot draw a ticket");
+        } else {
+            tracing::info!(reason = %reason, %service, "ticket refused");
+        }
+        self.audit(
+            now,
+            "ticket_refused",
+            serde_json::json!({ "service": service, "reason": fault }),
+        );
+        fault
     }
 
     /// Prints the ticket shown as `number` today again (staff, after a

@@ -278,7 +278,12 @@ pub fn genuineness_code(g: &crate::trust::Genuineness) -> Option<&'static str> {
     match g {
         crate::trust::Genuineness::OnlineVerified { .. } => Some("authority"),
         crate::trust::Genuineness::Anchored { .. } => Some("anchored"),
-        _ => None,
+        // Not proven genuine: the counter gets nothing it could take for
+        // verified data, and asks for the card. Listed one by one so a new
+        // kind of genuineness must be decided here.
+        crate::trust::Genuineness::UnverifiedOffline { .. }
+        | crate::trust::Genuineness::Unanchored { .. }
+        | crate::trust::Genuineness::Failed { .. } => None,
     }
 }
 
